@@ -1,0 +1,17 @@
+"""fastnet: the neural network of 3Blue1Brown's series and Nielsen's book, made fast.
+
+    >>> import fastnet
+    >>> net = fastnet.Network([784, 16, 16, 10], seed=0)
+    >>> (train_X, train_y), (test_X, test_y) = fastnet.datasets.load_mnist()
+    >>> history = net.fit(train_X, train_y, epochs=30, test=(test_X, test_y))
+
+The kernels run on the backend named by ``Network(backend=...)``; see
+``fastnet.backends.available()``.
+"""
+from . import backends, datasets
+from ._version import __version__
+from .network import Network
+from .persistence import load
+from .training import History, TrainingDiverged
+
+__all__ = ["Network", "load", "History", "TrainingDiverged", "backends", "datasets", "__version__"]

@@ -1,0 +1,159 @@
+"""Argument checks and conversions done in Python before any kernel runs.
+
+Every function raises ValueError or TypeError naming the argument and what was
+expected. Arrays handed on are C-contiguous, of the network's dtype and finite,
+so kernels never see unchecked input.
+"""
+import numbers
+
+import numpy as np
+
+DTYPES = ("float32", "float64")
+
+
+def check_choice(argument, value, choices):
+    """``value`` if it is one of the names in ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{argument} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def check_dtype(dtype):
+    """The numpy dtype for "float32" or "float64" (names, numpy dtypes or types)."""
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = None
+    if name not in DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}")
+    return np.dtype(name)
+
+
+def check_int(argument, value, minimum):
+    """``value`` as an int, if it is an integer (not a bool) >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{argument} must be an integer; got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{argument} must be at least {minimum}; got {value}")
+    return int(value)
+
+
+def check_positive_finite(argument, value):
+    """``value`` as a float, if it is a positive finite real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{argument} must be a positive finite number; got {value!r}")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{argument} must be a positive finite number; got {value!r}")
+    return float(value)
+
+
+def check_seed(argument, seed):
+    """``seed`` if it is None or a non-negative integer."""
+    if seed is not None:
+        check_int(argument, seed, 0)
+    return seed
+
+
+def check_sizes(sizes):
+    """``sizes`` as a tuple of ints: at least two layers, each at least one neuron wide."""
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"sizes must be a sequence of layer widths such as [784, 16, 16, 10]; got {sizes!r}")
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must list at least two layers (input and output); got {list(sizes)!r}")
+    checked = []
+    for width in sizes:
+        if isinstance(width, bool) or not isinstance(width, numbers.Integral):
+            raise TypeError(f"sizes must hold integer layer widths; got {width!r} in {list(sizes)!r}")
+        if width < 1:
+            raise ValueError(f"sizes must hold positive layer widths; got {width} in {list(sizes)!r}")
+        checked.append(int(width))
+    return tuple(checked)
+
+
+def _as_real_array(argument, value):
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"{argument} must be an array of real numbers; {exc}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{argument} must be an array of real numbers; got dtype {array.dtype}")
+    return array
+
+
+def _check_finite(argument, array):
+    # A float64 sum is finite exactly when every element is, unless finite
+    # elements overflow it; only then pay for the element-wise test.
+    if array.dtype.kind == "f" and not np.isfinite(array.sum(dtype=np.float64)):
+        if not np.isfinite(array).all():
+            raise ValueError(f"{argument} contains NaN or infinite values")
+
+
+def as_inputs(argument, value, width, dtype):
+    """Inputs as a C-contiguous (n, width) array of ``dtype``, and their form.
+
+    The form tells how to shape the answer: "single" for one example
+    ``(width,)``, "batch" for rows ``(n, width)``, "column" for the book's
+    ``(width, 1)`` column vector. Values are used as given: uint8 images are
+    not scaled (divide by 255, or load them with fastnet.datasets).
+    """
+    array = _as_real_array(argument, value)
+    if array.ndim == 1 and array.shape[0] == width:
+        form, rows = "single", array.reshape(1, width)
+    elif array.ndim == 2 and array.shape[1] == width:
+        form, rows = "batch", array
+    elif array.ndim == 2 and array.shape == (width, 1):
+        form, rows = "column", array.reshape(1, width)
+    else:
+        raise ValueError(
+            f"{argument} must have shape ({width},), (n, {width}) or ({width}, 1) "
+            f"to match the input layer; got shape {array.shape}"
+        )
+    rows = np.ascontiguousarray(rows, dtype=dtype)
+    _check_finite(argument, rows)
+    return rows, form
+
+
+def as_batch(argument, value, width, dtype):
+    """Inputs that must be rows of examples, (n, width), with n >= 1."""
+    rows, form = as_inputs(argument, value, width, dtype)
+    if form != "batch" or len(rows) == 0:
+        raise ValueError(f"{argument} must have shape (n, {width}) with n >= 1; got shape {np.shape(value)}")
+    return rows
+
+
+def as_labels(argument, value, n, classes):
+    """Class labels as an int64 array (n,), from int labels (n,) or one-hot (n, classes)."""
+    array = _as_real_array(argument, value)
+    if array.ndim == 2 and array.shape == (n, classes):
+        _check_finite(argument, array)
+        return array.argmax(axis=1)
+    if array.ndim != 1 or array.shape[0] != n:
+        raise ValueError(
+            f"{argument} must be {n} class labels (shape ({n},)) or one-hot rows (shape ({n}, {classes})); "
+            f"got shape {array.shape}"
+        )
+    if array.dtype.kind == "f":
+        _check_finite(argument, array)
+        if not np.array_equal(array, np.round(array)):
+            raise ValueError(f"{argument} must hold whole-number class labels")
+    if n and (array.min() < 0 or array.max() >= classes):
+        raise ValueError(f"{argument} must hold class labels in [0, {classes}); got values from {array.min()} to {array.max()}")
+    return array.astype(np.int64)
+
+
+def as_targets(argument, value, n, classes, dtype):
+    """Training targets as a C-contiguous (n, classes) array of ``dtype``.
+
+    Int labels become one-hot rows; (n, classes) rows are used as given.
+    """
+    array = _as_real_array(argument, value)
+    if array.ndim == 2 and array.shape == (n, classes):
+        targets = np.ascontiguousarray(array, dtype=dtype)
+        _check_finite(argument, targets)
+        return targets
+    if array.ndim == 2:
+        raise ValueError(f"{argument} one-hot rows must have shape ({n}, {classes}); got shape {array.shape}")
+    labels = as_labels(argument, array, n, classes)
+    targets = np.zeros((n, classes), dtype=dtype)
+    targets[np.arange(n), labels] = 1
+    return targets

@@ -1,0 +1,98 @@
+"""Backend selection: which module runs the network's kernels.
+
+A backend is a module that provides every function named in ``KERNELS`` with
+the same arguments and semantics as the NumPy reference
+(``fastnet.backends.numpy_backend``, which documents them). Backends are
+imported only when first used, so ``import fastnet`` compiles nothing.
+
+``"auto"`` means the ``FASTNET_BACKEND`` environment variable when it is set,
+otherwise the first usable backend in ``AUTO_ORDER``.
+"""
+import importlib
+import os
+
+KERNELS = ("feedforward", "backprop", "gradient", "sgd_epoch")
+
+# name -> (module, how to make it usable); in order of preference for "auto".
+_BACKENDS = {
+    "numpy": ("fastnet.backends.numpy_backend", "NumPy is a dependency of fastnet: pip install numpy"),
+}
+AUTO_ORDER = tuple(_BACKENDS)
+ENVIRONMENT_VARIABLE = "FASTNET_BACKEND"
+
+_modules = {}
+_failures = {}
+
+
+class BackendUnavailable(ImportError):
+    """A requested backend is known but cannot be used here."""
+
+
+def names():
+    """Every backend fastnet knows, usable here or not."""
+    return tuple(_BACKENDS)
+
+
+def _import(name):
+    if name in _modules:
+        return _modules[name]
+    if name in _failures:
+        return None
+    module_name, _ = _BACKENDS[name]
+    try:
+        module = importlib.import_module(module_name)
+        missing = [kernel for kernel in KERNELS if not callable(getattr(module, kernel, None))]
+        if missing:
+            raise ImportError(f"{module_name} lacks kernels {missing}")
+    except Exception as exc:  # an unusable backend must never break fastnet itself
+        _failures[name] = f"{type(exc).__name__}: {exc}"
+        return None
+    _modules[name] = module
+    return module
+
+
+def why_unavailable(name):
+    """Why backend ``name`` cannot be used, or None when it can."""
+    check_name(name)
+    return None if _import(name) is not None else _failures[name]
+
+
+def available():
+    """Names of the backends usable here, fastest first."""
+    return [name for name in AUTO_ORDER if _import(name) is not None]
+
+
+def check_name(name, *, allow_auto=False):
+    """Raise ValueError unless ``name`` names a backend (or "auto" when allowed)."""
+    known = (("auto",) if allow_auto else ()) + names()
+    if not isinstance(name, str) or name not in known:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, known))}; got {name!r}")
+    return name
+
+
+def resolve(name="auto"):
+    """The concrete backend name for ``name`` ("auto" or a backend name)."""
+    check_name(name, allow_auto=True)
+    if name == "auto":
+        forced = os.environ.get(ENVIRONMENT_VARIABLE)
+        if forced:
+            if forced not in names():
+                raise ValueError(
+                    f"{ENVIRONMENT_VARIABLE}={forced!r} is not a backend; "
+                    f"expected one of {', '.join(map(repr, names()))}"
+                )
+            return forced
+        return available()[0]
+    return name
+
+
+def load(name):
+    """The kernel module of backend ``name``; raises BackendUnavailable with a fix."""
+    name = resolve(name)
+    module = _import(name)
+    if module is None:
+        raise BackendUnavailable(
+            f"the {name!r} backend is not usable here ({_failures[name]}); "
+            f"to install it: {_BACKENDS[name][1]}"
+        )
+    return module

@@ -1,0 +1,283 @@
+"""The NumPy backend: fastnet's reference implementation of the network's math.
+
+Every other backend is tested against this module, so it is written to be read.
+
+Notation (Nielsen's book). The input is ``a_0 = x``. Layer ``l`` maps
+``a_l`` (``n_l`` values) to ``a_{l+1}``::
+
+    z_{l+1} = W_l a_l + b_l          W_l: (n_{l+1}, n_l),  b_l: (n_{l+1},)
+    a_{l+1} = f(z_{l+1})             f: the hidden activation; σ on the output layer
+
+The quadratic cost of one example is ``C_x = ½ ‖a_L − y‖²``. Backpropagation
+computes the error ``δ_l = ∂C_x/∂z_l`` of every layer, last to first::
+
+    δ_L = (a_L − y) ⊙ σ'(z_L)                  output error
+    δ_l = (W_lᵀ δ_{l+1}) ⊙ f'(z_l)              the chain rule, one layer back
+    ∂C_x/∂b_l = δ_{l+1},   ∂C_x/∂W_l = δ_{l+1} a_lᵀ
+
+Derivatives are computed from the stored activations, not from z:
+``σ' = a(1 − a)``, ``tanh' = 1 − a²``, ``relu' = [a > 0]``.
+
+Two formulations give the same gradients:
+
+- the *matrix-vector* path, one example at a time (``backprop``,
+  ``gradient_matvec``, ``sgd_epoch_matvec``): the network as the seed draws it;
+- the *batched* path (``gradient``, ``sgd_epoch``): the m examples of a
+  mini-batch are the rows of a matrix, so each layer is one matrix product,
+  ``Z = A Wᵀ + b``, and ``∂C/∂W_l = Δ_{l+1}ᵀ A_l`` sums over the batch.
+
+Kernel conventions, shared by every backend (see ``fastnet.backends.KERNELS``):
+``params`` is the flat parameter vector (layout in ``fastnet._layout``),
+``sizes`` an int64 array, ``activation`` and ``cost`` integer codes from
+``fastnet.backends.codes``. Inputs arrive checked and converted (C-contiguous,
+the network's dtype, finite); results are written into ``out`` arguments.
+"""
+import numpy as np
+
+from .._layout import split_params
+from .codes import QUADRATIC, RELU, SIGMOID, TANH
+
+# ---------------------------------------------------------------------------
+# Activations
+
+
+def sigmoid(z, out):
+    """out = σ(z) = 1 / (1 + e^(−z)), computed as ½ (1 + tanh(z/2)).
+
+    The tanh form never overflows and never warns, for any finite z.
+    ``out`` may be ``z`` itself.
+    """
+    np.multiply(z, 0.5, out=out)
+    np.tanh(out, out=out)
+    out += 1
+    out *= 0.5
+    return out
+
+
+def activate(activation, z, out):
+    """out = f(z) for the activation code; ``out`` may be ``z``."""
+    if activation == SIGMOID:
+        return sigmoid(z, out)
+    if activation == RELU:
+        return np.maximum(z, 0, out=out)
+    if activation == TANH:
+        return np.tanh(z, out=out)
+    raise ValueError(f"unknown activation code {activation}")
+
+
+def activation_derivative(activation, a, out):
+    """out = f'(z), written in terms of the activation a = f(z)."""
+    if activation == SIGMOID:
+        np.subtract(1, a, out=out)
+        return np.multiply(out, a, out=out)
+    if activation == RELU:
+        return np.sign(a, out=out)  # a >= 0, so sign(a) is [a > 0]
+    if activation == TANH:
+        np.multiply(a, a, out=out)
+        return np.subtract(1, out, out=out)
+    raise ValueError(f"unknown activation code {activation}")
+
+
+def output_error(cost, a, y, out, scratch):
+    """out = δ_L = ∂C_x/∂z_L for sigmoid outputs ``a`` and targets ``y``.
+
+    Quadratic cost: ``δ_L = (a − y) ⊙ σ'(z_L) = (a − y) ⊙ a (1 − a)``.
+    Works row-wise on batches; ``scratch`` has the shape of ``a``.
+    """
+    if cost != QUADRATIC:
+        raise ValueError(f"unknown cost code {cost}")
+    np.subtract(a, y, out=out)
+    activation_derivative(SIGMOID, a, scratch)
+    return np.multiply(out, scratch, out=out)
+
+
+def _layer_activation(activation, layer, num_layers):
+    """Hidden layers use ``activation``; the output layer is always sigmoid."""
+    return SIGMOID if layer == num_layers - 1 else activation
+
+
+# ---------------------------------------------------------------------------
+# Forward pass
+
+
+def feedforward(params, sizes, activation, X, out):
+    """out (n, n_L) = the network's outputs for the n rows of X (n, n_0)."""
+    weights, biases = split_params(params, sizes)
+    a = X
+    for layer, (W, b) in enumerate(zip(weights, biases)):
+        z = a @ W.T
+        z += b
+        a = activate(_layer_activation(activation, layer, len(weights)), z, z)
+    out[...] = a
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The matrix-vector path: one example at a time
+
+
+def _add_example_gradient(weights, biases, activation, cost, x, y, grad_w, grad_b):
+    """Add ∇C_x for one example x (n_0,) with target y (n_L,) into grad_w, grad_b."""
+    num_layers = len(weights)
+    activations = [x]
+    for layer, (W, b) in enumerate(zip(weights, biases)):
+        z = W @ activations[-1] + b
+        activations.append(activate(_layer_activation(activation, layer, num_layers), z, z))
+    delta = output_error(cost, activations[-1], y, np.empty_like(y), np.empty_like(y))
+    for layer in range(num_layers - 1, -1, -1):
+        grad_b[layer] += delta
+        grad_w[layer] += np.outer(delta, activations[layer])
+        if layer > 0:
+            a = activations[layer]
+            delta = (weights[layer].T @ delta) * activation_derivative(activation, a, np.empty_like(a))
+
+
+def backprop(params, sizes, activation, cost, x, y, grad):
+    """grad (P,) = ∇C_x, the gradient of one example's cost.
+
+    x: (n_0,) input; y: (n_L,) target; grad: same layout as params.
+    """
+    weights, biases = split_params(params, sizes)
+    grad[...] = 0
+    grad_w, grad_b = split_params(grad, sizes)
+    _add_example_gradient(weights, biases, activation, cost, x, y, grad_w, grad_b)
+    return grad
+
+
+def _matvec_batch_gradient_sum(weights, biases, activation, cost, X, Y, rows, grad, grad_w, grad_b):
+    """grad = Σ_{i in rows} ∇C_{x_i}, summing per-example gradients."""
+    grad[...] = 0
+    for i in rows:
+        _add_example_gradient(weights, biases, activation, cost, X[i], Y[i], grad_w, grad_b)
+
+
+def gradient_matvec(params, sizes, activation, cost, X, Y, grad):
+    """grad = (1/m) Σ_i ∇C_{x_i} over the m rows of X, one example at a time."""
+    weights, biases = split_params(params, sizes)
+    grad_w, grad_b = split_params(grad, sizes)
+    _matvec_batch_gradient_sum(weights, biases, activation, cost, X, Y, range(len(X)), grad, grad_w, grad_b)
+    grad *= 1 / len(X)
+    return grad
+
+
+def sgd_epoch_matvec(params, sizes, activation, cost, X, Y, order, batch_size, eta):
+    """``sgd_epoch`` computed one example at a time (the seed's formulation)."""
+    weights, biases = split_params(params, sizes)
+    grad = np.empty_like(params)
+    grad_w, grad_b = split_params(grad, sizes)
+
+    def gradient_sum(rows):
+        _matvec_batch_gradient_sum(weights, biases, activation, cost, X, Y, rows, grad, grad_w, grad_b)
+
+    _run_epoch(params, grad, order, batch_size, eta, gradient_sum)
+
+
+# ---------------------------------------------------------------------------
+# The batched path: one matrix product per layer per mini-batch
+
+
+class _BatchBuffers:
+    """Work arrays for mini-batches of up to ``rows`` examples.
+
+    ``activations[l]``: (rows, n_l), the A_l of every layer (A_0 is the input);
+    ``deltas[l]``: (rows, n_{l+1}), the errors Δ_{l+1};
+    ``derivatives[l]``: (rows, n_{l+1}), f'(Z_{l+1}) while backpropagating;
+    ``targets``: (rows, n_L).
+    """
+
+    def __init__(self, sizes, rows, dtype):
+        self.activations = [np.empty((rows, n), dtype) for n in sizes]
+        self.deltas = [np.empty((rows, n), dtype) for n in sizes[1:]]
+        self.derivatives = [np.empty((rows, n), dtype) for n in sizes[1:]]
+        self.targets = np.empty((rows, sizes[-1]), dtype)
+
+    def leading(self, rows):
+        """The same buffers cut to their first ``rows`` rows (for a shorter batch)."""
+        cut = object.__new__(_BatchBuffers)
+        cut.activations = [a[:rows] for a in self.activations]
+        cut.deltas = [d[:rows] for d in self.deltas]
+        cut.derivatives = [d[:rows] for d in self.derivatives]
+        cut.targets = self.targets[:rows]
+        return cut
+
+
+def _batch_gradient_sum(weights, biases, activation, cost, buffers, grad_w, grad_b):
+    """Σ over the batch of ∇C_x, written into grad_w, grad_b.
+
+    Reads the inputs from ``buffers.activations[0]`` and the targets from
+    ``buffers.targets``. Forward: A_{l+1} = f(A_l W_lᵀ + b_l). Backward:
+    Δ_L = output error, ∂C/∂W_l = Δ_{l+1}ᵀ A_l, ∂C/∂b_l = Σ_rows Δ_{l+1},
+    Δ_l = (Δ_{l+1} W_l) ⊙ f'(Z_l).
+    """
+    num_layers = len(weights)
+    A = buffers.activations
+    for layer, (W, b) in enumerate(zip(weights, biases)):
+        np.matmul(A[layer], W.T, out=A[layer + 1])
+        A[layer + 1] += b
+        activate(_layer_activation(activation, layer, num_layers), A[layer + 1], A[layer + 1])
+    output_error(cost, A[-1], buffers.targets, buffers.deltas[-1], buffers.derivatives[-1])
+    for layer in range(num_layers - 1, -1, -1):
+        delta = buffers.deltas[layer]
+        np.matmul(delta.T, A[layer], out=grad_w[layer])
+        np.sum(delta, axis=0, out=grad_b[layer])
+        if layer > 0:
+            previous = buffers.deltas[layer - 1]
+            np.matmul(delta, weights[layer], out=previous)
+            previous *= activation_derivative(activation, A[layer], buffers.derivatives[layer - 1])
+
+
+def gradient(params, sizes, activation, cost, X, Y, grad):
+    """grad (P,) = (1/m) Σ_i ∇C_{x_i}: the gradient of the mean cost over the m rows of X."""
+    weights, biases = split_params(params, sizes)
+    grad_w, grad_b = split_params(grad, sizes)
+    buffers = _BatchBuffers(sizes, len(X), params.dtype)
+    buffers.activations[0] = X
+    buffers.targets = Y
+    _batch_gradient_sum(weights, biases, activation, cost, buffers, grad_w, grad_b)
+    grad *= 1 / len(X)
+    return grad
+
+
+def sgd_epoch(params, sizes, activation, cost, X, Y, order, batch_size, eta):
+    """One epoch of mini-batch SGD, updating ``params`` in place.
+
+    The mini-batches are ``order[0:batch_size]``, ``order[batch_size:2*batch_size]``,
+    ...; the last may be shorter. Each step is ``params -= (eta/m) Σ ∇C_x`` over
+    the batch's m rows of X (n, n_0) and targets Y (n, n_L).
+    """
+    weights, biases = split_params(params, sizes)
+    grad = np.empty_like(params)
+    grad_w, grad_b = split_params(grad, sizes)
+    buffers = _BatchBuffers(sizes, min(batch_size, len(order)), params.dtype)
+
+    def gradient_sum(rows):
+        batch = buffers if len(rows) == len(buffers.targets) else buffers.leading(len(rows))
+        np.take(X, rows, axis=0, out=batch.activations[0])
+        np.take(Y, rows, axis=0, out=batch.targets)
+        _batch_gradient_sum(weights, biases, activation, cost, batch, grad_w, grad_b)
+
+    _run_epoch(params, grad, order, batch_size, eta, gradient_sum)
+
+
+def _run_epoch(params, grad, order, batch_size, eta, gradient_sum):
+    """Walk the mini-batches of ``order``: params -= (eta/m) Σ ∇C_x over each batch.
+
+    ``gradient_sum(rows)`` writes the batch's summed gradient into ``grad``.
+    """
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        gradient_sum(rows)
+        grad *= eta / len(rows)
+        params -= grad
+
+
+# ---------------------------------------------------------------------------
+# Cost value (evaluated here for every backend: it is not a hot loop)
+
+
+def mean_cost(cost, outputs, targets):
+    """C = (1/n) Σ_x ½ ‖a_L(x) − y(x)‖² over the n rows of outputs and targets, in float64."""
+    if cost != QUADRATIC:
+        raise ValueError(f"unknown cost code {cost}")
+    difference = outputs.astype(np.float64) - targets
+    return 0.5 * float(np.einsum("ij,ij->", difference, difference)) / len(outputs)

@@ -1,0 +1,176 @@
+"""MNIST: where the files are found, and how they become arrays.
+
+Sources, in order: the ``path`` argument; the ``FASTNET_DATA`` environment
+variable; the cache folder (``$FASTNET_CACHE`` or ``~/.cache/fastnet``, in its
+``mnist`` subfolder); a verified download from the public mirrors into that
+cache; and, when none of these can serve, the small sample of real MNIST
+shipped inside the package (with a notice saying so).
+"""
+import collections
+import json
+import os
+import sys
+
+import numpy as np
+
+from .._checks import check_choice, check_dtype
+from . import download as downloads
+from .idx import IdxError, read_idx
+
+# The four files and the MD5 of their uncompressed contents.
+FILES = {
+    "train_images": ("train-images-idx3-ubyte", "6bbc9ace898e44ae57da46a324031adb"),
+    "train_labels": ("train-labels-idx1-ubyte", "a25bea736e30d166cdddb491f175f624"),
+    "test_images": ("t10k-images-idx3-ubyte", "2646ac647ad5339dbf082846283269ea"),
+    "test_labels": ("t10k-labels-idx1-ubyte", "27ae3e4e09519cfbb04c329615203637"),
+}
+SPLITS = ("standard", "nielsen")
+DATA_VARIABLE = "FASTNET_DATA"
+CACHE_VARIABLE = "FASTNET_CACHE"
+SAMPLE_DIRECTORY = os.path.join(os.path.dirname(__file__), "sample")
+
+Split = collections.namedtuple("Split", ["images", "labels"])
+
+
+class Mnist(tuple):
+    """``(train, test)`` or, for the book's split, ``(train, validation, test)``.
+
+    Each element is a ``Split(images, labels)``; ``source`` says where the
+    data came from.
+    """
+
+    def __new__(cls, splits, source):
+        self = super().__new__(cls, splits)
+        self.source = source
+        return self
+
+
+def cache_directory():
+    """Where downloaded files are kept: $FASTNET_CACHE/mnist or ~/.cache/fastnet/mnist."""
+    root = os.environ.get(CACHE_VARIABLE) or os.path.join(os.path.expanduser("~"), ".cache", "fastnet")
+    return os.path.join(root, "mnist")
+
+
+def _find_file(directory, stem):
+    """The file for ``stem`` in ``directory`` (raw or .gz; also the common "train-images.idx3-ubyte" spelling)."""
+    spellings = (stem, stem.replace("-idx", ".idx"))
+    for name in spellings:
+        for candidate in (name, name + ".gz"):
+            path = os.path.join(directory, candidate)
+            if os.path.isfile(path):
+                return path
+    return None
+
+
+def _files_in(directory):
+    """{key: path} for the four files in ``directory``, and the stems that are missing."""
+    found = {key: _find_file(directory, stem) for key, (stem, _) in FILES.items()}
+    missing = [FILES[key][0] for key, path in found.items() if path is None]
+    return found, missing
+
+
+def _explicit_directory(directory, what):
+    found, missing = _files_in(directory)
+    if missing:
+        raise FileNotFoundError(f"{what} {directory!r} lacks the MNIST files {', '.join(missing)} (raw or .gz)")
+    return found
+
+
+def locate(path=None, *, download=True, progress=True):
+    """``({key: path}, checksums, description)`` of the MNIST files to read, trying each source in order."""
+    official = {key: md5 for key, (_, md5) in FILES.items()}
+    if path is not None:
+        return _explicit_directory(os.fspath(path), "path"), official, f"MNIST from {os.fspath(path)}"
+    if os.environ.get(DATA_VARIABLE):
+        directory = os.environ[DATA_VARIABLE]
+        return _explicit_directory(directory, DATA_VARIABLE), official, f"MNIST from {directory} ({DATA_VARIABLE})"
+    cache = cache_directory()
+    found, missing = _files_in(cache)
+    if not missing:
+        return found, official, f"MNIST from the cache {cache}"
+    if download:
+        try:
+            for key, (stem, md5) in FILES.items():
+                if found[key] is None:
+                    found[key] = downloads.download(stem + ".gz", cache, md5, progress=progress)
+            return found, official, f"MNIST downloaded to {cache}"
+        except downloads.DownloadError as exc:
+            print(f"fastnet: MNIST download failed ({exc})", file=sys.stderr)
+    return _sample(cache)
+
+
+def _sample(cache):
+    with open(os.path.join(SAMPLE_DIRECTORY, "manifest.json")) as manifest_file:
+        manifest = json.load(manifest_file)
+    found, _ = _files_in(SAMPLE_DIRECTORY)
+    description = (f"the MNIST sample shipped with fastnet ({manifest['train']:,} training and "
+                   f"{manifest['test']:,} test images)")
+    print(f"fastnet: using {description}; for the full set put the four MNIST files in "
+          f"{cache} or point {DATA_VARIABLE} at them, or load with download=True when online",
+          file=sys.stderr)
+    return found, manifest["md5"], description
+
+
+def _read_split(images_path, labels_path, checksums, keys, verify):
+    images = read_idx(images_path, md5=checksums[keys[0]] if verify else None)
+    labels = read_idx(labels_path, md5=checksums[keys[1]] if verify else None)
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise IdxError(images_path, f"expected uint8 images (n, rows, columns); got {images.dtype} of shape {images.shape}")
+    if labels.ndim != 1 or labels.dtype != np.uint8:
+        raise IdxError(labels_path, f"expected uint8 labels (n,); got {labels.dtype} of shape {labels.shape}")
+    if len(images) != len(labels):
+        raise IdxError(labels_path, f"holds {len(labels)} labels but {images_path} holds {len(images)} images")
+    if len(labels) and labels.max() > 9:
+        raise IdxError(labels_path, f"holds label {labels.max()}; MNIST labels are 0 to 9")
+    return images, labels
+
+
+def load_mnist(path=None, *, split="standard", download=True, verify=True, dtype="float32", progress=True):
+    """MNIST as arrays: images (n, 784) of ``dtype`` scaled to [0, 1], labels (n,) int64.
+
+    ``split="standard"`` gives ``(train, test)``: 60,000 and 10,000 images.
+    ``split="nielsen"`` gives the book's ``(train, validation, test)``:
+    50,000, 10,000 and 10,000 (the validation set is the last sixth of the
+    original training set). Each is a ``Split(images, labels)``; the result's
+    ``source`` attribute says where the files came from (module docstring).
+
+    ``verify`` checks the MD5 of each file's contents against the official
+    MNIST (pass False for other data in the same format, such as
+    Fashion-MNIST); ``download=False`` never touches the network.
+    """
+    check_choice("split", split, SPLITS)
+    dtype = check_dtype(dtype)
+    found, checksums, source = locate(path, download=download, progress=progress)
+    parts = []
+    for part in ("train", "test"):
+        keys = (f"{part}_images", f"{part}_labels")
+        images, labels = _read_split(found[keys[0]], found[keys[1]], checksums, keys, verify)
+        scaled = images.reshape(len(images), -1).astype(dtype)
+        scaled /= 255
+        parts.append(Split(scaled, labels.astype(np.int64)))
+    train, test = parts
+    if split == "nielsen":
+        cut = len(train.labels) - len(train.labels) // 6
+        validation = Split(train.images[cut:], train.labels[cut:])
+        train = Split(train.images[:cut], train.labels[:cut])
+        return Mnist((train, validation, test), source)
+    return Mnist((train, test), source)
+
+
+def load_data_wrapper(path=None, **options):
+    """The book's ``mnist_loader.load_data_wrapper()``: lists of pairs for ``Network.SGD``.
+
+    ``(training_data, validation_data, test_data)``: training pairs are
+    ``(x, y)`` with x a (784, 1) column and y a one-hot (10, 1) column;
+    validation and test pairs are ``(x, label)``. Options go to ``load_mnist``.
+    """
+    train, validation, test = load_mnist(path, split="nielsen", **options)
+    one_hot = np.eye(10, dtype=train.images.dtype)[:, :, None]
+
+    def columns(images):
+        return list(images[:, :, None])
+
+    training_data = list(zip(columns(train.images), one_hot[train.labels]))
+    validation_data = list(zip(columns(validation.images), validation.labels.tolist()))
+    test_data = list(zip(columns(test.images), test.labels.tolist()))
+    return training_data, validation_data, test_data

@@ -1,0 +1,298 @@
+"""The Network: one API over every backend.
+
+This module checks and converts arguments, owns the parameters and hands
+checked arrays to the active backend's kernels (``fastnet.backends``).
+"""
+import numpy as np
+
+from . import backends, persistence, training
+from ._book import book_pairs
+from ._checks import (
+    as_batch, as_inputs, as_labels, as_targets, check_choice, check_dtype, check_int,
+    check_positive_finite, check_seed, check_sizes,
+)
+from ._init import INITS, initial_params
+from ._layout import count_params, sizes_array, split_params
+from .backends.codes import ACTIVATIONS, COSTS
+from .backends.numpy_backend import mean_cost
+
+
+class Network:
+    """A fully connected feed-forward network trained by mini-batch SGD.
+
+    ``sizes`` lists the layer widths, input first: ``[784, 16, 16, 10]`` is
+    3Blue1Brown's network (13,002 parameters), ``[784, 30, 10]`` the book's
+    (23,860). Layer l computes ``a_{l+1} = f(W_l a_l + b_l)`` with
+    ``W_l = weights[l]`` of shape ``(sizes[l+1], sizes[l])`` and
+    ``b_l = biases[l]`` of shape ``(sizes[l+1],)``; f is ``activation`` in the
+    hidden layers and the sigmoid in the output layer. The input layer has no
+    biases: it only holds the input.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+    activation : "sigmoid", "relu" or "tanh" (hidden layers)
+    cost : "quadratic", C = 1/n Σ_x ½ ‖a_L(x) − y(x)‖²
+    init : "normal" (N(0, 1) weights, the book's), "xavier" (N(0, 1/n_in)) or
+        "he" (N(0, 2/n_in)); biases are N(0, 1) in every scheme
+    dtype : "float32" or "float64", for parameters and computation
+    backend : "auto" or a name from ``fastnet.backends.available()``
+    seed : int or None; the same seed gives bit-identical parameters (and,
+        through ``fit``, training) on the same backend and machine
+    """
+
+    def __init__(self, sizes, *, activation="sigmoid", cost="quadratic", init="normal",
+                 dtype="float32", backend="auto", seed=None):
+        self._sizes = check_sizes(sizes)
+        self._activation = check_choice("activation", activation, ACTIVATIONS)
+        self._cost = check_choice("cost", cost, COSTS)
+        check_choice("init", init, INITS)
+        self._dtype = check_dtype(dtype)
+        self._rng = np.random.default_rng(check_seed("seed", seed))
+        self.use_backend(backend)
+        self._sizes_array = sizes_array(self._sizes)
+        self._params = initial_params(self._sizes, init, self._rng, self._dtype)
+        self._weights, self._biases = (tuple(views) for views in split_params(self._params, self._sizes))
+
+    def __repr__(self):
+        return (f"Network({list(self._sizes)}, activation={self._activation!r}, cost={self._cost!r}, "
+                f"dtype={self._dtype.name!r}, backend={self._backend!r})")
+
+    # -- parameters ---------------------------------------------------------
+
+    @property
+    def sizes(self):
+        """Layer widths, input layer first."""
+        return list(self._sizes)
+
+    @property
+    def num_layers(self):
+        """Number of layers, the input layer included (as in the book)."""
+        return len(self._sizes)
+
+    @property
+    def num_params(self):
+        """Number of weights and biases."""
+        return self._params.size
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def activation(self):
+        return self._activation
+
+    @property
+    def cost_name(self):
+        return self._cost
+
+    @property
+    def params(self):
+        """All weights and biases in one flat array (layout: fastnet._layout); writable."""
+        return self._params
+
+    @params.setter
+    def params(self, value):
+        array = np.asarray(value)
+        if array.shape != self._params.shape:
+            raise ValueError(f"params must have shape {self._params.shape}; got shape {array.shape}")
+        checked, _ = as_inputs("params", array.reshape(1, -1), array.size, self._dtype)
+        self._params[...] = checked[0]
+
+    @property
+    def weights(self):
+        """Per-layer weight matrices, writable views into ``params``."""
+        return self._weights
+
+    @weights.setter
+    def weights(self, values):
+        self._assign_layers("weights", self._weights, values)
+
+    @property
+    def biases(self):
+        """Per-layer bias vectors, writable views into ``params``."""
+        return self._biases
+
+    @biases.setter
+    def biases(self, values):
+        self._assign_layers("biases", self._biases, values)
+
+    def _assign_layers(self, argument, views, values):
+        values = list(values)
+        if len(values) != len(views):
+            raise ValueError(f"{argument} must hold {len(views)} arrays, one per layer; got {len(values)}")
+        checked = []
+        for layer, (view, value) in enumerate(zip(views, values)):
+            array = np.asarray(value)
+            if array.size != view.size or array.squeeze().shape != view.squeeze().shape:
+                raise ValueError(f"{argument}[{layer}] must have shape {view.shape}; got shape {array.shape}")
+            rows, _ = as_inputs(f"{argument}[{layer}]", array.reshape(1, -1), view.size, self._dtype)
+            checked.append(rows.reshape(view.shape))
+        for view, value in zip(views, checked):
+            view[...] = value
+
+    # -- backend ------------------------------------------------------------
+
+    @property
+    def backend(self):
+        """Name of the backend that runs the kernels; assign a name to switch."""
+        return self._backend
+
+    @backend.setter
+    def backend(self, name):
+        self.use_backend(name)
+
+    def use_backend(self, name):
+        """Run the kernels on backend ``name`` ("auto" picks the fastest usable one)."""
+        self._kernels = backends.load(name)
+        self._backend = backends.resolve(name)
+        return self
+
+    # -- evaluation ---------------------------------------------------------
+
+    def _outputs(self, rows):
+        out = np.empty((len(rows), self._sizes[-1]), dtype=self._dtype)
+        return self._kernels.feedforward(self._params, self._sizes_array, self._activation_code, rows, out)
+
+    @property
+    def _activation_code(self):
+        return ACTIVATIONS.index(self._activation)
+
+    @property
+    def _cost_code(self):
+        return COSTS.index(self._cost)
+
+    def feedforward(self, x):
+        """The network's output for x.
+
+        One example ``(n_0,)`` gives ``(n_L,)``; rows ``(n, n_0)`` give
+        ``(n, n_L)``; a book-style column ``(n_0, 1)`` gives a column ``(n_L, 1)``.
+        """
+        rows, form = as_inputs("x", x, self._sizes[0], self._dtype)
+        outputs = self._outputs(rows)
+        return {"single": outputs[0], "batch": outputs, "column": outputs.reshape(-1, 1)}[form]
+
+    def predict(self, X):
+        """Predicted class labels: argmax of the output. An int for one example, else an int64 array."""
+        rows, form = as_inputs("X", X, self._sizes[0], self._dtype)
+        labels = self._outputs(rows).argmax(axis=1)
+        return labels if form == "batch" else int(labels[0])
+
+    def evaluate(self, X, y=None):
+        """Number of examples classified correctly (as the book's ``evaluate``).
+
+        ``X`` (n, n_0) with labels ``y`` (n,) or one-hot (n, n_L); or, as in the
+        book, a list of ``(x, label)`` pairs and no ``y``.
+        """
+        if y is None:
+            X, y = book_pairs("test_data", X, self._sizes)
+        rows = as_batch("X", X, self._sizes[0], self._dtype)
+        return self._count_correct(rows, as_labels("y", y, len(rows), self._sizes[-1]))
+
+    def _count_correct(self, rows, labels):
+        return int(np.count_nonzero(self._outputs(rows).argmax(axis=1) == labels))
+
+    def accuracy(self, X, y):
+        """Fraction of examples classified correctly."""
+        return self.evaluate(X, y) / len(X)
+
+    def cost(self, X, y):
+        """Mean cost over the examples: (1/n) Σ_x C_x."""
+        rows = as_batch("X", X, self._sizes[0], self._dtype)
+        return self._mean_cost(rows, as_targets("y", y, len(rows), self._sizes[-1], self._dtype))
+
+    def _mean_cost(self, rows, targets):
+        return mean_cost(self._cost_code, self._outputs(rows), targets)
+
+    # -- gradients ----------------------------------------------------------
+
+    def _example(self, x, y):
+        """One example as a (1, n_0) row and (1, n_L) target, and whether it was a column."""
+        rows, form = as_inputs("x", x, self._sizes[0], self._dtype)
+        if form == "batch":
+            raise ValueError(f"x must be one example, shape ({self._sizes[0]},) or ({self._sizes[0]}, 1); got shape {np.shape(x)}")
+        y = np.asarray(y)
+        if y.ndim == 0:
+            y = y.reshape(1)
+        elif y.shape in ((self._sizes[-1],), (self._sizes[-1], 1)):
+            y = y.reshape(1, -1)
+        else:
+            raise ValueError(f"y must be a class label or a one-hot vector of length {self._sizes[-1]}; got shape {y.shape}")
+        return rows, as_targets("y", y, 1, self._sizes[-1], self._dtype), form == "column"
+
+    def backprop(self, x, y):
+        """``(nabla_b, nabla_w)``: the gradient of one example's cost, layer by layer.
+
+        Shaped like ``biases`` and ``weights``; for a book-style column x the
+        bias gradients are columns too, as in the book.
+        """
+        row, target, column = self._example(x, y)
+        grad = np.empty_like(self._params)
+        self._kernels.backprop(self._params, self._sizes_array, self._activation_code, self._cost_code,
+                               row[0], target[0], grad)
+        nabla_w, nabla_b = split_params(grad, self._sizes)
+        if column:
+            nabla_b = [b.reshape(-1, 1) for b in nabla_b]
+        return nabla_b, nabla_w
+
+    def gradient(self, X, y):
+        """The gradient (P,) of the mean cost over the rows of X, laid out like ``params``."""
+        rows = as_batch("X", X, self._sizes[0], self._dtype)
+        targets = as_targets("y", y, len(rows), self._sizes[-1], self._dtype)
+        grad = np.empty_like(self._params)
+        return self._kernels.gradient(self._params, self._sizes_array, self._activation_code, self._cost_code,
+                                      rows, targets, grad)
+
+    # -- training -----------------------------------------------------------
+
+    def _sgd_batches(self, rows, targets, order, batch_size, eta):
+        """SGD steps over the mini-batches of ``order`` (arguments already checked)."""
+        self._kernels.sgd_epoch(self._params, self._sizes_array, self._activation_code, self._cost_code,
+                                rows, targets, order, batch_size, eta)
+
+    def update_mini_batch(self, X, y, eta=None):
+        """One SGD step on one mini-batch: params -= eta · (mean gradient over the batch).
+
+        Also accepts the book's form ``update_mini_batch(mini_batch, eta)``
+        with a list of ``(x, y)`` pairs.
+        """
+        if eta is None:
+            (X, y), eta = book_pairs("mini_batch", X, self._sizes), y
+        eta = check_positive_finite("eta", eta)
+        rows = as_batch("X", X, self._sizes[0], self._dtype)
+        targets = as_targets("y", y, len(rows), self._sizes[-1], self._dtype)
+        self._sgd_batches(rows, targets, np.arange(len(rows)), len(rows), eta)
+
+    def fit(self, X, y, *, epochs=30, batch_size=10, eta=3.0, test=None, seed=None, progress=True):
+        """Train by mini-batch stochastic gradient descent; returns a ``fastnet.History``.
+
+        Each epoch visits the examples in an order drawn from
+        ``numpy.random.default_rng(seed)`` (or the network's own generator when
+        ``seed`` is None), cut into mini-batches of ``batch_size``; the last,
+        shorter batch is averaged over its own size. Every backend visits the
+        same batches in the same order. ``test=(X_test, y_test)`` records test
+        accuracy after each epoch; ``progress`` draws a bar on a terminal.
+        """
+        return training.fit(self, X, y, epochs=epochs, batch_size=batch_size, eta=eta, test=test,
+                            seed=seed, progress=progress)
+
+    def save(self, path):
+        """Write the network to ``path`` (.npz, atomically); read it back with ``fastnet.load``."""
+        return persistence.save(self, path)
+
+    def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None):
+        """The book's ``SGD``: the same arguments and data format, the same printed lines.
+
+        ``training_data`` is a list of ``(x, y)`` with x ``(784, 1)`` and y a
+        one-hot ``(10, 1)``; ``test_data`` a list of ``(x, label)``.
+        """
+        epochs = check_int("epochs", epochs, 0)
+        X, Y = book_pairs("training_data", training_data, self._sizes)
+        test = None if test_data is None else book_pairs("test_data", test_data, self._sizes)
+        for epoch in range(epochs):
+            self.fit(X, Y, epochs=1, batch_size=mini_batch_size, eta=eta, progress=False)
+            if test is None:
+                print(f"Epoch {epoch} complete")
+            else:
+                print(f"Epoch {epoch}: {self.evaluate(*test)} / {len(test[0])}")
