@@ -44,12 +44,12 @@ def load(path, *, backend="auto"):
     path = os.fspath(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in ("params",) + _METADATA if key not in archive.files]
-            if missing:
-                raise ValueError(f"{path}: not a fastnet network file (missing {', '.join(missing)})")
-            contents = {key: archive[key] for key in ("params",) + _METADATA}
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+            contents = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise ValueError(f"{path}: not a readable fastnet network file ({exc})") from None
+    missing = [key for key in ("params",) + _METADATA if key not in contents]
+    if missing:
+        raise ValueError(f"{path}: not a fastnet network file (missing {', '.join(missing)})")
     params = contents["params"]
     if params.ndim != 1 or params.dtype.name not in ("float32", "float64"):
         raise ValueError(f"{path}: params must be a 1-D float32 or float64 array; got {params.dtype} {params.shape}")

@@ -1,0 +1,70 @@
+"""The fastnet command line, run as a user would run it."""
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from test_mnist import fake_idx_set
+
+import fastnet
+
+
+def run(*args, env=None):
+    environment = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, "-m", "fastnet.cli", *args], capture_output=True, text=True,
+                          env=environment, timeout=300)
+
+
+def test_info():
+    result = run("info")
+    assert result.returncode == 0, result.stderr
+    assert f"fastnet {fastnet.__version__}" in result.stdout
+    assert "numpy    usable" in result.stdout and "numpy " in result.stdout and "cpu:" in result.stdout
+    assert "auto -> " in result.stdout
+
+
+def test_train_and_save(mnist, tmp_path):
+    directory = tmp_path / "data"
+    fake_idx_set(directory, train=200, test=50)
+    saved = tmp_path / "net.npz"
+    result = run("train", "--data", str(directory), "--no-verify", "--sizes", "784,8,10", "--epochs", "2",
+                 "--eta", "1.5", "--seed", "3", "--save", str(saved))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    epochs = [line for line in lines if line.startswith("Epoch")]
+    assert len(epochs) == 2 and "test accuracy" in epochs[0] and "/50)" in epochs[0] and "cost" in epochs[0]
+    assert "13,002" not in result.stdout and "6,370 parameters" in result.stdout
+    net = fastnet.load(saved)
+    assert net.sizes == [784, 8, 10]
+    # The same seed reproduces the saved parameters exactly.
+    again = tmp_path / "again.npz"
+    run("train", "--data", str(directory), "--no-verify", "--sizes", "784,8,10", "--epochs", "2",
+        "--eta", "1.5", "--seed", "3", "--save", str(again))
+    np.testing.assert_array_equal(fastnet.load(again).params, net.params)
+
+
+def test_train_defaults_to_the_3blue1brown_network_on_the_sample(tmp_path):
+    result = run("train", "--epochs", "1", "--no-download",
+                 env={"FASTNET_CACHE": str(tmp_path), "FASTNET_DATA": ""})
+    assert result.returncode == 0, result.stderr
+    assert "Network([784, 16, 16, 10], activation='sigmoid'" in result.stdout and "13,002 parameters" in result.stdout
+    assert "batch size 10, eta 3.0" in result.stdout
+    assert "sample" in result.stdout and "sample" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--sizes", "784"], "sizes must list at least two layers"),
+    (["train", "--sizes", "784,x,10"], "comma-separated layer widths"),
+    (["train", "--eta", "-1", "--no-download"], "eta must be a positive finite number"),
+    (["train", "--batch-size", "0", "--no-download"], "batch_size must be at least 1"),
+    (["train", "--backend", "fortran"], "backend must be one of"),
+    (["train", "--data", "/nonexistent"], "lacks the MNIST files"),
+    (["train", "--sizes", "100,10", "--no-download"], r"shape \(100,\)"),
+])
+def test_bad_arguments_give_one_clear_line(args, message, tmp_path):
+    result = run(*args, env={"FASTNET_CACHE": str(tmp_path), "FASTNET_DATA": ""})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert re.search(message, result.stderr), result.stderr
