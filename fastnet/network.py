@@ -176,7 +176,7 @@ class Network:
     def predict(self, X):
         """Predicted class labels: argmax of the output. An int for one example, else an int64 array."""
         rows, form = as_inputs("X", X, self._sizes[0], self._dtype)
-        labels = self._outputs(rows).argmax(axis=1)
+        labels = self._predict(rows)
         return labels if form == "batch" else int(labels[0])
 
     def evaluate(self, X, y=None):
@@ -191,7 +191,11 @@ class Network:
         return self._count_correct(rows, as_labels("y", y, len(rows), self._sizes[-1]))
 
     def _count_correct(self, rows, labels):
-        return int(np.count_nonzero(self._outputs(rows).argmax(axis=1) == labels))
+        return int(np.count_nonzero(self._predict(rows) == labels))
+
+    def _predict(self, rows):
+        labels = np.empty(len(rows), dtype=np.int64)
+        return self._kernels.predict(self._params, self._sizes_array, self._activation_code, rows, labels)
 
     def accuracy(self, X, y):
         """Fraction of examples classified correctly."""
@@ -246,8 +250,12 @@ class Network:
 
     # -- training -----------------------------------------------------------
 
+    def _prepare(self, rows):
+        """Checked rows in the form the backend reads many times (see ``prepare_inputs`` of a backend)."""
+        return self._kernels.prepare_inputs(rows)
+
     def _sgd_batches(self, rows, targets, order, batch_size, eta):
-        """SGD steps over the mini-batches of ``order`` (arguments already checked)."""
+        """SGD steps over the mini-batches of ``order``; ``rows`` checked, possibly prepared."""
         self._kernels.sgd_epoch(self._params, self._sizes_array, self._activation_code, self._cost_code,
                                 rows, targets, order, batch_size, eta)
 

@@ -48,6 +48,7 @@ def fit(net, X, y, *, epochs, batch_size, eta, test, seed, progress):
     eta = check_positive_finite("eta", eta)
     test = _check_test(net, test)
     rng = net._rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
+    inputs = net._prepare(rows)
 
     num_batches = -(-len(rows) // batch_size)
     pieces = min(num_batches, PROGRESS_PIECES) if progress else 1
@@ -60,11 +61,11 @@ def fit(net, X, y, *, epochs, batch_size, eta, test, seed, progress):
         start = time.perf_counter()
         for begin in range(0, len(rows), batches_per_piece * batch_size):
             piece = order[begin:begin + batches_per_piece * batch_size]
-            net._sgd_batches(rows, targets, piece, batch_size, eta)
+            net._sgd_batches(inputs, targets, piece, batch_size, eta)
             bar.update(begin + len(piece))
         seconds = time.perf_counter() - start
         bar.close()
-        record = {"epoch": epoch, "train_cost": net._mean_cost(rows, targets), "seconds": seconds}
+        record = {"epoch": epoch, "train_cost": net._mean_cost(inputs, targets), "seconds": seconds}
         if not np.isfinite(record["train_cost"]):
             net.params = last_good
             raise TrainingDiverged(

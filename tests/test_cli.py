@@ -68,3 +68,16 @@ def test_bad_arguments_give_one_clear_line(args, message, tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert re.search(message, result.stderr), result.stderr
+
+
+def test_missing_numba_is_skipped_and_explained():
+    code = ("import sys; sys.modules['numba'] = None; import fastnet, fastnet.cli; "
+            "print(fastnet.backends.available()); print(fastnet.Network([4, 2]).backend); fastnet.cli.main(['info'])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "numba" not in lines[0] and lines[1] == "numpy"
+    assert any(re.match(r"numba +not usable: (ModuleNotFound|Import)Error", line.strip()) for line in lines)
+    code = "import sys; sys.modules['numba'] = None; import fastnet; fastnet.Network([4, 2], backend='numba')"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "BackendUnavailable" in result.stderr and 'pip install "fastnet[numba]"' in result.stderr

@@ -255,7 +255,8 @@ def test_divergence_keeps_last_good_parameters():
         if len(calls) == 2:
             params[3] = np.nan
 
-    net._kernels = types.SimpleNamespace(feedforward=real.feedforward, sgd_epoch=poisoned_epoch)
+    net._kernels = types.SimpleNamespace(prepare_inputs=real.prepare_inputs, feedforward=real.feedforward,
+                                         predict=real.predict, sgd_epoch=poisoned_epoch)
     with pytest.raises(fastnet.TrainingDiverged, match="epoch 2.*smaller eta than 3.0"):
         net.fit(X, y, epochs=3, eta=3.0, progress=False)
     np.testing.assert_array_equal(net.params, calls[0])

@@ -11,10 +11,11 @@ otherwise the first usable backend in ``AUTO_ORDER``.
 import importlib
 import os
 
-KERNELS = ("feedforward", "backprop", "gradient", "sgd_epoch")
+KERNELS = ("prepare_inputs", "feedforward", "predict", "backprop", "gradient", "sgd_epoch")
 
 # name -> (module, how to make it usable); in order of preference for "auto".
 _BACKENDS = {
+    "numba": ("fastnet.backends.numba_backend", 'pip install "fastnet[numba]" (or: pip install numba)'),
     "numpy": ("fastnet.backends.numpy_backend", "NumPy is a dependency of fastnet: pip install numpy"),
 }
 AUTO_ORDER = tuple(_BACKENDS)

@@ -100,6 +100,15 @@ def _layer_activation(activation, layer, num_layers):
 # Forward pass
 
 
+def prepare_inputs(X):
+    """The rows X (n, n_0) as this backend's kernels read them: as they are.
+
+    (Compiled backends build a representation once per data set here, such as
+    the nonzeros of sparse images; every kernel that takes X accepts either.)
+    """
+    return X
+
+
 def feedforward(params, sizes, activation, X, out):
     """out (n, n_L) = the network's outputs for the n rows of X (n, n_0)."""
     weights, biases = split_params(params, sizes)
@@ -110,6 +119,13 @@ def feedforward(params, sizes, activation, X, out):
         a = activate(_layer_activation(activation, layer, len(weights)), z, z)
     out[...] = a
     return out
+
+
+def predict(params, sizes, activation, X, labels):
+    """labels (n,) = argmax of the network's output for each row of X (n, n_0)."""
+    out = np.empty((len(X), sizes[-1]), params.dtype)
+    labels[...] = feedforward(params, sizes, activation, X, out).argmax(axis=1)
+    return labels
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,63 @@
+"""Checks at the boundary of the compiled backends' public kernel functions.
+
+Compiled kernels do no bounds checking, so everything that decides a memory
+access is checked here, in Python, before they run: dtypes, shapes,
+contiguity, codes and the visiting order's range. (Finiteness is checked by
+``Network``; a NaN cannot make a kernel read out of bounds.)
+"""
+import numbers
+
+import numpy as np
+
+from .._layout import count_params
+from .codes import ACTIVATIONS, COSTS
+
+
+def _fail(argument, expected, got):
+    raise ValueError(f"{argument} must be {expected}; got {got}")
+
+
+def check_array(argument, array, dtype, ndim, shape=None):
+    """``array`` if it is a C-contiguous ndarray of ``dtype`` with ``ndim`` dimensions (and ``shape``)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{argument} must be a numpy array; got {type(array).__name__}")
+    if array.dtype != dtype or array.ndim != ndim or not array.flags.c_contiguous:
+        _fail(argument, f"a C-contiguous {ndim}-D {np.dtype(dtype).name} array",
+              f"{array.ndim}-D {array.dtype}{'' if array.flags.c_contiguous else ' (not C-contiguous)'}")
+    if shape is not None and array.shape != tuple(shape):
+        _fail(argument, f"of shape {tuple(int(n) for n in shape)}", f"shape {array.shape}")
+    return array
+
+
+def check_network(params, sizes, activation, cost=None):
+    """The parameter vector, the int64 sizes and the activation (and cost) codes."""
+    check_array("sizes", sizes, np.int64, 1)
+    if len(sizes) < 2 or sizes.min() < 1:
+        _fail("sizes", "at least two positive layer widths", sizes.tolist())
+    if not isinstance(params, np.ndarray) or params.dtype not in (np.float32, np.float64):
+        raise TypeError("params must be a float32 or float64 numpy array")
+    check_array("params", params, params.dtype, 1, (count_params(sizes.tolist()),))
+    if not isinstance(activation, numbers.Integral) or not 0 <= activation < len(ACTIVATIONS):
+        _fail("activation", f"a code in range({len(ACTIVATIONS)})", activation)
+    if cost is not None and (not isinstance(cost, numbers.Integral) or not 0 <= cost < len(COSTS)):
+        _fail("cost", f"a code in range({len(COSTS)})", cost)
+
+
+def check_rows(argument, X, params, width):
+    """Input or target rows: C-contiguous (n, width) of params' dtype."""
+    check_array(argument, X, params.dtype, 2)
+    if X.shape[1] != width:
+        _fail(argument, f"of shape (n, {width})", f"shape {X.shape}")
+    return X
+
+
+def check_training(order, examples, batch_size, eta):
+    """The visiting order (ints in [0, examples)), batch size and learning rate of an epoch."""
+    if not isinstance(order, np.ndarray) or order.ndim != 1 or order.dtype.kind not in "iu":
+        raise TypeError("order must be a 1-D integer numpy array")
+    if len(order) and (order.min() < 0 or order.max() >= examples):
+        _fail("order", f"indices in [0, {examples})", f"values from {order.min()} to {order.max()}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        _fail("batch_size", "an integer >= 1", batch_size)
+    if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not (np.isfinite(eta) and eta > 0):
+        _fail("eta", "a positive finite number", eta)

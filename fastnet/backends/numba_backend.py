@@ -1,0 +1,188 @@
+"""The Numba backend: the kernels compiled by Numba, with the NumPy backend's semantics.
+
+Kernel functions (the same names and arguments as ``numpy_backend``, which
+states the math): ``prepare_inputs``, ``feedforward``, ``predict``,
+``backprop``, ``gradient`` and ``sgd_epoch``, the last running a whole epoch,
+every mini-batch, in one compiled call that releases the GIL. Each checks its
+arguments before compiled code runs. Inputs may be given as arrays or as the
+result of ``prepare_inputs(X)``, which decides once per data set whether to
+skip zeros (MNIST images are about 81% zeros) and builds the sparse rows.
+
+Compilation happens on a kernel's first call, never at import, and is cached
+on disk (``cache=True``; set NUMBA_CACHE_DIR for a read-only install), so a
+second process loads the machine code instead of compiling it. fastnet's
+kernels are compiled with LLVM's SLP vectoriser switched on (Numba leaves it
+off by default); it is switched on only while fastnet's own kernels compile,
+and never for other code.
+"""
+import threading
+
+import numpy as np
+from numba.core import config as _numba_config
+
+from . import numba_kernels as _kernels
+from ._arguments import check_array, check_network, check_rows, check_training
+
+# Skip zeros when at least this fraction of the inputs are zero; estimate the
+# fraction of an unprepared array from its first SAMPLE_ROWS rows.
+SPARSE_MIN_ZERO_FRACTION = 0.5
+SAMPLE_ROWS = 256
+
+_INDEX = np.int32
+_EMPTY_ROWS = {dtype: np.empty(0, dtype) for dtype in (np.float32, np.float64)}
+_EMPTY_INDEX = np.empty(0, _INDEX)
+_EMPTY_INDPTR = np.zeros(1, np.int64)
+_EMPTY_LABELS = np.empty(0, np.int64)
+
+
+def _zero_fraction(rows):
+    return 1 - np.count_nonzero(rows) / max(rows.size, 1)
+
+
+class Inputs:
+    """The rows of X in the form the kernels read.
+
+    ``mode`` is one of ``numba_kernels.DENSE`` (every input, ``dense`` holds
+    the rows flattened), ``CSR`` (``indptr``, ``indices``, ``values`` of the
+    nonzeros, built once) or ``COMPACT`` (the nonzeros of each dense row,
+    gathered as the kernel reaches it). ``examples`` and ``width`` give X's
+    shape. Read-only once made.
+    """
+
+    def __init__(self, X, mode):
+        self.examples, self.width = X.shape
+        self.dtype = X.dtype
+        self.mode = mode
+        self.dense = X.reshape(-1)
+        self.indptr, self.indices, self.values = _EMPTY_INDPTR, _EMPTY_INDEX, _EMPTY_ROWS[X.dtype.type]
+        if mode == _kernels.CSR:
+            self.dense = _EMPTY_ROWS[X.dtype.type]
+            self.indptr = np.empty(self.examples + 1, np.int64)
+            self.indices, self.values = _compiled(_kernels.to_csr, X.dtype)(X.reshape(-1), self.width, self.indptr,
+                                                                           _EMPTY_INDEX)
+
+    def __len__(self):
+        return self.examples
+
+    def arrays(self):
+        return self.mode, self.dense, self.indptr, self.indices, self.values
+
+
+def prepare_inputs(X):
+    """``Inputs`` for rows X (n, n_0) that will be read many times (training).
+
+    Decides once for the data set: when at least SPARSE_MIN_ZERO_FRACTION of
+    the values are zero it builds CSR rows of the nonzeros, else keeps X dense.
+    """
+    if isinstance(X, Inputs):
+        return X
+    if not isinstance(X, np.ndarray) or X.dtype not in (np.float32, np.float64):
+        raise TypeError("X must be a float32 or float64 numpy array")
+    check_array("X", X, X.dtype, 2)
+    return Inputs(X, _kernels.CSR if _zero_fraction(X) >= SPARSE_MIN_ZERO_FRACTION else _kernels.DENSE)
+
+
+def _inputs(X, params, width):
+    """Inputs for one pass: prepared ones as they are; for an array, zeros skipped on the fly when common.
+
+    The share of zeros is estimated from the first SAMPLE_ROWS rows.
+    """
+    if isinstance(X, Inputs):
+        inputs = X
+    else:
+        if not isinstance(X, np.ndarray):
+            raise TypeError(f"X must be a numpy array or fastnet Inputs; got {type(X).__name__}")
+        check_array("X", X, params.dtype, 2)
+        sparse = _zero_fraction(X[:SAMPLE_ROWS]) >= SPARSE_MIN_ZERO_FRACTION
+        inputs = Inputs(X, _kernels.COMPACT if sparse else _kernels.DENSE)
+    if inputs.dtype != params.dtype or inputs.width != width:
+        raise ValueError(f"X must have {params.dtype} rows of width {width}; got {inputs.dtype} rows of width {inputs.width}")
+    return inputs
+
+
+
+
+# ---------------------------------------------------------------------------
+# Compilation: with SLP vectorisation, once per kernel and dtype, then cached
+
+_compile_lock = threading.Lock()
+_compiled_keys = set()
+
+
+def _compiled(kernel, dtype):
+    """``kernel``, after making sure its ``dtype`` version was compiled (or loaded) with SLP on."""
+    key = (kernel.py_func.__name__, np.dtype(dtype).char)
+    if key in _compiled_keys:
+        return kernel
+
+    def first_call(*args):
+        with _compile_lock:
+            saved = _numba_config.SLP_VECTORIZE
+            _numba_config.SLP_VECTORIZE = 1
+            try:
+                result = kernel(*args)
+            finally:
+                _numba_config.SLP_VECTORIZE = saved
+            _compiled_keys.add(key)
+        return result
+
+    return first_call
+
+
+# ---------------------------------------------------------------------------
+# Kernels
+
+
+def feedforward(params, sizes, activation, X, out):
+    """out (n, n_L) = the network's outputs for the n rows of X (array or ``Inputs``)."""
+    check_network(params, sizes, activation)
+    inputs = _inputs(X, params, sizes[0])
+    check_array("out", out, params.dtype, 2, (inputs.examples, sizes[-1]))
+    _compiled(_kernels.feedforward_kernel, params.dtype)(
+        params, sizes, activation, *inputs.arrays(), inputs.examples, out, _EMPTY_LABELS)
+    return out
+
+
+def predict(params, sizes, activation, X, labels):
+    """labels (n,) int64 = argmax of the network's output for each row of X (array or ``Inputs``)."""
+    check_network(params, sizes, activation)
+    inputs = _inputs(X, params, sizes[0])
+    check_array("labels", labels, np.int64, 1, (inputs.examples,))
+    _compiled(_kernels.feedforward_kernel, params.dtype)(
+        params, sizes, activation, *inputs.arrays(), inputs.examples, np.empty((0, 0), params.dtype), labels)
+    return labels
+
+
+def gradient(params, sizes, activation, cost, X, Y, grad):
+    """grad (P,) = (1/m) Σ_i ∇C_{x_i}, the gradient of the mean cost over the m rows of X."""
+    check_network(params, sizes, activation, cost)
+    inputs = _inputs(X, params, sizes[0])
+    check_rows("Y", Y, params, sizes[-1])
+    check_array("grad", grad, params.dtype, 1, params.shape)
+    if len(Y) != inputs.examples or inputs.examples == 0:
+        raise ValueError(f"X and Y must hold the same number (>= 1) of rows; got {inputs.examples} and {len(Y)}")
+    _compiled(_kernels.gradient_kernel, params.dtype)(
+        params, sizes, activation, cost, *inputs.arrays(), inputs.examples, Y.reshape(-1), grad)
+    return grad
+
+
+def backprop(params, sizes, activation, cost, x, y, grad):
+    """grad (P,) = ∇C_x for one example x (n_0,) with target y (n_L,)."""
+    check_array("x", x, params.dtype, 1)
+    check_array("y", y, params.dtype, 1)
+    return gradient(params, sizes, activation, cost, x.reshape(1, -1), y.reshape(1, -1), grad)
+
+
+def sgd_epoch(params, sizes, activation, cost, X, Y, order, batch_size, eta):
+    """One epoch of mini-batch SGD in one compiled call (see ``numpy_backend.sgd_epoch``)."""
+    check_network(params, sizes, activation, cost)
+    inputs = _inputs(X, params, sizes[0])
+    check_rows("Y", Y, params, sizes[-1])
+    if len(Y) != inputs.examples:
+        raise ValueError(f"X and Y must hold the same number of rows; got {inputs.examples} and {len(Y)}")
+    check_training(order, inputs.examples, batch_size, eta)
+    if len(order) == 0:
+        return
+    _compiled(_kernels.sgd_epoch_kernel, params.dtype)(
+        params, sizes, activation, cost, *inputs.arrays(), Y.reshape(-1), order.astype(np.int64, copy=False),
+        int(batch_size), float(eta))

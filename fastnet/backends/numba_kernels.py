@@ -1,0 +1,530 @@
+"""The Numba backend's compiled code (``@njit``); called only through ``numba_backend``.
+
+The math is the NumPy reference's (``numpy_backend``); what differs is the
+layout and the loop structure, chosen by measurement (see docs in
+``numba_backend``):
+
+* Packed layout. Inside a kernel call every layer is held transposed and
+  padded: ``Wᵀ_l`` is ``(n_l, p_{l+1})`` row-major with ``p = n`` rounded up to
+  a multiple of ``LANES``, followed by ``b_l`` padded to ``p_{l+1}``. Row i of
+  ``Wᵀ_l`` is what input i adds to every neuron of the next layer, so an input
+  that is zero costs nothing, and every row is a whole number of 8-lane
+  vectors. Padding lanes hold zeros and stay zero. Kernels pack ``params`` on
+  entry and unpack on exit, so ``params`` is current whenever Python sees it.
+* 8-lane tuples. The primitives below move data as tuples of 8 values read at
+  consecutive unsigned indices, which LLVM's SLP vectoriser turns into vector
+  instructions (signed indices carry a wrap-around check that defeats it).
+* Inputs as rows of (index, value) pairs: the nonzero pixels of a CSR matrix
+  (sparse path), or every pixel of a dense row (dense path), or every unit of
+  the previous layer. All go through the same primitives.
+* One mini-batch in two phases: forward and backward passes for every
+  example at the batch's starting parameters, then ``W -= (eta/m) Σ_k a_k δ_kᵀ``
+  applied example by example. This is the book's step without a gradient buffer.
+
+Every activation and delta vector is padded to ``p`` lanes with zeros.
+"""
+import math
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types, uint64
+from numba.extending import intrinsic
+
+from .codes import RELU, SIGMOID
+
+LANES = 16  # a tile: two 8-lane tuples
+PREFETCH_AHEAD = 4  # examples: the epoch asks for an input's CSR row this far ahead of using it
+OPTIONS = dict(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
+
+
+# ---------------------------------------------------------------------------
+# 8-lane primitives
+
+
+@njit(inline="always")
+def _load8(a, base):
+    b = uint64(base)
+    return (a[b], a[b + uint64(1)], a[b + uint64(2)], a[b + uint64(3)],
+            a[b + uint64(4)], a[b + uint64(5)], a[b + uint64(6)], a[b + uint64(7)])
+
+
+@njit(inline="always")
+def _store8(a, base, t):
+    b = uint64(base)
+    a[b] = t[0]
+    a[b + uint64(1)] = t[1]
+    a[b + uint64(2)] = t[2]
+    a[b + uint64(3)] = t[3]
+    a[b + uint64(4)] = t[4]
+    a[b + uint64(5)] = t[5]
+    a[b + uint64(6)] = t[6]
+    a[b + uint64(7)] = t[7]
+
+
+@njit(inline="always")
+def _axpy8(t, v, a, base):
+    """t + v * a[base:base+8]"""
+    r = _load8(a, base)
+    return (t[0] + v * r[0], t[1] + v * r[1], t[2] + v * r[2], t[3] + v * r[3],
+            t[4] + v * r[4], t[5] + v * r[5], t[6] + v * r[6], t[7] + v * r[7])
+
+
+@njit(inline="always")
+def _add8(t, u):
+    return (t[0] + u[0], t[1] + u[1], t[2] + u[2], t[3] + u[3],
+            t[4] + u[4], t[5] + u[5], t[6] + u[6], t[7] + u[7])
+
+
+@njit(inline="always")
+def _dot8(t, u):
+    return ((t[0] * u[0] + t[1] * u[1]) + (t[2] * u[2] + t[3] * u[3])) + \
+           ((t[4] * u[4] + t[5] * u[5]) + (t[6] * u[6] + t[7] * u[7]))
+
+
+@njit(inline="always")
+def _zeros8(zero):
+    return (zero, zero, zero, zero, zero, zero, zero, zero)
+
+
+# A tile of LANES = 16 values is a pair of 8-lane tuples.
+
+
+@njit(inline="always")
+def _load16(a, base):
+    b = uint64(base)
+    return (_load8(a, b), _load8(a, b + uint64(8)))
+
+
+@njit(inline="always")
+def _store16(a, base, t):
+    b = uint64(base)
+    _store8(a, b, t[0])
+    _store8(a, b + uint64(8), t[1])
+
+
+@njit(inline="always")
+def _axpy16(t, v, a, base):
+    b = uint64(base)
+    return (_axpy8(t[0], v, a, b), _axpy8(t[1], v, a, b + uint64(8)))
+
+
+@njit(inline="always")
+def _add16(t, u):
+    return (_add8(t[0], u[0]), _add8(t[1], u[1]))
+
+
+@njit(inline="always")
+def _dot16(t, u):
+    return _dot8(t[0], u[0]) + _dot8(t[1], u[1])
+
+
+@njit(inline="always")
+def _scale8(t, v):
+    return (t[0] * v, t[1] * v, t[2] * v, t[3] * v, t[4] * v, t[5] * v, t[6] * v, t[7] * v)
+
+
+@njit(inline="always")
+def _scale16(t, v):
+    return (_scale8(t[0], v), _scale8(t[1], v))
+
+
+@njit(inline="always")
+def _zeros16(zero):
+    return (_zeros8(zero), _zeros8(zero))
+
+
+# ---------------------------------------------------------------------------
+# Row operations on a packed layer Wᵀ (rows of ``width`` = padded outputs)
+
+
+# Offsets are made unsigned (every operand: Numba types uint64 + int64 as
+# float64) so that indexing carries no negative-index wrap-around code.
+_U1 = np.uint64(1)
+_U2 = np.uint64(2)
+
+
+@njit(**OPTIONS)
+def _accumulate_rows(w, w_base, width, b_base, rows, r_base, values, v_base, count, out, o_base):
+    """out[o_base:+width] = b + Σ_p values[v_base+p] · Wᵀ[rows[r_base+p], :]   (forward, z = W a + b)
+
+    Two independent accumulator chains hide the latency of the additions.
+    """
+    zero = w.dtype.type(0)
+    uw, ub, ur, uv, un = uint64(width), uint64(w_base), uint64(r_base), uint64(v_base), uint64(count)
+    for jb in range(0, width, LANES):
+        ujb = uint64(jb)
+        a0 = _load16(w, b_base + jb)
+        a1 = _zeros16(zero)
+        p = uint64(0)
+        while p + _U2 <= un:
+            a0 = _axpy16(a0, values[uv + p], w, ub + uint64(rows[ur + p]) * uw + ujb)
+            a1 = _axpy16(a1, values[uv + p + _U1], w, ub + uint64(rows[ur + p + _U1]) * uw + ujb)
+            p += _U2
+        if p < un:
+            a0 = _axpy16(a0, values[uv + p], w, ub + uint64(rows[ur + p]) * uw + ujb)
+        _store16(out, o_base + jb, _add16(a0, a1))
+
+
+@njit(**OPTIONS)
+def _dot_rows(w, w_base, width, count, delta, d_base, out, o_base):
+    """out[o_base + i] = Wᵀ[i, :] · delta[d_base:+width] for i < count   (backward, Wᵀ δ)"""
+    zero = w.dtype.type(0)
+    uw, ub, ud = uint64(width), uint64(w_base), uint64(d_base)
+    for i in range(count):
+        s = zero
+        for jb in range(0, width, LANES):
+            ujb = uint64(jb)
+            s += _dot16(_load16(w, ub + uint64(i) * uw + ujb), _load16(delta, ud + ujb))
+        out[o_base + i] = s
+
+
+@njit(**OPTIONS)
+def _update_rows(w, w_base, width, rows, r_base, values, v_base, count, scale, delta, d_base):
+    """Wᵀ[rows[r_base+p], :] += scale · values[v_base+p] · delta[d_base:+width] for p < count   (W += scale · δ aᵀ)"""
+    uw, ub, ur, uv = uint64(width), uint64(w_base), uint64(r_base), uint64(v_base)
+    for jb in range(0, width, LANES):
+        ujb = uint64(jb)
+        d = _load16(delta, uint64(d_base) + ujb)
+        for p in range(count):
+            up = uint64(p)
+            base = ub + uint64(rows[ur + up]) * uw + ujb
+            _store16(w, base, _add16(_load16(w, base), _scale16(d, scale * values[uv + up])))
+
+
+# ---------------------------------------------------------------------------
+# Layout
+
+
+@njit(**OPTIONS)
+def padded(n):
+    return (n + LANES - 1) // LANES * LANES
+
+
+@njit(**OPTIONS)
+def packed_layout(sizes):
+    """Offsets ``(w_base, b_base, slot, packed_size, slots_size)``.
+
+    ``w_base[l]``/``b_base[l]``: where Wᵀ_l and b_l start in the packed vector;
+    ``slot[l]``: where layer l's (padded) outputs start in a per-example
+    activation or delta vector of ``slots_size`` values.
+    """
+    layers = len(sizes) - 1
+    w_base = np.empty(layers, np.int64)
+    b_base = np.empty(layers, np.int64)
+    slot = np.empty(layers, np.int64)
+    offset = 0
+    slots = 0
+    for l in range(layers):
+        width = padded(sizes[l + 1])
+        w_base[l] = offset
+        offset += sizes[l] * width
+        b_base[l] = offset
+        offset += width
+        slot[l] = slots
+        slots += width
+    return w_base, b_base, slot, offset, slots
+
+
+@njit(**OPTIONS)
+def pack(params, sizes, packed, w_base, b_base):
+    """params (W_l (n_{l+1}, n_l) then b_l, per layer) -> packed (Wᵀ_l, b_l padded)."""
+    packed[:] = 0
+    offset = 0
+    for l in range(len(sizes) - 1):
+        n_in, n_out, width = sizes[l], sizes[l + 1], padded(sizes[l + 1])
+        for j in range(n_out):
+            for i in range(n_in):
+                packed[w_base[l] + i * width + j] = params[offset + j * n_in + i]
+        offset += n_out * n_in
+        for j in range(n_out):
+            packed[b_base[l] + j] = params[offset + j]
+        offset += n_out
+
+
+@njit(**OPTIONS)
+def unpack(packed, sizes, params, w_base, b_base):
+    """The inverse of ``pack``."""
+    offset = 0
+    for l in range(len(sizes) - 1):
+        n_in, n_out, width = sizes[l], sizes[l + 1], padded(sizes[l + 1])
+        for j in range(n_out):
+            for i in range(n_in):
+                params[offset + j * n_in + i] = packed[w_base[l] + i * width + j]
+        offset += n_out * n_in
+        for j in range(n_out):
+            params[offset + j] = packed[b_base[l] + j]
+        offset += n_out
+
+
+# ---------------------------------------------------------------------------
+# Activations (scalar; a = f(z), and f'(z) from a)
+
+
+@njit(inline="always")
+def _sigmoid(z, one):
+    """σ(z) without overflow: 1/(1 + e^(−z)) for z ≥ 0, e^z/(1 + e^z) otherwise."""
+    if z >= 0:
+        return one / (one + math.exp(-z))
+    e = math.exp(z)
+    return e / (one + e)
+
+
+@njit(inline="always")
+def _activate(code, z, one):
+    if code == SIGMOID:
+        return _sigmoid(z, one)
+    if code == RELU:
+        return z if z > 0 else z * 0
+    return math.tanh(z)  # TANH
+
+
+@njit(inline="always")
+def _derivative(code, a, one):
+    if code == SIGMOID:
+        return a * (one - a)
+    if code == RELU:
+        return one if a > 0 else a * 0
+    return one - a * a  # TANH
+
+
+# ---------------------------------------------------------------------------
+# One example: forward, backward, and its gradient's contribution
+
+
+@njit(**OPTIONS)
+def forward(packed, sizes, w_base, b_base, slot, activation, input_rows, r_base, input_values, v_base,
+            count, all_rows, acts):
+    """acts[slot[l]:+p] = a_{l+1}, every layer's (padded) output for one example.
+
+    The input is ``count`` (row, value) pairs: ``input_rows[r_base+p]`` and
+    ``input_values[v_base+p]``.
+    """
+    one = packed.dtype.type(1)
+    layers = len(sizes) - 1
+    for l in range(layers):
+        width = padded(sizes[l + 1])
+        if l == 0:
+            _accumulate_rows(packed, w_base[0], width, b_base[0], input_rows, r_base, input_values, v_base,
+                             count, acts, slot[0])
+        else:
+            _accumulate_rows(packed, w_base[l], width, b_base[l], all_rows, 0, acts, slot[l - 1],
+                             sizes[l], acts, slot[l])
+        code = SIGMOID if l == layers - 1 else activation
+        for j in range(sizes[l + 1]):
+            acts[slot[l] + j] = _activate(code, acts[slot[l] + j], one)
+        for j in range(sizes[l + 1], width):
+            acts[slot[l] + j] = 0
+
+
+@njit(**OPTIONS)
+def backward(packed, sizes, w_base, slot, activation, cost, acts, target, t_base, deltas):
+    """deltas[slot[l]:+p] = δ_{l+1} = ∂C_x/∂z_{l+1} for every layer, from the activations of ``forward``.
+
+    δ_L = (a_L − y) ⊙ a_L (1 − a_L) (quadratic cost, sigmoid outputs);
+    δ_l = (W_lᵀ δ_{l+1}) ⊙ f'(a_l).
+    """
+    one = packed.dtype.type(1)
+    layers = len(sizes) - 1
+    out = slot[layers - 1]
+    n_out = sizes[layers]
+    for j in range(n_out):
+        a = acts[out + j]
+        deltas[out + j] = (a - target[t_base + j]) * _derivative(SIGMOID, a, one)  # QUADRATIC, the only cost
+    for l in range(layers - 1, 0, -1):
+        width = padded(sizes[l + 1])
+        _dot_rows(packed, w_base[l], width, sizes[l], deltas, slot[l], deltas, slot[l - 1])
+        for i in range(sizes[l]):
+            deltas[slot[l - 1] + i] *= _derivative(activation, acts[slot[l - 1] + i], one)
+
+
+@njit(**OPTIONS)
+def add_outer_products(packed, sizes, w_base, b_base, slot, scale, input_rows, r_base, input_values, v_base,
+                       count, all_rows, acts, deltas):
+    """packed += scale · ∇C_x: W_l += scale · δ_{l+1} a_lᵀ and b_l += scale · δ_{l+1}, every layer."""
+    for l in range(len(sizes) - 1):
+        width = padded(sizes[l + 1])
+        if l == 0:
+            _update_rows(packed, w_base[0], width, input_rows, r_base, input_values, v_base, count, scale,
+                         deltas, slot[0])
+        else:
+            _update_rows(packed, w_base[l], width, all_rows, 0, acts, slot[l - 1], sizes[l], scale,
+                         deltas, slot[l])
+        for j in range(width):
+            packed[b_base[l] + j] += scale * deltas[slot[l] + j]
+
+
+# ---------------------------------------------------------------------------
+# Inputs: how an example's (row, value) pairs are found
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Ask the CPU to start loading the cache line of array[index] (a hint: results are unchanged)."""
+    if not isinstance(array, types.Array) or not isinstance(index, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        address = builder.bitcast(builder.gep(data, [args[1]]), ir.IntType(8).as_pointer())
+        int32 = ir.IntType(32)
+        prefetch = builder.module.declare_intrinsic(
+            "llvm.prefetch", fnty=ir.FunctionType(ir.VoidType(), (ir.IntType(8).as_pointer(), int32, int32, int32)))
+        builder.call(prefetch, (address, int32(0), int32(3), int32(1)))  # read, keep in all caches, data
+        return context.get_dummy_value()
+
+    return types.void(array, index), codegen
+
+
+@njit(**OPTIONS)
+def _prefetch_csr_row(example, indptr, indices, values):
+    """Start loading the CSR row of ``example`` (one hint per 64-byte line of its indices and values)."""
+    start, stop = indptr[example], indptr[example + 1]
+    for p in range(start, stop, 16):
+        _prefetch(indices, p)
+        _prefetch(values, p)
+
+DENSE, CSR, COMPACT = 0, 1, 2  # every pixel; prepared CSR rows; nonzeros gathered on the fly
+
+
+@njit(**OPTIONS)
+def _input(mode, example, slot, fill, dense, n_inputs, indptr, indices, values, all_rows, row_idx, row_val, counts):
+    """(rows, r_base, values, v_base, count): the input pairs of ``example``.
+
+    COMPACT gathers the nonzeros of the dense row into row ``slot`` of
+    ``row_idx``/``row_val`` when ``fill`` is true, and reuses them otherwise.
+    """
+    if mode == CSR:
+        return indices, indptr[example], values, indptr[example], indptr[example + 1] - indptr[example]
+    if mode == DENSE:
+        return all_rows, 0, dense, example * n_inputs, n_inputs
+    base = slot * n_inputs
+    if fill:
+        count = 0
+        for i in range(n_inputs):  # branchless: write every pixel, advance past nonzeros only
+            v = dense[example * n_inputs + i]
+            row_idx[base + count] = i
+            row_val[base + count] = v
+            count += v != 0
+        counts[slot] = count
+    return row_idx, base, row_val, base, counts[slot]
+
+
+@njit(**OPTIONS)
+def _buffers(sizes, slots, index_sample, dtype_sample):
+    """Index and value buffers for ``slots`` examples compacted on the fly, and the row numbers 0..max(sizes)."""
+    n_inputs = sizes[0]
+    row_idx = np.empty(slots * n_inputs + 1, index_sample.dtype)  # +1: the branchless loop writes one past
+    row_val = np.empty(slots * n_inputs + 1, dtype_sample.dtype)
+    counts = np.zeros(slots, np.int64)
+    all_rows = np.arange(max(sizes)).astype(index_sample.dtype)
+    return row_idx, row_val, counts, all_rows
+
+
+# ---------------------------------------------------------------------------
+# Drivers: the entry points ``numba_backend`` calls
+
+
+@njit(**OPTIONS)
+def feedforward_kernel(params, sizes, activation, mode, dense, indptr, indices, values, examples, out, labels):
+    """For each of ``examples`` inputs: out[k] = a_L (when out has rows) and labels[k] = argmax a_L (when labels has rows)."""
+    w_base, b_base, slot, packed_size, slots_size = packed_layout(sizes)
+    packed = np.empty(packed_size, params.dtype)
+    pack(params, sizes, packed, w_base, b_base)
+    row_idx, row_val, counts, all_rows = _buffers(sizes, 1, indices, params)
+    acts = np.zeros(slots_size, params.dtype)
+    n_out = sizes[-1]
+    last = slot[len(sizes) - 2]
+    for k in range(examples):
+        rows, r_base, vals, v_base, count = _input(mode, k, 0, True, dense, sizes[0], indptr, indices, values,
+                                                   all_rows, row_idx, row_val, counts)
+        forward(packed, sizes, w_base, b_base, slot, activation, rows, r_base, vals, v_base, count, all_rows, acts)
+        if out.shape[0] > 0:
+            for j in range(n_out):
+                out[k, j] = acts[last + j]
+        if labels.shape[0] > 0:
+            best = 0
+            for j in range(1, n_out):
+                if acts[last + j] > acts[last + best]:
+                    best = j
+            labels[k] = best
+
+
+@njit(**OPTIONS)
+def gradient_kernel(params, sizes, activation, cost, mode, dense, indptr, indices, values, examples, targets, grad):
+    """grad = (1/m) Σ_k ∇C_{x_k} over the m = ``examples`` inputs (flat, laid out like params)."""
+    w_base, b_base, slot, packed_size, slots_size = packed_layout(sizes)
+    packed = np.empty(packed_size, params.dtype)
+    pack(params, sizes, packed, w_base, b_base)
+    sums = np.zeros(packed_size, params.dtype)
+    row_idx, row_val, counts, all_rows = _buffers(sizes, 1, indices, params)
+    acts = np.zeros(slots_size, params.dtype)
+    deltas = np.zeros(slots_size, params.dtype)
+    one = params.dtype.type(1)
+    for k in range(examples):
+        rows, r_base, vals, v_base, count = _input(mode, k, 0, True, dense, sizes[0], indptr, indices, values,
+                                                   all_rows, row_idx, row_val, counts)
+        forward(packed, sizes, w_base, b_base, slot, activation, rows, r_base, vals, v_base, count, all_rows, acts)
+        backward(packed, sizes, w_base, slot, activation, cost, acts, targets, k * sizes[-1], deltas)
+        add_outer_products(sums, sizes, w_base, b_base, slot, one, rows, r_base, vals, v_base, count, all_rows,
+                           acts, deltas)
+    unpack(sums, sizes, grad, w_base, b_base)
+    grad *= one / examples
+
+
+@njit(**OPTIONS)
+def sgd_epoch_kernel(params, sizes, activation, cost, mode, dense, indptr, indices, values, targets, order,
+                     batch_size, eta):
+    """One epoch of mini-batch SGD over the batches of ``order``, updating params in place.
+
+    For each batch of m examples: the forward and backward passes of all m at
+    the batch's starting parameters, then params -= (eta/m) Σ_k ∇C_{x_k}.
+    """
+    w_base, b_base, slot, packed_size, slots_size = packed_layout(sizes)
+    packed = np.empty(packed_size, params.dtype)
+    pack(params, sizes, packed, w_base, b_base)
+    rows_in_batch = min(batch_size, len(order))
+    row_idx, row_val, counts, all_rows = _buffers(sizes, rows_in_batch, indices, params)
+    acts = np.zeros((rows_in_batch, slots_size), params.dtype)
+    deltas = np.zeros((rows_in_batch, slots_size), params.dtype)
+    n_out = sizes[-1]
+    for start in range(0, len(order), batch_size):
+        m = min(batch_size, len(order) - start)
+        for k in range(m):
+            example = order[start + k]
+            if mode == CSR and start + k + PREFETCH_AHEAD < len(order):
+                _prefetch_csr_row(order[start + k + PREFETCH_AHEAD], indptr, indices, values)
+            rows, r_base, vals, v_base, count = _input(mode, example, k, True, dense, sizes[0], indptr, indices,
+                                                       values, all_rows, row_idx, row_val, counts)
+            forward(packed, sizes, w_base, b_base, slot, activation, rows, r_base, vals, v_base, count, all_rows,
+                    acts[k])
+            backward(packed, sizes, w_base, slot, activation, cost, acts[k], targets, example * n_out, deltas[k])
+        step = params.dtype.type(-(eta / m))
+        for k in range(m):
+            example = order[start + k]
+            rows, r_base, vals, v_base, count = _input(mode, example, k, False, dense, sizes[0], indptr, indices,
+                                                       values, all_rows, row_idx, row_val, counts)
+            add_outer_products(packed, sizes, w_base, b_base, slot, step, rows, r_base, vals, v_base, count,
+                               all_rows, acts[k], deltas[k])
+    unpack(packed, sizes, params, w_base, b_base)
+
+
+@njit(**OPTIONS)
+def to_csr(dense, n_inputs, indptr, index_sample):
+    """(indices, values) of the nonzeros of the rows of ``dense`` (flat, rows of n_inputs); fills indptr."""
+    examples = len(indptr) - 1
+    total = 0
+    for k in range(examples):
+        indptr[k] = total
+        for i in range(n_inputs):
+            total += dense[k * n_inputs + i] != 0
+    indptr[examples] = total
+    indices = np.empty(total + 1, index_sample.dtype)  # +1: the branchless loop writes one past a
+    values = np.empty(total + 1, dense.dtype)           # trailing zero before skipping it
+    p = 0
+    for k in range(examples):
+        for i in range(n_inputs):
+            v = dense[k * n_inputs + i]
+            indices[p] = i
+            values[p] = v
+            p += v != 0
+    return indices[:total], values[:total]

@@ -1,0 +1,241 @@
+"""Compiled backends against the NumPy reference, and their safety at the kernel boundary.
+
+Tolerances: a single kernel (forward, one gradient) agrees to a few ulps; the
+parameters after a whole epoch to 1e-9 (float64) and 1e-4 (float32), the
+rounding differences of thousands of SGD steps. The epochs use eta = 0.1: with
+batch size 1, SGD on these networks is chaotic at larger rates (measured, 784-16-16-10
+on 2,000 images: at eta 0.5 with ReLU or tanh, and at eta 3.0 with sigmoid, a
+1e-16 difference between two correct summation orders grows to 1e-11 after 500
+steps and to O(1) after 1,000), so no tolerance could tell a bug from rounding
+there. At eta 0.1 the backends stay within 1e-14 of each other in float64.
+"""
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import fastnet
+from fastnet._layout import sizes_array
+from fastnet.backends import KERNELS, load, numpy_backend
+from fastnet.backends.codes import ACTIVATIONS
+
+COMPILED = [name for name in fastnet.backends.available() if name != "numpy"]
+ETA = 0.1
+EPOCH_TOLERANCE = {np.float64: 1e-9, np.float32: 1e-4}
+KERNEL_TOLERANCE = {np.float64: 1e-12, np.float32: 2e-5}
+
+pytestmark = pytest.mark.skipif(not COMPILED, reason="no compiled backend is installed")
+
+
+@pytest.fixture(params=COMPILED)
+def compiled(request):
+    return load(request.param)
+
+
+@pytest.fixture(scope="module")
+def images(mnist):
+    """2,000 MNIST training images and their one-hot targets (float64)."""
+    (X, y), _ = mnist
+    return X[:2000].astype(np.float64), np.eye(10)[y[:2000]]
+
+
+def _inputs(images, dtype, kind):
+    X, Y = images
+    if kind == "dense":  # no zeros at all: the dense path
+        X = 0.05 + 0.9 * X
+    return np.ascontiguousarray(X, dtype=dtype), np.ascontiguousarray(Y, dtype=dtype)
+
+
+def test_every_backend_provides_every_kernel():
+    for name in fastnet.backends.available():
+        module = load(name)
+        assert all(callable(getattr(module, kernel)) for kernel in KERNELS), name
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("kind", ["sparse", "dense"])
+def test_forward_and_gradients_match_reference(compiled, images, dtype, activation, kind):
+    sizes = [784, 16, 16, 10]
+    S, code = sizes_array(sizes), ACTIVATIONS.index(activation)
+    params = fastnet.Network(sizes, dtype=dtype, init="xavier", seed=1).params
+    X, Y = _inputs(images, dtype, kind)
+    tolerance = KERNEL_TOLERANCE[dtype]
+
+    expected = numpy_backend.feedforward(params, S, code, X, np.empty((len(X), 10), dtype))
+    np.testing.assert_allclose(compiled.feedforward(params, S, code, X, np.empty_like(expected)), expected,
+                               rtol=0, atol=tolerance)
+    labels = compiled.predict(params, S, code, X, np.empty(len(X), np.int64))
+    assert np.mean(labels == expected.argmax(axis=1)) > 0.999  # ties within rounding may differ
+
+    for rows in (slice(0, 1), slice(0, 10), slice(5, 42)):
+        expected = numpy_backend.gradient(params, S, code, 0, X[rows], Y[rows], np.empty_like(params))
+        actual = compiled.gradient(params, S, code, 0, X[rows], Y[rows], np.empty_like(params))
+        np.testing.assert_allclose(actual, expected, rtol=0, atol=tolerance)
+    expected = numpy_backend.backprop(params, S, code, 0, X[3], Y[3], np.empty_like(params))
+    np.testing.assert_allclose(compiled.backprop(params, S, code, 0, X[3], Y[3], np.empty_like(params)), expected,
+                               rtol=0, atol=tolerance)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("kind", ["sparse", "dense"])
+@pytest.mark.parametrize("batch_size", [1, 10, 7])
+@pytest.mark.parametrize("prepared", [True, False])
+def test_epoch_matches_reference(compiled, images, dtype, activation, kind, batch_size, prepared):
+    sizes = [784, 16, 16, 10]
+    S, code = sizes_array(sizes), ACTIVATIONS.index(activation)
+    start = fastnet.Network(sizes, dtype=dtype, init="xavier", seed=2).params
+    X, Y = _inputs(images, dtype, kind)
+    order = np.random.default_rng(3).permutation(len(X))
+    expected, actual = start.copy(), start.copy()
+    numpy_backend.sgd_epoch(expected, S, code, 0, X, Y, order, batch_size, ETA)
+    compiled.sgd_epoch(actual, S, code, 0, compiled.prepare_inputs(X) if prepared else X, Y, order, batch_size, ETA)
+    assert np.abs(expected - start).max() > 0.01  # the epoch really trained
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=EPOCH_TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("sizes", [[784, 30, 10], [784, 100, 10], [784, 5, 40, 3], [20, 1]])
+def test_other_architectures_match_reference(compiled, images, sizes):
+    X, Y = images
+    X = np.ascontiguousarray(X[:300, : sizes[0]])
+    Y = np.ascontiguousarray(np.eye(sizes[-1])[Y[:300].argmax(axis=1) % sizes[-1]])
+    S = sizes_array(sizes)
+    start = fastnet.Network(sizes, dtype="float64", seed=4).params
+    order = np.random.default_rng(5).permutation(300)
+    expected, actual = start.copy(), start.copy()
+    numpy_backend.sgd_epoch(expected, S, 0, 0, X, Y, order, 10, ETA)
+    compiled.sgd_epoch(actual, S, 0, 0, X, Y, order, 10, ETA)
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-9)
+
+
+def test_sparse_and_dense_paths_agree(compiled, images):
+    """The same data through every input path: CSR prepared, compacted on the fly, and dense."""
+    X, Y = images
+    S = sizes_array([784, 16, 16, 10])
+    start = fastnet.Network([784, 16, 16, 10], dtype="float64", seed=6).params
+    order = np.random.default_rng(7).permutation(len(X))
+    results = []
+    for inputs in (compiled.prepare_inputs(X), X, X + 0.0):
+        params = start.copy()
+        compiled.sgd_epoch(params, S, 0, 0, inputs, Y, order, 10, ETA)
+        results.append(params)
+    dense = np.where(X == 0, 1e-300, X)  # no exact zeros: forces the dense path, same values to 1e-300
+    params = start.copy()
+    compiled.sgd_epoch(params, S, 0, 0, dense, Y, order, 10, ETA)
+    results.append(params)
+    for other in results[1:]:
+        np.testing.assert_allclose(other, results[0], rtol=0, atol=1e-12)
+
+
+def test_network_trains_identically_on_every_backend(mnist):
+    (X, y), (test_X, test_y) = mnist
+    finals = {}
+    for name in fastnet.backends.available():
+        net = fastnet.Network([784, 16, 16, 10], dtype="float64", backend=name, seed=8)
+        net.fit(X[:2000], y[:2000], epochs=2, eta=ETA, seed=9, progress=False)
+        finals[name] = net.params
+    for name, params in finals.items():
+        np.testing.assert_allclose(params, finals["numpy"], rtol=0, atol=1e-9, err_msg=name)
+
+
+# -- the kernel boundary: bad arguments are refused before compiled code runs --------------
+
+
+def _good(dtype=np.float32):
+    sizes = [6, 4, 3]
+    params = fastnet.Network(sizes, dtype=dtype, seed=0).params
+    X = np.random.default_rng(0).random((5, 6)).astype(dtype)
+    Y = np.eye(3, dtype=dtype)[[0, 1, 2, 0, 1]]
+    return params, sizes_array(sizes), X, Y
+
+
+@pytest.mark.parametrize("case, error, message", [
+    ("params dtype", TypeError, "params must be a float32 or float64"),
+    ("params size", ValueError, "params must be of shape"),
+    ("sizes dtype", ValueError, "sizes must be a C-contiguous 1-D int64"),
+    ("X dtype", ValueError, "X must have float32 rows|X must be a C-contiguous 2-D float32"),
+    ("X strided", ValueError, "not C-contiguous"),
+    ("X width", ValueError, "width 6"),
+    ("Y rows", ValueError, "same number of rows"),
+    ("order range", ValueError, r"order must be indices in \[0, 5\)"),
+    ("order negative", ValueError, r"order must be indices in \[0, 5\)"),
+    ("order float", TypeError, "order must be a 1-D integer"),
+    ("batch_size", ValueError, "batch_size must be an integer >= 1"),
+    ("eta", ValueError, "eta must be a positive finite number"),
+    ("activation", ValueError, "activation must be a code"),
+])
+def test_kernels_refuse_bad_arguments(compiled, case, error, message):
+    params, S, X, Y = _good()
+    order, batch_size, eta, activation = np.arange(5), 2, 0.5, 0
+    if case == "params dtype":
+        params = params.astype(np.float16)
+    elif case == "params size":
+        params = params[:-1].copy()
+    elif case == "sizes dtype":
+        S = S.astype(np.int32)
+    elif case == "X dtype":
+        X = X.astype(np.float64)
+    elif case == "X strided":
+        X = np.asfortranarray(X)
+    elif case == "X width":
+        X = np.ascontiguousarray(X[:, :5])
+    elif case == "Y rows":
+        Y = Y[:4].copy()
+    elif case == "order range":
+        order = np.array([0, 1, 5])
+    elif case == "order negative":
+        order = np.array([0, -1])
+    elif case == "order float":
+        order = order.astype(float)
+    elif case == "batch_size":
+        batch_size = 0
+    elif case == "eta":
+        eta = float("nan")
+    elif case == "activation":
+        activation = 7
+    before = params.copy()
+    with pytest.raises(error, match=message):
+        compiled.sgd_epoch(params, S, activation, 0, X, Y, order, batch_size, eta)
+    np.testing.assert_array_equal(params, before)
+
+
+def test_output_arrays_are_checked(compiled):
+    params, S, X, _ = _good()
+    with pytest.raises(ValueError, match=r"out must be of shape \(5, 3\)"):
+        compiled.feedforward(params, S, 0, X, np.empty((4, 3), np.float32))
+    with pytest.raises(ValueError, match="labels must be a C-contiguous 1-D int64"):
+        compiled.predict(params, S, 0, X, np.empty(5, np.int32))
+    with pytest.raises(ValueError, match="grad must be"):
+        compiled.gradient(params, S, 0, 0, X, np.eye(3, dtype=np.float32)[[0] * 5], np.empty(3, np.float32))
+
+
+def test_kernels_run_in_parallel_threads_with_identical_results(compiled, images):
+    X, _ = images
+    X = X.astype(np.float32)
+    params = fastnet.Network([784, 16, 16, 10], seed=0).params
+    S = sizes_array([784, 16, 16, 10])
+    expected = compiled.predict(params, S, 0, X, np.empty(len(X), np.int64))
+    results = [None] * 8
+
+    def work(i):
+        results[i] = compiled.predict(params, S, 0, X, np.empty(len(X), np.int64))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
+
+
+def test_import_fastnet_compiles_nothing():
+    code = ("import sys, time; start = time.perf_counter(); import fastnet; took = time.perf_counter() - start; "
+            "print(took, 'numba' in sys.modules)")
+    took, numba_imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                          check=True).stdout.split()
+    assert numba_imported == "False"
+    assert float(took) < 0.5
