@@ -20,13 +20,15 @@ import threading
 import numpy as np
 from numba.core import config as _numba_config
 
-from . import numba_kernels as _kernels
+from . import _numba_kernels as _kernels
 from ._arguments import check_array, check_network, check_rows, check_training
 
 # Skip zeros when at least this fraction of the inputs are zero; estimate the
 # fraction of an unprepared array from its first SAMPLE_ROWS rows.
 SPARSE_MIN_ZERO_FRACTION = 0.5
 SAMPLE_ROWS = 256
+# Up to this many rows, feedforward skips packing (measured crossover: see benches/).
+MATVEC_MAX_ROWS = 4
 
 _INDEX = np.int32
 _EMPTY_ROWS = {dtype: np.empty(0, dtype) for dtype in (np.float32, np.float64)}
@@ -42,7 +44,7 @@ def _zero_fraction(rows):
 class Inputs:
     """The rows of X in the form the kernels read.
 
-    ``mode`` is one of ``numba_kernels.DENSE`` (every input, ``dense`` holds
+    ``mode`` is one of ``_numba_kernels.DENSE`` (every input, ``dense`` holds
     the rows flattened), ``CSR`` (``indptr``, ``indices``, ``values`` of the
     nonzeros, built once) or ``COMPACT`` (the nonzeros of each dense row,
     gathered as the kernel reaches it). ``examples`` and ``width`` give X's
@@ -134,8 +136,17 @@ def _compiled(kernel, dtype):
 
 
 def feedforward(params, sizes, activation, X, out):
-    """out (n, n_L) = the network's outputs for the n rows of X (array or ``Inputs``)."""
+    """out (n, n_L) = the network's outputs for the n rows of X (array or ``Inputs``).
+
+    Up to MATVEC_MAX_ROWS rows of an array go through the matrix-vector pass
+    on the parameters as they are; more rows pay once for the packed layout.
+    """
     check_network(params, sizes, activation)
+    if isinstance(X, np.ndarray) and len(X) <= MATVEC_MAX_ROWS:
+        check_rows("X", X, params, sizes[0])
+        check_array("out", out, params.dtype, 2, (len(X), sizes[-1]))
+        _compiled(_kernels.matvec_kernel, params.dtype)(params, sizes, activation, X, out)
+        return out
     inputs = _inputs(X, params, sizes[0])
     check_array("out", out, params.dtype, 2, (inputs.examples, sizes[-1]))
     _compiled(_kernels.feedforward_kernel, params.dtype)(

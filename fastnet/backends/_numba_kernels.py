@@ -76,12 +76,6 @@ def _add8(t, u):
 
 
 @njit(inline="always")
-def _dot8(t, u):
-    return ((t[0] * u[0] + t[1] * u[1]) + (t[2] * u[2] + t[3] * u[3])) + \
-           ((t[4] * u[4] + t[5] * u[5]) + (t[6] * u[6] + t[7] * u[7]))
-
-
-@njit(inline="always")
 def _zeros8(zero):
     return (zero, zero, zero, zero, zero, zero, zero, zero)
 
@@ -114,11 +108,6 @@ def _add16(t, u):
 
 
 @njit(inline="always")
-def _dot16(t, u):
-    return _dot8(t[0], u[0]) + _dot8(t[1], u[1])
-
-
-@njit(inline="always")
 def _scale8(t, v):
     return (t[0] * v, t[1] * v, t[2] * v, t[3] * v, t[4] * v, t[5] * v, t[6] * v, t[7] * v)
 
@@ -145,8 +134,10 @@ _U2 = np.uint64(2)
 
 @njit(**OPTIONS)
 def _accumulate_rows(w, w_base, width, b_base, rows, r_base, values, v_base, count, out, o_base):
-    """out[o_base:+width] = b + Σ_p values[v_base+p] · Wᵀ[rows[r_base+p], :]   (forward, z = W a + b)
+    """out[o_base:+width] = w[b_base:+width] + Σ_p values[v_base+p] · M[rows[r_base+p], :]
 
+    M is the matrix of ``width``-long rows starting at ``w_base``: with Wᵀ
+    and b this is the forward z = W a + b; with W and zeros, backward's Wᵀ δ.
     Two independent accumulator chains hide the latency of the additions.
     """
     zero = w.dtype.type(0)
@@ -166,21 +157,8 @@ def _accumulate_rows(w, w_base, width, b_base, rows, r_base, values, v_base, cou
 
 
 @njit(**OPTIONS)
-def _dot_rows(w, w_base, width, count, delta, d_base, out, o_base):
-    """out[o_base + i] = Wᵀ[i, :] · delta[d_base:+width] for i < count   (backward, Wᵀ δ)"""
-    zero = w.dtype.type(0)
-    uw, ub, ud = uint64(width), uint64(w_base), uint64(d_base)
-    for i in range(count):
-        s = zero
-        for jb in range(0, width, LANES):
-            ujb = uint64(jb)
-            s += _dot16(_load16(w, ub + uint64(i) * uw + ujb), _load16(delta, ud + ujb))
-        out[o_base + i] = s
-
-
-@njit(**OPTIONS)
-def _update_rows(w, w_base, width, rows, r_base, values, v_base, count, scale, delta, d_base):
-    """Wᵀ[rows[r_base+p], :] += scale · values[v_base+p] · delta[d_base:+width] for p < count   (W += scale · δ aᵀ)"""
+def _update_rows(w, w_base, width, rows, r_base, values, v_base, count, delta, d_base):
+    """M[rows[r_base+p], :] += values[v_base+p] · delta[d_base:+width] for p < count   (an outer product added)"""
     uw, ub, ur, uv = uint64(width), uint64(w_base), uint64(r_base), uint64(v_base)
     for jb in range(0, width, LANES):
         ujb = uint64(jb)
@@ -188,7 +166,7 @@ def _update_rows(w, w_base, width, rows, r_base, values, v_base, count, scale, d
         for p in range(count):
             up = uint64(p)
             base = ub + uint64(rows[ur + up]) * uw + ujb
-            _store16(w, base, _add16(_load16(w, base), _scale16(d, scale * values[uv + up])))
+            _store16(w, base, _add16(_load16(w, base), _scale16(d, values[uv + up])))
 
 
 # ---------------------------------------------------------------------------
@@ -202,39 +180,52 @@ def padded(n):
 
 @njit(**OPTIONS)
 def packed_layout(sizes):
-    """Offsets ``(w_base, b_base, slot, packed_size, slots_size)``.
+    """Offsets ``(w_base, n_base, b_base, zero_base, slot, packed_size, slots_size)``.
 
-    ``w_base[l]``/``b_base[l]``: where Wᵀ_l and b_l start in the packed vector;
-    ``slot[l]``: where layer l's (padded) outputs start in a per-example
-    activation or delta vector of ``slots_size`` values.
+    In the packed vector: ``w_base[l]`` starts Wᵀ_l (n_l rows of p_{l+1});
+    ``n_base[l]`` (l >= 1) starts W_l in its natural orientation (n_{l+1} rows
+    of p_l), a second copy kept for the backward pass; ``b_base[l]`` starts
+    b_l (p_{l+1}); ``zero_base`` starts a tile of zeros. ``slot[l]``: where
+    layer l's (padded) outputs start in a per-example vector of activations
+    or deltas of ``slots_size`` values.
     """
     layers = len(sizes) - 1
     w_base = np.empty(layers, np.int64)
+    n_base = np.full(layers, -1, np.int64)
     b_base = np.empty(layers, np.int64)
     slot = np.empty(layers, np.int64)
     offset = 0
     slots = 0
+    widest = 0
     for l in range(layers):
         width = padded(sizes[l + 1])
+        widest = max(widest, width, padded(sizes[l]))
         w_base[l] = offset
         offset += sizes[l] * width
+        if l > 0:
+            n_base[l] = offset
+            offset += sizes[l + 1] * padded(sizes[l])
         b_base[l] = offset
         offset += width
         slot[l] = slots
         slots += width
-    return w_base, b_base, slot, offset, slots
+    return w_base, n_base, b_base, offset, slot, offset + widest, slots
 
 
 @njit(**OPTIONS)
-def pack(params, sizes, packed, w_base, b_base):
-    """params (W_l (n_{l+1}, n_l) then b_l, per layer) -> packed (Wᵀ_l, b_l padded)."""
+def pack(params, sizes, packed, w_base, n_base, b_base):
+    """params (W_l (n_{l+1}, n_l) then b_l, per layer) -> packed (Wᵀ_l, W_l for l >= 1, b_l; padded)."""
     packed[:] = 0
     offset = 0
     for l in range(len(sizes) - 1):
-        n_in, n_out, width = sizes[l], sizes[l + 1], padded(sizes[l + 1])
+        n_in, n_out = sizes[l], sizes[l + 1]
+        width, natural_width = padded(n_out), padded(n_in)
         for j in range(n_out):
             for i in range(n_in):
-                packed[w_base[l] + i * width + j] = params[offset + j * n_in + i]
+                value = params[offset + j * n_in + i]
+                packed[w_base[l] + i * width + j] = value
+                if l > 0:
+                    packed[n_base[l] + j * natural_width + i] = value
         offset += n_out * n_in
         for j in range(n_out):
             packed[b_base[l] + j] = params[offset + j]
@@ -243,7 +234,7 @@ def pack(params, sizes, packed, w_base, b_base):
 
 @njit(**OPTIONS)
 def unpack(packed, sizes, params, w_base, b_base):
-    """The inverse of ``pack``."""
+    """params <- packed (from Wᵀ_l and b_l): the inverse of ``pack``."""
     offset = 0
     for l in range(len(sizes) - 1):
         n_in, n_out, width = sizes[l], sizes[l + 1], padded(sizes[l + 1])
@@ -289,16 +280,15 @@ def _derivative(code, a, one):
 
 # ---------------------------------------------------------------------------
 # One example: forward, backward, and its gradient's contribution
+#
+# The input is ``count`` (row, value) pairs: ``input_rows[r_base+p]`` and
+# ``input_values[v_base+p]``; ``all_rows`` is 0, 1, 2, ... (every unit).
 
 
 @njit(**OPTIONS)
 def forward(packed, sizes, w_base, b_base, slot, activation, input_rows, r_base, input_values, v_base,
             count, all_rows, acts):
-    """acts[slot[l]:+p] = a_{l+1}, every layer's (padded) output for one example.
-
-    The input is ``count`` (row, value) pairs: ``input_rows[r_base+p]`` and
-    ``input_values[v_base+p]``.
-    """
+    """acts[slot[l]:+p] = a_{l+1} = f(W_l a_l + b_l), every layer's (padded) output for one example."""
     one = packed.dtype.type(1)
     layers = len(sizes) - 1
     for l in range(layers):
@@ -317,44 +307,52 @@ def forward(packed, sizes, w_base, b_base, slot, activation, input_rows, r_base,
 
 
 @njit(**OPTIONS)
-def backward(packed, sizes, w_base, slot, activation, cost, acts, target, t_base, deltas):
+def backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, target, t_base, all_rows, deltas):
     """deltas[slot[l]:+p] = δ_{l+1} = ∂C_x/∂z_{l+1} for every layer, from the activations of ``forward``.
 
     δ_L = (a_L − y) ⊙ a_L (1 − a_L) (quadratic cost, sigmoid outputs);
-    δ_l = (W_lᵀ δ_{l+1}) ⊙ f'(a_l).
+    δ_l = (W_lᵀ δ_{l+1}) ⊙ f'(a_l), with W_lᵀ δ = Σ_j δ_j W_l[j, :] read from
+    the natural-orientation copy of W_l.
     """
     one = packed.dtype.type(1)
     layers = len(sizes) - 1
     out = slot[layers - 1]
-    n_out = sizes[layers]
-    for j in range(n_out):
+    for j in range(sizes[layers]):
         a = acts[out + j]
         deltas[out + j] = (a - target[t_base + j]) * _derivative(SIGMOID, a, one)  # QUADRATIC, the only cost
     for l in range(layers - 1, 0, -1):
-        width = padded(sizes[l + 1])
-        _dot_rows(packed, w_base[l], width, sizes[l], deltas, slot[l], deltas, slot[l - 1])
+        _accumulate_rows(packed, n_base[l], padded(sizes[l]), zero_base, all_rows, 0, deltas, slot[l],
+                         sizes[l + 1], deltas, slot[l - 1])
         for i in range(sizes[l]):
             deltas[slot[l - 1] + i] *= _derivative(activation, acts[slot[l - 1] + i], one)
 
 
 @njit(**OPTIONS)
-def add_outer_products(packed, sizes, w_base, b_base, slot, scale, input_rows, r_base, input_values, v_base,
-                       count, all_rows, acts, deltas):
-    """packed += scale · ∇C_x: W_l += scale · δ_{l+1} a_lᵀ and b_l += scale · δ_{l+1}, every layer."""
+def add_outer_products(packed, sizes, w_base, n_base, b_base, slot, scale, input_rows, r_base, input_values,
+                       v_base, count, all_rows, acts, deltas):
+    """packed += scale · ∇C_x: W_l += scale · δ_{l+1} a_lᵀ, b_l += scale · δ_{l+1}, every layer.
+
+    Scales ``deltas`` in place first, so both copies of W_l receive the very
+    same products (scale·δ_j)·a_i and stay identical.
+    """
     for l in range(len(sizes) - 1):
         width = padded(sizes[l + 1])
-        if l == 0:
-            _update_rows(packed, w_base[0], width, input_rows, r_base, input_values, v_base, count, scale,
-                         deltas, slot[0])
-        else:
-            _update_rows(packed, w_base[l], width, all_rows, 0, acts, slot[l - 1], sizes[l], scale,
-                         deltas, slot[l])
         for j in range(width):
-            packed[b_base[l] + j] += scale * deltas[slot[l] + j]
+            deltas[slot[l] + j] *= scale
+        if l == 0:
+            _update_rows(packed, w_base[0], width, input_rows, r_base, input_values, v_base, count, deltas, slot[0])
+        else:
+            _update_rows(packed, w_base[l], width, all_rows, 0, acts, slot[l - 1], sizes[l], deltas, slot[l])
+            _update_rows(packed, n_base[l], padded(sizes[l]), all_rows, 0, deltas, slot[l], sizes[l + 1],
+                         acts, slot[l - 1])
+        for j in range(width):
+            packed[b_base[l] + j] += deltas[slot[l] + j]
 
 
 # ---------------------------------------------------------------------------
 # Inputs: how an example's (row, value) pairs are found
+
+DENSE, CSR, COMPACT = 0, 1, 2  # every pixel; prepared CSR rows; nonzeros gathered on the fly
 
 
 @intrinsic
@@ -387,16 +385,26 @@ DENSE, CSR, COMPACT = 0, 1, 2  # every pixel; prepared CSR rows; nonzeros gather
 
 
 @njit(**OPTIONS)
-def _input(mode, example, slot, fill, dense, n_inputs, indptr, indices, values, all_rows, row_idx, row_val, counts):
-    """(rows, r_base, values, v_base, count): the input pairs of ``example``.
+def _input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val):
+    """The (rows, values) arrays the inputs of every example are read from, in ``mode``."""
+    if mode == CSR:
+        return indices, values
+    if mode == DENSE:
+        return all_rows, dense
+    return row_idx, row_val
+
+
+@njit(**OPTIONS)
+def _input(mode, example, slot, fill, dense, n_inputs, indptr, row_idx, row_val, counts):
+    """(r_base, v_base, count) of ``example``'s input pairs in the arrays of ``_input_arrays``.
 
     COMPACT gathers the nonzeros of the dense row into row ``slot`` of
     ``row_idx``/``row_val`` when ``fill`` is true, and reuses them otherwise.
     """
     if mode == CSR:
-        return indices, indptr[example], values, indptr[example], indptr[example + 1] - indptr[example]
+        return indptr[example], indptr[example], indptr[example + 1] - indptr[example]
     if mode == DENSE:
-        return all_rows, 0, dense, example * n_inputs, n_inputs
+        return 0, example * n_inputs, n_inputs
     base = slot * n_inputs
     if fill:
         count = 0
@@ -406,7 +414,7 @@ def _input(mode, example, slot, fill, dense, n_inputs, indptr, indices, values, 
             row_val[base + count] = v
             count += v != 0
         counts[slot] = count
-    return row_idx, base, row_val, base, counts[slot]
+    return base, base, counts[slot]
 
 
 @njit(**OPTIONS)
@@ -427,16 +435,16 @@ def _buffers(sizes, slots, index_sample, dtype_sample):
 @njit(**OPTIONS)
 def feedforward_kernel(params, sizes, activation, mode, dense, indptr, indices, values, examples, out, labels):
     """For each of ``examples`` inputs: out[k] = a_L (when out has rows) and labels[k] = argmax a_L (when labels has rows)."""
-    w_base, b_base, slot, packed_size, slots_size = packed_layout(sizes)
+    w_base, n_base, b_base, zero_base, slot, packed_size, slots_size = packed_layout(sizes)
     packed = np.empty(packed_size, params.dtype)
-    pack(params, sizes, packed, w_base, b_base)
+    pack(params, sizes, packed, w_base, n_base, b_base)
     row_idx, row_val, counts, all_rows = _buffers(sizes, 1, indices, params)
+    rows, vals = _input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val)
     acts = np.zeros(slots_size, params.dtype)
     n_out = sizes[-1]
     last = slot[len(sizes) - 2]
     for k in range(examples):
-        rows, r_base, vals, v_base, count = _input(mode, k, 0, True, dense, sizes[0], indptr, indices, values,
-                                                   all_rows, row_idx, row_val, counts)
+        r_base, v_base, count = _input(mode, k, 0, True, dense, sizes[0], indptr, row_idx, row_val, counts)
         forward(packed, sizes, w_base, b_base, slot, activation, rows, r_base, vals, v_base, count, all_rows, acts)
         if out.shape[0] > 0:
             for j in range(n_out):
@@ -452,21 +460,22 @@ def feedforward_kernel(params, sizes, activation, mode, dense, indptr, indices, 
 @njit(**OPTIONS)
 def gradient_kernel(params, sizes, activation, cost, mode, dense, indptr, indices, values, examples, targets, grad):
     """grad = (1/m) Σ_k ∇C_{x_k} over the m = ``examples`` inputs (flat, laid out like params)."""
-    w_base, b_base, slot, packed_size, slots_size = packed_layout(sizes)
+    w_base, n_base, b_base, zero_base, slot, packed_size, slots_size = packed_layout(sizes)
     packed = np.empty(packed_size, params.dtype)
-    pack(params, sizes, packed, w_base, b_base)
+    pack(params, sizes, packed, w_base, n_base, b_base)
     sums = np.zeros(packed_size, params.dtype)
     row_idx, row_val, counts, all_rows = _buffers(sizes, 1, indices, params)
+    rows, vals = _input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val)
     acts = np.zeros(slots_size, params.dtype)
     deltas = np.zeros(slots_size, params.dtype)
     one = params.dtype.type(1)
     for k in range(examples):
-        rows, r_base, vals, v_base, count = _input(mode, k, 0, True, dense, sizes[0], indptr, indices, values,
-                                                   all_rows, row_idx, row_val, counts)
+        r_base, v_base, count = _input(mode, k, 0, True, dense, sizes[0], indptr, row_idx, row_val, counts)
         forward(packed, sizes, w_base, b_base, slot, activation, rows, r_base, vals, v_base, count, all_rows, acts)
-        backward(packed, sizes, w_base, slot, activation, cost, acts, targets, k * sizes[-1], deltas)
-        add_outer_products(sums, sizes, w_base, b_base, slot, one, rows, r_base, vals, v_base, count, all_rows,
-                           acts, deltas)
+        backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, targets, k * sizes[-1], all_rows,
+                 deltas)
+        add_outer_products(sums, sizes, w_base, n_base, b_base, slot, one, rows, r_base, vals, v_base, count,
+                           all_rows, acts, deltas)
     unpack(sums, sizes, grad, w_base, b_base)
     grad *= one / examples
 
@@ -479,11 +488,12 @@ def sgd_epoch_kernel(params, sizes, activation, cost, mode, dense, indptr, indic
     For each batch of m examples: the forward and backward passes of all m at
     the batch's starting parameters, then params -= (eta/m) Σ_k ∇C_{x_k}.
     """
-    w_base, b_base, slot, packed_size, slots_size = packed_layout(sizes)
+    w_base, n_base, b_base, zero_base, slot, packed_size, slots_size = packed_layout(sizes)
     packed = np.empty(packed_size, params.dtype)
-    pack(params, sizes, packed, w_base, b_base)
+    pack(params, sizes, packed, w_base, n_base, b_base)
     rows_in_batch = min(batch_size, len(order))
     row_idx, row_val, counts, all_rows = _buffers(sizes, rows_in_batch, indices, params)
+    rows, vals = _input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val)
     acts = np.zeros((rows_in_batch, slots_size), params.dtype)
     deltas = np.zeros((rows_in_batch, slots_size), params.dtype)
     n_out = sizes[-1]
@@ -493,19 +503,50 @@ def sgd_epoch_kernel(params, sizes, activation, cost, mode, dense, indptr, indic
             example = order[start + k]
             if mode == CSR and start + k + PREFETCH_AHEAD < len(order):
                 _prefetch_csr_row(order[start + k + PREFETCH_AHEAD], indptr, indices, values)
-            rows, r_base, vals, v_base, count = _input(mode, example, k, True, dense, sizes[0], indptr, indices,
-                                                       values, all_rows, row_idx, row_val, counts)
+            r_base, v_base, count = _input(mode, example, k, True, dense, sizes[0], indptr, row_idx, row_val, counts)
             forward(packed, sizes, w_base, b_base, slot, activation, rows, r_base, vals, v_base, count, all_rows,
                     acts[k])
-            backward(packed, sizes, w_base, slot, activation, cost, acts[k], targets, example * n_out, deltas[k])
+            backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts[k], targets, example * n_out,
+                     all_rows, deltas[k])
         step = params.dtype.type(-(eta / m))
         for k in range(m):
-            example = order[start + k]
-            rows, r_base, vals, v_base, count = _input(mode, example, k, False, dense, sizes[0], indptr, indices,
-                                                       values, all_rows, row_idx, row_val, counts)
-            add_outer_products(packed, sizes, w_base, b_base, slot, step, rows, r_base, vals, v_base, count,
+            r_base, v_base, count = _input(mode, order[start + k], k, False, dense, sizes[0], indptr, row_idx,
+                                           row_val, counts)
+            add_outer_products(packed, sizes, w_base, n_base, b_base, slot, step, rows, r_base, vals, v_base, count,
                                all_rows, acts[k], deltas[k])
     unpack(packed, sizes, params, w_base, b_base)
+
+
+@njit(nogil=True, cache=True, error_model="numpy", fastmath={"contract", "reassoc"})
+def matvec_kernel(params, sizes, activation, X, out):
+    """out[k] = a_L for each row of X, layer by layer as W a + b on the natural layout (no packing).
+
+    The matrix-vector pass of the seed; for a few examples it beats packing
+    the parameters. Its dot products may be summed in any order (reassoc).
+    """
+    one = params.dtype.type(1)
+    widest = max(sizes)
+    a = np.empty(widest, params.dtype)
+    z = np.empty(widest, params.dtype)
+    layers = len(sizes) - 1
+    for k in range(X.shape[0]):
+        for i in range(sizes[0]):
+            a[i] = X[k, i]
+        offset = 0
+        for l in range(layers):
+            n_in, n_out = sizes[l], sizes[l + 1]
+            code = SIGMOID if l == layers - 1 else activation
+            for j in range(n_out):
+                row = params[offset + j * n_in:offset + (j + 1) * n_in]  # a view: loop indices stay >= 0
+                s = params[offset + n_out * n_in + j]
+                for i in range(n_in):
+                    s += row[i] * a[i]
+                z[j] = _activate(code, s, one)
+            for j in range(n_out):
+                a[j] = z[j]
+            offset += n_out * (n_in + 1)
+        for j in range(sizes[-1]):
+            out[k, j] = a[j]
 
 
 @njit(**OPTIONS)
