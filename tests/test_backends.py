@@ -239,3 +239,19 @@ def test_import_fastnet_compiles_nothing():
                                           check=True).stdout.split()
     assert numba_imported == "False"
     assert float(took) < 0.5
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(np.float32, 4e-7), (np.float64, 5e-16)])
+def test_sigmoid_accuracy_over_the_whole_range(compiled, dtype, tolerance):
+    """A 1-1 network with W = 1, b = 0 outputs σ(x): compare with σ in extended precision, relative to its value."""
+    params = np.array([1, 0], dtype)
+    z = np.concatenate([np.linspace(-1e4, 1e4, 20001), np.linspace(-90, 90, 180001), [0, -1e-30, 1e-30]])
+    z = z.astype(dtype).reshape(-1, 1)
+    out = compiled.feedforward(params, sizes_array([1, 1]), 0, z, np.empty_like(z))
+    wide = z.astype(np.longdouble)
+    e = np.exp(-np.abs(wide))
+    exact = (np.where(wide >= 0, 1, e) / (1 + e)).astype(np.float64)
+    normal = exact > np.finfo(dtype).tiny * 1e6
+    assert np.all(np.isfinite(out)) and np.all((out >= 0) & (out <= 1))
+    assert np.max(np.abs(out - exact)[normal] / exact[normal]) < tolerance
+    assert np.max(np.abs(out - exact)) < np.finfo(dtype).eps

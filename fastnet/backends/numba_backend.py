@@ -15,6 +15,7 @@ kernels are compiled with LLVM's SLP vectoriser switched on (Numba leaves it
 off by default); it is switched on only while fastnet's own kernels compile,
 and never for other code.
 """
+import sys
 import threading
 
 import numpy as np
@@ -107,6 +108,7 @@ def _inputs(X, params, width):
 # ---------------------------------------------------------------------------
 # Compilation: with SLP vectorisation, once per kernel and dtype, then cached
 
+COMPILE_NOTICE_SECONDS = 1.0  # a first call still running after this long is compiling: say so
 _compile_lock = threading.Lock()
 _compiled_keys = set()
 
@@ -119,11 +121,17 @@ def _compiled(kernel, dtype):
 
     def first_call(*args):
         with _compile_lock:
+            notice = threading.Timer(COMPILE_NOTICE_SECONDS, print, args=(
+                "fastnet: compiling the Numba kernels (once per machine; later runs load them from the cache)",),
+                kwargs={"file": sys.stderr, "flush": True})
+            notice.daemon = True
             saved = _numba_config.SLP_VECTORIZE
             _numba_config.SLP_VECTORIZE = 1
+            notice.start()
             try:
                 result = kernel(*args)
             finally:
+                notice.cancel()
                 _numba_config.SLP_VECTORIZE = saved
             _compiled_keys.add(key)
         return result
