@@ -50,13 +50,14 @@ def _train(args):
     print(f"{net!r}: {net.num_params:,} parameters")
     print(f"data: {data.source}; {len(train_y):,} training, {len(test_y):,} test images")
     print(f"SGD: {args.epochs} epochs, batch size {args.batch_size}, eta {args.eta}")
-    start = time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
-        record = net.fit(train_X, train_y, epochs=1, batch_size=args.batch_size, eta=args.eta,
-                         test=(test_X, test_y), progress=True)[0]
+    def print_epoch(net, record):
         correct = round(record["test_accuracy"] * len(test_y))
-        print(f"Epoch {epoch:>3}/{args.epochs}: test accuracy {100 * record['test_accuracy']:6.2f}% "
+        print(f"Epoch {record['epoch']:>3}/{args.epochs}: test accuracy {100 * record['test_accuracy']:6.2f}% "
               f"({correct}/{len(test_y)}), cost {record['train_cost']:.4f}, {record['seconds']:.2f} s", flush=True)
+
+    start = time.perf_counter()
+    net.fit(train_X, train_y, epochs=args.epochs, batch_size=args.batch_size, eta=args.eta, test=(test_X, test_y),
+            progress=True, callbacks=[print_epoch])
     print(f"total {time.perf_counter() - start:.1f} s")
     if args.save:
         net.save(args.save)

@@ -8,7 +8,7 @@ import numpy as np
 from . import backends, persistence, training
 from ._book import book_pairs
 from ._checks import (
-    as_batch, as_inputs, as_labels, as_targets, check_choice, check_dtype, check_int,
+    as_batch, as_inputs, as_labels, as_targets, check_choice, check_dtype,
     check_positive_finite, check_seed, check_sizes,
 )
 from ._init import INITS, initial_params
@@ -272,7 +272,7 @@ class Network:
         targets = as_targets("y", y, len(rows), self._sizes[-1], self._dtype)
         self._sgd_batches(rows, targets, np.arange(len(rows)), len(rows), eta)
 
-    def fit(self, X, y, *, epochs=30, batch_size=10, eta=3.0, test=None, seed=None, progress=True):
+    def fit(self, X, y, *, epochs=30, batch_size=10, eta=3.0, test=None, seed=None, progress=True, callbacks=None):
         """Train by mini-batch stochastic gradient descent; returns a ``fastnet.History``.
 
         Each epoch visits the examples in an order drawn from
@@ -281,9 +281,12 @@ class Network:
         shorter batch is averaged over its own size. Every backend visits the
         same batches in the same order. ``test=(X_test, y_test)`` records test
         accuracy after each epoch; ``progress`` draws a bar on a terminal.
+        Each of ``callbacks`` is called as ``callback(net, record)`` after every
+        epoch with that epoch's record; training stops after an epoch for
+        which any callback returns True.
         """
         return training.fit(self, X, y, epochs=epochs, batch_size=batch_size, eta=eta, test=test,
-                            seed=seed, progress=progress)
+                            seed=seed, progress=progress, callbacks=callbacks)
 
     def save(self, path):
         """Write the network to ``path`` (.npz, atomically); read it back with ``fastnet.load``."""
@@ -295,12 +298,14 @@ class Network:
         ``training_data`` is a list of ``(x, y)`` with x ``(784, 1)`` and y a
         one-hot ``(10, 1)``; ``test_data`` a list of ``(x, label)``.
         """
-        epochs = check_int("epochs", epochs, 0)
         X, Y = book_pairs("training_data", training_data, self._sizes)
         test = None if test_data is None else book_pairs("test_data", test_data, self._sizes)
-        for epoch in range(epochs):
-            self.fit(X, Y, epochs=1, batch_size=mini_batch_size, eta=eta, progress=False)
+
+        def print_epoch(net, record):
             if test is None:
-                print(f"Epoch {epoch} complete")
+                print(f"Epoch {record['epoch'] - 1} complete")
             else:
-                print(f"Epoch {epoch}: {self.evaluate(*test)} / {len(test[0])}")
+                print(f"Epoch {record['epoch'] - 1}: {round(record['test_accuracy'] * len(test[0]))} / {len(test[0])}")
+
+        self.fit(X, Y, epochs=epochs, batch_size=mini_batch_size, eta=eta, test=test, progress=False,
+                 callbacks=[print_epoch])

@@ -39,7 +39,15 @@ def _check_test(net, test):
     return rows, as_labels("test[1]", test[1], len(rows), net.sizes[-1])
 
 
-def fit(net, X, y, *, epochs, batch_size, eta, test, seed, progress):
+def _check_callbacks(callbacks):
+    callbacks = list(callbacks or ())
+    for callback in callbacks:
+        if not callable(callback):
+            raise TypeError(f"callbacks must be callables f(net, record); got {callback!r}")
+    return callbacks
+
+
+def fit(net, X, y, *, epochs, batch_size, eta, test, seed, progress, callbacks):
     """Mini-batch SGD on ``net``; see ``Network.fit``."""
     rows = as_batch("X", X, net.sizes[0], net.dtype)
     targets = as_targets("y", y, len(rows), net.sizes[-1], net.dtype)
@@ -47,6 +55,7 @@ def fit(net, X, y, *, epochs, batch_size, eta, test, seed, progress):
     batch_size = check_int("batch_size", batch_size, 1)
     eta = check_positive_finite("eta", eta)
     test = _check_test(net, test)
+    callbacks = _check_callbacks(callbacks)
     rng = net._rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
     inputs = net._prepare(rows)
 
@@ -75,4 +84,6 @@ def fit(net, X, y, *, epochs, batch_size, eta, test, seed, progress):
         if test is not None:
             record["test_accuracy"] = net._count_correct(*test) / len(test[0])
         history.append(record)
+        if any([callback(net, record) for callback in callbacks]):
+            break
     return history

@@ -260,3 +260,14 @@ def test_divergence_keeps_last_good_parameters():
     with pytest.raises(fastnet.TrainingDiverged, match="epoch 2.*smaller eta than 3.0"):
         net.fit(X, y, epochs=3, eta=3.0, progress=False)
     np.testing.assert_array_equal(net.params, calls[0])
+
+
+def test_callbacks_see_every_epoch_and_can_stop_training():
+    X, y = random_problem([6, 5, 3], 40)
+    seen = []
+    net = fastnet.Network([6, 5, 3], seed=0)
+    history = net.fit(X, y, epochs=5, progress=False, callbacks=[lambda net, record: seen.append(record["epoch"]),
+                                                                lambda net, record: record["epoch"] == 3])
+    assert seen == [1, 2, 3] and len(history) == 3
+    with pytest.raises(TypeError, match="callbacks must be callables"):
+        net.fit(X, y, epochs=1, progress=False, callbacks=["print"])
