@@ -12,7 +12,7 @@ from ._checks import (
     check_positive_finite, check_seed, check_sizes,
 )
 from ._init import INITS, initial_params
-from ._layout import count_params, sizes_array, split_params
+from ._layout import sizes_array, split_params
 from .backends.codes import ACTIVATIONS, COSTS
 from .backends.numpy_backend import mean_cost
 

@@ -255,3 +255,17 @@ def test_sigmoid_accuracy_over_the_whole_range(compiled, dtype, tolerance):
     assert np.all(np.isfinite(out)) and np.all((out >= 0) & (out <= 1))
     assert np.max(np.abs(out - exact)[normal] / exact[normal]) < tolerance
     assert np.max(np.abs(out - exact)) < np.finfo(dtype).eps
+
+
+def test_kernels_leave_the_callers_floating_point_mode_alone(compiled, images):
+    """Kernels flush denormals while they run (x86 FTZ/DAZ) and restore the caller's mode on return."""
+    X, Y = images
+    params = fastnet.Network([784, 16, 16, 10], seed=0).params
+    S = sizes_array([784, 16, 16, 10])
+    X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+    compiled.sgd_epoch(params, S, 0, 0, X32[:100], Y32[:100], np.arange(100), 10, 3.0)
+    compiled.predict(params, S, 0, X32[:100], np.empty(100, np.int64))
+    compiled.feedforward(params, S, 0, X32[:2], np.empty((2, 10), np.float32))
+    compiled.gradient(params, S, 0, 0, X32[:5], Y32[:5], np.empty_like(params))
+    assert np.float32(1e-38) * np.float32(1e-3) != 0  # a denormal result survives: FTZ is off again
+    assert np.float64(1e-308) * np.float64(1e-3) != 0
