@@ -79,7 +79,7 @@ def test_target_epoch_time_and_speed_up(benchmark, problem):
     epoch, reference = statistics.median(numba_seconds), statistics.median(numpy_seconds)
     benchmark.extra_info.update(numba_epoch_seconds=epoch, numpy_epoch_seconds=reference,
                                 speed_up=reference / epoch)
-    print(f"\n{list(problem.sizes)}: numba epoch {epoch * 1e3:.1f} ms, numpy batched {reference * 1e3:.0f} ms, "
+    print(f"\n{problem.sizes.tolist()}: numba epoch {epoch * 1e3:.1f} ms, numpy batched {reference * 1e3:.0f} ms, "
           f"speed-up {reference / epoch:.1f}x")
     if list(problem.sizes) == ARCHITECTURES["3b1b"]:
         assert epoch <= EPOCH_TARGET_SECONDS, f"epoch {epoch:.4f} s misses the {EPOCH_TARGET_SECONDS} s target"
