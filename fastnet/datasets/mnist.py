@@ -95,7 +95,9 @@ def locate(path=None, *, download=True, progress=True):
                     found[key] = downloads.download(stem + ".gz", cache, md5, progress=progress)
             return found, official, f"MNIST downloaded to {cache}"
         except downloads.DownloadError as exc:
-            print(f"fastnet: MNIST download failed ({exc})", file=sys.stderr)
+            attempts = str(exc).splitlines()[1:]
+            print(f"fastnet: MNIST download failed ({len(attempts)} mirrors tried; last: {attempts[-1].strip()})",
+                  file=sys.stderr)
     return _sample(cache)
 
 
@@ -106,7 +108,7 @@ def _sample(cache):
     description = (f"the MNIST sample shipped with fastnet ({manifest['train']:,} training and "
                    f"{manifest['test']:,} test images)")
     print(f"fastnet: using {description}; for the full set put the four MNIST files in "
-          f"{cache} or point {DATA_VARIABLE} at them, or load with download=True when online",
+          f"{cache} or point {DATA_VARIABLE} at them, or run again with network access",
           file=sys.stderr)
     return found, manifest["md5"], description
 
