@@ -115,6 +115,17 @@ def test_one_example(benchmark, problem, test_images, level):
         benchmark(net.feedforward, x[0])
 
 
+@pytest.mark.benchmark(group="feedforward of a few rows: matrix-vector path vs packed layout")
+@pytest.mark.parametrize("rows", [1, 16, 64])
+@pytest.mark.parametrize("path", ["matvec", "packed"])
+def test_feedforward_paths(benchmark, problem, test_images, rows, path, monkeypatch):
+    """Where numba_backend.MATVEC_MAX_ROWS should sit."""
+    monkeypatch.setattr(numba_backend, "MATVEC_MAX_ROWS", 10**9 if path == "matvec" else 0)
+    X, out = test_images[:rows], np.empty((rows, 10), np.float32)
+    numba_backend.feedforward(problem.start, problem.sizes, 0, X, out)
+    benchmark(numba_backend.feedforward, problem.start, problem.sizes, 0, X, out)
+
+
 FIRST_CALL = textwrap.dedent("""
     import time, numpy as np
     start = time.perf_counter()

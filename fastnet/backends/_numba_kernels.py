@@ -6,14 +6,18 @@ layout and the loop structure, chosen by measurement (see docs in
 
 * Packed layout. Inside a kernel call every layer is held transposed and
   padded: ``Wᵀ_l`` is ``(n_l, p_{l+1})`` row-major with ``p = n`` rounded up to
-  a multiple of ``LANES``, followed by ``b_l`` padded to ``p_{l+1}``. Row i of
-  ``Wᵀ_l`` is what input i adds to every neuron of the next layer, so an input
-  that is zero costs nothing, and every row is a whole number of 8-lane
-  vectors. Padding lanes hold zeros and stay zero. Kernels pack ``params`` on
-  entry and unpack on exit, so ``params`` is current whenever Python sees it.
-* 8-lane tuples. The primitives below move data as tuples of 8 values read at
-  consecutive unsigned indices, which LLVM's SLP vectoriser turns into vector
-  instructions (signed indices carry a wrap-around check that defeats it).
+  a multiple of ``LANES`` (16), followed by ``b_l`` padded to ``p_{l+1}``. Row
+  i of ``Wᵀ_l`` is what input i adds to every neuron of the next layer, so an
+  input that is zero costs nothing, and every row is a whole number of
+  16-value tiles. Hidden layers (l >= 1) are also kept as ``W_l``,
+  ``(n_{l+1}, p_l)``, so that the backward pass ``W_lᵀ δ`` is the same row
+  accumulation. Padding lanes hold zeros and stay zero. Kernels pack
+  ``params`` on entry and unpack on exit, so ``params`` is current whenever
+  Python sees it.
+* Tiles as tuples. The primitives move a tile as two tuples of 8 values read
+  at consecutive unsigned indices, which LLVM's SLP vectoriser turns into
+  vector instructions (signed indices carry a wrap-around check that defeats
+  it).
 * Inputs as rows of (index, value) pairs: the nonzero pixels of a CSR matrix
   (sparse path), or every pixel of a dense row (dense path), or every unit of
   the previous layer. All go through the same primitives.

@@ -28,8 +28,11 @@ from ._arguments import check_array, check_network, check_rows, check_training
 # fraction of an unprepared array from its first SAMPLE_ROWS rows.
 SPARSE_MIN_ZERO_FRACTION = 0.5
 SAMPLE_ROWS = 256
-# Up to this many rows, feedforward skips packing (measured crossover: see benches/).
-MATVEC_MAX_ROWS = 4
+# Up to this many rows, feedforward takes the matrix-vector path and skips
+# packing. benches/test_numba.py::test_feedforward_paths, 16 rows: 27 against
+# 48 us (784-16-16-10), 35 against 78 us (784-30-10); for 784-100-10 (measured
+# the same way by hand) 111 against 146 us at 16 rows, but packing wins at 64.
+MATVEC_MAX_ROWS = 16
 
 _INDEX = np.int32
 _EMPTY_ROWS = {dtype: np.empty(0, dtype) for dtype in (np.float32, np.float64)}
