@@ -31,12 +31,14 @@ class TrainingDiverged(FloatingPointError):
 
 
 def _check_test(net, test):
+    """(checked rows, labels), or None."""
     if test is None:
         return None
     if not isinstance(test, (tuple, list)) or len(test) != 2:
         raise TypeError("test must be a pair (X_test, y_test)")
     rows = as_batch("test[0]", test[0], net.sizes[0], net.dtype)
-    return rows, as_labels("test[1]", test[1], len(rows), net.sizes[-1])
+    labels = as_labels("test[1]", test[1], len(rows), net.sizes[-1])
+    return rows, labels
 
 
 def _check_callbacks(callbacks):
@@ -57,7 +59,10 @@ def fit(net, X, y, *, epochs, batch_size, eta, test, seed, progress, callbacks):
     test = _check_test(net, test)
     callbacks = _check_callbacks(callbacks)
     rng = net._rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
+    # Every argument is checked; the backend now prepares the rows once for all epochs.
     inputs = net._prepare(rows)
+    if test is not None:
+        test = net._prepare(test[0]), test[1]
 
     num_batches = -(-len(rows) // batch_size)
     pieces = min(num_batches, PROGRESS_PIECES) if progress else 1
@@ -82,7 +87,7 @@ def fit(net, X, y, *, epochs, batch_size, eta, test, seed, progress, callbacks):
                 f"try a smaller eta than {eta} (the parameters from before this epoch are kept)"
             )
         if test is not None:
-            record["test_accuracy"] = net._count_correct(*test) / len(test[0])
+            record["test_accuracy"] = net._count_correct(*test) / len(test[1])
         history.append(record)
         if any([callback(net, record) for callback in callbacks]):
             break

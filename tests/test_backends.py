@@ -269,3 +269,23 @@ def test_kernels_leave_the_callers_floating_point_mode_alone(compiled, images):
     compiled.gradient(params, S, 0, 0, X32[:5], Y32[:5], np.empty_like(params))
     assert np.float32(1e-38) * np.float32(1e-3) != 0  # a denormal result survives: FTZ is off again
     assert np.float64(1e-308) * np.float64(1e-3) != 0
+
+
+def test_wide_hidden_layers_in_large_batches_take_the_blas_path(images):
+    """784-200-200-10 at batch 32 is faster as BLAS products: the result is then exactly NumPy's."""
+    numba_backend = pytest.importorskip("fastnet.backends.numba_backend")
+    X, Y = images
+    X, Y = np.ascontiguousarray(X[:320], dtype=np.float32), np.ascontiguousarray(Y[:320], dtype=np.float32)
+    order = np.random.default_rng(0).permutation(320)
+    for sizes, batch_size, blas in (([784, 200, 200, 10], 32, True), ([784, 200, 200, 10], 10, False),
+                                    ([784, 1000, 10], 100, False)):
+        S = sizes_array(sizes)
+        assert numba_backend.blas_is_faster(S, batch_size) == blas
+        start = fastnet.Network(sizes, init="xavier", seed=0).params
+        expected, actual = start.copy(), start.copy()
+        numpy_backend.sgd_epoch(expected, S, 0, 0, X, Y, order, batch_size, ETA)
+        numba_backend.sgd_epoch(actual, S, 0, 0, numba_backend.prepare_inputs(X), Y, order, batch_size, ETA)
+        if blas:
+            np.testing.assert_array_equal(actual, expected)
+        else:
+            np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-4)

@@ -523,6 +523,14 @@ def _prefetch(typingctx, array, index):
 
 
 @njit(**OPTIONS)
+def _prefetch_dense_row(example, n_inputs, dense):
+    """Start loading the dense row of ``example`` (one hint per 64-byte line)."""
+    start = example * n_inputs
+    for p in range(start, start + n_inputs, 64 // dense.itemsize):
+        _prefetch(dense, p)
+
+
+@njit(**OPTIONS)
 def _prefetch_csr_row(example, indptr, indices, values):
     """Start loading the CSR row of ``example`` (one hint per 64-byte line of its indices and values)."""
     start, stop = indptr[example], indptr[example + 1]
@@ -594,6 +602,8 @@ def feedforward_kernel(params, sizes, activation, mode, dense, indptr, indices, 
     last = slot[len(sizes) - 2]
     mxcsr = _flush_denormals()
     for k in range(examples):
+        if mode == COMPACT and k + PREFETCH_AHEAD < examples:
+            _prefetch_dense_row(k + PREFETCH_AHEAD, sizes[0], dense)
         r_base, v_base, count = _input(mode, k, 0, True, dense, sizes[0], indptr, row_idx, row_val, counts)
         forward(packed, sizes, w_base, b_base, slot, activation, rows, r_base, vals, v_base, count, all_rows, acts)
         if out.shape[0] > 0:
