@@ -24,7 +24,7 @@ from conftest import ARCHITECTURES, EpochProblem
 import fastnet
 
 numba_backend = pytest.importorskip("fastnet.backends.numba_backend")
-from fastnet.backends import numpy_backend  # noqa: E402
+from fastnet.backends import _compiled_api, numpy_backend  # noqa: E402
 
 EPOCH_TARGET_SECONDS = 0.05
 SPEED_UP_TARGET = 10
@@ -119,8 +119,8 @@ def test_one_example(benchmark, problem, test_images, level):
 @pytest.mark.parametrize("rows", [1, 16, 64])
 @pytest.mark.parametrize("path", ["matvec", "packed"])
 def test_feedforward_paths(benchmark, problem, test_images, rows, path, monkeypatch):
-    """Where numba_backend.MATVEC_MAX_ROWS should sit."""
-    monkeypatch.setattr(numba_backend, "MATVEC_MAX_ROWS", 10**9 if path == "matvec" else 0)
+    """Where _compiled_api.MATVEC_MAX_ROWS should sit."""
+    monkeypatch.setattr(_compiled_api, "MATVEC_MAX_ROWS", 10**9 if path == "matvec" else 0)
     X, out = test_images[:rows], np.empty((rows, 10), np.float32)
     numba_backend.feedforward(problem.start, problem.sizes, 0, X, out)
     benchmark(numba_backend.feedforward, problem.start, problem.sizes, 0, X, out)

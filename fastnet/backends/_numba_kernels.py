@@ -35,7 +35,7 @@ from llvmlite import ir
 from numba import njit, types, uint64
 from numba.extending import intrinsic, overload
 
-from .codes import RELU, SIGMOID
+from .codes import COMPACT_INPUTS as COMPACT, CSR_INPUTS as CSR, DENSE_INPUTS as DENSE, RELU, SIGMOID
 
 LANES = 16  # a tile: two 8-lane tuples
 PREFETCH_AHEAD = 4  # examples: the epoch asks for an input's CSR row this far ahead of using it
@@ -501,9 +501,6 @@ def add_outer_products(packed, sizes, w_base, n_base, b_base, slot, scale, input
 # ---------------------------------------------------------------------------
 # Inputs: how an example's (row, value) pairs are found
 
-DENSE, CSR, COMPACT = 0, 1, 2  # every pixel; prepared CSR rows; nonzeros gathered on the fly
-
-
 @intrinsic
 def _prefetch(typingctx, array, index):
     """Ask the CPU to start loading the cache line of array[index] (a hint: results are unchanged)."""
@@ -537,9 +534,6 @@ def _prefetch_csr_row(example, indptr, indices, values):
     for p in range(start, stop, 16):
         _prefetch(indices, p)
         _prefetch(values, p)
-
-DENSE, CSR, COMPACT = 0, 1, 2  # every pixel; prepared CSR rows; nonzeros gathered on the fly
-
 
 @njit(**OPTIONS)
 def _input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val):

@@ -8,3 +8,9 @@ SIGMOID, RELU, TANH = range(len(ACTIVATIONS))
 
 COSTS = ("quadratic",)
 (QUADRATIC,) = range(len(COSTS))
+
+# How a compiled kernel finds an example's inputs: every value of a dense row;
+# the nonzeros of prepared CSR rows; the nonzeros of a dense row, gathered as
+# the kernel reaches it.
+INPUT_MODES = ("dense", "csr", "compact")
+DENSE_INPUTS, CSR_INPUTS, COMPACT_INPUTS = range(len(INPUT_MODES))

@@ -1,0 +1,213 @@
+"""The public kernel functions of a compiled backend, shared by Numba and Cython.
+
+A compiled backend provides drivers (``feedforward_kernel``, ``gradient_kernel``,
+``sgd_epoch_kernel``, ``matvec_kernel``, ``to_csr``) with the same arguments;
+``CompiledKernels(driver)`` wraps them in the kernel functions every backend
+exports (``fastnet.backends.KERNELS``), with the NumPy backend's semantics.
+Each function checks its arguments in Python before compiled code runs, and
+picks the faster formulation where measurement says the compiled loops lose
+to NumPy's BLAS products.
+"""
+import numpy as np
+
+from . import numpy_backend
+from ._arguments import check_array, check_network, check_rows, check_training
+from .codes import COMPACT_INPUTS, CSR_INPUTS, DENSE_INPUTS
+
+# Skip zeros when at least this fraction of the inputs are zero; estimate the
+# fraction of an unprepared array from its first SAMPLE_ROWS rows.
+SPARSE_MIN_ZERO_FRACTION = 0.5
+SAMPLE_ROWS = 256
+# Up to this many rows, feedforward takes the matrix-vector path and skips
+# packing. benches/test_numba.py::test_feedforward_paths (Numba), 16 rows: 27 against
+# 48 us (784-16-16-10), 35 against 78 us (784-30-10); for 784-100-10 (measured
+# the same way by hand) 111 against 146 us at 16 rows, but packing wins at 64.
+MATVEC_MAX_ROWS = 16
+
+# Wide hidden-to-hidden layers trained in large batches run faster as the NumPy
+# backend's BLAS products than as compiled per-example loops. Measured (10,000
+# images, one thread, ms per epoch, compiled / BLAS): 784-300-300-10 at batch
+# 10: 416 / 625, at 32: 416 / 343; 784-200-200-10 at 32: 239 / 177;
+# 784-100-100-10 at 32: 76 / 86, at 100: 76 / 58; 784-1000-100-10 at 10:
+# 769 / 1650, at 100: 705 / 438; one hidden layer (up to 1,000 units) or
+# 784-30-30-30-10: compiled always faster. Rule that fits every point: BLAS
+# when batch_size >= 32 and batch_size x (hidden-to-hidden weights) >= 1e6.
+BLAS_MIN_BATCH = 32
+BLAS_MIN_WORK = 1_000_000
+# A plain array (not prepared) is read from memory as it is forwarded; with a
+# narrow first layer NumPy's one BLAS product per layer does that faster.
+# Measured, predicting 10,000 MNIST test images, one thread (compiled / BLAS):
+# first layer of 16: 9.3 / 5.4 ms; 30: 10.6 / 9.7; 100: 19.5 / 20.0; 1000:
+# 133 / 202 ms. Prepared inputs (prepare_inputs) are faster still: 3.2 ms.
+BLAS_MAX_FIRST_LAYER = 64
+
+_INDEX = np.int32
+_EMPTY_ROWS = {dtype: np.empty(0, dtype) for dtype in (np.float32, np.float64)}
+_EMPTY_INDEX = np.empty(0, _INDEX)
+_EMPTY_INDPTR = np.zeros(1, np.int64)
+_EMPTY_LABELS = np.empty(0, np.int64)
+
+
+def _zero_fraction(rows):
+    return 1 - np.count_nonzero(rows) / max(rows.size, 1)
+
+
+class Inputs:
+    """The rows of X in the form the compiled kernels read.
+
+    ``mode`` is one of ``codes.DENSE_INPUTS`` (every input; ``dense`` holds the
+    rows flattened), ``CSR_INPUTS`` (``indptr``, ``indices``, ``values`` of the
+    nonzeros, built once) or ``COMPACT_INPUTS`` (the nonzeros of each dense
+    row, gathered as the kernel reaches it). ``array`` is X itself; ``examples``
+    and ``width`` its shape. Read-only once made.
+    """
+
+    def __init__(self, X, mode, to_csr=None):
+        self.array = X
+        self.examples, self.width = X.shape
+        self.dtype = X.dtype
+        self.mode = mode
+        self.dense = X.reshape(-1)
+        self.indptr, self.indices, self.values = _EMPTY_INDPTR, _EMPTY_INDEX, _EMPTY_ROWS[X.dtype.type]
+        if mode == CSR_INPUTS:
+            self.dense = _EMPTY_ROWS[X.dtype.type]
+            self.indptr = np.empty(self.examples + 1, np.int64)
+            self.indices, self.values = to_csr(X.reshape(-1), self.width, self.indptr, _EMPTY_INDEX)
+
+    def __len__(self):
+        return self.examples
+
+    def arrays(self):
+        return self.mode, self.dense, self.indptr, self.indices, self.values
+
+
+def blas_is_faster(sizes, batch_size):
+    """Whether the NumPy backend's batched BLAS path beats the compiled epoch (see BLAS_MIN_WORK)."""
+    hidden_to_hidden = sum(int(sizes[l]) * int(sizes[l + 1]) for l in range(1, len(sizes) - 2))
+    return batch_size >= BLAS_MIN_BATCH and batch_size * hidden_to_hidden >= BLAS_MIN_WORK
+
+
+def _forward_by_blas(X, sizes):
+    """Whether rows X (an unprepared array of more than MATVEC_MAX_ROWS) are forwarded faster by BLAS."""
+    return isinstance(X, np.ndarray) and len(X) > MATVEC_MAX_ROWS and sizes[1] <= BLAS_MAX_FIRST_LAYER
+
+
+class CompiledKernels:
+    """The kernel functions over a compiled backend's drivers.
+
+    ``driver(name, dtype)`` returns the compiled function ``name`` for
+    parameters of ``dtype``.
+    """
+
+    def __init__(self, driver):
+        self._driver = driver
+
+    def prepare_inputs(self, X):
+        """``Inputs`` for rows X (n, n_0) that will be read many times (training).
+
+        Decides once for the data set: when at least SPARSE_MIN_ZERO_FRACTION of
+        the values are zero it builds CSR rows of the nonzeros, else keeps X dense.
+        """
+        if isinstance(X, Inputs):
+            return X
+        if not isinstance(X, np.ndarray) or X.dtype not in (np.float32, np.float64):
+            raise TypeError("X must be a float32 or float64 numpy array")
+        check_array("X", X, X.dtype, 2)
+        sparse = _zero_fraction(X) >= SPARSE_MIN_ZERO_FRACTION
+        return Inputs(X, CSR_INPUTS if sparse else DENSE_INPUTS, self._driver("to_csr", X.dtype))
+
+    def _inputs(self, X, params, width):
+        """Inputs for one pass: prepared ones as they are; for an array, zeros skipped on the fly when common.
+
+        The share of zeros is estimated from the first SAMPLE_ROWS rows.
+        """
+        if isinstance(X, Inputs):
+            inputs = X
+        else:
+            if not isinstance(X, np.ndarray):
+                raise TypeError(f"X must be a numpy array or fastnet Inputs; got {type(X).__name__}")
+            check_array("X", X, params.dtype, 2)
+            sparse = _zero_fraction(X[:SAMPLE_ROWS]) >= SPARSE_MIN_ZERO_FRACTION
+            inputs = Inputs(X, COMPACT_INPUTS if sparse else DENSE_INPUTS)
+        if inputs.dtype != params.dtype or inputs.width != width:
+            raise ValueError(f"X must have {params.dtype} rows of width {width}; "
+                             f"got {inputs.dtype} rows of width {inputs.width}")
+        return inputs
+
+    def feedforward(self, params, sizes, activation, X, out):
+        """out (n, n_L) = the network's outputs for the n rows of X (array or ``Inputs``).
+
+        Up to MATVEC_MAX_ROWS rows of an array go through the matrix-vector pass
+        on the parameters as they are; more rows pay once for the packed layout.
+        """
+        check_network(params, sizes, activation)
+        if isinstance(X, np.ndarray) and len(X) <= MATVEC_MAX_ROWS:
+            check_rows("X", X, params, sizes[0])
+            check_array("out", out, params.dtype, 2, (len(X), sizes[-1]))
+            self._driver("matvec_kernel", params.dtype)(params, sizes, activation, X, out)
+            return out
+        if _forward_by_blas(X, sizes):
+            check_rows("X", X, params, sizes[0])
+            check_array("out", out, params.dtype, 2, (len(X), sizes[-1]))
+            return numpy_backend.feedforward(params, sizes, activation, X, out)
+        inputs = self._inputs(X, params, sizes[0])
+        check_array("out", out, params.dtype, 2, (inputs.examples, sizes[-1]))
+        self._driver("feedforward_kernel", params.dtype)(
+            params, sizes, activation, *inputs.arrays(), inputs.examples, out, _EMPTY_LABELS)
+        return out
+
+    def predict(self, params, sizes, activation, X, labels):
+        """labels (n,) int64 = argmax of the network's output for each row of X (array or ``Inputs``)."""
+        check_network(params, sizes, activation)
+        if _forward_by_blas(X, sizes):
+            check_rows("X", X, params, sizes[0])
+            check_array("labels", labels, np.int64, 1, (len(X),))
+            return numpy_backend.predict(params, sizes, activation, X, labels)
+        inputs = self._inputs(X, params, sizes[0])
+        check_array("labels", labels, np.int64, 1, (inputs.examples,))
+        self._driver("feedforward_kernel", params.dtype)(
+            params, sizes, activation, *inputs.arrays(), inputs.examples, np.empty((0, 0), params.dtype), labels)
+        return labels
+
+    def gradient(self, params, sizes, activation, cost, X, Y, grad):
+        """grad (P,) = (1/m) Σ_i ∇C_{x_i}, the gradient of the mean cost over the m rows of X."""
+        check_network(params, sizes, activation, cost)
+        inputs = self._inputs(X, params, sizes[0])
+        check_rows("Y", Y, params, sizes[-1])
+        check_array("grad", grad, params.dtype, 1, params.shape)
+        if len(Y) != inputs.examples or inputs.examples == 0:
+            raise ValueError(f"X and Y must hold the same number (>= 1) of rows; got {inputs.examples} and {len(Y)}")
+        self._driver("gradient_kernel", params.dtype)(
+            params, sizes, activation, cost, *inputs.arrays(), inputs.examples, Y.reshape(-1), grad)
+        return grad
+
+    def backprop(self, params, sizes, activation, cost, x, y, grad):
+        """grad (P,) = ∇C_x for one example x (n_0,) with target y (n_L,)."""
+        check_array("x", x, params.dtype, 1)
+        check_array("y", y, params.dtype, 1)
+        return self.gradient(params, sizes, activation, cost, x.reshape(1, -1), y.reshape(1, -1), grad)
+
+    def sgd_epoch(self, params, sizes, activation, cost, X, Y, order, batch_size, eta):
+        """One epoch of mini-batch SGD in one compiled call (see ``numpy_backend.sgd_epoch``).
+
+        Wide hidden layers in large batches go to the NumPy backend's BLAS path
+        instead (``blas_is_faster``): the same mathematics, the faster formulation.
+        """
+        check_network(params, sizes, activation, cost)
+        inputs = self._inputs(X, params, sizes[0])
+        check_rows("Y", Y, params, sizes[-1])
+        if len(Y) != inputs.examples:
+            raise ValueError(f"X and Y must hold the same number of rows; got {inputs.examples} and {len(Y)}")
+        check_training(order, inputs.examples, batch_size, eta)
+        if len(order) == 0:
+            return
+        if blas_is_faster(sizes, batch_size):
+            numpy_backend.sgd_epoch(params, sizes, activation, cost, inputs.array, Y, order, batch_size, eta)
+            return
+        self._driver("sgd_epoch_kernel", params.dtype)(
+            params, sizes, activation, cost, *inputs.arrays(), Y.reshape(-1), order.astype(np.int64, copy=False),
+            int(batch_size), float(eta))
+
+    def exports(self):
+        """The kernel functions, for a backend module to expose under ``fastnet.backends.KERNELS``."""
+        return (self.prepare_inputs, self.feedforward, self.predict, self.backprop, self.gradient, self.sgd_epoch)
