@@ -41,7 +41,7 @@ def extensions():
         Extension(
             source[:-len(".pyx")].replace(os.sep, "."),
             [source],
-            include_dirs=[numpy.get_include()],
+            include_dirs=[numpy.get_include(), os.path.dirname(source)],
             extra_compile_args=compile_args(),
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         )

@@ -80,7 +80,7 @@ def fit(net, X, y, *, epochs, batch_size, eta, test, seed, progress, callbacks):
         seconds = time.perf_counter() - start
         bar.close()
         record = {"epoch": epoch, "train_cost": net._mean_cost(inputs, targets), "seconds": seconds}
-        if not np.isfinite(record["train_cost"]):
+        if not (np.isfinite(record["train_cost"]) and np.isfinite(net.params).all()):
             net.params = last_good
             raise TrainingDiverged(
                 f"training diverged in epoch {epoch}: the cost became {record['train_cost']}; "

@@ -9,6 +9,7 @@ on 2,000 images: at eta 0.5 with ReLU or tanh, and at eta 3.0 with sigmoid, a
 steps and to O(1) after 1,000), so no tolerance could tell a bug from rounding
 there. At eta 0.1 the backends stay within 1e-14 of each other in float64.
 """
+import os
 import subprocess
 import sys
 import threading
@@ -289,3 +290,10 @@ def test_wide_hidden_layers_in_large_batches_take_the_blas_path(images):
             np.testing.assert_array_equal(actual, expected)
         else:
             np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-4)
+
+
+def test_the_extension_was_built_where_required():
+    """CI sets FASTNET_REQUIRE_CYTHON=1: there, an install without the compiled extension fails the tests."""
+    if os.environ.get("FASTNET_REQUIRE_CYTHON") != "1":
+        pytest.skip("FASTNET_REQUIRE_CYTHON is not set")
+    assert fastnet.backends.why_unavailable("cython") is None

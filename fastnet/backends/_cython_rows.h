@@ -1,0 +1,134 @@
+/* Row operations of the Cython backend (fastnet/backends/_cython_kernels.pyx).
+ *
+ * The same primitives as the Numba backend (see _numba_kernels.py for the
+ * packed layout): rows of `width` values, `width` a multiple of 16. A tile of
+ * 16 accumulators is a fixed-size local array, which the compiler keeps in
+ * vector registers. Each function is compiled several times (target_clones)
+ * and the best version for the running CPU is chosen when the module loads,
+ * so a portable -O3 build still uses AVX-512 or AVX2 with FMA where present.
+ */
+#ifndef FASTNET_CYTHON_ROWS_H
+#define FASTNET_CYTHON_ROWS_H
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__)) && !defined(FASTNET_NO_CLONES)
+#define FASTNET_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FASTNET_CLONES
+#endif
+
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+/* Flush denormals to zero while a kernel runs (FTZ and DAZ); returns the previous mode. */
+static inline unsigned int fastnet_flush_denormals(void) {
+    unsigned int previous = _mm_getcsr();
+    _mm_setcsr(previous | 0x8040);
+    return previous;
+}
+static inline void fastnet_restore_mxcsr(unsigned int previous) { _mm_setcsr(previous); }
+#else
+static inline unsigned int fastnet_flush_denormals(void) { return 0; }
+static inline void fastnet_restore_mxcsr(unsigned int previous) { (void)previous; }
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define FASTNET_FINITE __attribute__((optimize("no-trapping-math", "finite-math-only")))
+#else
+#define FASTNET_FINITE
+#endif
+
+#define FASTNET_TILE 16
+
+/* exp(x) for x <= 0, as 2^k p(r): the Numba backend's formula (see there). Always inlined, so that
+ * it is compiled (and vectorised) for the instruction set of the clone that calls it. */
+#define FASTNET_INLINE static inline __attribute__((always_inline))
+
+FASTNET_INLINE float fastnet_exp_negative_f(float x) {
+    x = __builtin_fmaxf(x, -87.0f);
+    float k = __builtin_floorf(x * 1.4426950408889634f + 0.5f);
+    float r = x - k * 0.693359375f - k * -2.12194440e-4f;
+    float p = 1.0f / 720;
+    p = p * r + 1.0f / 120; p = p * r + 1.0f / 24; p = p * r + 1.0f / 6;
+    p = p * r + 0.5f; p = p * r + 1.0f; p = p * r + 1.0f;
+    int32_t bits = ((int32_t)k + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+FASTNET_INLINE double fastnet_exp_negative_d(double x) {
+    x = __builtin_fmax(x, -708.0);
+    double k = __builtin_floor(x * 1.4426950408889634 + 0.5);
+    double r = x - k * 6.93147180369123816490e-01 - k * 1.90821492927058770002e-10;
+    double p = 1.0 / 479001600;
+    p = p * r + 1.0 / 39916800; p = p * r + 1.0 / 3628800; p = p * r + 1.0 / 362880;
+    p = p * r + 1.0 / 40320; p = p * r + 1.0 / 5040; p = p * r + 1.0 / 720; p = p * r + 1.0 / 120;
+    p = p * r + 1.0 / 24; p = p * r + 1.0 / 6; p = p * r + 0.5; p = p * r + 1.0; p = p * r + 1.0;
+    int64_t bits = ((int64_t)k + 1023) << 52;
+    double scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* Start loading the CSR row of `example` (one hint per 64-byte line of its indices and values). */
+static inline void fastnet_prefetch_csr_row(const int64_t *indptr, const int32_t *indices, const void *values,
+                                            size_t value_size, long example) {
+    for (long p = indptr[example]; p < indptr[example + 1]; p += 16) {
+        __builtin_prefetch(indices + p);
+        __builtin_prefetch((const char *)values + p * value_size);
+    }
+}
+
+#define FASTNET_DEFINE_ROWS(T, S)                                                                       \
+/* out[0:width] = bias[0:width] + sum_p values[p] * w[rows[p] * width : +width]   (z = W a + b) */      \
+FASTNET_CLONES static void fastnet_accumulate_rows_##S(                                                 \
+        const T *w, long width, const T *bias, const int32_t *rows, const T *values, long count,       \
+        T *out) {                                                                                       \
+    for (long jb = 0; jb < width; jb += FASTNET_TILE) {                                                 \
+        T a[FASTNET_TILE], b[FASTNET_TILE];                                                             \
+        for (int j = 0; j < FASTNET_TILE; j++) { a[j] = bias[jb + j]; b[j] = 0; }                       \
+        long p = 0;                                                                                     \
+        for (; p + 2 <= count; p += 2) {                                                                \
+            const T v0 = values[p], v1 = values[p + 1];                                                 \
+            const T *r0 = w + (long)rows[p] * width + jb, *r1 = w + (long)rows[p + 1] * width + jb;    \
+            for (int j = 0; j < FASTNET_TILE; j++) { a[j] += v0 * r0[j]; b[j] += v1 * r1[j]; }         \
+        }                                                                                               \
+        if (p < count) {                                                                                \
+            const T v = values[p];                                                                      \
+            const T *r = w + (long)rows[p] * width + jb;                                                \
+            for (int j = 0; j < FASTNET_TILE; j++) a[j] += v * r[j];                                    \
+        }                                                                                               \
+        for (int j = 0; j < FASTNET_TILE; j++) out[jb + j] = a[j] + b[j];                               \
+    }                                                                                                   \
+}                                                                                                       \
+                                                                                                        \
+/* w[rows[p] * width : +width] += values[p] * delta[0:width] for p < count   (W += delta a^T) */        \
+FASTNET_CLONES static void fastnet_update_rows_##S(                                                     \
+        T *w, long width, const int32_t *rows, const T *values, long count, const T *delta) {          \
+    for (long p = 0; p < count; p++) {                                                                  \
+        const T v = values[p];                                                                          \
+        if (v == 0) continue;                                                                           \
+        T *r = w + (long)rows[p] * width;                                                               \
+        for (long jb = 0; jb < width; jb += FASTNET_TILE)                                               \
+            for (int j = 0; j < FASTNET_TILE; j++) r[jb + j] += v * delta[jb + j];                     \
+    }                                                                                                   \
+}                                                                                                       \
+                                                                                                        \
+/* x[0:width] = sigmoid(x[0:width]), branch-free. GCC vectorises it only when it may assume no NaN and  \
+ * no trapping comparisons: allowed here alone (FASTNET_FINITE); a NaN input may give a finite output,   \
+ * so fastnet detects divergence from the parameters and the cost, in Python, never from this. */      \
+FASTNET_CLONES FASTNET_FINITE static void fastnet_sigmoid_tiles_##S(T *x, long width) {                 \
+    for (long j = 0; j < width; j++) {                                                                  \
+        const T z = x[j];                                                                               \
+        const T e = fastnet_exp_negative_##S(-__builtin_fabs(z));                                       \
+        const T positive = (T)(z >= 0); /* branch-free select: 1 for z >= 0, e otherwise */            \
+        x[j] = (positive + ((T)1 - positive) * e) / ((T)1 + e);                                         \
+    }                                                                                                   \
+}
+
+FASTNET_DEFINE_ROWS(float, f)
+FASTNET_DEFINE_ROWS(double, d)
+
+#endif

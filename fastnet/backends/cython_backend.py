@@ -1,0 +1,27 @@
+"""The Cython backend: the kernels compiled ahead of time by setup.py, with the NumPy backend's semantics.
+
+The same kernel functions, arguments and checks as the Numba backend
+(``_compiled_api``); the drivers are ``_cython_kernels`` (Cython, releasing the
+GIL) over C row operations (``_cython_rows.h``) that choose AVX-512, AVX2 or
+baseline code for the running CPU. Nothing compiles at import: the extension
+was built when fastnet was installed. When it was not (no C compiler), this
+module fails to import and ``fastnet info`` says why.
+"""
+from . import _cython_kernels as _kernels
+from . import codes
+from ._compiled_api import CompiledKernels, Inputs, blas_is_faster
+
+__all__ = ["prepare_inputs", "feedforward", "predict", "backprop", "gradient", "sgd_epoch", "Inputs",
+           "blas_is_faster"]
+
+_SHARED_CODES = ("SIGMOID", "RELU", "TANH", "DENSE_INPUTS", "CSR_INPUTS", "COMPACT_INPUTS")
+if any(getattr(_kernels, name) != getattr(codes, name) for name in _SHARED_CODES):
+    raise ImportError("the compiled fastnet._cython_kernels does not match this fastnet (rebuild it)")
+
+
+def _driver(name, dtype):
+    """Driver ``name`` of the extension (Cython picks the float32 or float64 version from the arguments)."""
+    return getattr(_kernels, name)
+
+
+(prepare_inputs, feedforward, predict, backprop, gradient, sgd_epoch) = CompiledKernels(_driver).exports()
