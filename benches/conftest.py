@@ -26,6 +26,7 @@ class EpochProblem:
         self.X, self.Y = X.astype(dtype), Y.astype(dtype)
         self.order = np.random.default_rng(seed).permutation(len(X))
         self.batch_size, self.eta = batch_size, eta
+        self.prepared = {}  # backend module name -> its prepared inputs
 
     def run(self, epoch_kernel):
         """Run ``epoch_kernel`` from the starting parameters; returns the parameters after the epoch."""

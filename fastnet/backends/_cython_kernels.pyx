@@ -26,6 +26,8 @@ cdef extern from "_cython_rows.h" nogil:
                                const float *delta)
     void fastnet_update_rows_d(double *w, long width, const int32_t *rows, const double *values, long count,
                                const double *delta)
+    float fastnet_dot_f(const float *a, const float *b, long n)
+    double fastnet_dot_d(const double *a, const double *b, long n)
     void fastnet_sigmoid_tiles_f(float *x, long width)
     void fastnet_sigmoid_tiles_d(double *x, long width)
     void fastnet_prefetch_csr_row(const int64_t *indptr, const int32_t *indices, const void *values,
@@ -447,9 +449,11 @@ def matvec_kernel(const real[::1] params, const int64_t[::1] sizes, long activat
                 n_in, n_out = sizes[l], sizes[l + 1]
                 code = _SIGMOID if l == layers - 1 else activation
                 for j in range(n_out):
-                    s = params[offset + n_out * n_in + j]
-                    for i in range(n_in):
-                        s += params[offset + j * n_in + i] * a[i]
+                    if real is float:
+                        s = fastnet_dot_f(&params[offset + j * n_in], &a[0], n_in)
+                    else:
+                        s = fastnet_dot_d(&params[offset + j * n_in], &a[0], n_in)
+                    s += params[offset + n_out * n_in + j]
                     if code == _SIGMOID:
                         z[j] = sigmoid(s)
                     elif code == _RELU:

@@ -116,6 +116,18 @@ FASTNET_CLONES static void fastnet_update_rows_##S(                             
     }                                                                                                   \
 }                                                                                                       \
                                                                                                         \
+/* sum_i a[i] * b[i], in FASTNET_TILE partial sums (a fixed summation order that vectorises). */       \
+FASTNET_CLONES static T fastnet_dot_##S(const T *a, const T *b, long n) {                              \
+    T partial[FASTNET_TILE] = {0};                                                                      \
+    long i = 0;                                                                                         \
+    for (; i + FASTNET_TILE <= n; i += FASTNET_TILE)                                                    \
+        for (int j = 0; j < FASTNET_TILE; j++) partial[j] += a[i + j] * b[i + j];                      \
+    T sum = 0;                                                                                          \
+    for (; i < n; i++) sum += a[i] * b[i];                                                              \
+    for (int j = 0; j < FASTNET_TILE; j++) sum += partial[j];                                           \
+    return sum;                                                                                         \
+}                                                                                                       \
+                                                                                                        \
 /* x[0:width] = sigmoid(x[0:width]), branch-free. GCC vectorises it only when it may assume no NaN and  \
  * no trapping comparisons: allowed here alone (FASTNET_FINITE); a NaN input may give a finite output,   \
  * so fastnet detects divergence from the parameters and the cost, in Python, never from this. */      \

@@ -7,8 +7,13 @@ baseline code for the running CPU. Nothing compiles at import: the extension
 was built when fastnet was installed. When it was not (no C compiler), this
 module fails to import and ``fastnet info`` says why.
 """
-from . import _cython_kernels as _kernels
 from . import codes
+
+try:
+    from . import _cython_kernels as _kernels
+except ImportError as exc:
+    raise ImportError("the compiled extension fastnet.backends._cython_kernels was not built when fastnet was "
+                      f"installed (was a C compiler available?): {exc}") from None
 from ._compiled_api import CompiledKernels, Inputs, blas_is_faster
 
 __all__ = ["prepare_inputs", "feedforward", "predict", "backprop", "gradient", "sgd_epoch", "Inputs",
