@@ -33,6 +33,15 @@ __all__ = ["prepare_inputs", "feedforward", "predict", "backprop", "gradient", "
 
 COMPILE_NOTICE_SECONDS = 1.0  # a first call still running after this long is compiling: say so
 _compile_lock = threading.Lock()
+_noticed = threading.Event()
+
+
+def _notice_compiling():
+    """Say once per process that a long first call is compilation."""
+    if not _noticed.is_set():
+        _noticed.set()
+        print("fastnet: compiling the Numba kernels (once per machine; later runs load them from the cache)",
+              file=sys.stderr, flush=True)
 _compiled_keys = set()
 
 
@@ -45,9 +54,7 @@ def _driver(name, dtype):
 
     def first_call(*args):
         with _compile_lock:
-            notice = threading.Timer(COMPILE_NOTICE_SECONDS, print, args=(
-                "fastnet: compiling the Numba kernels (once per machine; later runs load them from the cache)",),
-                kwargs={"file": sys.stderr, "flush": True})
+            notice = threading.Timer(COMPILE_NOTICE_SECONDS, _notice_compiling)
             notice.daemon = True
             saved = _numba_config.SLP_VECTORIZE
             _numba_config.SLP_VECTORIZE = 1
