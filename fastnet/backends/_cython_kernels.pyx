@@ -269,6 +269,15 @@ cdef inline long example_inputs(long mode, long example, long n_inputs, const re
     return count
 
 
+cdef inline const real *data_or_null(const real[::1] array) noexcept nogil:
+    """The first element's address, or NULL for an empty array (an input mode's unused arrays)."""
+    return &array[0] if array.shape[0] else NULL
+
+
+cdef inline const int32_t *indices_or_null(const int32_t[::1] array) noexcept nogil:
+    return &array[0] if array.shape[0] else NULL
+
+
 def _all_rows(const int64_t[::1] sizes):
     return np.arange(max(np.asarray(sizes).max(), 1), dtype=np.int32)
 
@@ -321,10 +330,8 @@ def feedforward_kernel(const real[::1] params, const int64_t[::1] sizes, long ac
         pack(params, sizes, packed, layout)
         mxcsr = fastnet_flush_denormals()
         for k in range(examples):
-            count = example_inputs(mode, k, sizes[0], &dense[0] if dense.shape[0] else NULL, &indptr[0],
-                                   &indices[0] if indices.shape[0] else NULL,
-                                   &values[0] if values.shape[0] else NULL, &all_rows[0], &row_idx[0],
-                                   &row_val[0], &rows, &vals)
+            count = example_inputs(mode, k, sizes[0], data_or_null(dense), &indptr[0], indices_or_null(indices),
+                                   data_or_null(values), &all_rows[0], &row_idx[0], &row_val[0], &rows, &vals)
             forward(&packed[0], sizes, layout, activation, rows, vals, count, &all_rows[0], &acts[0])
             if out.shape[0] > 0:
                 for j in range(n_out):
@@ -360,10 +367,8 @@ def gradient_kernel(const real[::1] params, const int64_t[::1] sizes, long activ
         pack(params, sizes, packed, layout)
         mxcsr = fastnet_flush_denormals()
         for k in range(examples):
-            count = example_inputs(mode, k, sizes[0], &dense[0] if dense.shape[0] else NULL, &indptr[0],
-                                   &indices[0] if indices.shape[0] else NULL,
-                                   &values[0] if values.shape[0] else NULL, &all_rows[0], &row_idx[0],
-                                   &row_val[0], &rows, &vals)
+            count = example_inputs(mode, k, sizes[0], data_or_null(dense), &indptr[0], indices_or_null(indices),
+                                   data_or_null(values), &all_rows[0], &row_idx[0], &row_val[0], &rows, &vals)
             forward(&packed[0], sizes, layout, activation, rows, vals, count, &all_rows[0], &acts[0])
             backward(&packed[0], sizes, layout, activation, &acts[0], &targets[k * n_out], &all_rows[0],
                      &deltas[0])
@@ -395,9 +400,9 @@ def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation
     cdef const real *vals
     cdef real step
     cdef unsigned int mxcsr
-    cdef const real *dense_data = &dense[0] if dense.shape[0] else NULL
-    cdef const int32_t *index_data = &indices[0] if indices.shape[0] else NULL
-    cdef const real *value_data = &values[0] if values.shape[0] else NULL
+    cdef const real *dense_data = data_or_null(dense)
+    cdef const int32_t *index_data = indices_or_null(indices)
+    cdef const real *value_data = data_or_null(values)
     with nogil:
         pack(params, sizes, packed, layout)
         mxcsr = fastnet_flush_denormals()
