@@ -3,8 +3,10 @@ import sys
 import time
 
 
-def _interactive(stream):
-    return getattr(stream, "isatty", lambda: False)() or "ipykernel" in sys.modules
+def will_draw(enabled=True, stream=None):
+    """Whether a bar asked for (``enabled``) is drawn on ``stream`` (stderr by default): on a terminal or in Jupyter."""
+    stream = sys.stderr if stream is None else stream
+    return enabled and (getattr(stream, "isatty", lambda: False)() or "ipykernel" in sys.modules)
 
 
 class ProgressBar:
@@ -20,7 +22,7 @@ class ProgressBar:
         self.stream = sys.stderr if stream is None else stream
         self.total = max(total, 1)
         self.label = label
-        self.enabled = enabled and _interactive(self.stream)
+        self.enabled = will_draw(enabled, self.stream)
         self._last_draw = 0.0
 
     def update(self, done):

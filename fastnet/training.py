@@ -4,7 +4,7 @@ import time
 import numpy as np
 
 from ._checks import as_batch, as_labels, as_targets, check_int, check_positive_finite, check_seed
-from ._progress import ProgressBar
+from ._progress import ProgressBar, will_draw
 
 # With a progress bar, an epoch is handed to the backend in about this many
 # pieces (cut at mini-batch boundaries, so the result is the same).
@@ -65,7 +65,7 @@ def fit(net, X, y, *, epochs, batch_size, eta, test, seed, progress, callbacks):
         test = net._prepare(test[0]), test[1]
 
     num_batches = -(-len(rows) // batch_size)
-    pieces = min(num_batches, PROGRESS_PIECES) if progress else 1
+    pieces = min(num_batches, PROGRESS_PIECES) if will_draw(progress) else 1
     batches_per_piece = -(-num_batches // pieces)
     history = History()
     for epoch in range(1, epochs + 1):
@@ -80,10 +80,12 @@ def fit(net, X, y, *, epochs, batch_size, eta, test, seed, progress, callbacks):
         seconds = time.perf_counter() - start
         bar.close()
         record = {"epoch": epoch, "train_cost": net._mean_cost(inputs, targets), "seconds": seconds}
-        if not (np.isfinite(record["train_cost"]) and np.isfinite(net.params).all()):
+        finite_params = bool(np.isfinite(net.params).all())
+        if not (np.isfinite(record["train_cost"]) and finite_params):
             net.params = last_good
             raise TrainingDiverged(
-                f"training diverged in epoch {epoch}: the cost became {record['train_cost']}; "
+                f"training diverged in epoch {epoch}: the cost became {record['train_cost']}"
+                f"{'' if finite_params else ' and the parameters hold NaN or infinite values'}; "
                 f"try a smaller eta than {eta} (the parameters from before this epoch are kept)"
             )
         if test is not None:
