@@ -38,6 +38,16 @@ def _parser():
     train.add_argument("--save", metavar="PATH", default=None, help="save the trained parameters to PATH (.npz)")
 
     commands.add_parser("info", help="versions, backends and CPU")
+
+    bench = commands.add_parser("bench", help="fastnet's backends and PyTorch, JAX, scikit-learn side by side")
+    bench.add_argument("--sizes", type=_sizes, action="append", help="an architecture (repeat for several; "
+                       "default 784,16,16,10 and 784,30,10)")
+    bench.add_argument("--epochs", type=int, default=3, help="epochs per contender, alternated (default 3)")
+    bench.add_argument("--threads", type=int, default=1, help="threads for every library (default 1)")
+    bench.add_argument("--train-size", type=int, default=None, help="use the first N training images")
+    bench.add_argument("--only", nargs="+", metavar="WORD", help="only contenders whose name contains a WORD")
+    bench.add_argument("--data", metavar="DIR", default=None)
+    bench.add_argument("--json", metavar="PATH", default="fastnet-bench.json", help="where to write the results")
     return parser
 
 
@@ -96,10 +106,21 @@ def _info(args):
     print(f"auto -> {backends.resolve('auto')}" + (f" (forced by {backends.ENVIRONMENT_VARIABLE}={forced})" if forced else ""))
 
 
+def _bench(args):
+    from . import bench
+
+    if args.epochs < 1 or args.threads < 1:
+        raise ValueError("--epochs and --threads must be at least 1")
+    results = bench.run(architectures=args.sizes or ((784, 16, 16, 10), (784, 30, 10)), epochs=args.epochs,
+                        threads=args.threads, train_size=args.train_size, data=args.data, only=args.only)
+    bench.write_json(results, args.json)
+    print(f"results written to {args.json}")
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
-        {"train": _train, "info": _info}[args.command](args)
+        {"train": _train, "info": _info, "bench": _bench}[args.command](args)
     except (ValueError, TypeError, OSError, ImportError) as exc:
         print(f"fastnet {args.command}: error: {exc}", file=sys.stderr)
         return 2
