@@ -48,6 +48,9 @@ def _parser():
     bench.add_argument("--only", nargs="+", metavar="WORD", help="only contenders whose name contains a WORD")
     bench.add_argument("--data", metavar="DIR", default=None)
     bench.add_argument("--json", metavar="PATH", default="fastnet-bench.json", help="where to write the results")
+    bench.add_argument("--sweep", metavar="PNG", default=None,
+                       help="also sweep hidden width 16-1024 and batch size 1-256 (fastnet vs PyTorch) and plot to PNG")
+    bench.add_argument("--sweep-size", type=int, default=10000, help="training images per sweep epoch (default 10000)")
     return parser
 
 
@@ -113,6 +116,9 @@ def _bench(args):
         raise ValueError("--epochs and --threads must be at least 1")
     results = bench.run(architectures=args.sizes or ((784, 16, 16, 10), (784, 30, 10)), epochs=args.epochs,
                         threads=args.threads, train_size=args.train_size, data=args.data, only=args.only)
+    if args.sweep:
+        results["sweep"] = bench.run_sweep(args.sweep, images=args.sweep_size, epochs=args.epochs, data=args.data,
+                                           threads=args.threads)
     bench.write_json(results, args.json)
     print(f"results written to {args.json}")
 

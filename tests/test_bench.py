@@ -49,3 +49,21 @@ def test_same_start_same_network(mnist):
 def test_every_contender_names_itself():
     names = [contender.name for contender in contenders()]
     assert len(names) == len(set(names)) and "PyTorch" in names and "JAX (lax.scan)" in names
+
+
+def test_sweep_plots_and_compares_with_pytorch(mnist, tmp_path):
+    pytest.importorskip("matplotlib")
+    import numpy as np
+
+    from fastnet.bench import sweep
+
+    (X, y), _ = mnist
+    X, Y = X[:200], np.eye(10, dtype=np.float32)[y[:200]]
+    points = sweep.run(X, Y, epochs=1, widths=(16, 32), batch_sizes=(1, 10))
+    assert [point["width"] for point in points["width"]] == [16, 32]
+    assert all("fastnet numpy" in point["seconds"] for axis in points.values() for point in axis)
+    sweep.plot(points, tmp_path / "sweep.png", "test")
+    assert (tmp_path / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    fake = {"width": [{"width": 16, "batch_size": 10, "seconds": {"fastnet numpy": 2.0, "PyTorch": 1.0}}],
+            "batch": []}
+    assert sweep.slower_than_pytorch(fake) == [("width", 16, 10, 2.0, 1.0)]

@@ -127,6 +127,24 @@ def _print_table(sizes, rows, stream):
     print("", file=stream, flush=True)
 
 
+def run_sweep(png, *, images=10000, epochs=3, data=None, threads=1, stream=None):
+    """The width and batch-size sweep (``sweep.run``) on the first ``images`` training images, plotted to ``png``."""
+    from . import sweep
+
+    stream = sys.stdout if stream is None else stream
+    limit_threads(threads)
+    train, _, _ = splits = fastnet.datasets.load_mnist(data, split="nielsen", download=False, progress=False)
+    X, Y = train.images[:images], np.eye(10, dtype=np.float32)[train.labels[:images]]
+    print(f"sweep: {len(X):,} images from {splits.source}, {epochs} alternated epochs a point", file=stream)
+    points = sweep.run(X, Y, epochs=epochs, stream=stream)
+    sweep.plot(points, png, f"seconds per epoch on {len(X):,} MNIST images, {threads} thread(s)")
+    misses = sweep.slower_than_pytorch(points)
+    print(f"plot written to {png}; fastnet slower than PyTorch at {len(misses)} point(s)"
+          + "".join(f"\n  width {w}, batch {b}: fastnet {f:.3f} s, PyTorch {t:.3f} s" for _, w, b, f, t in misses),
+          file=stream, flush=True)
+    return {"images": len(X), "epochs": epochs, "points": points, "slower_than_pytorch": misses}
+
+
 def _cpu():
     try:
         with open("/proc/cpuinfo") as cpuinfo:
