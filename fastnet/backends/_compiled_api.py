@@ -19,7 +19,7 @@ from .codes import COMPACT_INPUTS, CSR_INPUTS, DENSE_INPUTS
 SPARSE_MIN_ZERO_FRACTION = 0.5
 SAMPLE_ROWS = 256
 # Up to this many rows, feedforward takes the matrix-vector path and skips
-# packing. benches/test_numba.py::test_feedforward_paths (Numba), 16 rows: 27 against
+# packing. benches/test_compiled.py::test_feedforward_paths (Numba), 16 rows: 27 against
 # 48 us (784-16-16-10), 35 against 78 us (784-30-10); for 784-100-10 (measured
 # the same way by hand) 111 against 146 us at 16 rows, but packing wins at 64.
 MATVEC_MAX_ROWS = 16
