@@ -13,13 +13,12 @@ import os
 import platform
 import statistics
 import sys
-import time
 
 import numpy as np
 
 import fastnet
 
-from .peers import contenders
+from .peers import contenders, time_alternated
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
@@ -90,14 +89,7 @@ def _run_architecture(sizes, X, Y, test, epochs, batch_size, eta, only, seed, st
             except Exception as exc:  # noqa: BLE001 - a peer that breaks is reported, not fatal
                 reason = f"{type(exc).__name__}: {exc}"
         rows.append({"name": contender.name, "skipped": reason})
-    seconds = {contender.name: [] for contender in ready}
-    rng = np.random.default_rng(seed)
-    for _ in range(epochs):
-        order = rng.permutation(len(Y))
-        for contender in ready:
-            start = time.perf_counter()
-            contender.epoch(order, batch_size)
-            seconds[contender.name].append(time.perf_counter() - start)
+    seconds = time_alternated(ready, len(Y), epochs, batch_size, seed)
     for contender in ready:
         accuracy = float(np.mean(contender.predict(test.images) == test.labels))
         rows.append({"name": contender.name, "epoch_seconds": statistics.median(seconds[contender.name]),

@@ -244,6 +244,19 @@ class ScikitLearn(Contender):
         return self.model.predict(X)
 
 
+def time_alternated(ready, examples, epochs, batch_size, seed=0):
+    """{name: [seconds of each epoch]}: epoch 1 of every contender, then epoch 2, ... on the same orders."""
+    seconds = {contender.name: [] for contender in ready}
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        order = rng.permutation(examples)
+        for contender in ready:
+            start = time.perf_counter()
+            contender.epoch(order, batch_size)
+            seconds[contender.name].append(time.perf_counter() - start)
+    return seconds
+
+
 def contenders():
     """Every contender, fastnet's backends first."""
     return [FastnetBackend(name) for name in fastnet.backends.names()] + [BookLoop(), PyTorch(), Jax(), ScikitLearn()]

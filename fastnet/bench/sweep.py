@@ -5,13 +5,12 @@ width of 784-W-10 at batch 10 and (2) over the batch size of 784-16-16-10;
 each point is the median of alternated epochs on the same examples.
 """
 import statistics
-import time
 
 import numpy as np
 
 import fastnet
 
-from .peers import FastnetBackend, PyTorch
+from .peers import FastnetBackend, PyTorch, time_alternated
 
 WIDTHS = (16, 32, 64, 128, 256, 512, 1024)
 BATCH_SIZES = (1, 4, 16, 64, 256)
@@ -24,14 +23,7 @@ def _time_point(sizes, batch_size, X, Y, epochs, eta=3.0, seed=0):
         if contender.missing() is None:
             contender.setup(sizes, params.copy(), X, Y, eta)
             ready.append(contender)
-    seconds = {contender.name: [] for contender in ready}
-    rng = np.random.default_rng(seed)
-    for _ in range(epochs):
-        order = rng.permutation(len(Y))
-        for contender in ready:
-            start = time.perf_counter()
-            contender.epoch(order, batch_size)
-            seconds[contender.name].append(time.perf_counter() - start)
+    seconds = time_alternated(ready, len(Y), epochs, batch_size, seed)
     return {name: statistics.median(values) for name, values in seconds.items()}
 
 
