@@ -7,7 +7,6 @@ or corrupt download therefore never leaves a file in the cache.
 """
 import os
 import tempfile
-import urllib.request
 
 from .._progress import ProgressBar
 from .idx import IdxError, read_idx
@@ -36,6 +35,8 @@ def mirrors():
 
 def _fetch(url, destination, md5, progress):
     """Download ``url`` to ``destination`` atomically, verifying ``md5`` of the IDX contents."""
+    import urllib.request  # only a download needs it: kept out of `import fastnet`
+
     directory = os.path.dirname(os.path.abspath(destination))
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".download-", suffix=".part")
     try:
