@@ -161,4 +161,5 @@ def test_first_call(benchmark, cache):
     benchmark.pedantic(lambda: results.append(run()), rounds=1 if cache == "cold" else 3, iterations=1)
     imported, first_call = results[-1]
     benchmark.extra_info.update(import_seconds=imported, first_call_seconds=first_call)
-    print(f"\n{cache} cache: import fastnet {imported:.3f} s, first epoch + predict {first_call:.3f} s")
+    print(f"\n{cache} cache: import fastnet and its Numba backend {imported:.3f} s, "
+          f"first epoch + predict {first_call:.3f} s")
