@@ -141,14 +141,13 @@ class CompiledKernels:
         on the parameters as they are; more rows pay once for the packed layout.
         """
         check_network(params, sizes, activation)
-        if isinstance(X, np.ndarray) and len(X) <= MATVEC_MAX_ROWS:
+        matvec = isinstance(X, np.ndarray) and len(X) <= MATVEC_MAX_ROWS
+        if matvec or _forward_by_blas(X, sizes):
             check_rows("X", X, params, sizes[0])
             check_array("out", out, params.dtype, 2, (len(X), sizes[-1]))
-            self._driver("matvec_kernel", params.dtype)(params, sizes, activation, X, out)
-            return out
-        if _forward_by_blas(X, sizes):
-            check_rows("X", X, params, sizes[0])
-            check_array("out", out, params.dtype, 2, (len(X), sizes[-1]))
+            if matvec:
+                self._driver("matvec_kernel", params.dtype)(params, sizes, activation, X, out)
+                return out
             return numpy_backend.feedforward(params, sizes, activation, X, out)
         inputs = self._inputs(X, params, sizes[0])
         check_array("out", out, params.dtype, 2, (inputs.examples, sizes[-1]))

@@ -16,8 +16,6 @@ from libc.stddef cimport size_t
 cdef extern from "_cython_rows.h" nogil:
     unsigned int fastnet_flush_denormals()
     void fastnet_restore_mxcsr(unsigned int previous)
-    float fastnet_exp_negative_f(float x)
-    double fastnet_exp_negative_d(double x)
     void fastnet_accumulate_rows_f(const float *w, long width, const float *bias, const int32_t *rows,
                                    const float *values, long count, float *out)
     void fastnet_accumulate_rows_d(const double *w, long width, const double *bias, const int32_t *rows,
@@ -40,7 +38,6 @@ ctypedef fused real:
 # Codes shared with fastnet.backends.codes (checked when cython_backend imports this module).
 SIGMOID, RELU, TANH = 0, 1, 2
 DENSE_INPUTS, CSR_INPUTS, COMPACT_INPUTS = 0, 1, 2
-LANES = 16
 
 cdef enum:
     _SIGMOID = 0
@@ -148,15 +145,6 @@ cdef inline void update_rows(real *w, long width, const int32_t *rows, const rea
         fastnet_update_rows_f(w, width, rows, values, count, delta)
     else:
         fastnet_update_rows_d(w, width, rows, values, count, delta)
-
-
-cdef inline real sigmoid(real z) noexcept nogil:
-    cdef real e
-    if real is float:
-        e = fastnet_exp_negative_f(-z if z >= 0 else z)
-    else:
-        e = fastnet_exp_negative_d(-z if z >= 0 else z)
-    return (1 if z >= 0 else e) / (1 + e)
 
 
 cdef inline void activate(long code, real *x, long n, long width) noexcept nogil:
@@ -442,7 +430,6 @@ def matvec_kernel(const real[::1] params, const int64_t[::1] sizes, long activat
     cdef real[::1] a = np.empty(widest, dtype)
     cdef real[::1] z = np.empty(widest, dtype)
     cdef long layers = sizes.shape[0] - 1, k, l, i, j, offset, n_in, n_out, code
-    cdef real s
     cdef unsigned int mxcsr
     with nogil:
         mxcsr = fastnet_flush_denormals()
@@ -455,16 +442,11 @@ def matvec_kernel(const real[::1] params, const int64_t[::1] sizes, long activat
                 code = _SIGMOID if l == layers - 1 else activation
                 for j in range(n_out):
                     if real is float:
-                        s = fastnet_dot_f(&params[offset + j * n_in], &a[0], n_in)
+                        z[j] = fastnet_dot_f(&params[offset + j * n_in], &a[0], n_in)
                     else:
-                        s = fastnet_dot_d(&params[offset + j * n_in], &a[0], n_in)
-                    s += params[offset + n_out * n_in + j]
-                    if code == _SIGMOID:
-                        z[j] = sigmoid(s)
-                    elif code == _RELU:
-                        z[j] = s if s > 0 else 0
-                    else:
-                        z[j] = tanh(s)
+                        z[j] = fastnet_dot_d(&params[offset + j * n_in], &a[0], n_in)
+                    z[j] += params[offset + n_out * n_in + j]
+                activate(code, &z[0], n_out, n_out)
                 for j in range(n_out):
                     a[j] = z[j]
                 offset += n_out * (n_in + 1)
