@@ -31,5 +31,5 @@ class EpochProblem:
     def run(self, epoch_kernel):
         """Run ``epoch_kernel`` from the starting parameters; returns the parameters after the epoch."""
         params = self.start.copy()
-        epoch_kernel(params, self.sizes, 0, 0, self.X, self.Y, self.order, self.batch_size, self.eta)
+        epoch_kernel(params, self.sizes, 0, 0, 0, self.X, self.Y, self.order, self.batch_size, self.eta)
         return params

@@ -49,7 +49,7 @@ def compiled_epoch(kernels, problem):
     if kernels.__name__ not in problem.prepared:
         problem.prepared[kernels.__name__] = kernels.prepare_inputs(problem.X)
     inputs = problem.prepared[kernels.__name__]
-    return problem.run(lambda *args: kernels.sgd_epoch(*args[:4], inputs, *args[5:]))
+    return problem.run(lambda *args: kernels.sgd_epoch(*args[:5], inputs, *args[6:]))
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +85,9 @@ def test_target_predict(benchmark, kernels, test_images):
     sizes = fastnet._layout.sizes_array(ARCHITECTURES["3b1b"])
     params = fastnet.Network(ARCHITECTURES["3b1b"], seed=0).params
     X, labels = kernels.prepare_inputs(test_images), np.empty(len(test_images), np.int64)
-    kernels.predict(params, sizes, 0, X, labels)
+    kernels.predict(params, sizes, 0, 0, X, labels)
     benchmark.pedantic(kernels.predict, args=(params, sizes, 0, X, labels), rounds=20, iterations=1)
-    expected = numpy_backend.predict(params, sizes, 0, test_images, np.empty_like(labels))
+    expected = numpy_backend.predict(params, sizes, 0, 0, test_images, np.empty_like(labels))
     assert np.mean(labels == expected) > 0.999
     assert benchmark.stats["median"] <= PREDICT_TARGET_SECONDS, (
         f"predict {benchmark.stats['median'] * 1e3:.2f} ms misses the 3 ms target")
@@ -100,7 +100,7 @@ def test_feedforward_paths(benchmark, kernels, problem, test_images, rows, path,
     """Where _compiled_api.MATVEC_MAX_ROWS should sit."""
     monkeypatch.setattr(_compiled_api, "MATVEC_MAX_ROWS", 10**9 if path == "matvec" else 0)
     X, out = test_images[:rows], np.empty((rows, 10), np.float32)
-    kernels.feedforward(problem.start, problem.sizes, 0, X, out)
+    kernels.feedforward(problem.start, problem.sizes, 0, 0, X, out)
     benchmark(kernels.feedforward, problem.start, problem.sizes, 0, X, out)
 
 
@@ -116,8 +116,8 @@ FIRST_CALL = textwrap.dedent("""
     X = np.random.default_rng(0).random((100, 784)).astype(np.float32)
     Y = np.eye(10, dtype=np.float32)[np.arange(100) % 10]
     before = time.perf_counter()
-    numba_backend.sgd_epoch(params, sizes, 0, 0, numba_backend.prepare_inputs(X), Y, np.arange(100), 10, 3.0)
-    numba_backend.predict(params, sizes, 0, X, np.empty(100, np.int64))
+    numba_backend.sgd_epoch(params, sizes, 0, 0, 0, numba_backend.prepare_inputs(X), Y, np.arange(100), 10, 3.0)
+    numba_backend.predict(params, sizes, 0, 0, X, np.empty(100, np.int64))
     print(imported - start, time.perf_counter() - before)
 """)
 

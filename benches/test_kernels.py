@@ -59,8 +59,8 @@ def check_against_reference(kernels, problem, inputs):
         return
     expected, actual = problem.start.copy(), problem.start.copy()
     order = problem.order[:CHECK_EXAMPLES[problem.X.dtype.type]]
-    numpy_backend.sgd_epoch(expected, problem.sizes, 0, 0, problem.X, problem.Y, order, 10, CHECK_ETA)
-    kernels.sgd_epoch(actual, problem.sizes, 0, 0, inputs, problem.Y, order, 10, CHECK_ETA)
+    numpy_backend.sgd_epoch(expected, problem.sizes, 0, 0, 0, problem.X, problem.Y, order, 10, CHECK_ETA)
+    kernels.sgd_epoch(actual, problem.sizes, 0, 0, 0, inputs, problem.Y, order, 10, CHECK_ETA)
     np.testing.assert_allclose(actual, expected, rtol=0, atol=TOLERANCE[problem.X.dtype.type])
 
 
@@ -68,7 +68,7 @@ def check_against_reference(kernels, problem, inputs):
 def test_one_example(benchmark, kernels, problem, test_images):
     x = test_images[:1].astype(problem.X.dtype)
     out = np.empty((1, 10), problem.X.dtype)
-    kernels.feedforward(problem.start, problem.sizes, 0, x, out)
+    kernels.feedforward(problem.start, problem.sizes, 0, 0, x, out)
     benchmark(kernels.feedforward, problem.start, problem.sizes, 0, x, out)
 
 
@@ -76,14 +76,14 @@ def test_one_example(benchmark, kernels, problem, test_images):
 def test_predict(benchmark, kernels, problem, test_images):
     X = kernels.prepare_inputs(np.ascontiguousarray(test_images, dtype=problem.X.dtype))
     labels = np.empty(len(test_images), np.int64)
-    kernels.predict(problem.start, problem.sizes, 0, X, labels)
+    kernels.predict(problem.start, problem.sizes, 0, 0, X, labels)
     benchmark.pedantic(kernels.predict, args=(problem.start, problem.sizes, 0, X, labels), rounds=10, iterations=1)
 
 
 @pytest.mark.benchmark(group="gradient of a batch of 10")
 def test_gradient(benchmark, kernels, problem):
     X, Y, grad = problem.X[:10].copy(), problem.Y[:10].copy(), np.empty_like(problem.start)
-    kernels.gradient(problem.start, problem.sizes, 0, 0, X, Y, grad)
+    kernels.gradient(problem.start, problem.sizes, 0, 0, 0, X, Y, grad)
     benchmark(kernels.gradient, problem.start, problem.sizes, 0, 0, X, Y, grad)
 
 
@@ -91,8 +91,8 @@ def test_gradient(benchmark, kernels, problem):
 def test_sgd_step(benchmark, kernels, problem):
     X, Y, params = problem.X[:10].copy(), problem.Y[:10].copy(), problem.start.copy()
     order = np.arange(10)
-    kernels.sgd_epoch(params, problem.sizes, 0, 0, X, Y, order, 10, 3.0)
-    benchmark(kernels.sgd_epoch, params, problem.sizes, 0, 0, X, Y, order, 10, 3.0)
+    kernels.sgd_epoch(params, problem.sizes, 0, 0, 0, X, Y, order, 10, 3.0)
+    benchmark(kernels.sgd_epoch, params, problem.sizes, 0, 0, 0, X, Y, order, 10, 3.0)
 
 
 @pytest.mark.benchmark(group="one epoch, 50,000 images, batch 10")
@@ -101,7 +101,7 @@ def test_epoch(benchmark, kernels, problem):
     check_against_reference(kernels, problem, inputs)  # a wrong answer fails the benchmark
 
     def epoch():
-        return problem.run(lambda *args: kernels.sgd_epoch(*args[:4], inputs, *args[5:]))
+        return problem.run(lambda *args: kernels.sgd_epoch(*args[:5], inputs, *args[6:]))
 
     epoch()
     benchmark.pedantic(epoch, rounds=3, iterations=1)

@@ -13,7 +13,8 @@ from ._checks import (
 )
 from ._init import INITS, initial_params
 from ._layout import sizes_array, split_params
-from .backends.codes import ACTIVATIONS, COSTS
+from .backends import numpy_backend
+from .backends.codes import ACTIVATIONS, COST_OUTPUTS, COSTS, OUTPUTS
 from .backends.numpy_backend import mean_cost
 
 
@@ -25,14 +26,19 @@ class Network:
     (23,860). Layer l computes ``a_{l+1} = f(W_l a_l + b_l)`` with
     ``W_l = weights[l]`` of shape ``(sizes[l+1], sizes[l])`` and
     ``b_l = biases[l]`` of shape ``(sizes[l+1],)``; f is ``activation`` in the
-    hidden layers and the sigmoid in the output layer. The input layer has no
+    hidden layers and ``output`` in the output layer. The input layer has no
     biases: it only holds the input.
 
     Parameters
     ----------
     sizes : sequence of int
     activation : "sigmoid", "relu" or "tanh" (hidden layers)
-    cost : "quadratic", C = 1/n Σ_x ½ ‖a_L(x) − y(x)‖²
+    cost : the cost C = 1/n Σ_x C_x that training minimises, with C_x:
+        "quadratic" ½ ‖a_L − y‖² (the book's first network);
+        "cross_entropy" −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)] (sigmoid outputs);
+        "log_likelihood" −ln a_y (softmax outputs)
+    output : "sigmoid" or "softmax" (outputs that sum to 1); by default the
+        one the cost is defined for: softmax for "log_likelihood", else sigmoid
     init : "normal" (N(0, 1) weights, the book's), "xavier" (N(0, 1/n_in)) or
         "he" (N(0, 2/n_in)); biases are N(0, 1) in every scheme
     dtype : "float32" or "float64", for parameters and computation
@@ -41,11 +47,17 @@ class Network:
         through ``fit``, training) on the same backend and machine
     """
 
-    def __init__(self, sizes, *, activation="sigmoid", cost="quadratic", init="normal",
+    def __init__(self, sizes, *, activation="sigmoid", cost="quadratic", output=None, init="normal",
                  dtype="float32", backend="auto", seed=None):
         self._sizes = check_sizes(sizes)
         self._activation = check_choice("activation", activation, ACTIVATIONS)
         self._cost = check_choice("cost", cost, COSTS)
+        expected_output = OUTPUTS[COST_OUTPUTS[COSTS.index(cost)]]
+        self._output = expected_output if output is None else check_choice("output", output, OUTPUTS)
+        if self._output != expected_output:
+            raise ValueError(f"output={output!r} does not go with cost={cost!r}: the {cost} cost needs "
+                             f"{expected_output} outputs (quadratic and cross_entropy: sigmoid; "
+                             f"log_likelihood: softmax)")
         check_choice("init", init, INITS)
         self._dtype = check_dtype(dtype)
         self._rng = np.random.default_rng(check_seed("seed", seed))
@@ -56,7 +68,7 @@ class Network:
 
     def __repr__(self):
         return (f"Network({list(self._sizes)}, activation={self._activation!r}, cost={self._cost!r}, "
-                f"dtype={self._dtype.name!r}, backend={self._backend!r})")
+                f"output={self._output!r}, dtype={self._dtype.name!r}, backend={self._backend!r})")
 
     # -- parameters ---------------------------------------------------------
 
@@ -85,7 +97,13 @@ class Network:
 
     @property
     def cost_name(self):
+        """The cost's name ("quadratic", "cross_entropy" or "log_likelihood"); ``cost(X, y)`` evaluates it."""
         return self._cost
+
+    @property
+    def output(self):
+        """The output layer's function: "sigmoid" or "softmax"."""
+        return self._output
 
     @property
     def params(self):
@@ -153,15 +171,12 @@ class Network:
 
     def _outputs(self, rows):
         out = np.empty((len(rows), self._sizes[-1]), dtype=self._dtype)
-        return self._kernels.feedforward(self._params, self._sizes_array, self._activation_code, rows, out)
+        return self._kernels.feedforward(self._params, self._sizes_array, *self._codes[:2], rows, out)
 
     @property
-    def _activation_code(self):
-        return ACTIVATIONS.index(self._activation)
-
-    @property
-    def _cost_code(self):
-        return COSTS.index(self._cost)
+    def _codes(self):
+        """(activation, output, cost): the codes the kernels take."""
+        return ACTIVATIONS.index(self._activation), OUTPUTS.index(self._output), COSTS.index(self._cost)
 
     def feedforward(self, x):
         """The network's output for x.
@@ -195,7 +210,7 @@ class Network:
 
     def _predict(self, rows):
         labels = np.empty(len(rows), dtype=np.int64)
-        return self._kernels.predict(self._params, self._sizes_array, self._activation_code, rows, labels)
+        return self._kernels.predict(self._params, self._sizes_array, *self._codes[:2], rows, labels)
 
     def accuracy(self, X, y):
         """Fraction of examples classified correctly."""
@@ -207,7 +222,10 @@ class Network:
         return self._mean_cost(rows, as_targets("y", y, len(rows), self._sizes[-1], self._dtype))
 
     def _mean_cost(self, rows, targets):
-        return mean_cost(self._cost_code, self._outputs(rows), targets)
+        return self._mean_cost_of(self._outputs(rows), targets)
+
+    def _mean_cost_of(self, outputs, targets):
+        return mean_cost(self._codes[2], outputs, targets)
 
     # -- gradients ----------------------------------------------------------
 
@@ -233,8 +251,7 @@ class Network:
         """
         row, target, column = self._example(x, y)
         grad = np.empty_like(self._params)
-        self._kernels.backprop(self._params, self._sizes_array, self._activation_code, self._cost_code,
-                               row[0], target[0], grad)
+        self._kernels.backprop(self._params, self._sizes_array, *self._codes, row[0], target[0], grad)
         nabla_w, nabla_b = split_params(grad, self._sizes)
         if column:
             nabla_b = [b.reshape(-1, 1) for b in nabla_b]
@@ -245,8 +262,19 @@ class Network:
         rows = as_batch("X", X, self._sizes[0], self._dtype)
         targets = as_targets("y", y, len(rows), self._sizes[-1], self._dtype)
         grad = np.empty_like(self._params)
-        return self._kernels.gradient(self._params, self._sizes_array, self._activation_code, self._cost_code,
-                                      rows, targets, grad)
+        return self._kernels.gradient(self._params, self._sizes_array, *self._codes, rows, targets, grad)
+
+    def input_gradient(self, x, y):
+        """∂C_x/∂x (n_0,): how one example's cost changes with each input value.
+
+        Backpropagation carried one layer further, to the input (``W_0ᵀ δ_1``);
+        gradient descent on x with it draws what the network takes for label y
+        (``fastnet.pictures.archetype``). Computed by the NumPy reference on
+        every backend: it is not a training kernel.
+        """
+        row, target, _ = self._example(x, y)
+        out = np.empty(self._sizes[0], self._dtype)
+        return numpy_backend.input_gradient(self._params, self._sizes_array, *self._codes, row[0], target[0], out)
 
     # -- training -----------------------------------------------------------
 
@@ -254,10 +282,14 @@ class Network:
         """Checked rows in the form the backend reads many times (see ``prepare_inputs`` of a backend)."""
         return self._kernels.prepare_inputs(rows)
 
-    def _sgd_batches(self, rows, targets, order, batch_size, eta):
-        """SGD steps over the mini-batches of ``order``; ``rows`` checked, possibly prepared."""
-        self._kernels.sgd_epoch(self._params, self._sizes_array, self._activation_code, self._cost_code,
-                                rows, targets, order, batch_size, eta)
+    def _sgd_batches(self, rows, targets, order, batch_size, eta, l2=0.0, momentum=0.0, velocity=None):
+        """SGD steps over the mini-batches of ``order``; ``rows`` checked, possibly prepared.
+
+        See ``numpy_backend.sgd_epoch`` for ``l2`` (λ/n) and ``momentum``;
+        ``velocity`` (P,) is the momentum state, updated in place.
+        """
+        self._kernels.sgd_epoch(self._params, self._sizes_array, *self._codes, rows, targets, order, batch_size,
+                                eta, l2, momentum, velocity)
 
     def update_mini_batch(self, X, y, eta=None):
         """One SGD step on one mini-batch: params -= eta · (mean gradient over the batch).
@@ -272,21 +304,44 @@ class Network:
         targets = as_targets("y", y, len(rows), self._sizes[-1], self._dtype)
         self._sgd_batches(rows, targets, np.arange(len(rows)), len(rows), eta)
 
-    def fit(self, X, y, *, epochs=30, batch_size=10, eta=3.0, test=None, seed=None, progress=True, callbacks=None):
+    def fit(self, X, y, *, epochs=30, batch_size=10, eta=3.0, lmbda=0.0, momentum=0.0, validation=None,
+            test=None, seed=None, progress=True, callbacks=None, halve_eta_patience=None,
+            early_stopping_patience=None, checkpoint=None, resume=None):
         """Train by mini-batch stochastic gradient descent; returns a ``fastnet.History``.
 
         Each epoch visits the examples in an order drawn from
         ``numpy.random.default_rng(seed)`` (or the network's own generator when
         ``seed`` is None), cut into mini-batches of ``batch_size``; the last,
         shorter batch is averaged over its own size. Every backend visits the
-        same batches in the same order. ``test=(X_test, y_test)`` records test
-        accuracy after each epoch; ``progress`` draws a bar on a terminal.
-        Each of ``callbacks`` is called as ``callback(net, record)`` after every
-        epoch with that epoch's record; training stops after an epoch for
-        which any callback returns True.
+        same batches in the same order.
+
+        ``lmbda``: L2 regularisation with the book's semantics, the cost
+        C + (λ/2n) Σ w² over the n training examples: each step multiplies the
+        weights (not the biases) by 1 − eta·λ/n. ``momentum`` μ in [0, 1):
+        v = μ v − eta ∇, params += v.
+
+        After each epoch the training set, ``validation=(X_val, y_val)`` and
+        ``test=(X_test, y_test)`` are measured (cost and accuracy, see
+        ``History``). With a validation set, ``halve_eta_patience=k`` halves
+        eta after k epochs without a better validation accuracy, and
+        ``early_stopping_patience=k`` stops after k such epochs and returns to
+        the parameters of the best one.
+
+        ``checkpoint=path`` saves the network and the training state after
+        every epoch (atomically); ``resume=path`` continues from such a file,
+        with the same arguments, to the same result as an uninterrupted run
+        (``epochs`` counts from the start of training).
+
+        ``progress`` draws a bar on a terminal. Each of ``callbacks`` is called
+        as ``callback(net, record)`` after every epoch with that epoch's
+        record; training stops after an epoch for which any returns True.
+        If the cost becomes NaN or infinite, ``TrainingDiverged`` is raised
+        and the parameters from before that epoch are kept.
         """
-        return training.fit(self, X, y, epochs=epochs, batch_size=batch_size, eta=eta, test=test,
-                            seed=seed, progress=progress, callbacks=callbacks)
+        return training.fit(self, X, y, epochs=epochs, batch_size=batch_size, eta=eta, lmbda=lmbda, momentum=momentum,
+                            validation=validation, test=test, seed=seed, progress=progress, callbacks=callbacks,
+                            halve_eta_patience=halve_eta_patience, early_stopping_patience=early_stopping_patience,
+                            checkpoint=checkpoint, resume=resume)
 
     def save(self, path):
         """Write the network to ``path`` (.npz, atomically); read it back with ``fastnet.load``."""

@@ -1,10 +1,16 @@
 """Saving and loading networks: .npz files read without pickle, written atomically.
 
-A file holds ``params`` (the flat parameter vector) and the metadata needed to
-rebuild the network: ``sizes``, ``activation``, ``cost``, ``dtype`` and the
-``fastnet_version`` that wrote it. Loading checks every piece before it builds
-anything, so a truncated, corrupt or foreign file raises ValueError naming it.
+A network file holds ``params`` (the flat parameter vector) and the metadata
+needed to rebuild the network: ``sizes``, ``activation``, ``cost``,
+``output``, ``dtype`` and the ``fastnet_version`` that wrote it. A training
+checkpoint (``fit(..., checkpoint=path)``) is a network file with the training
+state added: ``training_state`` (JSON text) and any arrays training needs
+(the momentum velocity, the best parameters so far), each named
+``state_<name>``; ``fastnet.load`` reads a checkpoint as the network it holds.
+Loading checks every piece before it builds anything, so a truncated, corrupt
+or foreign file raises ValueError naming it.
 """
+import json
 import os
 import tempfile
 import zipfile
@@ -12,50 +18,101 @@ import zipfile
 import numpy as np
 
 from ._version import __version__
+from .backends.codes import COST_OUTPUTS, COSTS, OUTPUTS
 
 _METADATA = ("sizes", "activation", "cost", "fastnet_version")
+_STATE_PREFIX = "state_"
 
 
-def save(net, path):
-    """Write ``net`` to ``path`` (.npz): temporary file, fsync, then rename over ``path``.
+def _write_atomically(path, arrays):
+    """np.savez ``arrays`` to a temporary file beside ``path``, fsync it, then rename it over ``path``.
 
-    An interrupted save leaves any previous file at ``path`` untouched.
+    An interrupted save (an error, a crash, SIGKILL) leaves any previous file
+    at ``path`` untouched.
     """
     path = os.fspath(path)
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".fastnet-", suffix=".tmp")
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".fastnet-", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as out:
-            np.savez(out, params=net.params, sizes=np.asarray(net.sizes, dtype=np.int64),
-                     activation=np.str_(net.activation), cost=np.str_(net.cost_name),
-                     fastnet_version=np.str_(__version__))
+            np.savez(out, **arrays)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)
+        if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable
+            descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
     return path
 
 
-def load(path, *, backend="auto"):
-    """The network saved at ``path``, on ``backend``."""
-    from .network import Network
+def _network_arrays(net):
+    return dict(params=net.params, sizes=np.asarray(net.sizes, dtype=np.int64), activation=np.str_(net.activation),
+                cost=np.str_(net.cost_name), output=np.str_(net.output), dtype=np.str_(net.dtype.name),
+                fastnet_version=np.str_(__version__))
 
+
+def save(net, path):
+    """Write ``net`` to ``path`` (.npz), atomically; read it back with ``fastnet.load``."""
+    return _write_atomically(path, _network_arrays(net))
+
+
+def save_checkpoint(net, path, state, arrays):
+    """Write ``net`` with a training ``state`` (JSON-serialisable dict) and state ``arrays``, atomically."""
+    contents = _network_arrays(net)
+    contents["training_state"] = np.str_(json.dumps(state))
+    contents.update({_STATE_PREFIX + name: array for name, array in arrays.items()})
+    return _write_atomically(path, contents)
+
+
+def _read(path):
+    """Every array in the .npz at ``path``, read without pickle."""
     path = os.fspath(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
-            contents = {key: archive[key] for key in archive.files}
+            return {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise ValueError(f"{path}: not a readable fastnet network file ({exc})") from None
+
+
+def _text(path, contents, key, default=None):
+    if key not in contents:
+        return default
+    value = contents[key]
+    if value.dtype.kind != "U" or value.ndim != 0:
+        raise ValueError(f"{path}: {key} must be a text value; got {value.dtype} {value.shape}")
+    return str(value)
+
+
+def _build(path, contents, backend):
+    """The network the file's metadata and params describe, every piece checked."""
+    from .network import Network
+
     missing = [key for key in ("params",) + _METADATA if key not in contents]
     if missing:
         raise ValueError(f"{path}: not a fastnet network file (missing {', '.join(missing)})")
     params = contents["params"]
     if params.ndim != 1 or params.dtype.name not in ("float32", "float64"):
         raise ValueError(f"{path}: params must be a 1-D float32 or float64 array; got {params.dtype} {params.shape}")
+    if _text(path, contents, "dtype", params.dtype.name) != params.dtype.name:
+        raise ValueError(f"{path}: metadata says dtype {_text(path, contents, 'dtype')}, but params are {params.dtype}")
+    sizes = contents["sizes"]
+    if sizes.ndim != 1 or sizes.dtype.kind not in "iu":
+        raise ValueError(f"{path}: sizes must be a 1-D integer array; got {sizes.dtype} {sizes.shape}")
+    cost = _text(path, contents, "cost")
+    # Files from fastnet 0.1.0 have no "output": it was the cost's own (sigmoid).
+    default_output = OUTPUTS[COST_OUTPUTS[COSTS.index(cost)]] if cost in COSTS else None
     try:
-        net = Network(contents["sizes"].tolist(), activation=str(contents["activation"]),
-                      cost=str(contents["cost"]), dtype=params.dtype.name, backend=backend)
+        net = Network(sizes.tolist(), activation=_text(path, contents, "activation"), cost=cost,
+                      output=_text(path, contents, "output", default_output), dtype=params.dtype.name,
+                      backend=backend)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: invalid network metadata ({exc})") from None
     if params.shape != net.params.shape:
@@ -65,3 +122,29 @@ def load(path, *, backend="auto"):
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
     return net
+
+
+def load(path, *, backend="auto"):
+    """The network saved at ``path`` (by ``Network.save`` or as a training checkpoint), on ``backend``."""
+    return _build(os.fspath(path), _read(path), backend)
+
+
+def load_checkpoint(path, net):
+    """(params, state, arrays) of the checkpoint at ``path``, checked to belong to a network like ``net``."""
+    path = os.fspath(path)
+    contents = _read(path)
+    saved = _build(path, contents, "numpy")
+    for name in ("sizes", "activation", "cost_name", "output", "dtype"):
+        if getattr(saved, name) != getattr(net, name):
+            raise ValueError(f"{path}: the checkpoint's network has {name} {getattr(saved, name)!r}, "
+                             f"this network {getattr(net, name)!r}")
+    try:
+        state = json.loads(_text(path, contents, "training_state"))
+    except (TypeError, json.JSONDecodeError):
+        raise ValueError(f"{path}: a network file without a readable training state; "
+                         "resume needs a file written by fit(..., checkpoint=...)") from None
+    arrays = {key[len(_STATE_PREFIX):]: value for key, value in contents.items() if key.startswith(_STATE_PREFIX)}
+    for name, array in arrays.items():
+        if array.shape != saved.params.shape or array.dtype != saved.params.dtype or not np.isfinite(array).all():
+            raise ValueError(f"{path}: state array {name} must be {saved.params.size} finite {saved.dtype} values")
+    return saved.params, state, arrays

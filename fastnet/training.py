@@ -1,8 +1,10 @@
-"""The training loop behind ``Network.fit``: epochs, visiting orders, history."""
+"""The training loop behind ``Network.fit``: epochs, visiting orders, monitoring, schedules, checkpoints."""
+import os
 import time
 
 import numpy as np
 
+from . import persistence
 from ._checks import as_batch, as_labels, as_targets, check_int, check_positive_finite, check_seed
 from ._progress import ProgressBar, will_draw
 
@@ -14,11 +16,21 @@ PROGRESS_PIECES = 50
 class History(list):
     """What ``fit`` measured: one dict per epoch.
 
-    Keys: ``epoch`` (from 1), ``train_cost`` (mean cost over the training set
-    after the epoch), ``seconds`` (time spent in SGD during the epoch) and,
-    when test data was given, ``test_accuracy``. ``history["train_cost"]``
-    gives one column as a list.
+    Keys: ``epoch`` (from 1), ``eta`` (the learning rate used in the epoch),
+    ``seconds`` (time spent in SGD), ``train_cost`` and ``train_accuracy``
+    (over the training set after the epoch) and, when those sets were given,
+    ``validation_cost``, ``validation_accuracy``, ``test_cost`` and
+    ``test_accuracy``. Costs are the mean of the network's cost C_x; the L2
+    penalty is not included, so training and validation costs compare.
+    ``history["train_cost"]`` gives one column as a list.
+
+    ``best_epoch`` is the epoch with the highest validation accuracy (None
+    without validation data); ``stopped_early`` tells whether early stopping
+    ended training (the parameters are then those of ``best_epoch``).
     """
+
+    best_epoch = None
+    stopped_early = False
 
     def __getitem__(self, key):
         if isinstance(key, str):
@@ -30,15 +42,28 @@ class TrainingDiverged(FloatingPointError):
     """The cost became NaN or infinite; the parameters are those from before the bad epoch."""
 
 
-def _check_test(net, test):
-    """(checked rows, labels), or None."""
-    if test is None:
+class _EvaluationSet:
+    """Rows prepared for the backend, their targets and labels: what ``fit`` measures after each epoch."""
+
+    def __init__(self, net, rows, targets, labels):
+        self.inputs, self.targets, self.labels = net._prepare(rows), targets, labels
+
+    def measure(self, net, name):
+        """{name_cost, name_accuracy} from one forward pass."""
+        outputs = net._outputs(self.inputs)
+        return {f"{name}_cost": net._mean_cost_of(outputs, self.targets),
+                f"{name}_accuracy": float(np.count_nonzero(outputs.argmax(axis=1) == self.labels)) / len(self.labels)}
+
+
+def _check_pair(net, argument, pair):
+    """(rows, targets, labels) of ``pair`` = (X, y), checked; None for None."""
+    if pair is None:
         return None
-    if not isinstance(test, (tuple, list)) or len(test) != 2:
-        raise TypeError("test must be a pair (X_test, y_test)")
-    rows = as_batch("test[0]", test[0], net.sizes[0], net.dtype)
-    labels = as_labels("test[1]", test[1], len(rows), net.sizes[-1])
-    return rows, labels
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise TypeError(f"{argument} must be a pair (X, y)")
+    rows = as_batch(f"{argument}[0]", pair[0], net.sizes[0], net.dtype)
+    labels = as_labels(f"{argument}[1]", pair[1], len(rows), net.sizes[-1])
+    return rows, as_targets(f"{argument}[1]", labels, len(rows), net.sizes[-1], net.dtype), labels
 
 
 def _check_callbacks(callbacks):
@@ -49,48 +74,155 @@ def _check_callbacks(callbacks):
     return callbacks
 
 
-def fit(net, X, y, *, epochs, batch_size, eta, test, seed, progress, callbacks):
+def _check_fraction(argument, value, upper):
+    """``value`` as a float in [0, upper)."""
+    if value == 0:
+        return 0.0
+    value = check_positive_finite(argument, value)
+    if value >= upper:
+        raise ValueError(f"{argument} must be less than {upper}; got {value}")
+    return value
+
+
+def _check_patience(argument, value, validation):
+    if value is None:
+        return None
+    value = check_int(argument, value, 1)
+    if validation is None:
+        raise ValueError(f"{argument} watches the validation accuracy: pass validation=(X_val, y_val) too")
+    return value
+
+
+class _Plateau:
+    """Epochs since the validation accuracy last improved, for the schedule and early stopping."""
+
+    def __init__(self):
+        self.best_accuracy, self.best_epoch, self.since_best, self.since_change = -1.0, None, 0, 0
+
+    def update(self, epoch, accuracy):
+        """Count one epoch; True when it is the best so far."""
+        if accuracy > self.best_accuracy:
+            self.best_accuracy, self.best_epoch, self.since_best, self.since_change = accuracy, epoch, 0, 0
+            return True
+        self.since_best += 1
+        self.since_change += 1
+        return False
+
+
+def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation, seed, progress, callbacks,
+        halve_eta_patience, early_stopping_patience, checkpoint, resume):
     """Mini-batch SGD on ``net``; see ``Network.fit``."""
     rows = as_batch("X", X, net.sizes[0], net.dtype)
     targets = as_targets("y", y, len(rows), net.sizes[-1], net.dtype)
     epochs = check_int("epochs", epochs, 0)
     batch_size = check_int("batch_size", batch_size, 1)
     eta = check_positive_finite("eta", eta)
-    test = _check_test(net, test)
+    lmbda = _check_fraction("lmbda", lmbda, float("inf"))
+    momentum = _check_fraction("momentum", momentum, 1.0)
     callbacks = _check_callbacks(callbacks)
+    halve_eta_patience = _check_patience("halve_eta_patience", halve_eta_patience, validation)
+    early_stopping_patience = _check_patience("early_stopping_patience", early_stopping_patience, validation)
     rng = net._rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
+    checkpoint = None if checkpoint is None else os.fspath(checkpoint)
+    validation, test = _check_pair(net, "validation", validation), _check_pair(net, "test", test)
     # Every argument is checked; the backend now prepares the rows once for all epochs.
-    inputs = net._prepare(rows)
-    if test is not None:
-        test = net._prepare(test[0]), test[1]
+    training = _EvaluationSet(net, rows, targets, targets.argmax(axis=1))
+    validation = None if validation is None else _EvaluationSet(net, *validation)
+    test = None if test is None else _EvaluationSet(net, *test)
+
+    settings = {"examples": len(rows), "batch_size": batch_size, "eta": eta, "lmbda": lmbda, "momentum": momentum,
+                "halve_eta_patience": halve_eta_patience, "early_stopping_patience": early_stopping_patience}
+    l2 = lmbda / len(rows)  # the book's λ/n: each step multiplies weights by 1 − eta λ/n
+    velocity = np.zeros_like(net.params) if momentum else None
+    best_params = net.params.copy() if early_stopping_patience else None
+    history, plateau, first_epoch, last_epoch = History(), _Plateau(), 1, epochs
+    if resume is not None:
+        completed, eta, finished = _resume(net, resume, settings, rng, velocity, best_params, history, plateau)
+        first_epoch, last_epoch = completed + 1, completed if finished else epochs
+
+    def save_checkpoint(completed, rng_state, finished):
+        if checkpoint is None:
+            return
+        state = {"epoch": completed, "eta": eta, "finished": finished, "settings": settings, "rng": rng_state,
+                 "history": list(history), "stopped_early": history.stopped_early,
+                 "plateau": vars(plateau)}
+        arrays = {"velocity": velocity} if momentum else {}
+        if best_params is not None:
+            arrays["best_params"] = best_params
+        persistence.save_checkpoint(net, checkpoint, state, arrays)
 
     num_batches = -(-len(rows) // batch_size)
     pieces = min(num_batches, PROGRESS_PIECES) if will_draw(progress) else 1
     batches_per_piece = -(-num_batches // pieces)
-    history = History()
-    for epoch in range(1, epochs + 1):
+    for epoch in range(first_epoch, last_epoch + 1):
+        rng_state = rng.bit_generator.state
         order = rng.permutation(len(rows))
         last_good = net.params.copy()
+        last_velocity = None if velocity is None else velocity.copy()
         bar = ProgressBar(len(rows), f"epoch {epoch}/{epochs}", enabled=progress)
         start = time.perf_counter()
         for begin in range(0, len(rows), batches_per_piece * batch_size):
             piece = order[begin:begin + batches_per_piece * batch_size]
-            net._sgd_batches(inputs, targets, piece, batch_size, eta)
+            net._sgd_batches(training.inputs, targets, piece, batch_size, eta, l2, momentum, velocity)
             bar.update(begin + len(piece))
         seconds = time.perf_counter() - start
         bar.close()
-        record = {"epoch": epoch, "train_cost": net._mean_cost(inputs, targets), "seconds": seconds}
+        record = {"epoch": epoch, "eta": eta, "seconds": seconds, **training.measure(net, "train")}
         finite_params = bool(np.isfinite(net.params).all())
         if not (np.isfinite(record["train_cost"]) and finite_params):
             net.params = last_good
+            if velocity is not None:
+                velocity[...] = last_velocity
+            save_checkpoint(epoch - 1, rng_state, False)
             raise TrainingDiverged(
                 f"training diverged in epoch {epoch}: the cost became {record['train_cost']}"
                 f"{'' if finite_params else ' and the parameters hold NaN or infinite values'}; "
-                f"try a smaller eta than {eta} (the parameters from before this epoch are kept)"
+                f"try a smaller eta than {eta} (the parameters from before this epoch are kept"
+                f"{' and checkpointed' if checkpoint else ''})"
             )
+        stop = False
+        if validation is not None:
+            record.update(validation.measure(net, "validation"))
+            if plateau.update(epoch, record["validation_accuracy"]):
+                history.best_epoch = epoch
+                if best_params is not None:
+                    best_params[...] = net.params
+            if halve_eta_patience and plateau.since_change >= halve_eta_patience:
+                eta, plateau.since_change = eta / 2, 0
+            stop = bool(early_stopping_patience) and plateau.since_best >= early_stopping_patience
         if test is not None:
-            record["test_accuracy"] = net._count_correct(*test) / len(test[1])
+            record.update(test.measure(net, "test"))
         history.append(record)
-        if any([callback(net, record) for callback in callbacks]):
+        if stop:  # early stopping: back to the parameters of the best validation epoch
+            history.stopped_early, net.params = True, best_params
+        stop = any([callback(net, record) for callback in callbacks]) or stop
+        save_checkpoint(epoch, rng.bit_generator.state, stop)
+        if stop:
             break
     return history
+
+
+def _resume(net, path, settings, rng, velocity, best_params, history, plateau):
+    """Restore the training state saved at ``path``; returns (epochs completed, current eta, finished)."""
+    params, state, arrays = persistence.load_checkpoint(path, net)
+    try:
+        saved_settings, completed, eta = state["settings"], int(state["epoch"]), float(state["eta"])
+        rng.bit_generator.state = state["rng"]
+        records, plateau_state = list(state["history"]), dict(state["plateau"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: damaged training state ({type(exc).__name__}: {exc})") from None
+    different = [f"{key} {saved_settings.get(key)!r} (now {value!r})" for key, value in settings.items()
+                 if saved_settings.get(key) != value]
+    if different:
+        raise ValueError(f"{path}: the checkpoint was trained with other settings: {', '.join(different)}; "
+                         "resume with the same data and fit arguments")
+    net.params = params
+    if settings["momentum"]:
+        velocity[...] = arrays["velocity"]
+    if best_params is not None:
+        best_params[...] = arrays["best_params"]
+    history.extend(records)
+    history.stopped_early = bool(state.get("stopped_early"))
+    vars(plateau).update(plateau_state)
+    history.best_epoch = plateau.best_epoch
+    return completed, eta, bool(state.get("finished"))

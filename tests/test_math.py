@@ -8,17 +8,19 @@ from conftest import random_problem
 import fastnet
 from fastnet._layout import sizes_array
 from fastnet.backends import numpy_backend
-from fastnet.backends.codes import ACTIVATIONS, QUADRATIC
+from fastnet.backends.codes import ACTIVATIONS, COSTS, QUADRATIC
 
 
 def _targets(labels, classes):
     return np.eye(classes)[labels]
 
 
+@pytest.mark.parametrize("cost", COSTS)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("sizes", [[5, 4, 3], [6, 5, 4, 3]])
-def test_gradient_matches_central_differences(backend, activation, sizes):
-    net = fastnet.Network(sizes, activation=activation, dtype="float64", backend=backend, seed=3)
+def test_gradient_matches_central_differences(backend, activation, sizes, cost):
+    """∇C by backpropagation against (C(p + h) − C(p − h)) / 2h, for every activation and cost (and its output)."""
+    net = fastnet.Network(sizes, activation=activation, cost=cost, dtype="float64", backend=backend, seed=3)
     X, y = random_problem(sizes, 7, seed=1)
     if activation == "relu":
         net.params[...] = np.abs(net.params) * 0.5  # stay away from relu's kink at 0
@@ -70,14 +72,14 @@ def test_matvec_and_batched_paths_agree(activation, dtype, tolerance):
     net = fastnet.Network(sizes, dtype=dtype, init="xavier", seed=0)
     X, y = random_problem(sizes, 33, dtype=dtype, sparsity=0.8)
     Y = _targets(y, 10).astype(dtype)
-    batched = numpy_backend.gradient(net.params, sizes_array(sizes), code, QUADRATIC, X, Y, np.empty_like(net.params))
-    matvec = numpy_backend.gradient_matvec(net.params, sizes_array(sizes), code, QUADRATIC, X, Y, np.empty_like(net.params))
+    batched = numpy_backend.gradient(net.params, sizes_array(sizes), code, 0, QUADRATIC, X, Y, np.empty_like(net.params))
+    matvec = numpy_backend.gradient_matvec(net.params, sizes_array(sizes), code, 0, QUADRATIC, X, Y, np.empty_like(net.params))
     np.testing.assert_allclose(batched, matvec, rtol=0, atol=tolerance)
 
     order = np.random.default_rng(1).permutation(len(X))
     epoch_batched, epoch_matvec = net.params.copy(), net.params.copy()
-    numpy_backend.sgd_epoch(epoch_batched, sizes_array(sizes), code, QUADRATIC, X, Y, order, 10, 3.0)
-    numpy_backend.sgd_epoch_matvec(epoch_matvec, sizes_array(sizes), code, QUADRATIC, X, Y, order, 10, 3.0)
+    numpy_backend.sgd_epoch(epoch_batched, sizes_array(sizes), code, 0, QUADRATIC, X, Y, order, 10, 3.0)
+    numpy_backend.sgd_epoch_matvec(epoch_matvec, sizes_array(sizes), code, 0, QUADRATIC, X, Y, order, 10, 3.0)
     np.testing.assert_allclose(epoch_batched, epoch_matvec, rtol=0, atol=100 * tolerance)
     assert not np.array_equal(epoch_batched, net.params)
 
@@ -122,3 +124,35 @@ def test_cost_is_half_mean_squared_error():
     assert net.cost(X, y) == pytest.approx(expected, rel=1e-14)
     assert net.cost(X, _targets(y, 3)) == pytest.approx(expected, rel=1e-14)
     assert numpy_backend.mean_cost(QUADRATIC, outputs, _targets(y, 3)) == pytest.approx(expected, rel=1e-14)
+
+
+@pytest.mark.parametrize("cost", COSTS)
+def test_input_gradient_matches_central_differences(cost):
+    sizes = [6, 5, 4]
+    net = fastnet.Network(sizes, activation="tanh", cost=cost, dtype="float64", seed=5)
+    x = np.random.default_rng(2).random(6)
+    analytic = net.input_gradient(x, 2)
+    h = 1e-6
+    numeric = [(net.cost([x + h * e], [2]) - net.cost([x - h * e], [2])) / (2 * h) for e in np.eye(6)]
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_cost_values_by_hand():
+    """Each cost of one output pair, against the formulas in numpy_backend's docstring."""
+    a, y = np.array([[0.8, 0.1, 0.1]]), np.array([[1.0, 0.0, 0.0]])
+    assert numpy_backend.mean_cost(0, a, y) == pytest.approx(0.5 * (0.04 + 0.01 + 0.01))
+    assert numpy_backend.mean_cost(1, a, y) == pytest.approx(-(math.log(0.8) + 2 * math.log(0.9)))
+    assert numpy_backend.mean_cost(2, a, y) == pytest.approx(-math.log(0.8))
+    # Outputs rounded to exactly 0 or 1 give a large, finite cost instead of inf or NaN.
+    saturated = np.array([[1.0, 0.0, 1.0]], np.float32)
+    assert all(np.isfinite(numpy_backend.mean_cost(code, saturated, y)) for code in range(3))
+
+
+def test_softmax_outputs_are_probabilities(backend):
+    net = fastnet.Network([784, 30, 10], cost="log_likelihood", backend=backend, seed=0)
+    assert net.output == "softmax"
+    X = np.random.default_rng(0).random((50, 784)) * 50  # large inputs: z far from 0
+    for rows in (X[:1], X[:5], X):  # the matrix-vector path, and the packed one
+        out = net.feedforward(rows)
+        assert np.all(out >= 0)
+        np.testing.assert_allclose(out.sum(axis=1), 1, rtol=1e-5)

@@ -88,9 +88,11 @@ def test_fit_history_and_seeded_order():
     start = net.params.copy()
     history = net.fit(X, y, epochs=3, batch_size=9, eta=0.5, test=(X, y), seed=7, progress=False)
     assert len(history) == 3 and history["epoch"] == [1, 2, 3]
-    assert all(set(record) == {"epoch", "train_cost", "test_accuracy", "seconds"} for record in history)
-    assert history[-1]["train_cost"] == pytest.approx(net.cost(X, y))
-    assert history[-1]["test_accuracy"] == net.accuracy(X, y)
+    assert all(set(record) == {"epoch", "eta", "seconds", "train_cost", "train_accuracy", "test_cost",
+                               "test_accuracy"} for record in history)
+    assert history[-1]["train_cost"] == pytest.approx(net.cost(X, y)) == history[-1]["test_cost"]
+    assert history[-1]["test_accuracy"] == net.accuracy(X, y) == history[-1]["train_accuracy"]
+    assert history["eta"] == [0.5] * 3 and history.best_epoch is None and not history.stopped_early
     # The same seed on a fresh copy visits the same batches: identical result.
     other = fastnet.Network([6, 5, 3])
     other.params = start

@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from .._layout import count_params
-from .codes import ACTIVATIONS, COSTS
+from .codes import ACTIVATIONS, COST_OUTPUTS, COSTS, OUTPUTS
 
 
 def _fail(argument, expected, got):
@@ -29,18 +29,26 @@ def check_array(argument, array, dtype, ndim, shape=None):
     return array
 
 
-def check_network(params, sizes, activation, cost=None):
-    """The parameter vector, the int64 sizes and the activation (and cost) codes."""
+def _check_code(argument, code, names):
+    if isinstance(code, bool) or not isinstance(code, numbers.Integral) or not 0 <= code < len(names):
+        _fail(argument, f"a code in range({len(names)})", code)
+
+
+def check_network(params, sizes, activation, output, cost=None):
+    """The parameter vector, the int64 sizes and the activation, output (and cost) codes."""
     check_array("sizes", sizes, np.int64, 1)
     if len(sizes) < 2 or sizes.min() < 1:
         _fail("sizes", "at least two positive layer widths", sizes.tolist())
     if not isinstance(params, np.ndarray) or params.dtype not in (np.float32, np.float64):
         raise TypeError("params must be a float32 or float64 numpy array")
     check_array("params", params, params.dtype, 1, (count_params(sizes.tolist()),))
-    if not isinstance(activation, numbers.Integral) or not 0 <= activation < len(ACTIVATIONS):
-        _fail("activation", f"a code in range({len(ACTIVATIONS)})", activation)
-    if cost is not None and (not isinstance(cost, numbers.Integral) or not 0 <= cost < len(COSTS)):
-        _fail("cost", f"a code in range({len(COSTS)})", cost)
+    _check_code("activation", activation, ACTIVATIONS)
+    _check_code("output", output, OUTPUTS)
+    if cost is not None:
+        _check_code("cost", cost, COSTS)
+        if COST_OUTPUTS[cost] != output:
+            _fail("output", f"{COST_OUTPUTS[cost]} ({OUTPUTS[COST_OUTPUTS[cost]]}) for the {COSTS[cost]} cost",
+                  output)
 
 
 def check_rows(argument, X, params, width):
@@ -51,13 +59,25 @@ def check_rows(argument, X, params, width):
     return X
 
 
-def check_training(order, examples, batch_size, eta):
-    """The visiting order (ints in [0, examples)), batch size and learning rate of an epoch."""
+def _is_real(value, accept):
+    """Whether ``value`` is a finite real number (not a bool) for which ``accept(value)`` holds."""
+    return (not isinstance(value, bool) and isinstance(value, numbers.Real) and bool(np.isfinite(value))
+            and accept(value))
+
+
+def check_training(order, examples, batch_size, eta, l2, momentum, velocity, params):
+    """An epoch's visiting order (ints in [0, examples)), batch size, step sizes and velocity."""
     if not isinstance(order, np.ndarray) or order.ndim != 1 or order.dtype.kind not in "iu":
         raise TypeError("order must be a 1-D integer numpy array")
     if len(order) and (order.min() < 0 or order.max() >= examples):
         _fail("order", f"indices in [0, {examples})", f"values from {order.min()} to {order.max()}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
         _fail("batch_size", "an integer >= 1", batch_size)
-    if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not (np.isfinite(eta) and eta > 0):
+    if not _is_real(eta, lambda v: v > 0):
         _fail("eta", "a positive finite number", eta)
+    if not _is_real(l2, lambda v: v >= 0):
+        _fail("l2", "a finite number >= 0", l2)
+    if not _is_real(momentum, lambda v: 0 <= v < 1):
+        _fail("momentum", "a number in [0, 1)", momentum)
+    if momentum or velocity is not None:
+        check_array("velocity", velocity, params.dtype, 1, params.shape if momentum else None)

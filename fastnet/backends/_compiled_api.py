@@ -134,78 +134,82 @@ class CompiledKernels:
                              f"got {inputs.dtype} rows of width {inputs.width}")
         return inputs
 
-    def feedforward(self, params, sizes, activation, X, out):
+    def feedforward(self, params, sizes, activation, output, X, out):
         """out (n, n_L) = the network's outputs for the n rows of X (array or ``Inputs``).
 
         Up to MATVEC_MAX_ROWS rows of an array go through the matrix-vector pass
         on the parameters as they are; more rows pay once for the packed layout.
         """
-        check_network(params, sizes, activation)
+        check_network(params, sizes, activation, output)
         matvec = isinstance(X, np.ndarray) and len(X) <= MATVEC_MAX_ROWS
         if matvec or _forward_by_blas(X, sizes):
             check_rows("X", X, params, sizes[0])
             check_array("out", out, params.dtype, 2, (len(X), sizes[-1]))
             if matvec:
-                self._driver("matvec_kernel", params.dtype)(params, sizes, activation, X, out)
+                self._driver("matvec_kernel", params.dtype)(params, sizes, activation, output, X, out)
                 return out
-            return numpy_backend.feedforward(params, sizes, activation, X, out)
+            return numpy_backend.feedforward(params, sizes, activation, output, X, out)
         inputs = self._inputs(X, params, sizes[0])
         check_array("out", out, params.dtype, 2, (inputs.examples, sizes[-1]))
         self._driver("feedforward_kernel", params.dtype)(
-            params, sizes, activation, *inputs.arrays(), inputs.examples, out, _EMPTY_LABELS)
+            params, sizes, activation, output, *inputs.arrays(), inputs.examples, out, _EMPTY_LABELS)
         return out
 
-    def predict(self, params, sizes, activation, X, labels):
+    def predict(self, params, sizes, activation, output, X, labels):
         """labels (n,) int64 = argmax of the network's output for each row of X (array or ``Inputs``)."""
-        check_network(params, sizes, activation)
+        check_network(params, sizes, activation, output)
         if _forward_by_blas(X, sizes):
             check_rows("X", X, params, sizes[0])
             check_array("labels", labels, np.int64, 1, (len(X),))
-            return numpy_backend.predict(params, sizes, activation, X, labels)
+            return numpy_backend.predict(params, sizes, activation, output, X, labels)
         inputs = self._inputs(X, params, sizes[0])
         check_array("labels", labels, np.int64, 1, (inputs.examples,))
         self._driver("feedforward_kernel", params.dtype)(
-            params, sizes, activation, *inputs.arrays(), inputs.examples, np.empty((0, 0), params.dtype), labels)
+            params, sizes, activation, output, *inputs.arrays(), inputs.examples, np.empty((0, 0), params.dtype),
+            labels)
         return labels
 
-    def gradient(self, params, sizes, activation, cost, X, Y, grad):
+    def gradient(self, params, sizes, activation, output, cost, X, Y, grad):
         """grad (P,) = (1/m) Σ_i ∇C_{x_i}, the gradient of the mean cost over the m rows of X."""
-        check_network(params, sizes, activation, cost)
+        check_network(params, sizes, activation, output, cost)
         inputs = self._inputs(X, params, sizes[0])
         check_rows("Y", Y, params, sizes[-1])
         check_array("grad", grad, params.dtype, 1, params.shape)
         if len(Y) != inputs.examples or inputs.examples == 0:
             raise ValueError(f"X and Y must hold the same number (>= 1) of rows; got {inputs.examples} and {len(Y)}")
         self._driver("gradient_kernel", params.dtype)(
-            params, sizes, activation, cost, *inputs.arrays(), inputs.examples, Y.reshape(-1), grad)
+            params, sizes, activation, output, cost, *inputs.arrays(), inputs.examples, Y.reshape(-1), grad)
         return grad
 
-    def backprop(self, params, sizes, activation, cost, x, y, grad):
+    def backprop(self, params, sizes, activation, output, cost, x, y, grad):
         """grad (P,) = ∇C_x for one example x (n_0,) with target y (n_L,)."""
         check_array("x", x, params.dtype, 1)
         check_array("y", y, params.dtype, 1)
-        return self.gradient(params, sizes, activation, cost, x.reshape(1, -1), y.reshape(1, -1), grad)
+        return self.gradient(params, sizes, activation, output, cost, x.reshape(1, -1), y.reshape(1, -1), grad)
 
-    def sgd_epoch(self, params, sizes, activation, cost, X, Y, order, batch_size, eta):
+    def sgd_epoch(self, params, sizes, activation, output, cost, X, Y, order, batch_size, eta, l2=0.0, momentum=0.0,
+                  velocity=None):
         """One epoch of mini-batch SGD in one compiled call (see ``numpy_backend.sgd_epoch``).
 
         Wide hidden layers in large batches go to the NumPy backend's BLAS path
         instead (``blas_is_faster``): the same mathematics, the faster formulation.
         """
-        check_network(params, sizes, activation, cost)
+        check_network(params, sizes, activation, output, cost)
         inputs = self._inputs(X, params, sizes[0])
         check_rows("Y", Y, params, sizes[-1])
         if len(Y) != inputs.examples:
             raise ValueError(f"X and Y must hold the same number of rows; got {inputs.examples} and {len(Y)}")
-        check_training(order, inputs.examples, batch_size, eta)
+        check_training(order, inputs.examples, batch_size, eta, l2, momentum, velocity, params)
         if len(order) == 0:
             return
         if blas_is_faster(sizes, batch_size):
-            numpy_backend.sgd_epoch(params, sizes, activation, cost, inputs.array, Y, order, batch_size, eta)
+            numpy_backend.sgd_epoch(params, sizes, activation, output, cost, inputs.array, Y, order, batch_size, eta,
+                                    l2, momentum, velocity)
             return
         self._driver("sgd_epoch_kernel", params.dtype)(
-            params, sizes, activation, cost, *inputs.arrays(), Y.reshape(-1), order.astype(np.int64, copy=False),
-            int(batch_size), float(eta))
+            params, sizes, activation, output, cost, *inputs.arrays(), Y.reshape(-1),
+            order.astype(np.int64, copy=False), int(batch_size), float(eta), float(l2), float(momentum),
+            _EMPTY_ROWS[params.dtype.type] if velocity is None else velocity)
 
     def exports(self):
         """The kernel functions, for a backend module to expose under ``fastnet.backends.KERNELS``."""

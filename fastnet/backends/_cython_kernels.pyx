@@ -9,7 +9,7 @@ wrap-around checks are compiled in.
 """
 import numpy as np
 
-from libc.math cimport tanh
+from libc.math cimport exp, tanh
 from libc.stdint cimport int32_t, int64_t
 from libc.stddef cimport size_t
 
@@ -37,11 +37,15 @@ ctypedef fused real:
 
 # Codes shared with fastnet.backends.codes (checked when cython_backend imports this module).
 SIGMOID, RELU, TANH = 0, 1, 2
+SIGMOID_OUTPUT, SOFTMAX_OUTPUT = 0, 1
+QUADRATIC = 0
 DENSE_INPUTS, CSR_INPUTS, COMPACT_INPUTS = 0, 1, 2
 
 cdef enum:
     _SIGMOID = 0
     _RELU = 1
+    _SOFTMAX_OUTPUT = 1
+    _QUADRATIC = 0
     _DENSE = 0
     _CSR = 1
     _COMPACT = 2
@@ -165,6 +169,32 @@ cdef inline void activate(long code, real *x, long n, long width) noexcept nogil
         x[j] = 0
 
 
+cdef inline void softmax(real *x, long n, long width) noexcept nogil:
+    """x[0:n] = e^(x_j − max x) / Σ_k e^(x_k − max x); padding lanes set to 0."""
+    cdef long j
+    cdef real largest = x[0], total = 0
+    for j in range(1, n):
+        largest = max(largest, x[j])
+    for j in range(n):
+        x[j] = exp(x[j] - largest)
+        total += x[j]
+    for j in range(n):
+        x[j] /= total
+    for j in range(n, width):
+        x[j] = 0
+
+
+cdef inline void activate_layer(long activation, long output, long l, long layers, real *x, long n,
+                                long width) noexcept nogil:
+    """x[0:n] = f(x[0:n]): the hidden ``activation``, or the ``output`` function on the last layer."""
+    if l < layers - 1:
+        activate(activation, x, n, width)
+    elif output == _SOFTMAX_OUTPUT:
+        softmax(x, n, width)
+    else:
+        activate(_SIGMOID, x, n, width)
+
+
 cdef inline real derivative(long code, real a) noexcept nogil:
     if code == _SIGMOID:
         return a * (1 - a)
@@ -177,8 +207,9 @@ cdef inline real derivative(long code, real a) noexcept nogil:
 # One example (see _numba_kernels.forward / backward / add_outer_products)
 
 
-cdef void forward(real *packed, const int64_t[::1] sizes, Layout layout, long activation, const int32_t *rows,
-                  const real *values, long count, const int32_t *all_rows, real *acts) noexcept nogil:
+cdef void forward(real *packed, const int64_t[::1] sizes, Layout layout, long activation, long output,
+                  const int32_t *rows, const real *values, long count, const int32_t *all_rows,
+                  real *acts) noexcept nogil:
     cdef long l, width, layers = layout.layers
     for l in range(layers):
         width = padded(sizes[l + 1])
@@ -188,16 +219,16 @@ cdef void forward(real *packed, const int64_t[::1] sizes, Layout layout, long ac
         else:
             accumulate_rows(packed + layout.w_base[l], width, packed + layout.b_base[l], all_rows,
                             acts + layout.slot[l - 1], sizes[l], acts + layout.slot[l])
-        activate(_SIGMOID if l == layers - 1 else activation, acts + layout.slot[l], sizes[l + 1], width)
+        activate_layer(activation, output, l, layers, acts + layout.slot[l], sizes[l + 1], width)
 
 
-cdef void backward(real *packed, const int64_t[::1] sizes, Layout layout, long activation, const real *acts,
-                   const real *target, const int32_t *all_rows, real *deltas) noexcept nogil:
+cdef void backward(real *packed, const int64_t[::1] sizes, Layout layout, long activation, long cost,
+                   const real *acts, const real *target, const int32_t *all_rows, real *deltas) noexcept nogil:
     cdef long l, i, j, layers = layout.layers, out = layout.slot[layers - 1]
     cdef real a
     for j in range(sizes[layers]):
         a = acts[out + j]
-        deltas[out + j] = (a - target[j]) * a * (1 - a)  # quadratic cost, sigmoid outputs
+        deltas[out + j] = (a - target[j]) * a * (1 - a) if cost == _QUADRATIC else a - target[j]
     for l in range(layers - 1, 0, -1):
         accumulate_rows(packed + layout.n_base[l], padded(sizes[l]), packed + layout.zero_base, all_rows,
                         deltas + layout.slot[l], sizes[l + 1], deltas + layout.slot[l - 1])
@@ -298,7 +329,7 @@ def to_csr(const real[::1] dense, long n_inputs, int64_t[::1] indptr, index_samp
     return indices_array[:total], values_array[:total]
 
 
-def feedforward_kernel(const real[::1] params, const int64_t[::1] sizes, long activation, long mode,
+def feedforward_kernel(const real[::1] params, const int64_t[::1] sizes, long activation, long output, long mode,
                        const real[::1] dense, const int64_t[::1] indptr, const int32_t[::1] indices,
                        const real[::1] values, long examples, real[:, ::1] out, int64_t[::1] labels):
     """For each input: out[k] = a_L (when out has rows), labels[k] = argmax a_L (when labels has rows)."""
@@ -320,7 +351,7 @@ def feedforward_kernel(const real[::1] params, const int64_t[::1] sizes, long ac
         for k in range(examples):
             count = example_inputs(mode, k, sizes[0], data_or_null(dense), &indptr[0], indices_or_null(indices),
                                    data_or_null(values), &all_rows[0], &row_idx[0], &row_val[0], &rows, &vals)
-            forward(&packed[0], sizes, layout, activation, rows, vals, count, &all_rows[0], &acts[0])
+            forward(&packed[0], sizes, layout, activation, output, rows, vals, count, &all_rows[0], &acts[0])
             if out.shape[0] > 0:
                 for j in range(n_out):
                     out[k, j] = acts[last + j]
@@ -333,7 +364,8 @@ def feedforward_kernel(const real[::1] params, const int64_t[::1] sizes, long ac
         fastnet_restore_mxcsr(mxcsr)
 
 
-def gradient_kernel(const real[::1] params, const int64_t[::1] sizes, long activation, long cost, long mode,
+def gradient_kernel(const real[::1] params, const int64_t[::1] sizes, long activation, long output, long cost,
+                    long mode,
                     const real[::1] dense, const int64_t[::1] indptr, const int32_t[::1] indices,
                     const real[::1] values, long examples, const real[::1] targets, real[::1] grad):
     """grad = (1/m) Σ_k ∇C_{x_k} over the m = ``examples`` inputs (flat, laid out like params)."""
@@ -357,8 +389,8 @@ def gradient_kernel(const real[::1] params, const int64_t[::1] sizes, long activ
         for k in range(examples):
             count = example_inputs(mode, k, sizes[0], data_or_null(dense), &indptr[0], indices_or_null(indices),
                                    data_or_null(values), &all_rows[0], &row_idx[0], &row_val[0], &rows, &vals)
-            forward(&packed[0], sizes, layout, activation, rows, vals, count, &all_rows[0], &acts[0])
-            backward(&packed[0], sizes, layout, activation, &acts[0], &targets[k * n_out], &all_rows[0],
+            forward(&packed[0], sizes, layout, activation, output, rows, vals, count, &all_rows[0], &acts[0])
+            backward(&packed[0], sizes, layout, activation, cost, &acts[0], &targets[k * n_out], &all_rows[0],
                      &deltas[0])
             add_outer_products(&sums[0], sizes, layout, 1, rows, vals, count, &all_rows[0], &acts[0], &deltas[0])
         fastnet_restore_mxcsr(mxcsr)
@@ -367,16 +399,47 @@ def gradient_kernel(const real[::1] params, const int64_t[::1] sizes, long activ
             grad[i] /= examples
 
 
-def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation, long cost, long mode,
+cdef void decay_weights(real *packed, Layout layout, real keep) noexcept nogil:
+    """W_l *= keep for every layer, both copies (see _numba_kernels._decay_weights)."""
+    cdef long l, p
+    for l in range(layout.layers):
+        for p in range(layout.w_base[l], layout.b_base[l]):
+            packed[p] *= keep
+
+
+cdef void momentum_step(real *packed, const real *steps, real *velocity, const int64_t[::1] sizes, Layout layout,
+                        real momentum, real decay) noexcept nogil:
+    """velocity = momentum · velocity + steps − decay · W (biases: no decay term); packed += velocity."""
+    cdef long l, p
+    cdef real v
+    for l in range(layout.layers):
+        for p in range(layout.w_base[l], layout.b_base[l]):
+            v = momentum * velocity[p] + steps[p] - decay * packed[p]
+            velocity[p] = v
+            packed[p] += v
+        for p in range(layout.b_base[l], layout.b_base[l] + padded(sizes[l + 1])):
+            v = momentum * velocity[p] + steps[p]
+            velocity[p] = v
+            packed[p] += v
+
+
+def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation, long output, long cost, long mode,
                      const real[::1] dense, const int64_t[::1] indptr, const int32_t[::1] indices,
                      const real[::1] values, const real[::1] targets, const int64_t[::1] order, long batch_size,
-                     double eta):
-    """One epoch of mini-batch SGD over the batches of ``order``, updating params in place (two phases a batch)."""
+                     double eta, double l2, double momentum, real[::1] velocity):
+    """One epoch of mini-batch SGD over the batches of ``order``, updating params (and velocity) in place.
+
+    Two phases a batch, and the step of _numba_kernels.sgd_epoch_kernel (weight
+    decay, or a momentum step through ``velocity``).
+    """
     offsets, zero_base, packed_size, slots_size = _layout_offsets(sizes)
     cdef Layout layout = make_layout(sizes, offsets, zero_base, packed_size, slots_size)
     dtype = np.asarray(params).dtype
+    cdef bint use_momentum = momentum > 0
     cdef long n = order.shape[0], slots = min(batch_size, n)
     cdef real[::1] packed = np.empty(layout.packed_size, dtype)
+    cdef real[::1] steps = np.zeros(layout.packed_size if use_momentum else 1, dtype)
+    cdef real[::1] packed_velocity = np.zeros(layout.packed_size if use_momentum else 1, dtype)
     cdef real[:, ::1] acts = np.zeros((slots, layout.slots_size), dtype)
     cdef real[:, ::1] deltas = np.zeros((slots, layout.slots_size), dtype)
     cdef real[:, ::1] row_val = np.empty((slots, sizes[0] + 1), dtype)
@@ -386,13 +449,16 @@ def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation
     cdef long start, k, m, example, n_out = sizes[sizes.shape[0] - 1]
     cdef const int32_t *rows
     cdef const real *vals
-    cdef real step
+    cdef real step, keep = <real>(1 - eta * l2), decay = <real>(eta * l2), mu = <real>momentum
+    cdef real *update_target = &steps[0] if use_momentum else &packed[0]
     cdef unsigned int mxcsr
     cdef const real *dense_data = data_or_null(dense)
     cdef const int32_t *index_data = indices_or_null(indices)
     cdef const real *value_data = data_or_null(values)
     with nogil:
         pack(params, sizes, packed, layout)
+        if use_momentum:
+            pack(velocity, sizes, packed_velocity, layout)
         mxcsr = fastnet_flush_denormals()
         start = 0
         while start < n:
@@ -404,10 +470,15 @@ def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation
                                              order[start + k + _PREFETCH_AHEAD])
                 counts[k] = example_inputs(mode, example, sizes[0], dense_data, &indptr[0], index_data,
                                            value_data, &all_rows[0], &row_idx[k, 0], &row_val[k, 0], &rows, &vals)
-                forward(&packed[0], sizes, layout, activation, rows, vals, counts[k], &all_rows[0], &acts[k, 0])
-                backward(&packed[0], sizes, layout, activation, &acts[k, 0], &targets[example * n_out],
+                forward(&packed[0], sizes, layout, activation, output, rows, vals, counts[k], &all_rows[0],
+                        &acts[k, 0])
+                backward(&packed[0], sizes, layout, activation, cost, &acts[k, 0], &targets[example * n_out],
                          &all_rows[0], &deltas[k, 0])
             step = <real>(-(eta / m))
+            if use_momentum:
+                steps[:] = 0
+            elif l2 > 0:
+                decay_weights(&packed[0], layout, keep)
             for k in range(m):
                 example = order[start + k]
                 if mode == _COMPACT:  # reuse the pairs gathered in the first phase
@@ -415,21 +486,25 @@ def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation
                 else:
                     example_inputs(mode, example, sizes[0], dense_data, &indptr[0], index_data, value_data,
                                    &all_rows[0], &row_idx[k, 0], &row_val[k, 0], &rows, &vals)
-                add_outer_products(&packed[0], sizes, layout, step, rows, vals, counts[k], &all_rows[0],
+                add_outer_products(update_target, sizes, layout, step, rows, vals, counts[k], &all_rows[0],
                                    &acts[k, 0], &deltas[k, 0])
+            if use_momentum:
+                momentum_step(&packed[0], &steps[0], &packed_velocity[0], sizes, layout, mu, decay)
             start += m
         fastnet_restore_mxcsr(mxcsr)
         unpack(packed, sizes, params, layout)
+        if use_momentum:
+            unpack(packed_velocity, sizes, velocity, layout)
 
 
-def matvec_kernel(const real[::1] params, const int64_t[::1] sizes, long activation, const real[:, ::1] X,
-                  real[:, ::1] out):
+def matvec_kernel(const real[::1] params, const int64_t[::1] sizes, long activation, long output,
+                  const real[:, ::1] X, real[:, ::1] out):
     """out[k] = a_L for each row of X, layer by layer as W a + b on the natural layout (no packing)."""
     dtype = np.asarray(params).dtype
     cdef long widest = max(np.asarray(sizes).max(), 1)
     cdef real[::1] a = np.empty(widest, dtype)
     cdef real[::1] z = np.empty(widest, dtype)
-    cdef long layers = sizes.shape[0] - 1, k, l, i, j, offset, n_in, n_out, code
+    cdef long layers = sizes.shape[0] - 1, k, l, i, j, offset, n_in, n_out
     cdef unsigned int mxcsr
     with nogil:
         mxcsr = fastnet_flush_denormals()
@@ -439,14 +514,13 @@ def matvec_kernel(const real[::1] params, const int64_t[::1] sizes, long activat
             offset = 0
             for l in range(layers):
                 n_in, n_out = sizes[l], sizes[l + 1]
-                code = _SIGMOID if l == layers - 1 else activation
                 for j in range(n_out):
                     if real is float:
                         z[j] = fastnet_dot_f(&params[offset + j * n_in], &a[0], n_in)
                     else:
                         z[j] = fastnet_dot_d(&params[offset + j * n_in], &a[0], n_in)
                     z[j] += params[offset + n_out * n_in + j]
-                activate(code, &z[0], n_out, n_out)
+                activate_layer(activation, output, l, layers, &z[0], n_out, n_out)
                 for j in range(n_out):
                     a[j] = z[j]
                 offset += n_out * (n_in + 1)

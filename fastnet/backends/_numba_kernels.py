@@ -35,7 +35,8 @@ from llvmlite import ir
 from numba import njit, types, uint64
 from numba.extending import intrinsic, overload
 
-from .codes import COMPACT_INPUTS as COMPACT, CSR_INPUTS as CSR, DENSE_INPUTS as DENSE, RELU, SIGMOID
+from .codes import (COMPACT_INPUTS as COMPACT, CSR_INPUTS as CSR, DENSE_INPUTS as DENSE, QUADRATIC, RELU, SIGMOID,
+                    SOFTMAX_OUTPUT)
 
 LANES = 16  # a tile: two 8-lane tuples
 PREFETCH_AHEAD = 4  # examples: the epoch asks for an input's CSR row this far ahead of using it
@@ -431,6 +432,34 @@ def _activate_tiles(code, acts, base, n, width, one):
         acts[base + j] = 0
 
 
+@njit(inline="always")
+def _softmax(acts, base, n, width):
+    """acts[base:+n] = softmax(acts[base:+n]) = e^(z_j − max z) / Σ_k e^(z_k − max z); padding lanes set to 0."""
+    largest = acts[base]
+    for j in range(1, n):
+        largest = max(largest, acts[base + j])
+    total = acts[base] * 0
+    for j in range(n):
+        e = math.exp(acts[base + j] - largest)
+        acts[base + j] = e
+        total += e
+    for j in range(n):
+        acts[base + j] /= total
+    for j in range(n, width):
+        acts[base + j] = 0
+
+
+@njit(inline="always")
+def _activate_layer(activation, output, l, layers, acts, base, n, width, one):
+    """acts[base:+n] = f(z): the hidden ``activation``, or the ``output`` function on the last layer."""
+    if l < layers - 1:
+        _activate_tiles(activation, acts, base, n, width, one)
+    elif output == SOFTMAX_OUTPUT:
+        _softmax(acts, base, n, width)
+    else:
+        _activate_tiles(SIGMOID, acts, base, n, width, one)
+
+
 # ---------------------------------------------------------------------------
 # One example: forward, backward, and its gradient's contribution
 #
@@ -439,7 +468,7 @@ def _activate_tiles(code, acts, base, n, width, one):
 
 
 @njit(inline="always")
-def forward(packed, sizes, w_base, b_base, slot, activation, input_rows, r_base, input_values, v_base,
+def forward(packed, sizes, w_base, b_base, slot, activation, output, input_rows, r_base, input_values, v_base,
             count, all_rows, acts):
     """acts[slot[l]:+p] = a_{l+1} = f(W_l a_l + b_l), every layer's (padded) output for one example."""
     one = packed.dtype.type(1)
@@ -452,14 +481,14 @@ def forward(packed, sizes, w_base, b_base, slot, activation, input_rows, r_base,
         else:
             _accumulate_rows(packed, w_base[l], width, b_base[l], all_rows, 0, acts, slot[l - 1],
                              sizes[l], acts, slot[l])
-        _activate_tiles(SIGMOID if l == layers - 1 else activation, acts, slot[l], sizes[l + 1], width, one)
+        _activate_layer(activation, output, l, layers, acts, slot[l], sizes[l + 1], width, one)
 
 
 @njit(inline="always")
 def backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, target, t_base, all_rows, deltas):
     """deltas[slot[l]:+p] = δ_{l+1} = ∂C_x/∂z_{l+1} for every layer, from the activations of ``forward``.
 
-    δ_L = (a_L − y) ⊙ a_L (1 − a_L) (quadratic cost, sigmoid outputs);
+    δ_L = (a_L − y) ⊙ a_L (1 − a_L) (quadratic cost), a_L − y (cross-entropy, log-likelihood);
     δ_l = (W_lᵀ δ_{l+1}) ⊙ f'(a_l), with W_lᵀ δ = Σ_j δ_j W_l[j, :] read from
     the natural-orientation copy of W_l.
     """
@@ -468,7 +497,8 @@ def backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, tar
     out = slot[layers - 1]
     for j in range(sizes[layers]):
         a = acts[out + j]
-        deltas[out + j] = (a - target[t_base + j]) * _derivative(SIGMOID, a, one)  # QUADRATIC, the only cost
+        error = a - target[t_base + j]
+        deltas[out + j] = error * _derivative(SIGMOID, a, one) if cost == QUADRATIC else error
     for l in range(layers - 1, 0, -1):
         _accumulate_rows(packed, n_base[l], padded(sizes[l]), zero_base, all_rows, 0, deltas, slot[l],
                          sizes[l + 1], deltas, slot[l - 1])
@@ -584,7 +614,7 @@ def _buffers(sizes, slots, index_sample, dtype_sample):
 
 
 @njit(**OPTIONS)
-def feedforward_kernel(params, sizes, activation, mode, dense, indptr, indices, values, examples, out, labels):
+def feedforward_kernel(params, sizes, activation, output, mode, dense, indptr, indices, values, examples, out, labels):
     """For each of ``examples`` inputs: out[k] = a_L (when out has rows) and labels[k] = argmax a_L (when labels has rows)."""
     w_base, n_base, b_base, zero_base, slot, packed_size, slots_size = packed_layout(sizes)
     packed = np.empty(packed_size, params.dtype)
@@ -599,7 +629,7 @@ def feedforward_kernel(params, sizes, activation, mode, dense, indptr, indices, 
         if mode == COMPACT and k + PREFETCH_AHEAD < examples:
             _prefetch_dense_row(k + PREFETCH_AHEAD, sizes[0], dense)
         r_base, v_base, count = _input(mode, k, 0, True, dense, sizes[0], indptr, row_idx, row_val, counts)
-        forward(packed, sizes, w_base, b_base, slot, activation, rows, r_base, vals, v_base, count, all_rows, acts)
+        forward(packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base, count, all_rows, acts)
         if out.shape[0] > 0:
             for j in range(n_out):
                 out[k, j] = acts[last + j]
@@ -613,7 +643,7 @@ def feedforward_kernel(params, sizes, activation, mode, dense, indptr, indices, 
 
 
 @njit(**OPTIONS)
-def gradient_kernel(params, sizes, activation, cost, mode, dense, indptr, indices, values, examples, targets, grad):
+def gradient_kernel(params, sizes, activation, output, cost, mode, dense, indptr, indices, values, examples, targets, grad):
     """grad = (1/m) Σ_k ∇C_{x_k} over the m = ``examples`` inputs (flat, laid out like params)."""
     w_base, n_base, b_base, zero_base, slot, packed_size, slots_size = packed_layout(sizes)
     packed = np.empty(packed_size, params.dtype)
@@ -627,7 +657,7 @@ def gradient_kernel(params, sizes, activation, cost, mode, dense, indptr, indice
     mxcsr = _flush_denormals()
     for k in range(examples):
         r_base, v_base, count = _input(mode, k, 0, True, dense, sizes[0], indptr, row_idx, row_val, counts)
-        forward(packed, sizes, w_base, b_base, slot, activation, rows, r_base, vals, v_base, count, all_rows, acts)
+        forward(packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base, count, all_rows, acts)
         backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, targets, k * sizes[-1], all_rows,
                  deltas)
         add_outer_products(sums, sizes, w_base, n_base, b_base, slot, one, rows, r_base, vals, v_base, count,
@@ -637,23 +667,60 @@ def gradient_kernel(params, sizes, activation, cost, mode, dense, indptr, indice
     grad *= one / examples
 
 
+@njit(inline="always")
+def _decay_weights(packed, layers, w_base, b_base, keep):
+    """W_l *= keep for every layer, both copies (the weights of layer l fill packed[w_base[l]:b_base[l]])."""
+    for l in range(layers):
+        for p in range(w_base[l], b_base[l]):
+            packed[p] *= keep
+
+
+@njit(inline="always")
+def _momentum_step(packed, steps, velocity, sizes, w_base, b_base, momentum, decay):
+    """velocity = momentum · velocity + steps − decay · W (biases: no decay term); packed += velocity.
+
+    ``steps`` holds −(eta/m) Σ ∇C_x in the packed layout; padding lanes stay 0.
+    """
+    for l in range(len(sizes) - 1):
+        for p in range(w_base[l], b_base[l]):
+            v = momentum * velocity[p] + steps[p] - decay * packed[p]
+            velocity[p] = v
+            packed[p] += v
+        for p in range(b_base[l], b_base[l] + padded(sizes[l + 1])):
+            v = momentum * velocity[p] + steps[p]
+            velocity[p] = v
+            packed[p] += v
+
+
 @njit(**OPTIONS)
-def sgd_epoch_kernel(params, sizes, activation, cost, mode, dense, indptr, indices, values, targets, order,
-                     batch_size, eta):
-    """One epoch of mini-batch SGD over the batches of ``order``, updating params in place.
+def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indptr, indices, values, targets, order,
+                     batch_size, eta, l2, momentum, velocity):
+    """One epoch of mini-batch SGD over the batches of ``order``, updating params (and velocity) in place.
 
     For each batch of m examples: the forward and backward passes of all m at
-    the batch's starting parameters, then params -= (eta/m) Σ_k ∇C_{x_k}.
+    the batch's starting parameters, then the step of ``numpy_backend.sgd_epoch``:
+    without momentum W *= 1 − eta·l2 (when l2 > 0) and params −= (eta/m) Σ_k ∇C_{x_k},
+    added example by example; with momentum the step −(eta/m) Σ_k ∇C_{x_k} is
+    summed first, then velocity and params are updated together.
     """
     w_base, n_base, b_base, zero_base, slot, packed_size, slots_size = packed_layout(sizes)
+    layers = len(sizes) - 1
     packed = np.empty(packed_size, params.dtype)
     pack(params, sizes, packed, w_base, n_base, b_base)
+    use_momentum = momentum > 0
+    steps = np.zeros(packed_size if use_momentum else 0, params.dtype)
+    packed_velocity = np.empty(packed_size if use_momentum else 0, params.dtype)
+    if use_momentum:
+        pack(velocity, sizes, packed_velocity, w_base, n_base, b_base)
     rows_in_batch = min(batch_size, len(order))
     row_idx, row_val, counts, all_rows = _buffers(sizes, rows_in_batch, indices, params)
     rows, vals = _input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val)
     acts = np.zeros((rows_in_batch, slots_size), params.dtype)
     deltas = np.zeros((rows_in_batch, slots_size), params.dtype)
     n_out = sizes[-1]
+    keep = params.dtype.type(1 - eta * l2)
+    decay = params.dtype.type(eta * l2)
+    mu = params.dtype.type(momentum)
     mxcsr = _flush_denormals()
     for start in range(0, len(order), batch_size):
         m = min(batch_size, len(order) - start)
@@ -662,22 +729,30 @@ def sgd_epoch_kernel(params, sizes, activation, cost, mode, dense, indptr, indic
             if mode == CSR and start + k + PREFETCH_AHEAD < len(order):
                 _prefetch_csr_row(order[start + k + PREFETCH_AHEAD], indptr, indices, values)
             r_base, v_base, count = _input(mode, example, k, True, dense, sizes[0], indptr, row_idx, row_val, counts)
-            forward(packed, sizes, w_base, b_base, slot, activation, rows, r_base, vals, v_base, count, all_rows,
-                    acts[k])
+            forward(packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base, count,
+                    all_rows, acts[k])
             backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts[k], targets, example * n_out,
                      all_rows, deltas[k])
         step = params.dtype.type(-(eta / m))
+        if use_momentum:
+            steps[:] = 0
+        elif l2 > 0:
+            _decay_weights(packed, layers, w_base, b_base, keep)
         for k in range(m):
             r_base, v_base, count = _input(mode, order[start + k], k, False, dense, sizes[0], indptr, row_idx,
                                            row_val, counts)
-            add_outer_products(packed, sizes, w_base, n_base, b_base, slot, step, rows, r_base, vals, v_base, count,
-                               all_rows, acts[k], deltas[k])
+            add_outer_products(steps if use_momentum else packed, sizes, w_base, n_base, b_base, slot, step, rows,
+                               r_base, vals, v_base, count, all_rows, acts[k], deltas[k])
+        if use_momentum:
+            _momentum_step(packed, steps, packed_velocity, sizes, w_base, b_base, mu, decay)
     _restore_mxcsr(mxcsr)
     unpack(packed, sizes, params, w_base, b_base)
+    if use_momentum:
+        unpack(packed_velocity, sizes, velocity, w_base, b_base)
 
 
 @njit(nogil=True, cache=True, error_model="numpy", fastmath={"contract", "reassoc"})
-def matvec_kernel(params, sizes, activation, X, out):
+def matvec_kernel(params, sizes, activation, output, X, out):
     """out[k] = a_L for each row of X, layer by layer as W a + b on the natural layout (no packing).
 
     The matrix-vector pass of the seed; for a few examples it beats packing
@@ -695,15 +770,21 @@ def matvec_kernel(params, sizes, activation, X, out):
         offset = 0
         for l in range(layers):
             n_in, n_out = sizes[l], sizes[l + 1]
-            code = SIGMOID if l == layers - 1 else activation
             for j in range(n_out):
                 row = params[offset + j * n_in:offset + (j + 1) * n_in]  # a view: loop indices stay >= 0
                 s = params[offset + n_out * n_in + j]
                 for i in range(n_in):
                     s += row[i] * a[i]
-                z[j] = _activate(code, s, one)
-            for j in range(n_out):
-                a[j] = z[j]
+                z[j] = s
+            if l < layers - 1:
+                for j in range(n_out):
+                    a[j] = _activate(activation, z[j], one)
+            elif output == SOFTMAX_OUTPUT:
+                _softmax(z, 0, n_out, n_out)
+                a[:n_out] = z[:n_out]
+            else:
+                for j in range(n_out):
+                    a[j] = _sigmoid(z[j], one)
             offset += n_out * (n_in + 1)
         for j in range(sizes[-1]):
             out[k, j] = a[j]

@@ -1,13 +1,21 @@
-"""Integer codes for activations and costs.
+"""Integer codes for activations, output layers and costs.
 
 Kernels take these small integers rather than names so that compiled code
 (Numba, Cython) can branch on them. A name's code is its index in the tuple.
 """
-ACTIVATIONS = ("sigmoid", "relu", "tanh")
+ACTIVATIONS = ("sigmoid", "relu", "tanh")  # hidden layers
 SIGMOID, RELU, TANH = range(len(ACTIVATIONS))
 
-COSTS = ("quadratic",)
-(QUADRATIC,) = range(len(COSTS))
+OUTPUTS = ("sigmoid", "softmax")  # the output layer
+SIGMOID_OUTPUT, SOFTMAX_OUTPUT = range(len(OUTPUTS))
+
+COSTS = ("quadratic", "cross_entropy", "log_likelihood")
+QUADRATIC, CROSS_ENTROPY, LOG_LIKELIHOOD = range(len(COSTS))
+
+# The output layer each cost is defined for: the quadratic and cross-entropy
+# costs compare sigmoid outputs with the target unit by unit; the
+# log-likelihood −ln a_y needs outputs that form a probability distribution.
+COST_OUTPUTS = {QUADRATIC: SIGMOID_OUTPUT, CROSS_ENTROPY: SIGMOID_OUTPUT, LOG_LIKELIHOOD: SOFTMAX_OUTPUT}
 
 # How a compiled kernel finds an example's inputs: every value of a dense row;
 # the nonzeros of prepared CSR rows; the nonzeros of a dense row, gathered as

@@ -19,7 +19,8 @@ from ._compiled_api import CompiledKernels, Inputs, blas_is_faster
 __all__ = ["prepare_inputs", "feedforward", "predict", "backprop", "gradient", "sgd_epoch", "Inputs",
            "blas_is_faster"]
 
-_SHARED_CODES = ("SIGMOID", "RELU", "TANH", "DENSE_INPUTS", "CSR_INPUTS", "COMPACT_INPUTS")
+_SHARED_CODES = ("SIGMOID", "RELU", "TANH", "SIGMOID_OUTPUT", "SOFTMAX_OUTPUT", "QUADRATIC", "DENSE_INPUTS",
+                 "CSR_INPUTS", "COMPACT_INPUTS")
 if any(getattr(_kernels, name) != getattr(codes, name) for name in _SHARED_CODES):
     raise ImportError("the compiled fastnet._cython_kernels does not match this fastnet (rebuild it)")
 

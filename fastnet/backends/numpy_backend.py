@@ -6,12 +6,20 @@ Notation (Nielsen's book). The input is ``a_0 = x``. Layer ``l`` maps
 ``a_l`` (``n_l`` values) to ``a_{l+1}``::
 
     z_{l+1} = W_l a_l + b_l          W_l: (n_{l+1}, n_l),  b_l: (n_{l+1},)
-    a_{l+1} = f(z_{l+1})             f: the hidden activation; σ on the output layer
+    a_{l+1} = f(z_{l+1})             f: the hidden activation; the output
+                                     layer's own function (σ or softmax) last
 
-The quadratic cost of one example is ``C_x = ½ ‖a_L − y‖²``. Backpropagation
-computes the error ``δ_l = ∂C_x/∂z_l`` of every layer, last to first::
+The cost of one example ``C_x`` compares the output ``a_L`` with the target y:
 
-    δ_L = (a_L − y) ⊙ σ'(z_L)                  output error
+    quadratic       C_x = ½ ‖a_L − y‖²                          (sigmoid outputs)
+    cross_entropy   C_x = −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)]   (sigmoid outputs)
+    log_likelihood  C_x = −Σ_j y_j ln a_j  (= −ln a_y for a one-hot y; softmax outputs)
+
+Backpropagation computes the error ``δ_l = ∂C_x/∂z_l`` of every layer, last to first::
+
+    δ_L = (a_L − y) ⊙ σ'(z_L)   quadratic
+    δ_L = a_L − y               cross-entropy with σ, log-likelihood with softmax
+                                (the σ' or softmax Jacobian cancels: no learning slowdown)
     δ_l = (W_lᵀ δ_{l+1}) ⊙ f'(z_l)              the chain rule, one layer back
     ∂C_x/∂b_l = δ_{l+1},   ∂C_x/∂W_l = δ_{l+1} a_lᵀ
 
@@ -28,14 +36,15 @@ Two formulations give the same gradients:
 
 Kernel conventions, shared by every backend (see ``fastnet.backends.KERNELS``):
 ``params`` is the flat parameter vector (layout in ``fastnet._layout``),
-``sizes`` an int64 array, ``activation`` and ``cost`` integer codes from
-``fastnet.backends.codes``. Inputs arrive checked and converted (C-contiguous,
-the network's dtype, finite); results are written into ``out`` arguments.
+``sizes`` an int64 array, ``activation``, ``output`` and ``cost`` integer
+codes from ``fastnet.backends.codes``. Inputs arrive checked and converted
+(C-contiguous, the network's dtype, finite); results are written into ``out``
+arguments.
 """
 import numpy as np
 
 from .._layout import split_params
-from .codes import QUADRATIC, RELU, SIGMOID, TANH
+from .codes import CROSS_ENTROPY, LOG_LIKELIHOOD, QUADRATIC, RELU, SIGMOID, SIGMOID_OUTPUT, SOFTMAX_OUTPUT, TANH
 
 # ---------------------------------------------------------------------------
 # Activations
@@ -78,22 +87,47 @@ def activation_derivative(activation, a, out):
     raise ValueError(f"unknown activation code {activation}")
 
 
-def output_error(cost, a, y, out, scratch):
-    """out = δ_L = ∂C_x/∂z_L for sigmoid outputs ``a`` and targets ``y``.
+def softmax(z, out):
+    """out = softmax(z) row-wise: e^(z_j − max z) / Σ_k e^(z_k − max z); ``out`` may be ``z``.
 
-    Quadratic cost: ``δ_L = (a − y) ⊙ σ'(z_L) = (a − y) ⊙ a (1 − a)``.
-    Works row-wise on batches; ``scratch`` has the shape of ``a``.
+    Subtracting the row's maximum changes nothing mathematically and keeps
+    every exponent <= 0, so nothing overflows.
     """
-    if cost != QUADRATIC:
+    np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
+    np.exp(out, out=out)
+    return np.divide(out, out.sum(axis=-1, keepdims=True), out=out)
+
+
+def activate_output(output, z, out):
+    """out = the output layer's function of z: σ, or softmax over each row; ``out`` may be ``z``."""
+    if output == SIGMOID_OUTPUT:
+        return sigmoid(z, out)
+    if output == SOFTMAX_OUTPUT:
+        return softmax(z, out)
+    raise ValueError(f"unknown output code {output}")
+
+
+def output_error(cost, a, y, out, scratch):
+    """out = δ_L = ∂C_x/∂z_L for outputs ``a`` and targets ``y``.
+
+    Quadratic cost (sigmoid outputs): ``δ_L = (a − y) ⊙ a (1 − a)``.
+    Cross-entropy (sigmoid outputs), log-likelihood (softmax outputs):
+    ``δ_L = a − y``. Works row-wise on batches; ``scratch`` has the shape of ``a``.
+    """
+    if cost not in (QUADRATIC, CROSS_ENTROPY, LOG_LIKELIHOOD):
         raise ValueError(f"unknown cost code {cost}")
     np.subtract(a, y, out=out)
-    activation_derivative(SIGMOID, a, scratch)
-    return np.multiply(out, scratch, out=out)
+    if cost == QUADRATIC:
+        activation_derivative(SIGMOID, a, scratch)
+        np.multiply(out, scratch, out=out)
+    return out
 
 
-def _layer_activation(activation, layer, num_layers):
-    """Hidden layers use ``activation``; the output layer is always sigmoid."""
-    return SIGMOID if layer == num_layers - 1 else activation
+def _activate_layer(activation, output, layer, num_layers, z):
+    """a = f(z) in place: the hidden ``activation``, or the ``output`` function on the last layer."""
+    if layer == num_layers - 1:
+        return activate_output(output, z, z)
+    return activate(activation, z, z)
 
 
 # ---------------------------------------------------------------------------
@@ -109,22 +143,22 @@ def prepare_inputs(X):
     return X
 
 
-def feedforward(params, sizes, activation, X, out):
+def feedforward(params, sizes, activation, output, X, out):
     """out (n, n_L) = the network's outputs for the n rows of X (n, n_0)."""
     weights, biases = split_params(params, sizes)
     a = X
     for layer, (W, b) in enumerate(zip(weights, biases)):
         z = a @ W.T
         z += b
-        a = activate(_layer_activation(activation, layer, len(weights)), z, z)
+        a = _activate_layer(activation, output, layer, len(weights), z)
     out[...] = a
     return out
 
 
-def predict(params, sizes, activation, X, labels):
+def predict(params, sizes, activation, output, X, labels):
     """labels (n,) = argmax of the network's output for each row of X (n, n_0)."""
     out = np.empty((len(X), sizes[-1]), params.dtype)
-    labels[...] = feedforward(params, sizes, activation, X, out).argmax(axis=1)
+    labels[...] = feedforward(params, sizes, activation, output, X, out).argmax(axis=1)
     return labels
 
 
@@ -132,23 +166,31 @@ def predict(params, sizes, activation, X, labels):
 # The matrix-vector path: one example at a time
 
 
-def _add_example_gradient(weights, biases, activation, cost, x, y, grad_w, grad_b):
-    """Add ∇C_x for one example x (n_0,) with target y (n_L,) into grad_w, grad_b."""
-    num_layers = len(weights)
+def _example_activations(weights, biases, activation, output, x):
+    """[a_0 = x, a_1, ..., a_L] for one example x (n_0,)."""
     activations = [x]
     for layer, (W, b) in enumerate(zip(weights, biases)):
-        z = W @ activations[-1] + b
-        activations.append(activate(_layer_activation(activation, layer, num_layers), z, z))
+        activations.append(_activate_layer(activation, output, layer, len(weights), W @ activations[-1] + b))
+    return activations
+
+
+def _hidden_error(weights, activation, layer, delta, a):
+    """δ_layer = (W_layerᵀ δ_{layer+1}) ⊙ f'(z_layer), from δ_{layer+1} and a_layer."""
+    return (weights[layer].T @ delta) * activation_derivative(activation, a, np.empty_like(a))
+
+
+def _add_example_gradient(weights, biases, activation, output, cost, x, y, grad_w, grad_b):
+    """Add ∇C_x for one example x (n_0,) with target y (n_L,) into grad_w, grad_b."""
+    activations = _example_activations(weights, biases, activation, output, x)
     delta = output_error(cost, activations[-1], y, np.empty_like(y), np.empty_like(y))
-    for layer in range(num_layers - 1, -1, -1):
+    for layer in range(len(weights) - 1, -1, -1):
         grad_b[layer] += delta
         grad_w[layer] += np.outer(delta, activations[layer])
         if layer > 0:
-            a = activations[layer]
-            delta = (weights[layer].T @ delta) * activation_derivative(activation, a, np.empty_like(a))
+            delta = _hidden_error(weights, activation, layer, delta, activations[layer])
 
 
-def backprop(params, sizes, activation, cost, x, y, grad):
+def backprop(params, sizes, activation, output, cost, x, y, grad):
     """grad (P,) = ∇C_x, the gradient of one example's cost.
 
     x: (n_0,) input; y: (n_L,) target; grad: same layout as params.
@@ -156,36 +198,52 @@ def backprop(params, sizes, activation, cost, x, y, grad):
     weights, biases = split_params(params, sizes)
     grad[...] = 0
     grad_w, grad_b = split_params(grad, sizes)
-    _add_example_gradient(weights, biases, activation, cost, x, y, grad_w, grad_b)
+    _add_example_gradient(weights, biases, activation, output, cost, x, y, grad_w, grad_b)
     return grad
 
 
-def _matvec_batch_gradient_sum(weights, biases, activation, cost, X, Y, rows, grad, grad_w, grad_b):
+def input_gradient(params, sizes, activation, output, cost, x, y, out):
+    """out (n_0,) = ∂C_x/∂x, the gradient of one example's cost with respect to its input.
+
+    Backpropagation one layer further: ∂C_x/∂x = W_0ᵀ δ_1. Not a kernel (it
+    draws pictures, see ``fastnet.pictures``), so it exists only here.
+    """
+    weights, biases = split_params(params, sizes)
+    activations = _example_activations(weights, biases, activation, output, x)
+    delta = output_error(cost, activations[-1], y, np.empty_like(y), np.empty_like(y))
+    for layer in range(len(weights) - 1, 0, -1):
+        delta = _hidden_error(weights, activation, layer, delta, activations[layer])
+    out[...] = weights[0].T @ delta
+    return out
+
+
+def _matvec_batch_gradient_sum(weights, biases, activation, output, cost, X, Y, rows, grad, grad_w, grad_b):
     """grad = Σ_{i in rows} ∇C_{x_i}, summing per-example gradients."""
     grad[...] = 0
     for i in rows:
-        _add_example_gradient(weights, biases, activation, cost, X[i], Y[i], grad_w, grad_b)
+        _add_example_gradient(weights, biases, activation, output, cost, X[i], Y[i], grad_w, grad_b)
 
 
-def gradient_matvec(params, sizes, activation, cost, X, Y, grad):
+def gradient_matvec(params, sizes, activation, output, cost, X, Y, grad):
     """grad = (1/m) Σ_i ∇C_{x_i} over the m rows of X, one example at a time."""
     weights, biases = split_params(params, sizes)
     grad_w, grad_b = split_params(grad, sizes)
-    _matvec_batch_gradient_sum(weights, biases, activation, cost, X, Y, range(len(X)), grad, grad_w, grad_b)
+    _matvec_batch_gradient_sum(weights, biases, activation, output, cost, X, Y, range(len(X)), grad, grad_w, grad_b)
     grad *= 1 / len(X)
     return grad
 
 
-def sgd_epoch_matvec(params, sizes, activation, cost, X, Y, order, batch_size, eta):
+def sgd_epoch_matvec(params, sizes, activation, output, cost, X, Y, order, batch_size, eta, l2=0.0, momentum=0.0,
+                     velocity=None):
     """``sgd_epoch`` computed one example at a time (the seed's formulation)."""
     weights, biases = split_params(params, sizes)
     grad = np.empty_like(params)
     grad_w, grad_b = split_params(grad, sizes)
 
     def gradient_sum(rows):
-        _matvec_batch_gradient_sum(weights, biases, activation, cost, X, Y, rows, grad, grad_w, grad_b)
+        _matvec_batch_gradient_sum(weights, biases, activation, output, cost, X, Y, rows, grad, grad_w, grad_b)
 
-    _run_epoch(params, grad, order, batch_size, eta, gradient_sum)
+    _run_epoch(params, sizes, grad, order, batch_size, eta, l2, momentum, velocity, gradient_sum)
 
 
 # ---------------------------------------------------------------------------
@@ -217,7 +275,7 @@ class _BatchBuffers:
         return cut
 
 
-def _batch_gradient_sum(weights, biases, activation, cost, buffers, grad_w, grad_b):
+def _batch_gradient_sum(weights, biases, activation, output, cost, buffers, grad_w, grad_b):
     """Σ over the batch of ∇C_x, written into grad_w, grad_b.
 
     Reads the inputs from ``buffers.activations[0]`` and the targets from
@@ -230,7 +288,7 @@ def _batch_gradient_sum(weights, biases, activation, cost, buffers, grad_w, grad
     for layer, (W, b) in enumerate(zip(weights, biases)):
         np.matmul(A[layer], W.T, out=A[layer + 1])
         A[layer + 1] += b
-        activate(_layer_activation(activation, layer, num_layers), A[layer + 1], A[layer + 1])
+        _activate_layer(activation, output, layer, num_layers, A[layer + 1])
     output_error(cost, A[-1], buffers.targets, buffers.deltas[-1], buffers.derivatives[-1])
     for layer in range(num_layers - 1, -1, -1):
         delta = buffers.deltas[layer]
@@ -242,24 +300,32 @@ def _batch_gradient_sum(weights, biases, activation, cost, buffers, grad_w, grad
             previous *= activation_derivative(activation, A[layer], buffers.derivatives[layer - 1])
 
 
-def gradient(params, sizes, activation, cost, X, Y, grad):
+def gradient(params, sizes, activation, output, cost, X, Y, grad):
     """grad (P,) = (1/m) Σ_i ∇C_{x_i}: the gradient of the mean cost over the m rows of X."""
     weights, biases = split_params(params, sizes)
     grad_w, grad_b = split_params(grad, sizes)
     buffers = _BatchBuffers(sizes, len(X), params.dtype)
     buffers.activations[0] = X
     buffers.targets = Y
-    _batch_gradient_sum(weights, biases, activation, cost, buffers, grad_w, grad_b)
+    _batch_gradient_sum(weights, biases, activation, output, cost, buffers, grad_w, grad_b)
     grad *= 1 / len(X)
     return grad
 
 
-def sgd_epoch(params, sizes, activation, cost, X, Y, order, batch_size, eta):
-    """One epoch of mini-batch SGD, updating ``params`` in place.
+def sgd_epoch(params, sizes, activation, output, cost, X, Y, order, batch_size, eta, l2=0.0, momentum=0.0,
+              velocity=None):
+    """One epoch of mini-batch SGD, updating ``params`` (and ``velocity``) in place.
 
     The mini-batches are ``order[0:batch_size]``, ``order[batch_size:2*batch_size]``,
-    ...; the last may be shorter. Each step is ``params -= (eta/m) Σ ∇C_x`` over
-    the batch's m rows of X (n, n_0) and targets Y (n, n_L).
+    ...; the last may be shorter. For a batch of m rows of X (n, n_0) with
+    targets Y (n, n_L), the step is on the mean cost plus the L2 penalty
+    (l2/2) Σ w² (``l2`` = λ/n in the book; biases are not penalised)::
+
+        g = (1/m) Σ ∇C_x + l2 · w        (the l2 term on weights only)
+        momentum = 0:  params -= eta · g            (the book's w -> (1 − eta λ/n) w − (eta/m) Σ ∇C_x)
+        momentum = μ:  velocity = μ · velocity − eta · g;  params += velocity
+
+    ``velocity`` (P,) carries over between calls; it is needed only with momentum.
     """
     weights, biases = split_params(params, sizes)
     grad = np.empty_like(params)
@@ -270,30 +336,57 @@ def sgd_epoch(params, sizes, activation, cost, X, Y, order, batch_size, eta):
         batch = buffers if len(rows) == len(buffers.targets) else buffers.leading(len(rows))
         np.take(X, rows, axis=0, out=batch.activations[0])
         np.take(Y, rows, axis=0, out=batch.targets)
-        _batch_gradient_sum(weights, biases, activation, cost, batch, grad_w, grad_b)
+        _batch_gradient_sum(weights, biases, activation, output, cost, batch, grad_w, grad_b)
 
-    _run_epoch(params, grad, order, batch_size, eta, gradient_sum)
+    _run_epoch(params, sizes, grad, order, batch_size, eta, l2, momentum, velocity, gradient_sum)
 
 
-def _run_epoch(params, grad, order, batch_size, eta, gradient_sum):
-    """Walk the mini-batches of ``order``: params -= (eta/m) Σ ∇C_x over each batch.
+def _run_epoch(params, sizes, grad, order, batch_size, eta, l2, momentum, velocity, gradient_sum):
+    """Walk the mini-batches of ``order``, one step of ``sgd_epoch`` each.
 
-    ``gradient_sum(rows)`` writes the batch's summed gradient into ``grad``.
+    ``gradient_sum(rows)`` writes the batch's summed gradient Σ ∇C_x into ``grad``.
     """
+    weights, _ = split_params(params, sizes)
+    grad_w, _ = split_params(grad, sizes)
     for start in range(0, len(order), batch_size):
         rows = order[start:start + batch_size]
         gradient_sum(rows)
         grad *= eta / len(rows)
-        params -= grad
+        if l2:
+            for W, step_w in zip(weights, grad_w):
+                step_w += (eta * l2) * W
+        if momentum:
+            velocity *= momentum
+            velocity -= grad
+            params += velocity
+        else:
+            params -= grad
 
 
 # ---------------------------------------------------------------------------
 # Cost value (evaluated here for every backend: it is not a hot loop)
 
 
+def _log(values, dtype):
+    """ln of ``values`` held at or above the smallest normal number of ``dtype``.
+
+    An output that rounded to exactly 0 or 1 in the network's precision would
+    make a logarithm infinite; its true value was at least that far from the
+    end, so the cost stays finite, and large, instead.
+    """
+    return np.log(np.maximum(values, np.finfo(dtype).tiny))
+
+
 def mean_cost(cost, outputs, targets):
-    """C = (1/n) Σ_x ½ ‖a_L(x) − y(x)‖² over the n rows of outputs and targets, in float64."""
-    if cost != QUADRATIC:
+    """C = (1/n) Σ_x C_x over the n rows of outputs and targets, in float64 (see the module docstring)."""
+    a = outputs.astype(np.float64)
+    if cost == QUADRATIC:
+        difference = a - targets
+        total = 0.5 * float(np.einsum("ij,ij->", difference, difference))
+    elif cost == CROSS_ENTROPY:
+        total = -float(np.sum(targets * _log(a, outputs.dtype) + (1 - targets) * _log(1 - a, outputs.dtype)))
+    elif cost == LOG_LIKELIHOOD:
+        total = -float(np.sum(targets * _log(a, outputs.dtype)))
+    else:
         raise ValueError(f"unknown cost code {cost}")
-    difference = outputs.astype(np.float64) - targets
-    return 0.5 * float(np.einsum("ij,ij->", difference, difference)) / len(outputs)
+    return total / len(outputs)

@@ -63,8 +63,8 @@ class FastnetBackend(Contender):
         self.inputs, self.Y, self.eta = self.kernels.prepare_inputs(X), Y, eta
         start = time.perf_counter()
         warm_up = self.net.params.copy()  # compile (or load) outside the timed epochs, on a copy
-        self.kernels.sgd_epoch(warm_up, self.net._sizes_array, 0, 0, self.inputs, Y, np.arange(min(len(Y), 20)), 10,
-                               eta)
+        self.kernels.sgd_epoch(warm_up, self.net._sizes_array, 0, 0, 0, self.inputs, Y, np.arange(min(len(Y), 20)),
+                               10, eta)
         self._compile = time.perf_counter() - start
 
     def compile_seconds(self):
