@@ -1,4 +1,4 @@
-"""The ``fastnet`` command line: ``fastnet train`` and ``fastnet info``."""
+"""The ``fastnet`` command line: ``fastnet train``, ``show``, ``info`` and ``bench``."""
 import argparse
 import importlib.metadata
 import os
@@ -6,9 +6,12 @@ import platform
 import sys
 import time
 
+import numpy as np
+
 from . import __version__, backends
 from ._checks import DTYPES
-from .backends.codes import ACTIVATIONS
+from ._init import INITS
+from .backends.codes import ACTIVATIONS, COSTS, OUTPUTS
 
 
 def _sizes(text):
@@ -18,24 +21,65 @@ def _sizes(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated layer widths such as 784,30,10; got {text!r}") from None
 
 
+SHOWS = ("weights", "curves", "confusion", "junk", "archetype")
+
+
+def _network_options(parser, sizes=(784, 16, 16, 10)):
+    text = ",".join(map(str, sizes))
+    parser.add_argument("--sizes", type=_sizes, default=list(sizes), help=f"layer widths (default {text})")
+    parser.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid", help="hidden activation (default sigmoid)")
+    parser.add_argument("--cost", choices=COSTS, default="quadratic", help="default quadratic")
+    parser.add_argument("--output", choices=OUTPUTS, default=None, help="output layer (default: the cost's own)")
+    parser.add_argument("--init", choices=INITS, default="normal", help="initial weights (default normal, the book's)")
+    parser.add_argument("--backend", default="auto", help=f"auto or one of {', '.join(backends.names())}")
+    parser.add_argument("--dtype", choices=DTYPES, default="float32")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--data", metavar="DIR", default=None, help="folder with the four MNIST IDX files (else: "
+                        "$FASTNET_DATA, the cache, a download, the shipped sample)")
+    parser.add_argument("--no-download", action="store_true", help="never use the network")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="skip the MNIST checksums (for other IDX data such as Fashion-MNIST)")
+
+
+def _training_options(parser, epochs=30):
+    parser.add_argument("--epochs", type=int, default=epochs, help=f"default {epochs}")
+    parser.add_argument("--batch-size", type=int, default=10, help="default 10")
+    parser.add_argument("--eta", type=float, default=3.0, help="learning rate (default 3.0)")
+    parser.add_argument("--lmbda", type=float, default=0.0, help="L2 regularisation λ (the book's; default 0)")
+    parser.add_argument("--momentum", type=float, default=0.0, help="momentum μ in [0, 1) (default 0)")
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="fastnet", description="The neural network of 3Blue1Brown and Nielsen's book, made fast.")
     parser.add_argument("--version", action="version", version=f"fastnet {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a network on MNIST and report test accuracy per epoch")
-    train.add_argument("--sizes", type=_sizes, default=[784, 16, 16, 10], help="layer widths (default 784,16,16,10)")
-    train.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid", help="hidden activation (default sigmoid)")
-    train.add_argument("--epochs", type=int, default=30, help="default 30")
-    train.add_argument("--batch-size", type=int, default=10, help="default 10")
-    train.add_argument("--eta", type=float, default=3.0, help="learning rate (default 3.0)")
-    train.add_argument("--backend", default="auto", help=f"auto or one of {', '.join(backends.names())}")
-    train.add_argument("--dtype", choices=DTYPES, default="float32")
-    train.add_argument("--seed", type=int, default=None)
-    train.add_argument("--data", metavar="DIR", default=None, help="folder with the four MNIST IDX files (else: $FASTNET_DATA, the cache, a download, the shipped sample)")
-    train.add_argument("--no-download", action="store_true", help="never use the network")
-    train.add_argument("--no-verify", action="store_true", help="skip the MNIST checksums (for other IDX data such as Fashion-MNIST)")
-    train.add_argument("--save", metavar="PATH", default=None, help="save the trained parameters to PATH (.npz)")
+    _network_options(train)
+    _training_options(train)
+    train.add_argument("--validation-size", type=int, default=0, metavar="N",
+                       help="hold out the last N training images as a validation set (the book: 10000)")
+    train.add_argument("--halve-eta-patience", type=int, default=None, metavar="K",
+                       help="halve eta after K epochs without a better validation accuracy")
+    train.add_argument("--early-stopping-patience", type=int, default=None, metavar="K",
+                       help="stop after K epochs without a better validation accuracy (keeps the best)")
+    train.add_argument("--checkpoint", metavar="PATH", default=None, help="save the training state to PATH every epoch")
+    train.add_argument("--resume", action="store_true", help="continue from --checkpoint PATH when it exists")
+    train.add_argument("--save", metavar="PATH", default=None, help="save the trained network to PATH (.npz)")
+    train.add_argument("--curves", metavar="PNG", default=None, help="draw the learning curves to PNG")
+
+    show = commands.add_parser("show", help="what a network has learned, as PNG pictures (needs matplotlib)")
+    show.add_argument("picture", choices=SHOWS, help="weights: first-layer weights as images; curves: learning "
+                      "curves on a small training subset (overfitting); confusion: confusion matrix on the test set; "
+                      "junk: confidence on uniform noise, sigmoid/quadratic against softmax; archetype: gradient "
+                      "descent on the input towards each digit")
+    show.add_argument("--model", metavar="PATH", action="append", default=None,
+                      help="a saved network (repeat for junk); default: train one now (see --epochs)")
+    show.add_argument("--out", metavar="PNG", default=None, help="where to draw (default fastnet-PICTURE.png)")
+    _network_options(show, sizes=[784, 30, 10])
+    _training_options(show, epochs=5)
+    show.add_argument("--train-size", type=int, default=None, metavar="N",
+                      help="train on the first N images (curves: default 1000)")
 
     commands.add_parser("info", help="versions, backends and CPU")
 
@@ -54,27 +98,136 @@ def _parser():
     return parser
 
 
-def _train(args):
-    from . import Network, datasets
+def _network(args):
+    from . import Network
 
-    net = Network(args.sizes, activation=args.activation, dtype=args.dtype, backend=args.backend, seed=args.seed)
+    return Network(args.sizes, activation=args.activation, cost=args.cost, output=args.output, init=args.init,
+                   dtype=args.dtype, backend=args.backend, seed=args.seed)
+
+
+def _describe(net):
+    return f"{net.sizes}, {net.activation}, {net.cost_name}, {net.output}"
+
+
+def _data(args):
+    from . import datasets
+
     data = datasets.load_mnist(args.data, download=not args.no_download, verify=not args.no_verify, dtype=args.dtype)
-    (train_X, train_y), (test_X, test_y) = data
-    print(f"{net!r}: {net.num_params:,} parameters")
-    print(f"data: {data.source}; {len(train_y):,} training, {len(test_y):,} test images")
-    print(f"SGD: {args.epochs} epochs, batch size {args.batch_size}, eta {args.eta}")
-    def print_epoch(net, record):
-        correct = round(record["test_accuracy"] * len(test_y))
-        print(f"Epoch {record['epoch']:>3}/{args.epochs}: test accuracy {100 * record['test_accuracy']:6.2f}% "
-              f"({correct}/{len(test_y)}), cost {record['train_cost']:.4f}, {record['seconds']:.2f} s", flush=True)
+    (_, train_labels), (_, test_labels) = data
+    print(f"data: {data.source}; {len(train_labels):,} training, {len(test_labels):,} test images")
+    return data
 
+
+def _print_epoch(epochs, test_size):
+    def print_epoch(net, record):
+        correct = round(record["test_accuracy"] * test_size)
+        line = (f"Epoch {record['epoch']:>3}/{epochs}: test accuracy {100 * record['test_accuracy']:6.2f}% "
+                f"({correct}/{test_size})")
+        if "validation_accuracy" in record:
+            line += f", validation {100 * record['validation_accuracy']:6.2f}%"
+        print(f"{line}, train accuracy {100 * record['train_accuracy']:6.2f}%, cost {record['train_cost']:.4f}, "
+              f"eta {record['eta']:g}, {record['seconds']:.2f} s", flush=True)
+
+    return print_epoch
+
+
+def _fit(net, args, train_X, train_y, test, **options):
+    """``net.fit`` with the training options of ``args``, printing one line per epoch."""
+    print(f"{net!r}: {net.num_params:,} parameters")
+    print(f"SGD: {args.epochs} epochs, batch size {args.batch_size}, eta {args.eta}, lmbda {args.lmbda}, "
+          f"momentum {args.momentum}")
     start = time.perf_counter()
-    net.fit(train_X, train_y, epochs=args.epochs, batch_size=args.batch_size, eta=args.eta, test=(test_X, test_y),
-            progress=True, callbacks=[print_epoch])
-    print(f"total {time.perf_counter() - start:.1f} s")
+    history = net.fit(train_X, train_y, epochs=args.epochs, batch_size=args.batch_size, eta=args.eta,
+                      lmbda=args.lmbda, momentum=args.momentum, test=test, progress=True,
+                      callbacks=[_print_epoch(args.epochs, len(test[1]))], **options)
+    print(f"total {time.perf_counter() - start:.1f} s (SGD {sum(history['seconds']):.1f} s)")
+    return history
+
+
+def _train(args):
+    from . import pictures
+
+    if not 0 <= args.validation_size:
+        raise ValueError("--validation-size must be at least 0")
+    if args.resume and not args.checkpoint:
+        raise ValueError("--resume continues from --checkpoint PATH: give the checkpoint too")
+    net = _network(args)
+    (train_X, train_y), test = _data(args)
+    validation = None
+    if args.validation_size:
+        if args.validation_size >= len(train_y):
+            raise ValueError(f"--validation-size must be less than the {len(train_y):,} training images")
+        cut = len(train_y) - args.validation_size
+        (train_X, train_y), validation = (train_X[:cut], train_y[:cut]), (train_X[cut:], train_y[cut:])
+    resume = args.checkpoint if args.resume and os.path.exists(args.checkpoint) else None
+    if resume:
+        print(f"resuming from {resume}")
+    history = _fit(net, args, train_X, train_y, test, validation=validation, checkpoint=args.checkpoint,
+                   resume=resume, halve_eta_patience=args.halve_eta_patience,
+                   early_stopping_patience=args.early_stopping_patience)
+    if history.stopped_early:
+        print(f"stopped early: back to epoch {history.best_epoch}, the best on the validation set")
     if args.save:
         net.save(args.save)
         print(f"saved to {args.save}")
+    if args.curves:
+        print(f"learning curves drawn to {pictures.draw_learning_curves(history, args.curves, title=_describe(net))}")
+
+
+def _trained(args, data, **overrides):
+    """A network trained now with the options of ``args`` (and ``overrides``) on --train-size images."""
+    for option, value in overrides.items():
+        setattr(args, option, value)
+    net = _network(args)
+    (train_X, train_y), test = data
+    count = args.train_size or len(train_y)
+    _fit(net, args, train_X[:count], train_y[:count], test)
+    return net
+
+
+def _show(args):
+    from . import load, pictures
+
+    out = args.out or f"fastnet-{args.picture}.png"
+    data = _data(args)
+    models = [load(path, backend=args.backend) for path in args.model or ()]
+    (train_X, train_y), test = data
+    if args.picture == "curves":
+        count = args.train_size or 1000
+        net = models[0] if models else _network(args)
+        history = _fit(net, args, train_X[:count], train_y[:count], test)
+        last = history[-1]
+        print(f"after {last['epoch']} epochs on {count:,} images: training accuracy "
+              f"{100 * last['train_accuracy']:.2f}%, test accuracy {100 * last['test_accuracy']:.2f}%")
+        pictures.draw_learning_curves(history, out, title=f"{_describe(net)}, on {count:,} training images")
+    elif args.picture == "junk":
+        if not models:
+            models = [_trained(args, data), _trained(args, data, cost="log_likelihood", output=None, init="xavier",
+                                                     eta=0.5)]
+        reports = {}
+        for net in models:
+            name = _describe(net)
+            reports[name] = report = pictures.junk_confidence(net)
+            print(f"{name}: on 1,000 noise images, largest output median {np.median(report['confidence']):.3f}, "
+                  f"> 0.9 for {100 * report['share_confident']:.1f}%; named digits {report['label_counts'].tolist()}")
+        pictures.draw_junk(reports, out)
+    else:
+        net = models[0] if models else _trained(args, data)
+        if args.picture == "weights":
+            pictures.draw_first_layer(net, out)
+        elif args.picture == "confusion":
+            matrix = pictures.confusion_matrix(net, *test)
+            off_diagonal = matrix - np.diag(np.diag(matrix))
+            worst = np.unravel_index(off_diagonal.argmax(), matrix.shape)
+            print(f"test accuracy {100 * np.trace(matrix) / matrix.sum():.2f}%; most often confused: "
+                  f"{worst[0]} taken for {worst[1]} ({off_diagonal[worst]} times)")
+            pictures.draw_confusion_matrix(matrix, out)
+        else:
+            outputs = pictures.draw_archetypes(net, out)
+            for name in ("raw", "L2 + blur"):
+                print(f"{name}: the network's output for the digit it was drawn for: "
+                      + ", ".join(f"{digit}: {outputs[name, digit][digit]:.2f}" for digit in range(10)))
+    print(f"drawn to {out}")
 
 
 def _version_of(distribution):
@@ -126,7 +279,7 @@ def _bench(args):
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
-        {"train": _train, "info": _info, "bench": _bench}[args.command](args)
+        {"train": _train, "show": _show, "info": _info, "bench": _bench}[args.command](args)
     except (ValueError, TypeError, OSError, ImportError) as exc:
         print(f"fastnet {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -264,17 +264,23 @@ class Network:
         grad = np.empty_like(self._params)
         return self._kernels.gradient(self._params, self._sizes_array, *self._codes, rows, targets, grad)
 
-    def input_gradient(self, x, y):
+    def input_gradient(self, x, y, *, cost=None):
         """∂C_x/∂x (n_0,): how one example's cost changes with each input value.
 
         Backpropagation carried one layer further, to the input (``W_0ᵀ δ_1``);
         gradient descent on x with it draws what the network takes for label y
-        (``fastnet.pictures.archetype``). Computed by the NumPy reference on
-        every backend: it is not a training kernel.
+        (``fastnet.pictures.archetype``). ``cost`` names the cost to
+        differentiate (default: the network's own); it must be one defined for
+        the network's output layer. Computed by the NumPy reference on every
+        backend: it is not a training kernel.
         """
+        cost = self._cost if cost is None else check_choice("cost", cost, COSTS)
+        if OUTPUTS[COST_OUTPUTS[COSTS.index(cost)]] != self._output:
+            raise ValueError(f"cost {cost!r} is not defined for {self._output} outputs")
         row, target, _ = self._example(x, y)
         out = np.empty(self._sizes[0], self._dtype)
-        return numpy_backend.input_gradient(self._params, self._sizes_array, *self._codes, row[0], target[0], out)
+        return numpy_backend.input_gradient(self._params, self._sizes_array, *self._codes[:2], COSTS.index(cost),
+                                            row[0], target[0], out)
 
     # -- training -----------------------------------------------------------
 

@@ -82,3 +82,59 @@ def test_missing_numba_is_skipped_and_explained():
     code = "import sys; sys.modules['numba'] = None; import fastnet; fastnet.Network([4, 2], backend='numba')"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "BackendUnavailable" in result.stderr and 'pip install "fastnet[numba]"' in result.stderr
+
+
+def test_train_with_validation_checkpoint_and_resume(tmp_path):
+    directory = tmp_path / "data"
+    fake_idx_set(directory, train=200, test=50)
+    common = ["train", "--data", str(directory), "--no-verify", "--sizes", "784,8,10", "--cost", "log_likelihood",
+              "--init", "xavier", "--eta", "0.5", "--lmbda", "2", "--momentum", "0.5", "--seed", "3",
+              "--validation-size", "40", "--halve-eta-patience", "1"]
+    first = run(*common, "--epochs", "2", "--checkpoint", str(tmp_path / "run.npz"), "--resume")
+    assert first.returncode == 0, first.stderr
+    assert "resuming" not in first.stdout and "validation" in first.stdout and "eta" in first.stdout
+    resumed = run(*common, "--epochs", "4", "--checkpoint", str(tmp_path / "run.npz"), "--resume",
+                  "--save", str(tmp_path / "resumed.npz"), "--curves", str(tmp_path / "curves.png"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from" in resumed.stdout
+    assert [line.split(":")[0] for line in resumed.stdout.splitlines() if line.startswith("Epoch")] == \
+        ["Epoch   3/4", "Epoch   4/4"]
+    whole = run(*common, "--epochs", "4", "--save", str(tmp_path / "whole.npz"))
+    assert whole.returncode == 0, whole.stderr
+    np.testing.assert_array_equal(fastnet.load(tmp_path / "resumed.npz").params,
+                                  fastnet.load(tmp_path / "whole.npz").params)
+    assert (tmp_path / "curves.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("picture, expected", [
+    ("weights", None), ("curves", "training accuracy"), ("confusion", "most often confused"),
+    ("junk", "largest output median"), ("archetype", "L2 + blur: the network's output"),
+])
+def test_show_draws_every_picture(picture, expected, tmp_path):
+    pytest.importorskip("matplotlib")
+    directory = tmp_path / "data"
+    fake_idx_set(directory, train=100, test=30)
+    out = tmp_path / f"{picture}.png"
+    result = run("show", picture, "--data", str(directory), "--no-verify", "--sizes", "784,9,10", "--epochs", "1",
+                 "--seed", "0", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes().startswith(b"\x89PNG") and f"drawn to {out}" in result.stdout
+    if expected:
+        assert expected in result.stdout
+    if picture == "junk":  # the sigmoid/quadratic network against a softmax one
+        assert "quadratic, sigmoid" in result.stdout and "log_likelihood, softmax" in result.stdout
+
+
+def test_show_reads_saved_networks_and_refuses_bad_ones(tmp_path):
+    pytest.importorskip("matplotlib")
+    directory = tmp_path / "data"
+    fake_idx_set(directory, train=100, test=30)
+    path = fastnet.Network([784, 4, 10], seed=0).save(tmp_path / "net.npz")
+    result = run("show", "weights", "--data", str(directory), "--no-verify", "--model", str(path), "--out",
+                 str(tmp_path / "w.png"))
+    assert result.returncode == 0, result.stderr
+    assert "Epoch" not in result.stdout  # nothing trained: the saved network was drawn
+    (tmp_path / "broken.npz").write_bytes(b"junk")
+    result = run("show", "weights", "--data", str(directory), "--no-verify", "--model", str(tmp_path / "broken.npz"))
+    assert result.returncode == 2 and "not a readable fastnet network file" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -629,7 +629,8 @@ def feedforward_kernel(params, sizes, activation, output, mode, dense, indptr, i
         if mode == COMPACT and k + PREFETCH_AHEAD < examples:
             _prefetch_dense_row(k + PREFETCH_AHEAD, sizes[0], dense)
         r_base, v_base, count = _input(mode, k, 0, True, dense, sizes[0], indptr, row_idx, row_val, counts)
-        forward(packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base, count, all_rows, acts)
+        forward(packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base, count, all_rows,
+                acts)
         if out.shape[0] > 0:
             for j in range(n_out):
                 out[k, j] = acts[last + j]
@@ -657,7 +658,8 @@ def gradient_kernel(params, sizes, activation, output, cost, mode, dense, indptr
     mxcsr = _flush_denormals()
     for k in range(examples):
         r_base, v_base, count = _input(mode, k, 0, True, dense, sizes[0], indptr, row_idx, row_val, counts)
-        forward(packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base, count, all_rows, acts)
+        forward(packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base, count, all_rows,
+                acts)
         backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, targets, k * sizes[-1], all_rows,
                  deltas)
         add_outer_products(sums, sizes, w_base, n_base, b_base, slot, one, rows, r_base, vals, v_base, count,
