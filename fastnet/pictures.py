@@ -231,6 +231,7 @@ def draw_archetypes(net, path, *, digits=range(10), raw=None, regularised=None):
 
     ``raw`` and ``regularised`` are the keyword arguments of ``archetype``
     for each row (defaults: none; l2 0.02 with a blur of 0.5 pixels).
+    Returns {(row name, digit): the network's output (n_L,) for that image}.
     """
     rows = {"raw": raw or {}, "L2 + blur": regularised or {"l2": 0.02, "blur_sigma": 0.5}}
     digits = list(digits)

@@ -1,4 +1,5 @@
 """The training loop behind ``Network.fit``: epochs, visiting orders, monitoring, schedules, checkpoints."""
+import numbers
 import os
 import time
 
@@ -74,14 +75,14 @@ def _check_callbacks(callbacks):
     return callbacks
 
 
-def _check_fraction(argument, value, upper):
-    """``value`` as a float in [0, upper)."""
-    if value == 0:
-        return 0.0
-    value = check_positive_finite(argument, value)
-    if value >= upper:
-        raise ValueError(f"{argument} must be less than {upper}; got {value}")
-    return value
+def _check_at_least_zero(argument, value, below=None):
+    """``value`` as a float: a finite real number >= 0 (and < ``below``)."""
+    expected = f"a finite number >= 0{'' if below is None else f' and < {below}'}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{argument} must be {expected}; got {value!r}")
+    if not (np.isfinite(value) and value >= 0 and (below is None or value < below)):
+        raise ValueError(f"{argument} must be {expected}; got {value!r}")
+    return float(value)
 
 
 def _check_patience(argument, value, validation):
@@ -117,8 +118,8 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
     epochs = check_int("epochs", epochs, 0)
     batch_size = check_int("batch_size", batch_size, 1)
     eta = check_positive_finite("eta", eta)
-    lmbda = _check_fraction("lmbda", lmbda, float("inf"))
-    momentum = _check_fraction("momentum", momentum, 1.0)
+    lmbda = _check_at_least_zero("lmbda", lmbda)
+    momentum = _check_at_least_zero("momentum", momentum, below=1)
     callbacks = _check_callbacks(callbacks)
     halve_eta_patience = _check_patience("halve_eta_patience", halve_eta_patience, validation)
     early_stopping_patience = _check_patience("early_stopping_patience", early_stopping_patience, validation)
@@ -205,10 +206,12 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
 def _resume(net, path, settings, rng, velocity, best_params, history, plateau):
     """Restore the training state saved at ``path``; returns (epochs completed, current eta, finished)."""
     params, state, arrays = persistence.load_checkpoint(path, net)
-    try:
-        saved_settings, completed, eta = state["settings"], int(state["epoch"]), float(state["eta"])
-        rng.bit_generator.state = state["rng"]
+    needed = (["velocity"] if velocity is not None else []) + (["best_params"] if best_params is not None else [])
+    try:  # read and check everything before changing anything
+        saved_settings, completed, eta = dict(state["settings"]), int(state["epoch"]), float(state["eta"])
+        type(rng.bit_generator)().state = state["rng"]  # a valid generator state (tried on a spare generator)
         records, plateau_state = list(state["history"]), dict(state["plateau"])
+        saved_arrays = [arrays[name] for name in needed]
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: damaged training state ({type(exc).__name__}: {exc})") from None
     different = [f"{key} {saved_settings.get(key)!r} (now {value!r})" for key, value in settings.items()
@@ -217,10 +220,9 @@ def _resume(net, path, settings, rng, velocity, best_params, history, plateau):
         raise ValueError(f"{path}: the checkpoint was trained with other settings: {', '.join(different)}; "
                          "resume with the same data and fit arguments")
     net.params = params
-    if settings["momentum"]:
-        velocity[...] = arrays["velocity"]
-    if best_params is not None:
-        best_params[...] = arrays["best_params"]
+    rng.bit_generator.state = state["rng"]
+    for target, saved in zip([a for a in (velocity, best_params) if a is not None], saved_arrays):
+        target[...] = saved
     history.extend(records)
     history.stopped_early = bool(state.get("stopped_early"))
     vars(plateau).update(plateau_state)

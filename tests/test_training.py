@@ -98,10 +98,10 @@ def test_early_stopping_returns_to_the_best_epoch():
 
 
 @pytest.mark.parametrize("options, error, message", [
-    ({"lmbda": -1.0}, ValueError, "lmbda must be a positive finite number"),
-    ({"lmbda": "5"}, TypeError, "lmbda must be a positive finite number"),
-    ({"momentum": 1.0}, ValueError, "momentum must be less than 1"),
-    ({"momentum": float("nan")}, ValueError, "momentum must be a positive finite number"),
+    ({"lmbda": -1.0}, ValueError, "lmbda must be a finite number >= 0; got -1.0"),
+    ({"lmbda": "5"}, TypeError, "lmbda must be a finite number >= 0"),
+    ({"momentum": 1.0}, ValueError, "momentum must be a finite number >= 0 and < 1; got 1.0"),
+    ({"momentum": float("nan")}, ValueError, "momentum must be a finite number >= 0 and < 1"),
     ({"halve_eta_patience": 2}, ValueError, "pass validation="),
     ({"early_stopping_patience": 0, "validation": ([[0.0] * 4], [0])}, ValueError,
      "early_stopping_patience must be at least 1"),
@@ -168,9 +168,16 @@ def test_damaged_training_state_is_refused(tmp_path):
     del state["rng"]
     np.savez(tmp_path / "norng.npz", **dict(contents, training_state=np.str_(json.dumps(state))))
     np.savez(tmp_path / "badvelocity.npz", **dict(contents, state_velocity=np.zeros(3)))
-    for name, message in (("norng", "damaged training state"), ("badvelocity", "state array velocity")):
+    del contents["state_velocity"]
+    np.savez(tmp_path / "novelocity.npz", **contents)
+    generator_state = net._rng.bit_generator.state
+    for name, message in (("norng", "damaged training state"), ("badvelocity", "state array velocity"),
+                          ("novelocity", "damaged training state")):
         with pytest.raises(ValueError, match=message):
             net.fit(X, y, epochs=2, resume=tmp_path / f"{name}.npz", progress=False, momentum=0.5)
+    with pytest.raises(ValueError, match="other settings"):
+        net.fit(X, y, epochs=2, resume=tmp_path / "run.npz", progress=False, momentum=0.9)
+    assert net._rng.bit_generator.state == generator_state  # a refused resume changed nothing
 
 
 def test_divergence_checkpoints_the_last_good_parameters(tmp_path):
