@@ -176,8 +176,7 @@ def _train(args):
 
 def _trained(args, data, **overrides):
     """A network trained now with the options of ``args`` (and ``overrides``) on --train-size images."""
-    for option, value in overrides.items():
-        setattr(args, option, value)
+    args = argparse.Namespace(**{**vars(args), **overrides})
     net = _network(args)
     (train_X, train_y), test = data
     count = args.train_size or len(train_y)

@@ -14,7 +14,7 @@ from ._checks import (
 from ._init import INITS, initial_params
 from ._layout import sizes_array, split_params
 from .backends import numpy_backend
-from .backends.codes import ACTIVATIONS, COST_OUTPUTS, COSTS, OUTPUTS
+from .backends.codes import ACTIVATIONS, COSTS, OUTPUTS, output_for
 from .backends.numpy_backend import mean_cost
 
 
@@ -52,7 +52,7 @@ class Network:
         self._sizes = check_sizes(sizes)
         self._activation = check_choice("activation", activation, ACTIVATIONS)
         self._cost = check_choice("cost", cost, COSTS)
-        expected_output = OUTPUTS[COST_OUTPUTS[COSTS.index(cost)]]
+        expected_output = output_for(cost)
         self._output = expected_output if output is None else check_choice("output", output, OUTPUTS)
         if self._output != expected_output:
             raise ValueError(f"output={output!r} does not go with cost={cost!r}: the {cost} cost needs "
@@ -275,7 +275,7 @@ class Network:
         backend: it is not a training kernel.
         """
         cost = self._cost if cost is None else check_choice("cost", cost, COSTS)
-        if OUTPUTS[COST_OUTPUTS[COSTS.index(cost)]] != self._output:
+        if output_for(cost) != self._output:
             raise ValueError(f"cost {cost!r} is not defined for {self._output} outputs")
         row, target, _ = self._example(x, y)
         out = np.empty(self._sizes[0], self._dtype)

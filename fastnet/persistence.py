@@ -18,7 +18,7 @@ import zipfile
 import numpy as np
 
 from ._version import __version__
-from .backends.codes import COST_OUTPUTS, COSTS, OUTPUTS
+from .backends.codes import COSTS, output_for
 
 _METADATA = ("sizes", "activation", "cost", "fastnet_version")
 _STATE_PREFIX = "state_"
@@ -108,7 +108,7 @@ def _build(path, contents, backend):
         raise ValueError(f"{path}: sizes must be a 1-D integer array; got {sizes.dtype} {sizes.shape}")
     cost = _text(path, contents, "cost")
     # Files from fastnet 0.1.0 have no "output": it was the cost's own (sigmoid).
-    default_output = OUTPUTS[COST_OUTPUTS[COSTS.index(cost)]] if cost in COSTS else None
+    default_output = output_for(cost) if cost in COSTS else None
     try:
         net = Network(sizes.tolist(), activation=_text(path, contents, "activation"), cost=cost,
                       output=_text(path, contents, "output", default_output), dtype=params.dtype.name,

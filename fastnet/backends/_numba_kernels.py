@@ -24,6 +24,9 @@ layout and the loop structure, chosen by measurement (see docs in
 * One mini-batch in two phases: forward and backward passes for every
   example at the batch's starting parameters, then ``W -= (eta/m) Σ_k a_k δ_kᵀ``
   applied example by example. This is the book's step without a gradient buffer.
+  With L2 regularisation the weights are first multiplied by 1 − eta·λ/n;
+  with momentum the step is summed into a buffer (``steps``) and the
+  velocity, kept in the packed layout too, carries it over.
 
 Every activation and delta vector is padded to ``p`` lanes with zeros.
 """
@@ -644,7 +647,8 @@ def feedforward_kernel(params, sizes, activation, output, mode, dense, indptr, i
 
 
 @njit(**OPTIONS)
-def gradient_kernel(params, sizes, activation, output, cost, mode, dense, indptr, indices, values, examples, targets, grad):
+def gradient_kernel(params, sizes, activation, output, cost, mode, dense, indptr, indices, values, examples, targets,
+                    grad):
     """grad = (1/m) Σ_k ∇C_{x_k} over the m = ``examples`` inputs (flat, laid out like params)."""
     w_base, n_base, b_base, zero_base, slot, packed_size, slots_size = packed_layout(sizes)
     packed = np.empty(packed_size, params.dtype)

@@ -17,6 +17,11 @@ QUADRATIC, CROSS_ENTROPY, LOG_LIKELIHOOD = range(len(COSTS))
 # log-likelihood −ln a_y needs outputs that form a probability distribution.
 COST_OUTPUTS = {QUADRATIC: SIGMOID_OUTPUT, CROSS_ENTROPY: SIGMOID_OUTPUT, LOG_LIKELIHOOD: SOFTMAX_OUTPUT}
 
+
+def output_for(cost):
+    """The name of the output layer the cost named ``cost`` is defined for."""
+    return OUTPUTS[COST_OUTPUTS[COSTS.index(cost)]]
+
 # How a compiled kernel finds an example's inputs: every value of a dense row;
 # the nonzeros of prepared CSR rows; the nonzeros of a dense row, gathered as
 # the kernel reaches it.
