@@ -8,10 +8,10 @@
 The kernels run on the backend named by ``Network(backend=...)``; see
 ``fastnet.backends.available()``.
 """
-from . import backends, datasets
+from . import backends, datasets, pictures
 from ._version import __version__
 from .network import Network
 from .persistence import load
 from .training import History, TrainingDiverged
 
-__all__ = ["Network", "load", "History", "TrainingDiverged", "backends", "datasets", "__version__"]
+__all__ = ["Network", "load", "History", "TrainingDiverged", "backends", "datasets", "pictures", "__version__"]
