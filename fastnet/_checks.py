@@ -47,6 +47,16 @@ def check_positive_finite(argument, value):
     return float(value)
 
 
+def check_nonnegative_finite(argument, value, below=None):
+    """``value`` as a float, if it is a finite real number >= 0 (and < ``below`` when given)."""
+    expected = f"a finite number >= 0{'' if below is None else f' and < {below}'}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{argument} must be {expected}; got {value!r}")
+    if not (np.isfinite(value) and value >= 0 and (below is None or value < below)):
+        raise ValueError(f"{argument} must be {expected}; got {value!r}")
+    return float(value)
+
+
 def check_seed(argument, seed):
     """``seed`` if it is None or a non-negative integer."""
     if seed is not None:

@@ -1,12 +1,13 @@
 """The training loop behind ``Network.fit``: epochs, visiting orders, monitoring, schedules, checkpoints."""
-import numbers
 import os
 import time
 
 import numpy as np
 
 from . import persistence
-from ._checks import as_batch, as_labels, as_targets, check_int, check_positive_finite, check_seed
+from ._checks import (
+    as_batch, as_labels, as_targets, check_int, check_nonnegative_finite, check_positive_finite, check_seed,
+)
 from ._progress import ProgressBar, will_draw
 
 # With a progress bar, an epoch is handed to the backend in about this many
@@ -75,16 +76,6 @@ def _check_callbacks(callbacks):
     return callbacks
 
 
-def _check_at_least_zero(argument, value, below=None):
-    """``value`` as a float: a finite real number >= 0 (and < ``below``)."""
-    expected = f"a finite number >= 0{'' if below is None else f' and < {below}'}"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{argument} must be {expected}; got {value!r}")
-    if not (np.isfinite(value) and value >= 0 and (below is None or value < below)):
-        raise ValueError(f"{argument} must be {expected}; got {value!r}")
-    return float(value)
-
-
 def _check_patience(argument, value, validation):
     if value is None:
         return None
@@ -118,8 +109,8 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
     epochs = check_int("epochs", epochs, 0)
     batch_size = check_int("batch_size", batch_size, 1)
     eta = check_positive_finite("eta", eta)
-    lmbda = _check_at_least_zero("lmbda", lmbda)
-    momentum = _check_at_least_zero("momentum", momentum, below=1)
+    lmbda = check_nonnegative_finite("lmbda", lmbda)
+    momentum = check_nonnegative_finite("momentum", momentum, below=1)
     callbacks = _check_callbacks(callbacks)
     halve_eta_patience = _check_patience("halve_eta_patience", halve_eta_patience, validation)
     early_stopping_patience = _check_patience("early_stopping_patience", early_stopping_patience, validation)

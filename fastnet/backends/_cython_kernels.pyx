@@ -365,8 +365,7 @@ def feedforward_kernel(const real[::1] params, const int64_t[::1] sizes, long ac
 
 
 def gradient_kernel(const real[::1] params, const int64_t[::1] sizes, long activation, long output, long cost,
-                    long mode,
-                    const real[::1] dense, const int64_t[::1] indptr, const int32_t[::1] indices,
+                    long mode, const real[::1] dense, const int64_t[::1] indptr, const int32_t[::1] indices,
                     const real[::1] values, long examples, const real[::1] targets, real[::1] grad):
     """grad = (1/m) Σ_k ∇C_{x_k} over the m = ``examples`` inputs (flat, laid out like params)."""
     offsets, zero_base, packed_size, slots_size = _layout_offsets(sizes)
