@@ -50,6 +50,7 @@ cdef enum:
     _CSR = 1
     _COMPACT = 2
     _LANES = 16
+    _CACHE_LINE = 64  # bytes
     _PREFETCH_AHEAD = 4  # examples: the epoch asks for a CSR row this far ahead (as the Numba backend)
 
 
@@ -97,6 +98,14 @@ cdef Layout make_layout(const int64_t[::1] sizes, const int64_t[:, ::1] offsets,
     layout.w_base, layout.n_base = &offsets[0, 0], &offsets[1, 0]
     layout.b_base, layout.slot = &offsets[2, 0], &offsets[3, 0]
     return layout
+
+
+def aligned_zeros(n, dtype):
+    """n zeros of ``dtype``, the first at a 64-byte boundary (see _numba_kernels.aligned_zeros)."""
+    itemsize = np.dtype(dtype).itemsize
+    raw = np.zeros(n + _CACHE_LINE // itemsize, dtype)
+    skip = (-raw.ctypes.data % _CACHE_LINE) // itemsize
+    return raw[skip:skip + n]
 
 
 cdef void pack(const real[::1] params, const int64_t[::1] sizes, real[::1] packed, Layout layout) noexcept nogil:
@@ -336,8 +345,8 @@ def feedforward_kernel(const real[::1] params, const int64_t[::1] sizes, long ac
     offsets, zero_base, packed_size, slots_size = _layout_offsets(sizes)
     cdef Layout layout = make_layout(sizes, offsets, zero_base, packed_size, slots_size)
     dtype = np.asarray(params).dtype
-    cdef real[::1] packed = np.empty(layout.packed_size, dtype)
-    cdef real[::1] acts = np.zeros(layout.slots_size, dtype)
+    cdef real[::1] packed = aligned_zeros(layout.packed_size, dtype)
+    cdef real[::1] acts = aligned_zeros(layout.slots_size, dtype)
     cdef real[::1] row_val = np.empty(sizes[0] + 1, dtype)
     cdef int32_t[::1] row_idx = np.empty(sizes[0] + 1, np.int32)
     cdef int32_t[::1] all_rows = _all_rows(sizes)
@@ -371,10 +380,10 @@ def gradient_kernel(const real[::1] params, const int64_t[::1] sizes, long activ
     offsets, zero_base, packed_size, slots_size = _layout_offsets(sizes)
     cdef Layout layout = make_layout(sizes, offsets, zero_base, packed_size, slots_size)
     dtype = np.asarray(params).dtype
-    cdef real[::1] packed = np.empty(layout.packed_size, dtype)
-    cdef real[::1] sums = np.zeros(layout.packed_size, dtype)
-    cdef real[::1] acts = np.zeros(layout.slots_size, dtype)
-    cdef real[::1] deltas = np.zeros(layout.slots_size, dtype)
+    cdef real[::1] packed = aligned_zeros(layout.packed_size, dtype)
+    cdef real[::1] sums = aligned_zeros(layout.packed_size, dtype)
+    cdef real[::1] acts = aligned_zeros(layout.slots_size, dtype)
+    cdef real[::1] deltas = aligned_zeros(layout.slots_size, dtype)
     cdef real[::1] row_val = np.empty(sizes[0] + 1, dtype)
     cdef int32_t[::1] row_idx = np.empty(sizes[0] + 1, np.int32)
     cdef int32_t[::1] all_rows = _all_rows(sizes)
@@ -436,11 +445,11 @@ def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation
     dtype = np.asarray(params).dtype
     cdef bint use_momentum = momentum > 0
     cdef long n = order.shape[0], slots = min(batch_size, n)
-    cdef real[::1] packed = np.empty(layout.packed_size, dtype)
-    cdef real[::1] steps = np.zeros(layout.packed_size if use_momentum else 1, dtype)
-    cdef real[::1] packed_velocity = np.zeros(layout.packed_size if use_momentum else 1, dtype)
-    cdef real[:, ::1] acts = np.zeros((slots, layout.slots_size), dtype)
-    cdef real[:, ::1] deltas = np.zeros((slots, layout.slots_size), dtype)
+    cdef real[::1] packed = aligned_zeros(layout.packed_size, dtype)
+    cdef real[::1] steps = aligned_zeros(layout.packed_size if use_momentum else 1, dtype)
+    cdef real[::1] packed_velocity = aligned_zeros(layout.packed_size if use_momentum else 1, dtype)
+    cdef real[:, ::1] acts = aligned_zeros(slots * layout.slots_size, dtype).reshape(slots, layout.slots_size)
+    cdef real[:, ::1] deltas = aligned_zeros(slots * layout.slots_size, dtype).reshape(slots, layout.slots_size)
     cdef real[:, ::1] row_val = np.empty((slots, sizes[0] + 1), dtype)
     cdef int32_t[:, ::1] row_idx = np.empty((slots, sizes[0] + 1), np.int32)
     cdef long[::1] counts = np.zeros(slots, np.int_)

@@ -82,37 +82,36 @@ static inline void fastnet_prefetch_csr_row(const int64_t *indptr, const int32_t
 }
 
 #define FASTNET_DEFINE_ROWS(T, S)                                                                       \
+/* A tile of FASTNET_TILE values as one GCC vector: one AVX-512 register, two AVX2 ones, or four SSE     \
+ * ones, whichever clone runs. may_alias and element alignment: it may be read from any T array. */      \
+typedef T fastnet_tile_##S __attribute__((vector_size(FASTNET_TILE * sizeof(T)), aligned(sizeof(T)), may_alias)); \
+                                                                                                        \
 /* out[0:width] = bias[0:width] + sum_p values[p] * w[rows[p] * width : +width]   (z = W a + b) */      \
 FASTNET_CLONES static void fastnet_accumulate_rows_##S(                                                 \
-        const T *w, long width, const T *bias, const int32_t *rows, const T *values, long count,       \
-        T *out) {                                                                                       \
+        const T *restrict w, long width, const T *restrict bias, const int32_t *restrict rows,         \
+        const T *restrict values, long count, T *restrict out) {                                        \
     for (long jb = 0; jb < width; jb += FASTNET_TILE) {                                                 \
-        T a[FASTNET_TILE], b[FASTNET_TILE];                                                             \
-        for (int j = 0; j < FASTNET_TILE; j++) { a[j] = bias[jb + j]; b[j] = 0; }                       \
+        fastnet_tile_##S a = *(const fastnet_tile_##S *)(bias + jb), b = {0};                           \
         long p = 0;                                                                                     \
         for (; p + 2 <= count; p += 2) {                                                                \
-            const T v0 = values[p], v1 = values[p + 1];                                                 \
-            const T *r0 = w + (long)rows[p] * width + jb, *r1 = w + (long)rows[p + 1] * width + jb;    \
-            for (int j = 0; j < FASTNET_TILE; j++) { a[j] += v0 * r0[j]; b[j] += v1 * r1[j]; }         \
+            a += values[p] * *(const fastnet_tile_##S *)(w + (long)rows[p] * width + jb);               \
+            b += values[p + 1] * *(const fastnet_tile_##S *)(w + (long)rows[p + 1] * width + jb);       \
         }                                                                                               \
-        if (p < count) {                                                                                \
-            const T v = values[p];                                                                      \
-            const T *r = w + (long)rows[p] * width + jb;                                                \
-            for (int j = 0; j < FASTNET_TILE; j++) a[j] += v * r[j];                                    \
-        }                                                                                               \
-        for (int j = 0; j < FASTNET_TILE; j++) out[jb + j] = a[j] + b[j];                               \
+        if (p < count)                                                                                  \
+            a += values[p] * *(const fastnet_tile_##S *)(w + (long)rows[p] * width + jb);               \
+        *(fastnet_tile_##S *)(out + jb) = a + b;                                                        \
     }                                                                                                   \
 }                                                                                                       \
                                                                                                         \
 /* w[rows[p] * width : +width] += values[p] * delta[0:width] for p < count   (W += delta a^T) */        \
 FASTNET_CLONES static void fastnet_update_rows_##S(                                                     \
-        T *w, long width, const int32_t *rows, const T *values, long count, const T *delta) {          \
-    for (long p = 0; p < count; p++) {                                                                  \
-        const T v = values[p];                                                                          \
-        if (v == 0) continue;                                                                           \
-        T *r = w + (long)rows[p] * width;                                                               \
-        for (long jb = 0; jb < width; jb += FASTNET_TILE)                                               \
-            for (int j = 0; j < FASTNET_TILE; j++) r[jb + j] += v * delta[jb + j];                     \
+        T *restrict w, long width, const int32_t *restrict rows, const T *restrict values, long count, \
+        const T *restrict delta) {                                                                      \
+    for (long jb = 0; jb < width; jb += FASTNET_TILE) { /* a tile of delta stays in a register */      \
+        const fastnet_tile_##S d = *(const fastnet_tile_##S *)(delta + jb);                             \
+        for (long p = 0; p < count; p++)                                                                \
+            if (values[p] != 0)                                                                         \
+                *(fastnet_tile_##S *)(w + (long)rows[p] * width + jb) += values[p] * d;                 \
     }                                                                                                   \
 }                                                                                                       \
                                                                                                         \

@@ -42,6 +42,7 @@ from .codes import (COMPACT_INPUTS as COMPACT, CSR_INPUTS as CSR, DENSE_INPUTS a
                     SOFTMAX_OUTPUT)
 
 LANES = 16  # a tile: two 8-lane tuples
+CACHE_LINE = 64  # bytes
 PREFETCH_AHEAD = 4  # examples: the epoch asks for an input's CSR row this far ahead of using it
 OPTIONS = dict(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
 # The per-example steps (forward, backward, add_outer_products, ...) are inlined
@@ -99,6 +100,31 @@ def _restore_mxcsr(typingctx, previous):
         return context.get_dummy_value()
 
     return types.void(previous), codegen
+
+
+# ---------------------------------------------------------------------------
+# 512-bit vectors: LLVM's tuning for recent Intel CPUs prefers 256-bit vectors,
+# so a 16-value float32 tile becomes two AVX2 operations even where AVX-512
+# is present. The function attributes below ask for whole 512-bit vectors in
+# the function being compiled (only where the CPU has them: they are a
+# preference, not a requirement). Measured: an epoch 45 -> 40 ms. Numba's
+# CPU features are process-wide (NUMBA_CPU_FEATURES); these attributes touch
+# fastnet's kernels only.
+
+_WIDE_VECTOR_ATTRIBUTES = ('"prefer-vector-width"="512"', '"min-legal-vector-width"="512"')
+
+
+@intrinsic
+def _prefer_512_bit_vectors(typingctx):
+    """Mark the function being compiled with _WIDE_VECTOR_ATTRIBUTES (a compile-time statement)."""
+
+    def codegen(context, builder, signature, args):
+        attributes = builder.function.attributes
+        for attribute in _WIDE_VECTOR_ATTRIBUTES:
+            set.add(attributes, attribute)  # llvmlite only validates enum attributes; these are strings
+        return context.get_dummy_value()
+
+    return types.void(), codegen
 
 
 # ---------------------------------------------------------------------------
@@ -204,6 +230,7 @@ def _accumulate_rows(w, w_base, width, b_base, rows, r_base, values, v_base, cou
     and b this is the forward z = W a + b; with W and zeros, backward's Wᵀ δ.
     Two independent accumulator chains hide the latency of the additions.
     """
+    _prefer_512_bit_vectors()
     zero = w.dtype.type(0)
     uw, ub, ur, uv, un = uint64(width), uint64(w_base), uint64(r_base), uint64(v_base), uint64(count)
     for jb in range(0, width, LANES):
@@ -223,6 +250,7 @@ def _accumulate_rows(w, w_base, width, b_base, rows, r_base, values, v_base, cou
 @njit(**OPTIONS)
 def _update_rows(w, w_base, width, rows, r_base, values, v_base, count, delta, d_base):
     """M[rows[r_base+p], :] += values[v_base+p] · delta[d_base:+width] for p < count   (an outer product added)"""
+    _prefer_512_bit_vectors()
     uw, ub, ur, uv = uint64(width), uint64(w_base), uint64(r_base), uint64(v_base)
     for jb in range(0, width, LANES):
         ujb = uint64(jb)
@@ -235,6 +263,20 @@ def _update_rows(w, w_base, width, rows, r_base, values, v_base, count, delta, d
 
 # ---------------------------------------------------------------------------
 # Layout
+
+
+@njit(**OPTIONS)
+def aligned_zeros(n, dtype_sample):
+    """n zeros of ``dtype_sample``'s dtype, the first at a 64-byte boundary.
+
+    Every packed row and every activation slot then starts a cache line, so
+    a 16-value float32 tile is one aligned load or store, never split across
+    two lines (measured: an epoch 42 -> 38 ms in the Cython backend).
+    """
+    itemsize = dtype_sample.itemsize
+    raw = np.zeros(n + CACHE_LINE // itemsize, dtype_sample.dtype)
+    skip = (-raw.ctypes.data % CACHE_LINE) // itemsize
+    return raw[skip:skip + n]
 
 
 @njit(**OPTIONS)
@@ -619,12 +661,13 @@ def _buffers(sizes, slots, index_sample, dtype_sample):
 @njit(**OPTIONS)
 def feedforward_kernel(params, sizes, activation, output, mode, dense, indptr, indices, values, examples, out, labels):
     """For each of ``examples`` inputs: out[k] = a_L (when out has rows) and labels[k] = argmax a_L (when labels has rows)."""
+    _prefer_512_bit_vectors()
     w_base, n_base, b_base, zero_base, slot, packed_size, slots_size = packed_layout(sizes)
-    packed = np.empty(packed_size, params.dtype)
+    packed = aligned_zeros(packed_size, params)
     pack(params, sizes, packed, w_base, n_base, b_base)
     row_idx, row_val, counts, all_rows = _buffers(sizes, 1, indices, params)
     rows, vals = _input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val)
-    acts = np.zeros(slots_size, params.dtype)
+    acts = aligned_zeros(slots_size, params)
     n_out = sizes[-1]
     last = slot[len(sizes) - 2]
     mxcsr = _flush_denormals()
@@ -650,14 +693,15 @@ def feedforward_kernel(params, sizes, activation, output, mode, dense, indptr, i
 def gradient_kernel(params, sizes, activation, output, cost, mode, dense, indptr, indices, values, examples, targets,
                     grad):
     """grad = (1/m) Σ_k ∇C_{x_k} over the m = ``examples`` inputs (flat, laid out like params)."""
+    _prefer_512_bit_vectors()
     w_base, n_base, b_base, zero_base, slot, packed_size, slots_size = packed_layout(sizes)
-    packed = np.empty(packed_size, params.dtype)
+    packed = aligned_zeros(packed_size, params)
     pack(params, sizes, packed, w_base, n_base, b_base)
-    sums = np.zeros(packed_size, params.dtype)
+    sums = aligned_zeros(packed_size, params)
     row_idx, row_val, counts, all_rows = _buffers(sizes, 1, indices, params)
     rows, vals = _input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val)
-    acts = np.zeros(slots_size, params.dtype)
-    deltas = np.zeros(slots_size, params.dtype)
+    acts = aligned_zeros(slots_size, params)
+    deltas = aligned_zeros(slots_size, params)
     one = params.dtype.type(1)
     mxcsr = _flush_denormals()
     for k in range(examples):
@@ -709,20 +753,21 @@ def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indpt
     added example by example; with momentum the step −(eta/m) Σ_k ∇C_{x_k} is
     summed first, then velocity and params are updated together.
     """
+    _prefer_512_bit_vectors()
     w_base, n_base, b_base, zero_base, slot, packed_size, slots_size = packed_layout(sizes)
     layers = len(sizes) - 1
-    packed = np.empty(packed_size, params.dtype)
+    packed = aligned_zeros(packed_size, params)
     pack(params, sizes, packed, w_base, n_base, b_base)
     use_momentum = momentum > 0
-    steps = np.zeros(packed_size if use_momentum else 0, params.dtype)
-    packed_velocity = np.empty(packed_size if use_momentum else 0, params.dtype)
+    steps = aligned_zeros(packed_size if use_momentum else 0, params)
+    packed_velocity = aligned_zeros(packed_size if use_momentum else 0, params)
     if use_momentum:
         pack(velocity, sizes, packed_velocity, w_base, n_base, b_base)
     rows_in_batch = min(batch_size, len(order))
     row_idx, row_val, counts, all_rows = _buffers(sizes, rows_in_batch, indices, params)
     rows, vals = _input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val)
-    acts = np.zeros((rows_in_batch, slots_size), params.dtype)
-    deltas = np.zeros((rows_in_batch, slots_size), params.dtype)
+    acts = aligned_zeros(rows_in_batch * slots_size, params).reshape((rows_in_batch, slots_size))
+    deltas = aligned_zeros(rows_in_batch * slots_size, params).reshape((rows_in_batch, slots_size))
     n_out = sizes[-1]
     keep = params.dtype.type(1 - eta * l2)
     decay = params.dtype.type(eta * l2)
