@@ -357,3 +357,20 @@ def test_the_extension_was_built_where_required():
     if os.environ.get("FASTNET_REQUIRE_CYTHON") != "1":
         pytest.skip("FASTNET_REQUIRE_CYTHON is not set")
     assert fastnet.backends.why_unavailable("cython") is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 15, 16, 17, 12_683])
+def test_work_arrays_start_on_a_cache_line(compiled, dtype, n):
+    """The packed parameters and activation slots start on 64-byte lines, so no tile spans two lines."""
+    module = compiled.__name__.rsplit(".", 1)[-1]
+    if module == "numba_backend":
+        from fastnet.backends._numba_kernels import aligned_zeros
+        arrays = [aligned_zeros(n, np.zeros(1, dtype)) for _ in range(4)]
+    else:
+        from fastnet.backends._cython_kernels import aligned_zeros
+        arrays = [aligned_zeros(n, dtype) for _ in range(4)]
+    for array in arrays:
+        assert array.ctypes.data % 64 == 0
+        assert array.shape == (n,) and array.dtype == dtype and array.flags.c_contiguous
+        assert not array.any()

@@ -109,7 +109,8 @@ def _restore_mxcsr(typingctx, previous):
 # the function being compiled (only where the CPU has them: they are a
 # preference, not a requirement). Measured: an epoch 45 -> 40 ms. Numba's
 # CPU features are process-wide (NUMBA_CPU_FEATURES); these attributes touch
-# fastnet's kernels only.
+# fastnet's kernels only. A future llvmlite that stores attributes otherwise
+# gets none: the kernels stay correct, only slower.
 
 _WIDE_VECTOR_ATTRIBUTES = ('"prefer-vector-width"="512"', '"min-legal-vector-width"="512"')
 
@@ -120,8 +121,9 @@ def _prefer_512_bit_vectors(typingctx):
 
     def codegen(context, builder, signature, args):
         attributes = builder.function.attributes
-        for attribute in _WIDE_VECTOR_ATTRIBUTES:
-            set.add(attributes, attribute)  # llvmlite only validates enum attributes; these are strings
+        if isinstance(attributes, set):  # llvmlite checks names against its enum attributes: add the strings as such
+            for attribute in _WIDE_VECTOR_ATTRIBUTES:
+                set.add(attributes, attribute)
         return context.get_dummy_value()
 
     return types.void(), codegen
