@@ -2,8 +2,10 @@
  *
  * The same primitives as the Numba backend (see _numba_kernels.py for the
  * packed layout): rows of `width` values, `width` a multiple of 16. A tile of
- * 16 accumulators is a fixed-size local array, which the compiler keeps in
- * vector registers. Each function is compiled several times (target_clones)
+ * 16 values is a GCC vector type (fastnet_tile_f/_d), always kept in vector
+ * registers (a plain `T t[16]` array was split into 16 scalars when it had
+ * to live across a loop: the update ran 2x slower). Each function is
+ * compiled several times (target_clones)
  * and the best version for the running CPU is chosen when the module loads,
  * so a portable -O3 build still uses AVX-512 or AVX2 with FMA where present.
  */
