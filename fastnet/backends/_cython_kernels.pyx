@@ -212,6 +212,27 @@ cdef inline real derivative(long code, real a) noexcept nogil:
     return 1 - a * a
 
 
+cdef inline void times_derivative(long code, real *delta, const real *a, long width) noexcept nogil:
+    """delta[0:width] *= f'(z), from a = f(z) (padding: 0 · f'(0) = 0)."""
+    cdef long j
+    for j in range(width):
+        delta[j] *= derivative(code, a[j])
+
+
+cdef inline void scale_vector(real *x, long width, real s) noexcept nogil:
+    """x[0:width] *= s"""
+    cdef long j
+    for j in range(width):
+        x[j] *= s
+
+
+cdef inline void add_vector(real *x, const real *y, long width) noexcept nogil:
+    """x[0:width] += y[0:width]"""
+    cdef long j
+    for j in range(width):
+        x[j] += y[j]
+
+
 # ---------------------------------------------------------------------------
 # One example (see _numba_kernels.forward / backward / add_outer_products)
 
@@ -233,7 +254,7 @@ cdef void forward(real *packed, const int64_t[::1] sizes, Layout layout, long ac
 
 cdef void backward(real *packed, const int64_t[::1] sizes, Layout layout, long activation, long cost,
                    const real *acts, const real *target, const int32_t *all_rows, real *deltas) noexcept nogil:
-    cdef long l, i, j, layers = layout.layers, out = layout.slot[layers - 1]
+    cdef long l, j, layers = layout.layers, out = layout.slot[layers - 1]
     cdef real a
     for j in range(sizes[layers]):
         a = acts[out + j]
@@ -241,18 +262,16 @@ cdef void backward(real *packed, const int64_t[::1] sizes, Layout layout, long a
     for l in range(layers - 1, 0, -1):
         accumulate_rows(packed + layout.n_base[l], padded(sizes[l]), packed + layout.zero_base, all_rows,
                         deltas + layout.slot[l], sizes[l + 1], deltas + layout.slot[l - 1])
-        for i in range(sizes[l]):
-            deltas[layout.slot[l - 1] + i] *= derivative(activation, acts[layout.slot[l - 1] + i])
+        times_derivative(activation, deltas + layout.slot[l - 1], acts + layout.slot[l - 1], padded(sizes[l]))
 
 
 cdef void add_outer_products(real *packed, const int64_t[::1] sizes, Layout layout, real scale,
                              const int32_t *rows, const real *values, long count, const int32_t *all_rows,
                              const real *acts, real *deltas) noexcept nogil:
-    cdef long l, j, width
+    cdef long l, width
     for l in range(layout.layers):
         width = padded(sizes[l + 1])
-        for j in range(width):
-            deltas[layout.slot[l] + j] *= scale
+        scale_vector(deltas + layout.slot[l], width, scale)
         if l == 0:
             update_rows(packed + layout.w_base[0], width, rows, values, count, deltas + layout.slot[0])
         else:
@@ -260,8 +279,7 @@ cdef void add_outer_products(real *packed, const int64_t[::1] sizes, Layout layo
                         deltas + layout.slot[l])
             update_rows(packed + layout.n_base[l], padded(sizes[l]), all_rows, deltas + layout.slot[l],
                         sizes[l + 1], acts + layout.slot[l - 1])
-        for j in range(width):
-            packed[layout.b_base[l] + j] += deltas[layout.slot[l] + j]
+        add_vector(packed + layout.b_base[l], deltas + layout.slot[l], width)
 
 
 # ---------------------------------------------------------------------------

@@ -214,6 +214,33 @@ def _zeros16(zero):
     return (_zeros8(zero), _zeros8(zero))
 
 
+@njit(inline="always")
+def _multiply8(t, u):
+    return (t[0] * u[0], t[1] * u[1], t[2] * u[2], t[3] * u[3], t[4] * u[4], t[5] * u[5], t[6] * u[6], t[7] * u[7])
+
+
+@njit(inline="always")
+def _multiply16(t, u):
+    return (_multiply8(t[0], u[0]), _multiply8(t[1], u[1]))
+
+
+# Whole vectors of ``width`` values (a multiple of LANES), a tile at a time.
+
+
+@njit(inline="always")
+def _scale_tiles(a, base, width, s):
+    """a[base:+width] *= s"""
+    for jb in range(0, width, LANES):
+        _store16(a, base + jb, _scale16(_load16(a, base + jb), s))
+
+
+@njit(inline="always")
+def _add_tiles(a, a_base, b, b_base, width):
+    """a[a_base:+width] += b[b_base:+width]"""
+    for jb in range(0, width, LANES):
+        _store16(a, a_base + jb, _add16(_load16(a, a_base + jb), _load16(b, b_base + jb)))
+
+
 # ---------------------------------------------------------------------------
 # Row operations on a packed layer Wᵀ (rows of ``width`` = padded outputs)
 
@@ -460,6 +487,22 @@ def _derivative(code, a, one):
 
 
 @njit(inline="always")
+def _derivative8(code, t, one):
+    return (_derivative(code, t[0], one), _derivative(code, t[1], one), _derivative(code, t[2], one),
+            _derivative(code, t[3], one), _derivative(code, t[4], one), _derivative(code, t[5], one),
+            _derivative(code, t[6], one), _derivative(code, t[7], one))
+
+
+@njit(inline="always")
+def _times_derivative_tiles(code, deltas, d_base, acts, a_base, width, one):
+    """deltas[d_base:+width] *= f'(z), from a = f(z) in acts[a_base:+width] (padding: 0 · f'(0) = 0)."""
+    for jb in range(0, width, LANES):
+        a = _load16(acts, a_base + jb)
+        _store16(deltas, d_base + jb, _multiply16(_load16(deltas, d_base + jb),
+                                                  (_derivative8(code, a[0], one), _derivative8(code, a[1], one))))
+
+
+@njit(inline="always")
 def _sigmoid8(t, one):
     return (_sigmoid(t[0], one), _sigmoid(t[1], one), _sigmoid(t[2], one), _sigmoid(t[3], one),
             _sigmoid(t[4], one), _sigmoid(t[5], one), _sigmoid(t[6], one), _sigmoid(t[7], one))
@@ -549,8 +592,7 @@ def backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, tar
     for l in range(layers - 1, 0, -1):
         _accumulate_rows(packed, n_base[l], padded(sizes[l]), zero_base, all_rows, 0, deltas, slot[l],
                          sizes[l + 1], deltas, slot[l - 1])
-        for i in range(sizes[l]):
-            deltas[slot[l - 1] + i] *= _derivative(activation, acts[slot[l - 1] + i], one)
+        _times_derivative_tiles(activation, deltas, slot[l - 1], acts, slot[l - 1], padded(sizes[l]), one)
 
 
 @njit(inline="always")
@@ -563,16 +605,14 @@ def add_outer_products(packed, sizes, w_base, n_base, b_base, slot, scale, input
     """
     for l in range(len(sizes) - 1):
         width = padded(sizes[l + 1])
-        for j in range(width):
-            deltas[slot[l] + j] *= scale
+        _scale_tiles(deltas, slot[l], width, scale)
         if l == 0:
             _update_rows(packed, w_base[0], width, input_rows, r_base, input_values, v_base, count, deltas, slot[0])
         else:
             _update_rows(packed, w_base[l], width, all_rows, 0, acts, slot[l - 1], sizes[l], deltas, slot[l])
             _update_rows(packed, n_base[l], padded(sizes[l]), all_rows, 0, deltas, slot[l], sizes[l + 1],
                          acts, slot[l - 1])
-        for j in range(width):
-            packed[b_base[l] + j] += deltas[slot[l] + j]
+        _add_tiles(packed, b_base[l], deltas, slot[l], width)
 
 
 # ---------------------------------------------------------------------------
