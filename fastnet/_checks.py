@@ -4,6 +4,7 @@ Every function raises ValueError or TypeError naming the argument and what was
 expected. Arrays handed on are C-contiguous, of the network's dtype and finite,
 so kernels never see unchecked input.
 """
+import math
 import numbers
 
 import numpy as np
@@ -29,9 +30,14 @@ def check_dtype(dtype):
     return np.dtype(name)
 
 
+def is_integer(value):
+    """Whether ``value`` is a Python or NumPy integer and not a bool (a quicker test than numbers.Integral)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def check_int(argument, value, minimum):
     """``value`` as an int, if it is an integer (not a bool) >= minimum."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_integer(value):
         raise TypeError(f"{argument} must be an integer; got {value!r}")
     if value < minimum:
         raise ValueError(f"{argument} must be at least {minimum}; got {value}")
@@ -72,7 +78,7 @@ def check_sizes(sizes):
         raise ValueError(f"sizes must list at least two layers (input and output); got {list(sizes)!r}")
     checked = []
     for width in sizes:
-        if isinstance(width, bool) or not isinstance(width, numbers.Integral):
+        if not is_integer(width):
             raise TypeError(f"sizes must hold integer layer widths; got {width!r} in {list(sizes)!r}")
         if width < 1:
             raise ValueError(f"sizes must hold positive layer widths; got {width} in {list(sizes)!r}")
@@ -90,6 +96,11 @@ def _as_real_array(argument, value):
     return array
 
 
+# Up to this many values the element-wise test is the quicker one (one 784-pixel
+# image: 1.6 us, against 3.3 us for the sum below with its error-state switch).
+ELEMENTWISE_FINITE_MAX = 4096
+
+
 def _check_finite(argument, array):
     # A sum is finite only when every element is (a NaN or an infinity
     # propagates); when finite elements overflow it, the element-wise test
@@ -97,11 +108,12 @@ def _check_finite(argument, array):
     # test images in float32, against 4.5 ms in float64.
     if array.dtype.kind != "f":
         return
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow and inf − inf are answered below
-        total = array.sum()
-    if not np.isfinite(total):
-        if not np.isfinite(array).all():
-            raise ValueError(f"{argument} contains NaN or infinite values")
+    if array.size > ELEMENTWISE_FINITE_MAX:
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow and inf − inf are answered below
+            if math.isfinite(array.sum()):
+                return
+    if not np.isfinite(array).all():
+        raise ValueError(f"{argument} contains NaN or infinite values")
 
 
 def as_inputs(argument, value, width, dtype):

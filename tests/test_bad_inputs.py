@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import fastnet
+from fastnet import _checks
 
 
 class KernelsMustNotRun:
@@ -70,13 +71,19 @@ def test_bad_inputs_to_evaluation(net, method, x, error, message):
         getattr(net, method)(x)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # W·x overflows to ±inf: σ saturates
+@pytest.mark.parametrize("rows", [3, _checks.ELEMENTWISE_FINITE_MAX])  # tested element-wise, then by their sum
 @pytest.mark.parametrize("dtype, huge", [("float64", 1e300), ("float32", 3e38)])
-def test_huge_but_finite_inputs_are_accepted(dtype, huge):
+def test_huge_but_finite_inputs_are_accepted(dtype, huge, rows):
     net = fastnet.Network([4, 2], dtype=dtype, seed=0)
-    outputs = net.feedforward(np.full((3, 4), huge, dtype))  # their sum overflows; the elements are finite
-    assert outputs.shape == (3, 2)
+    X = np.full((rows, 4), huge, dtype)
+    assert net.feedforward(X).shape == (rows, 2)  # their sum overflows; the elements are finite
+    X[-1, 2:] = np.inf, -np.inf  # a sum of inf − inf: NaN
     with pytest.raises(ValueError, match="X contains NaN"):
-        net.predict(np.array([[huge, huge, np.inf, -np.inf]], dtype))
+        net.predict(X)
+    X[-1, 2:] = 0, np.nan
+    with pytest.raises(ValueError, match="X contains NaN"):
+        net.predict(X)
 
 
 @pytest.mark.parametrize("method", ["evaluate", "accuracy", "cost", "gradient", "fit"])

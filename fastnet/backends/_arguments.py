@@ -9,6 +9,7 @@ import numbers
 
 import numpy as np
 
+from .._checks import is_integer
 from .._layout import count_params
 from .codes import ACTIVATIONS, COST_OUTPUTS, COSTS, OUTPUTS
 
@@ -30,18 +31,19 @@ def check_array(argument, array, dtype, ndim, shape=None):
 
 
 def _check_code(argument, code, names):
-    if isinstance(code, bool) or not isinstance(code, numbers.Integral) or not 0 <= code < len(names):
+    if not is_integer(code) or not 0 <= code < len(names):
         _fail(argument, f"a code in range({len(names)})", code)
 
 
 def check_network(params, sizes, activation, output, cost=None):
     """The parameter vector, the int64 sizes and the activation, output (and cost) codes."""
     check_array("sizes", sizes, np.int64, 1)
-    if len(sizes) < 2 or sizes.min() < 1:
-        _fail("sizes", "at least two positive layer widths", sizes.tolist())
+    widths = sizes.tolist()  # as Python ints: quicker to check than the array, for a handful of layers
+    if len(widths) < 2 or min(widths) < 1:
+        _fail("sizes", "at least two positive layer widths", widths)
     if not isinstance(params, np.ndarray) or params.dtype not in (np.float32, np.float64):
         raise TypeError("params must be a float32 or float64 numpy array")
-    check_array("params", params, params.dtype, 1, (count_params(sizes.tolist()),))
+    check_array("params", params, params.dtype, 1, (count_params(widths),))
     _check_code("activation", activation, ACTIVATIONS)
     _check_code("output", output, OUTPUTS)
     if cost is not None:
@@ -71,7 +73,7 @@ def check_training(order, examples, batch_size, eta, l2, momentum, velocity, par
         raise TypeError("order must be a 1-D integer numpy array")
     if len(order) and (order.min() < 0 or order.max() >= examples):
         _fail("order", f"indices in [0, {examples})", f"values from {order.min()} to {order.max()}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+    if not is_integer(batch_size) or batch_size < 1:
         _fail("batch_size", "an integer >= 1", batch_size)
     if not _is_real(eta, lambda v: v > 0):
         _fail("eta", "a positive finite number", eta)
