@@ -26,7 +26,7 @@ import pytest
 import fastnet
 from fastnet._layout import sizes_array
 from fastnet.backends import KERNELS, load, numpy_backend
-from fastnet.backends.codes import ACTIVATIONS, COST_OUTPUTS, COSTS
+from fastnet.backends.codes import ACTIVATIONS, COST_OUTPUTS, COSTS, CSR_INPUTS
 
 COMPILED = [name for name in fastnet.backends.available() if name != "numpy"]
 ETA = 0.1
@@ -170,6 +170,25 @@ def test_other_architectures_match_reference(compiled, images, sizes):
     numpy_backend.sgd_epoch(expected, S, 0, 0, 0, X, Y, order, 10, ETA)
     compiled.sgd_epoch(actual, S, 0, 0, 0, X, Y, order, 10, ETA)
     np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_prepared_rows_are_each_rows_nonzeros(compiled, dtype):
+    """CSR rows of prepare_inputs: an empty row, a full one, -0.0 (a zero), a NaN (not one), no rows at all."""
+    X = np.zeros((6, 40), dtype)
+    X[1] = np.arange(1, 41)
+    X[2, [0, 7, 39]] = 0.5, -0.0, 2.0
+    X[3, 5] = np.nan
+    X[5, 39] = -1.0
+    for rows in (X, X[:0]):
+        inputs = compiled.prepare_inputs(rows)
+        assert inputs.mode == CSR_INPUTS
+        assert inputs.indptr.tolist() == [0, *np.cumsum(np.count_nonzero(rows, axis=1)).tolist()]
+        for k, row in enumerate(rows):
+            span = slice(inputs.indptr[k], inputs.indptr[k + 1])
+            np.testing.assert_array_equal(inputs.indices[span], np.flatnonzero(row))
+            np.testing.assert_array_equal(inputs.values[span], row[row != 0])
+        assert len(inputs.indices) == len(inputs.values) == inputs.indptr[-1]
 
 
 def test_sparse_and_dense_paths_agree(compiled, images):

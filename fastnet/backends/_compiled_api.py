@@ -71,8 +71,14 @@ class Inputs:
         self.indptr, self.indices, self.values = _EMPTY_INDPTR, _EMPTY_INDEX, _EMPTY_ROWS[X.dtype.type]
         if mode == CSR_INPUTS:
             self.dense = _EMPTY_ROWS[X.dtype.type]
-            self.indptr = np.empty(self.examples + 1, np.int64)
-            self.indices, self.values = to_csr(X.reshape(-1), self.width, self.indptr, _EMPTY_INDEX)
+            self.indptr = np.zeros(self.examples + 1, np.int64)
+            np.cumsum(np.count_nonzero(X, axis=1), out=self.indptr[1:])
+            # Allocated here, by NumPy, so that these arrays (tens of MB) get huge pages
+            # where the system allows: the epoch reads their rows in random order.
+            total = int(self.indptr[-1])
+            indices, values = np.empty(total + 1, _INDEX), np.empty(total + 1, X.dtype)  # +1: see to_csr
+            to_csr(X.reshape(-1), self.width, self.indptr, indices, values)
+            self.indices, self.values = indices[:total], values[:total]
 
     def __len__(self):
         return self.examples

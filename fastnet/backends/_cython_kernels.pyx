@@ -332,28 +332,19 @@ def _all_rows(const int64_t[::1] sizes):
 # Drivers
 
 
-def to_csr(const real[::1] dense, long n_inputs, int64_t[::1] indptr, index_sample):
-    """(indices, values) of the nonzeros of the rows of ``dense`` (flat, rows of n_inputs); fills indptr."""
-    cdef long examples = indptr.shape[0] - 1, k, i, p = 0, total = 0
+def to_csr(const real[::1] dense, long n_inputs, const int64_t[::1] indptr, int32_t[::1] indices,
+           real[::1] values):
+    """indices/values[indptr[k]:indptr[k+1]] = row k's nonzeros (see _numba_kernels.to_csr)."""
+    cdef long k, i, p, stop
     cdef real v
     with nogil:
-        for k in range(examples):
-            indptr[k] = total
-            for i in range(n_inputs):
-                total += dense[k * n_inputs + i] != 0
-        indptr[examples] = total
-    indices_array = np.empty(total + 1, np.int32)
-    values_array = np.empty(total + 1, np.asarray(dense).dtype)
-    cdef int32_t[::1] indices = indices_array
-    cdef real[::1] values = values_array
-    with nogil:
-        for k in range(examples):
+        for k in range(indptr.shape[0] - 1):
+            p, stop = indptr[k], indptr[k + 1]
             for i in range(n_inputs):
                 v = dense[k * n_inputs + i]
                 indices[p] = i
                 values[p] = v
-                p += v != 0
-    return indices_array[:total], values_array[:total]
+                p = min(p + (v != 0), stop)
 
 
 def feedforward_kernel(const real[::1] params, const int64_t[::1] sizes, long activation, long output, long mode,

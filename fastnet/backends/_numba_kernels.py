@@ -903,22 +903,18 @@ def matvec_kernel(params, sizes, activation, output, X, out):
 
 
 @njit(**OPTIONS)
-def to_csr(dense, n_inputs, indptr, index_sample):
-    """(indices, values) of the nonzeros of the rows of ``dense`` (flat, rows of n_inputs); fills indptr."""
-    examples = len(indptr) - 1
-    total = 0
-    for k in range(examples):
-        indptr[k] = total
-        for i in range(n_inputs):
-            total += dense[k * n_inputs + i] != 0
-    indptr[examples] = total
-    indices = np.empty(total + 1, index_sample.dtype)  # +1: the branchless loop writes one past a
-    values = np.empty(total + 1, dense.dtype)           # trailing zero before skipping it
-    p = 0
-    for k in range(examples):
+def to_csr(dense, n_inputs, indptr, indices, values):
+    """indices/values[indptr[k]:indptr[k+1]] = the column numbers and values of row k's nonzeros.
+
+    ``dense`` holds the rows flat (rows of n_inputs). The caller counts the
+    nonzeros into indptr and gives indices and values indptr[-1] + 1 entries:
+    the branchless loop writes one past a row's last nonzero before skipping
+    it. Writes never pass indptr[k+1], even if the counts were wrong.
+    """
+    for k in range(len(indptr) - 1):
+        p, stop = indptr[k], indptr[k + 1]
         for i in range(n_inputs):
             v = dense[k * n_inputs + i]
             indices[p] = i
             values[p] = v
-            p += v != 0
-    return indices[:total], values[:total]
+            p = min(p + (v != 0), stop)
