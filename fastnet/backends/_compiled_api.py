@@ -25,21 +25,25 @@ SAMPLE_ROWS = 256
 MATVEC_MAX_ROWS = 16
 
 # Wide hidden-to-hidden layers trained in large batches run faster as the NumPy
-# backend's BLAS products than as compiled per-example loops. Measured (10,000
-# images, one thread, ms per epoch, compiled / BLAS): 784-300-300-10 at batch
-# 10: 416 / 625, at 32: 416 / 343; 784-200-200-10 at 32: 239 / 177;
-# 784-100-100-10 at 32: 76 / 86, at 100: 76 / 58; 784-1000-100-10 at 10:
-# 769 / 1650, at 100: 705 / 438; one hidden layer (up to 1,000 units) or
-# 784-30-30-30-10: compiled always faster. Rule that fits every point: BLAS
-# when batch_size >= 32 and batch_size x (hidden-to-hidden weights) >= 1e6.
+# backend's BLAS products than as compiled per-example loops. Measured
+# (benches/test_blas_crossover.py: 10,000 images, one thread, ms per epoch,
+# compiled / BLAS, Numba; Cython within 10%): 784-300-300-10 at batch 10:
+# 340 / 642, at 32: 342 / 306; 784-200-200-10 at 32: 177 / 189 (a tie);
+# 784-100-100-10 at 32: 64 / 95, at 100: 65 / 65; 784-1000-100-10 at 10:
+# 624 / 1638, at 100: 617 / 462; one hidden layer (784-1000-10 at 100: 289 /
+# 399) or 784-30-30-30-10 (13 / 36): compiled faster. Rule that fits every
+# point, ties either way: BLAS when batch_size >= 32 and batch_size x
+# (hidden-to-hidden weights) >= 1e6.
 BLAS_MIN_BATCH = 32
 BLAS_MIN_WORK = 1_000_000
 # A plain array (not prepared) is read from memory as it is forwarded; with a
 # narrow first layer NumPy's one BLAS product per layer does that faster.
-# Measured, predicting 10,000 MNIST test images, one thread (compiled / BLAS):
-# first layer of 16: 9.3 / 5.4 ms; 30: 10.6 / 9.7; 100: 19.5 / 20.0; 1000:
-# 133 / 202 ms. Prepared inputs (prepare_inputs) are faster still: 3.2 ms.
-BLAS_MAX_FIRST_LAYER = 64
+# Measured (benches/test_blas_crossover.py), predicting the 10,000 MNIST test
+# images through 784-W-10, one thread, compiled / BLAS, Numba (Cython within
+# 15%): W = 16: 9.0 / 6.6 ms; 24: 10.0 / 8.4; 28: 11.3 / 10.7; 30: 10.1 /
+# 11.8; 64: 19.3 / 19.5; 100: 23.3 / 28.5; 1000: 109 / 219. Prepared inputs
+# (prepare_inputs) are faster still: 2.3 ms for 784-16-16-10.
+BLAS_MAX_FIRST_LAYER = 28
 
 _INDEX = np.int32
 _EMPTY_ROWS = {dtype: np.empty(0, dtype) for dtype in (np.float32, np.float64)}
