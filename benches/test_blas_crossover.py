@@ -29,7 +29,7 @@ threadpoolctl = pytest.importorskip("threadpoolctl")
 
 IMAGES = 10_000
 NOISE = 1.15
-FIRST_LAYERS = [16, 24, 32, 64, 100, 1000]  # predicting the 10,000 test images through 784-W-10
+FIRST_LAYERS = [16, 32, 48, 64, 100, 1000]  # predicting the 10,000 test images through 784-W-10
 POINTS = [  # (sizes, batch size): on both sides of the rule, and on its edges
     ([784, 30, 30, 30, 10], 100),
     ([784, 1000, 10], 100),

@@ -39,11 +39,12 @@ BLAS_MIN_WORK = 1_000_000
 # A plain array (not prepared) is read from memory as it is forwarded; with a
 # narrow first layer NumPy's one BLAS product per layer does that faster.
 # Measured (benches/test_blas_crossover.py), predicting the 10,000 MNIST test
-# images through 784-W-10, one thread, compiled / BLAS, Numba (Cython within
-# 15%): W = 16: 9.0 / 6.6 ms; 24: 10.0 / 8.4; 28: 11.3 / 10.7; 30: 10.1 /
-# 11.8; 64: 19.3 / 19.5; 100: 23.3 / 28.5; 1000: 109 / 219. Prepared inputs
-# (prepare_inputs) are faster still: 2.3 ms for 784-16-16-10.
-BLAS_MAX_FIRST_LAYER = 28
+# images through 784-W-10, one thread, compiled / BLAS ms, Numba then Cython:
+# W = 16: 8.4 / 5.5, 7.6 / 5.1; 24: 9.6 / 7.3, 8.6 / 6.7; 32: 9.6 / 8.7,
+# 8.7 / 7.5; 64: 14.6 / 14.6, 12.2 / 13.0; 100: 17.5 / 22.0, 15.6 / 20.9;
+# 1000: 108 / 204, 98 / 200. Prepared inputs (prepare_inputs) are faster
+# still: 2.3 ms for 784-16-16-10.
+BLAS_MAX_FIRST_LAYER = 32
 
 _INDEX = np.int32
 _EMPTY_ROWS = {dtype: np.empty(0, dtype) for dtype in (np.float32, np.float64)}
