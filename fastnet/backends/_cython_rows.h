@@ -42,6 +42,7 @@ static inline void fastnet_restore_mxcsr(unsigned int previous) { (void)previous
 #endif
 
 #define FASTNET_TILE 16
+#define FASTNET_HELD_DELTA_MAX_WIDTH 32 /* update_rows: see _numba_kernels.HELD_DELTA_MAX_WIDTH */
 
 /* exp(x) for x <= 0, as 2^k p(r): the Numba backend's formula (see there). Always inlined, so that
  * it is compiled (and vectorised) for the instruction set of the clone that calls it. */
@@ -105,15 +106,27 @@ FASTNET_CLONES static void fastnet_accumulate_rows_##S(                         
     }                                                                                                   \
 }                                                                                                       \
                                                                                                         \
-/* w[rows[p] * width : +width] += values[p] * delta[0:width] for p < count   (W += delta a^T) */        \
+/* w[rows[p] * width : +width] += values[p] * delta[0:width] for p < count   (W += delta a^T).          \
+ * Narrow rows: a tile of delta stays in a register while it is added to every row; wide ones are       \
+ * streamed once each, whole. */                                                                        \
 FASTNET_CLONES static void fastnet_update_rows_##S(                                                     \
         T *restrict w, long width, const int32_t *restrict rows, const T *restrict values, long count, \
         const T *restrict delta) {                                                                      \
-    for (long jb = 0; jb < width; jb += FASTNET_TILE) { /* a tile of delta stays in a register */      \
-        const fastnet_tile_##S d = *(const fastnet_tile_##S *)(delta + jb);                             \
-        for (long p = 0; p < count; p++)                                                                \
-            if (values[p] != 0)                                                                         \
-                *(fastnet_tile_##S *)(w + (long)rows[p] * width + jb) += values[p] * d;                 \
+    if (width <= FASTNET_HELD_DELTA_MAX_WIDTH) {                                                        \
+        for (long jb = 0; jb < width; jb += FASTNET_TILE) {                                             \
+            const fastnet_tile_##S d = *(const fastnet_tile_##S *)(delta + jb);                         \
+            for (long p = 0; p < count; p++)                                                            \
+                if (values[p] != 0)                                                                     \
+                    *(fastnet_tile_##S *)(w + (long)rows[p] * width + jb) += values[p] * d;             \
+        }                                                                                               \
+        return;                                                                                         \
+    }                                                                                                   \
+    for (long p = 0; p < count; p++) {                                                                  \
+        const T v = values[p];                                                                          \
+        if (v == 0) continue;                                                                           \
+        T *row = w + (long)rows[p] * width;                                                             \
+        for (long jb = 0; jb < width; jb += FASTNET_TILE)                                               \
+            *(fastnet_tile_##S *)(row + jb) += v * *(const fastnet_tile_##S *)(delta + jb);             \
     }                                                                                                   \
 }                                                                                                       \
                                                                                                         \

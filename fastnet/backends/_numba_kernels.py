@@ -42,6 +42,7 @@ from .codes import (COMPACT_INPUTS as COMPACT, CSR_INPUTS as CSR, DENSE_INPUTS a
                     SOFTMAX_OUTPUT)
 
 LANES = 16  # a tile: two 8-lane tuples
+HELD_DELTA_MAX_WIDTH = 32  # _update_rows: the widest rows updated a delta tile at a time (measured)
 CACHE_LINE = 64  # bytes
 PREFETCH_AHEAD = 4  # examples: the epoch asks for an input's CSR row this far ahead of using it
 OPTIONS = dict(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
@@ -278,16 +279,29 @@ def _accumulate_rows(w, w_base, width, b_base, rows, r_base, values, v_base, cou
 
 @njit(**OPTIONS)
 def _update_rows(w, w_base, width, rows, r_base, values, v_base, count, delta, d_base):
-    """M[rows[r_base+p], :] += values[v_base+p] · delta[d_base:+width] for p < count   (an outer product added)"""
+    """M[rows[r_base+p], :] += values[v_base+p] · delta[d_base:+width] for p < count   (an outer product added)
+
+    Up to HELD_DELTA_MAX_WIDTH a tile of delta stays in registers while it
+    is added to every row; wider rows are each streamed once, whole.
+    """
     _prefer_512_bit_vectors()
-    uw, ub, ur, uv = uint64(width), uint64(w_base), uint64(r_base), uint64(v_base)
-    for jb in range(0, width, LANES):
-        ujb = uint64(jb)
-        d = _load16(delta, uint64(d_base) + ujb)
+    uw, ub, ur, uv, ud = uint64(width), uint64(w_base), uint64(r_base), uint64(v_base), uint64(d_base)
+    if width <= HELD_DELTA_MAX_WIDTH:
+        for jb in range(0, width, LANES):
+            ujb = uint64(jb)
+            d = _load16(delta, ud + ujb)
+            for p in range(count):
+                up = uint64(p)
+                base = ub + uint64(rows[ur + up]) * uw + ujb
+                _store16(w, base, _add16(_load16(w, base), _scale16(d, values[uv + up])))
+    else:
         for p in range(count):
             up = uint64(p)
-            base = ub + uint64(rows[ur + up]) * uw + ujb
-            _store16(w, base, _add16(_load16(w, base), _scale16(d, values[uv + up])))
+            v = values[uv + up]
+            row = ub + uint64(rows[ur + up]) * uw
+            for jb in range(0, width, LANES):
+                ujb = uint64(jb)
+                _store16(w, row + ujb, _add16(_load16(w, row + ujb), _scale16(_load16(delta, ud + ujb), v)))
 
 
 # ---------------------------------------------------------------------------
