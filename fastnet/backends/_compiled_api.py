@@ -27,7 +27,7 @@ MATVEC_MAX_ROWS = 16
 # Wide hidden-to-hidden layers trained in large batches run faster as the NumPy
 # backend's BLAS products than as compiled per-example loops. Measured
 # (benches/test_blas_crossover.py: 10,000 images, one thread, ms per epoch,
-# compiled / BLAS, Numba; Cython within 10%): 784-300-300-10 at batch 10:
+# compiled / BLAS, Numba; Cython within 15%): 784-300-300-10 at batch 10:
 # 340 / 642, at 32: 342 / 306; 784-200-200-10 at 32: 177 / 189 (a tie);
 # 784-100-100-10 at 32: 64 / 95, at 100: 65 / 65; 784-1000-100-10 at 10:
 # 624 / 1638, at 100: 617 / 462; one hidden layer (784-1000-10 at 100: 289 /

@@ -698,8 +698,8 @@ def _input(mode, example, slot, n_inputs, indptr, counts):
 
     COMPACT reads row ``slot``, filled by ``_gather_nonzeros``. Takes no array
     it does not read: each array argument of an inlined function with branches
-    costs reference-count updates per call (measured: 10 atomic operations per
-    example, ~20% of a prediction).
+    costs an atomic reference-count increment and decrement per call (five
+    arrays here made predicting 10,000 images 3.0 ms instead of 2.2 ms).
     """
     if mode == CSR:
         r_base = v_base = indptr[example]
