@@ -418,10 +418,9 @@ def gradient_kernel(const real[::1] params, const int64_t[::1] sizes, long activ
 
 cdef void decay_weights(real *packed, Layout layout, real keep) noexcept nogil:
     """W_l *= keep for every layer, both copies (see _numba_kernels._decay_weights)."""
-    cdef long l, p
+    cdef long l
     for l in range(layout.layers):
-        for p in range(layout.w_base[l], layout.b_base[l]):
-            packed[p] *= keep
+        scale_vector(packed + layout.w_base[l], layout.b_base[l] - layout.w_base[l], keep)
 
 
 cdef void momentum_step(real *packed, const real *steps, real *velocity, const int64_t[::1] sizes, Layout layout,

@@ -792,10 +792,10 @@ def gradient_kernel(params, sizes, activation, output, cost, mode, dense, indptr
 
 @njit(inline="always")
 def _decay_weights(packed, layers, w_base, b_base, keep):
-    """W_l *= keep for every layer, both copies (the weights of layer l fill packed[w_base[l]:b_base[l]])."""
+    """W_l *= keep for every layer, both copies (the weights of layer l fill packed[w_base[l]:b_base[l]],
+    whole padded rows: a multiple of LANES values)."""
     for l in range(layers):
-        for p in range(w_base[l], b_base[l]):
-            packed[p] *= keep
+        _scale_tiles(packed, w_base[l], b_base[l] - w_base[l], keep)
 
 
 @njit(inline="always")
