@@ -35,6 +35,11 @@ def is_integer(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
+def is_real_number(value):
+    """Whether ``value`` is a real number (Python, NumPy or other numbers.Real) and not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def check_int(argument, value, minimum):
     """``value`` as an int, if it is an integer (not a bool) >= minimum."""
     if not is_integer(value):
@@ -46,7 +51,7 @@ def check_int(argument, value, minimum):
 
 def check_positive_finite(argument, value):
     """``value`` as a float, if it is a positive finite real number."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real_number(value):
         raise TypeError(f"{argument} must be a positive finite number; got {value!r}")
     if not (np.isfinite(value) and value > 0):
         raise ValueError(f"{argument} must be a positive finite number; got {value!r}")
@@ -56,7 +61,7 @@ def check_positive_finite(argument, value):
 def check_nonnegative_finite(argument, value, below=None):
     """``value`` as a float, if it is a finite real number >= 0 (and < ``below`` when given)."""
     expected = f"a finite number >= 0{'' if below is None else f' and < {below}'}"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real_number(value):
         raise TypeError(f"{argument} must be {expected}; got {value!r}")
     if not (np.isfinite(value) and value >= 0 and (below is None or value < below)):
         raise ValueError(f"{argument} must be {expected}; got {value!r}")

@@ -5,11 +5,9 @@ access is checked here, in Python, before they run: dtypes, shapes,
 contiguity, codes and the visiting order's range. (Finiteness is checked by
 ``Network``; a NaN cannot make a kernel read out of bounds.)
 """
-import numbers
-
 import numpy as np
 
-from .._checks import is_integer
+from .._checks import is_integer, is_real_number
 from .._layout import count_params
 from .codes import ACTIVATIONS, COST_OUTPUTS, COSTS, OUTPUTS
 
@@ -63,8 +61,7 @@ def check_rows(argument, X, params, width):
 
 def _is_real(value, accept):
     """Whether ``value`` is a finite real number (not a bool) for which ``accept(value)`` holds."""
-    return (not isinstance(value, bool) and isinstance(value, numbers.Real) and bool(np.isfinite(value))
-            and accept(value))
+    return is_real_number(value) and bool(np.isfinite(value)) and accept(value)
 
 
 def check_training(order, examples, batch_size, eta, l2, momentum, velocity, params):
