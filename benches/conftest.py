@@ -16,6 +16,13 @@ def mnist_train():
     return train.images, np.eye(10, dtype=np.float32)[train.labels]
 
 
+@pytest.fixture(scope="session")
+def test_images():
+    """The 10,000 MNIST test images (float32)."""
+    _, test = fastnet.datasets.load_mnist(download=False, progress=False)
+    return test.images
+
+
 class EpochProblem:
     """Everything a kernel needs for one epoch, from a seeded network."""
 

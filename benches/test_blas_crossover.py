@@ -62,16 +62,15 @@ def test_training_rule_picks_the_faster_formulation(benchmark, mnist_train, monk
 
 @pytest.mark.parametrize("width", FIRST_LAYERS)
 @pytest.mark.parametrize("backend", COMPILED)
-def test_forward_rule_picks_the_faster_formulation(benchmark, monkeypatch, backend, width):
-    _, test = fastnet.datasets.load_mnist(download=False, progress=False)
+def test_forward_rule_picks_the_faster_formulation(benchmark, monkeypatch, test_images, backend, width):
     net = fastnet.Network([784, width, 10], seed=0)
-    sizes, labels = sizes_array([784, width, 10]), np.empty(len(test.images), np.int64)
+    sizes, labels = sizes_array([784, width, 10]), np.empty(len(test_images), np.int64)
     chosen = "blas" if width <= _compiled_api.BLAS_MAX_FIRST_LAYER else "compiled"
     kernels = load(backend)
 
     def predict(max_first_layer):
         monkeypatch.setattr(_compiled_api, "BLAS_MAX_FIRST_LAYER", max_first_layer)
-        kernels.predict(net.params, sizes, 0, 0, test.images, labels)
+        kernels.predict(net.params, sizes, 0, 0, test_images, labels)
 
     _compare(benchmark, f"{backend} predict, 784-{width}-10, a plain array", chosen,
              compiled=lambda: predict(0), blas=lambda: predict(width))

@@ -52,12 +52,6 @@ def compiled_epoch(kernels, problem):
     return problem.run(lambda *args: kernels.sgd_epoch(*args[:5], inputs, *args[6:]))
 
 
-@pytest.fixture(scope="module")
-def test_images():
-    _, test = fastnet.datasets.load_mnist(download=False, progress=False)
-    return test.images
-
-
 def test_target_epoch_time_and_speed_up(benchmark, kernels, problem):
     """One epoch in at most 0.05 s and at least 10x faster than the NumPy batched path (alternated)."""
     compiled_seconds, numpy_seconds = [], []

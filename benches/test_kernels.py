@@ -41,12 +41,6 @@ def kernels(request):
     return load(request.param)
 
 
-@pytest.fixture(scope="module")
-def test_images():
-    _, test = fastnet.datasets.load_mnist(download=False, progress=False)
-    return test.images
-
-
 def prepared(kernels, problem):
     if kernels.__name__ not in problem.prepared:
         problem.prepared[kernels.__name__] = kernels.prepare_inputs(problem.X)
