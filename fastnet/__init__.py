@@ -5,13 +5,16 @@
     >>> (train_X, train_y), (test_X, test_y) = fastnet.datasets.load_mnist()
     >>> history = net.fit(train_X, train_y, epochs=30, test=(test_X, test_y))
 
-The kernels run on the backend named by ``Network(backend=...)``; see
-``fastnet.backends.available()``.
+The second model, ``fastnet.GPT``, predicts the next token of a text
+(``fastnet.text`` cuts text into tokens). The kernels run on the backend named
+by ``backend=...``; see ``fastnet.backends.available()``.
 """
-from . import backends, datasets, pictures
+from . import backends, datasets, pictures, text
 from ._version import __version__
+from .gpt import GPT, GPTHistory
 from .network import Network
 from .persistence import load
 from .training import History, TrainingDiverged
 
-__all__ = ["Network", "load", "History", "TrainingDiverged", "backends", "datasets", "pictures", "__version__"]
+__all__ = ["Network", "GPT", "load", "History", "GPTHistory", "TrainingDiverged", "backends", "datasets", "pictures",
+           "text", "__version__"]

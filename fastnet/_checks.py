@@ -190,3 +190,37 @@ def as_targets(argument, value, n, classes, dtype):
     targets = np.zeros((n, classes), dtype=dtype)
     targets[np.arange(n), labels] = 1
     return targets
+
+
+def check_bool(argument, value):
+    """``value`` if it is a bool (or a NumPy bool)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{argument} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def as_tokens(argument, value, vocab_size, *, max_length=None, batch=True):
+    """Token ids as a C-contiguous int64 array (B, T), and whether they came as one sequence (T,).
+
+    Ids must be integers (not bools or floats) in [0, vocab_size); T >= 1,
+    and T <= max_length when given. With ``batch=False`` only a 1-D sequence is accepted.
+    """
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"{argument} must be an array of integer token ids; {exc}") from None
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{argument} must hold integer token ids; got dtype {array.dtype}")
+    if array.ndim not in ((1, 2) if batch else (1,)):
+        shapes = "(T,) or (B, T)" if batch else "(T,)"
+        raise ValueError(f"{argument} must have shape {shapes}; got shape {array.shape}")
+    single = array.ndim == 1
+    rows = array.reshape(1, -1) if single else array
+    if rows.shape[1] == 0 or rows.shape[0] == 0:
+        raise ValueError(f"{argument} must hold at least one token per sequence; got shape {array.shape}")
+    if max_length is not None and rows.shape[1] > max_length:
+        raise ValueError(f"{argument} holds {rows.shape[1]} positions, more than the context of {max_length}")
+    low, high = rows.min(), rows.max()
+    if low < 0 or high >= vocab_size:
+        raise ValueError(f"{argument} must hold token ids in [0, {vocab_size}); got values from {low} to {high}")
+    return np.ascontiguousarray(rows, dtype=np.int64), single

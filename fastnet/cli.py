@@ -1,4 +1,4 @@
-"""The ``fastnet`` command line: ``fastnet train``, ``show``, ``info`` and ``bench``."""
+"""The ``fastnet`` command line: ``fastnet train``, ``show``, ``info``, ``bench`` and ``gpt``."""
 import argparse
 import importlib.metadata
 import os
@@ -12,6 +12,7 @@ from . import __version__, backends
 from ._checks import DTYPES
 from ._init import INITS
 from .backends.codes import ACTIVATIONS, COSTS, OUTPUTS
+from .gpt import cli as gpt_cli
 
 
 def _sizes(text):
@@ -95,6 +96,7 @@ def _parser():
     bench.add_argument("--sweep", metavar="PNG", default=None,
                        help="also sweep hidden width 16-1024 and batch size 1-256 (fastnet vs PyTorch) and plot to PNG")
     bench.add_argument("--sweep-size", type=int, default=10000, help="training images per sweep epoch (default 10000)")
+    gpt_cli.add_commands(commands)
     return parser
 
 
@@ -278,7 +280,7 @@ def _bench(args):
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
-        {"train": _train, "show": _show, "info": _info, "bench": _bench}[args.command](args)
+        {"train": _train, "show": _show, "info": _info, "bench": _bench, "gpt": gpt_cli.run}[args.command](args)
     except (ValueError, TypeError, OSError, ImportError) as exc:
         print(f"fastnet {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -1,5 +1,6 @@
 """Saving and loading networks: .npz files read without pickle, written atomically.
 
+GPT files (``fastnet.gpt.files``) share the atomic writer and the reader.
 A network file holds ``params`` (the flat parameter vector) and the metadata
 needed to rebuild the network: ``sizes``, ``activation``, ``cost``,
 ``output``, ``dtype`` and the ``fastnet_version`` that wrote it. A training
@@ -21,21 +22,26 @@ from ._version import __version__
 from .backends.codes import COSTS, output_for
 
 _METADATA = ("sizes", "activation", "cost", "fastnet_version")
-_STATE_PREFIX = "state_"
+STATE_PREFIX = "state_"
+GPT_FORMAT_KEY = "gpt_format"  # present in GPT files only (fastnet.gpt.files)
 
 
-def _write_atomically(path, arrays):
-    """np.savez ``arrays`` to a temporary file beside ``path``, fsync it, then rename it over ``path``.
+def replace_atomically(path, contents):
+    """Write ``contents`` (bytes, or a function that writes into a binary file) to ``path`` atomically.
 
-    An interrupted save (an error, a crash, SIGKILL) leaves any previous file
-    at ``path`` untouched.
+    A temporary file beside ``path`` is written, fsynced, then renamed over
+    ``path``, so an interrupted save (an error, a crash, SIGKILL) leaves any
+    previous file at ``path`` untouched.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".fastnet-", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as out:
-            np.savez(out, **arrays)
+            if callable(contents):
+                contents(out)
+            else:
+                out.write(contents)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)
@@ -51,6 +57,11 @@ def _write_atomically(path, arrays):
     return path
 
 
+def write_atomically(path, arrays):
+    """np.savez ``arrays`` to ``path`` atomically (see ``replace_atomically``)."""
+    return replace_atomically(path, lambda out: np.savez(out, **arrays))
+
+
 def _network_arrays(net):
     return dict(params=net.params, sizes=np.asarray(net.sizes, dtype=np.int64), activation=np.str_(net.activation),
                 cost=np.str_(net.cost_name), output=np.str_(net.output), dtype=np.str_(net.dtype.name),
@@ -59,18 +70,18 @@ def _network_arrays(net):
 
 def save(net, path):
     """Write ``net`` to ``path`` (.npz), atomically; read it back with ``fastnet.load``."""
-    return _write_atomically(path, _network_arrays(net))
+    return write_atomically(path, _network_arrays(net))
 
 
 def save_checkpoint(net, path, state, arrays):
     """Write ``net`` with a training ``state`` (JSON-serialisable dict) and state ``arrays``, atomically."""
     contents = _network_arrays(net)
     contents["training_state"] = np.str_(json.dumps(state))
-    contents.update({_STATE_PREFIX + name: array for name, array in arrays.items()})
-    return _write_atomically(path, contents)
+    contents.update({STATE_PREFIX + name: array for name, array in arrays.items()})
+    return write_atomically(path, contents)
 
 
-def _read(path):
+def read_arrays(path):
     """Every array in the .npz at ``path``, read without pickle."""
     path = os.fspath(path)
     try:
@@ -82,7 +93,7 @@ def _read(path):
         raise ValueError(f"{path}: not a readable fastnet network file ({exc})") from None
 
 
-def _text(path, contents, key, default=None):
+def text_member(path, contents, key, default=None):
     if key not in contents:
         return default
     value = contents[key]
@@ -101,17 +112,17 @@ def _build(path, contents, backend):
     params = contents["params"]
     if params.ndim != 1 or params.dtype.name not in ("float32", "float64"):
         raise ValueError(f"{path}: params must be a 1-D float32 or float64 array; got {params.dtype} {params.shape}")
-    if _text(path, contents, "dtype", params.dtype.name) != params.dtype.name:
-        raise ValueError(f"{path}: metadata says dtype {_text(path, contents, 'dtype')}, but params are {params.dtype}")
+    if text_member(path, contents, "dtype", params.dtype.name) != params.dtype.name:
+        raise ValueError(f"{path}: metadata says dtype {text_member(path, contents, 'dtype')}, but params are {params.dtype}")
     sizes = contents["sizes"]
     if sizes.ndim != 1 or sizes.dtype.kind not in "iu":
         raise ValueError(f"{path}: sizes must be a 1-D integer array; got {sizes.dtype} {sizes.shape}")
-    cost = _text(path, contents, "cost")
+    cost = text_member(path, contents, "cost")
     # Files from fastnet 0.1.0 have no "output": it was the cost's own (sigmoid).
     default_output = output_for(cost) if cost in COSTS else None
     try:
-        net = Network(sizes.tolist(), activation=_text(path, contents, "activation"), cost=cost,
-                      output=_text(path, contents, "output", default_output), dtype=params.dtype.name,
+        net = Network(sizes.tolist(), activation=text_member(path, contents, "activation"), cost=cost,
+                      output=text_member(path, contents, "output", default_output), dtype=params.dtype.name,
                       backend=backend)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: invalid network metadata ({exc})") from None
@@ -125,25 +136,30 @@ def _build(path, contents, backend):
 
 
 def load(path, *, backend="auto"):
-    """The network saved at ``path`` (by ``Network.save`` or as a training checkpoint), on ``backend``."""
-    return _build(os.fspath(path), _read(path), backend)
+    """The model saved at ``path`` (a ``Network`` or a ``GPT``, saved or checkpointed), on ``backend``."""
+    contents = read_arrays(path)
+    if GPT_FORMAT_KEY in contents:
+        from .gpt.files import build
+
+        return build(os.fspath(path), contents, backend)
+    return _build(os.fspath(path), contents, backend)
 
 
 def load_checkpoint(path, net):
     """(params, state, arrays) of the checkpoint at ``path``, checked to belong to a network like ``net``."""
     path = os.fspath(path)
-    contents = _read(path)
+    contents = read_arrays(path)
     saved = _build(path, contents, "numpy")
     for name in ("sizes", "activation", "cost_name", "output", "dtype"):
         if getattr(saved, name) != getattr(net, name):
             raise ValueError(f"{path}: the checkpoint's network has {name} {getattr(saved, name)!r}, "
                              f"this network {getattr(net, name)!r}")
     try:
-        state = json.loads(_text(path, contents, "training_state"))
+        state = json.loads(text_member(path, contents, "training_state"))
     except (TypeError, json.JSONDecodeError):
         raise ValueError(f"{path}: a network file without a readable training state; "
                          "resume needs a file written by fit(..., checkpoint=...)") from None
-    arrays = {key[len(_STATE_PREFIX):]: value for key, value in contents.items() if key.startswith(_STATE_PREFIX)}
+    arrays = {key[len(STATE_PREFIX):]: value for key, value in contents.items() if key.startswith(STATE_PREFIX)}
     for name, array in arrays.items():
         if array.shape != saved.params.shape or array.dtype != saved.params.dtype or not np.isfinite(array).all():
             raise ValueError(f"{path}: state array {name} must be {saved.params.size} finite {saved.dtype} values")

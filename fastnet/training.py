@@ -15,7 +15,16 @@ from ._progress import ProgressBar, will_draw
 PROGRESS_PIECES = 50
 
 
-class History(list):
+class Records(list):
+    """A list of dicts, one per measurement; ``records["key"]`` gives one column as a list."""
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return [record[key] for record in self]
+        return super().__getitem__(key)
+
+
+class History(Records):
     """What ``fit`` measured: one dict per epoch.
 
     Keys: ``epoch`` (from 1), ``eta`` (the learning rate used in the epoch),
@@ -33,11 +42,6 @@ class History(list):
 
     best_epoch = None
     stopped_early = False
-
-    def __getitem__(self, key):
-        if isinstance(key, str):
-            return [epoch[key] for epoch in self]
-        return super().__getitem__(key)
 
 
 class TrainingDiverged(FloatingPointError):

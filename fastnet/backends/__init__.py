@@ -10,8 +10,12 @@ otherwise the first usable backend in ``AUTO_ORDER``.
 """
 import importlib
 import os
+import warnings
 
 KERNELS = ("prepare_inputs", "feedforward", "predict", "backprop", "gradient", "sgd_epoch")
+# The GPT's kernels (``fastnet.GPT``), documented in the NumPy reference ``numpy_gpt``.
+GPT_KERNELS = ("logits", "attention_weights", "loss", "loss_and_gradient", "new_cache", "prefill", "decode_step",
+               "adamw_step")
 
 # name -> (module, how to make it usable); in order of preference for "auto".
 _BACKENDS = {
@@ -21,6 +25,8 @@ _BACKENDS = {
     "numpy": ("fastnet.backends.numpy_backend", "NumPy is a dependency of fastnet: pip install numpy"),
 }
 AUTO_ORDER = tuple(_BACKENDS)
+# backend name -> the module of its GPT kernels; a backend missing here runs the GPT on NumPy.
+_GPT_MODULES = {"numpy": "fastnet.backends.numpy_gpt"}
 ENVIRONMENT_VARIABLE = "FASTNET_BACKEND"
 
 _modules = {}
@@ -99,3 +105,19 @@ def load(name):
             f"to install it: {_BACKENDS[name][1]}"
         )
     return module
+
+
+def load_gpt(name):
+    """(backend name, GPT kernel module) for ``name``; NumPy where a backend has no GPT kernels yet.
+
+    An explicit request for such a backend warns once that the GPT runs on NumPy.
+    """
+    resolved = resolve(name)
+    if resolved not in _GPT_MODULES:
+        if name != "auto":
+            load(resolved)  # an unusable backend still says how to install it
+            warnings.warn(f"the {resolved!r} backend has no GPT kernels yet: the GPT runs on the NumPy reference",
+                          stacklevel=3)
+        resolved = "numpy"
+    module = importlib.import_module(_GPT_MODULES[resolved])
+    return resolved, module

@@ -1,0 +1,102 @@
+"""Where each of the GPT's tensors lives in its one flat parameter vector.
+
+The tensors, in order, with nanoGPT's names and shapes (C = n_embd, V =
+vocab_size; the parts in brackets exist only with ``bias=True``)::
+
+    transformer.wte.weight              (V, C)        token embeddings, also the output head
+    transformer.wpe.weight              (context, C)  position embeddings
+    for each block i:
+    transformer.h.{i}.ln_1.weight       (C,)          [ln_1.bias (C,)]
+    transformer.h.{i}.attn.c_attn.weight (3C, C)      [c_attn.bias (3C,)]   q, k, v side by side
+    transformer.h.{i}.attn.c_proj.weight (C, C)       [c_proj.bias (C,)]
+    transformer.h.{i}.ln_2.weight       (C,)          [ln_2.bias (C,)]
+    transformer.h.{i}.mlp.c_fc.weight   (4C, C)       [c_fc.bias (4C,)]
+    transformer.h.{i}.mlp.c_proj.weight (C, 4C)       [c_proj.bias (C,)]
+    transformer.ln_f.weight             (C,)          [ln_f.bias (C,)]
+
+Linear weights are ``(out, in)`` as in ``torch.nn.Linear``: y = x Wᵀ + b.
+``lm_head.weight`` is not stored: it is tied to ``transformer.wte.weight``.
+Gradients and the optimizer's moments use the same layout.
+"""
+import collections
+
+import numpy as np
+
+Linear = collections.namedtuple("Linear", "weight bias")       # bias is None without biases
+Norm = collections.namedtuple("Norm", "weight bias")
+Block = collections.namedtuple("Block", "ln_1 c_attn attn_proj ln_2 c_fc mlp_proj")
+Tensors = collections.namedtuple("Tensors", "wte wpe h ln_f")  # h: one Block per layer
+
+HEAD_NAME = "lm_head.weight"
+TIED_NAME = "transformer.wte.weight"
+
+
+class Config(collections.namedtuple("Config", "vocab_size context n_layer n_head n_embd bias")):
+    """The GPT's shape; ``head_size`` = n_embd / n_head."""
+
+    @property
+    def head_size(self):
+        return self.n_embd // self.n_head
+
+
+def tensor_shapes(config):
+    """[(name, shape), ...] in the order of the flat vector (see the module docstring)."""
+    C = config.n_embd
+    shapes = [(TIED_NAME, (config.vocab_size, C)), ("transformer.wpe.weight", (config.context, C))]
+
+    def add(prefix, out_features, in_features=None):
+        if in_features is None:  # a LayerNorm
+            shapes.append((f"{prefix}.weight", (out_features,)))
+        else:
+            shapes.append((f"{prefix}.weight", (out_features, in_features)))
+        if config.bias:
+            shapes.append((f"{prefix}.bias", (out_features,)))
+
+    for i in range(config.n_layer):
+        block = f"transformer.h.{i}"
+        add(f"{block}.ln_1", C)
+        add(f"{block}.attn.c_attn", 3 * C, C)
+        add(f"{block}.attn.c_proj", C, C)
+        add(f"{block}.ln_2", C)
+        add(f"{block}.mlp.c_fc", 4 * C, C)
+        add(f"{block}.mlp.c_proj", C, 4 * C)
+    add("transformer.ln_f", C)
+    return shapes
+
+
+def count_params(config):
+    """Number of values in the flat vector (the tied head counted once)."""
+    return sum(int(np.prod(shape)) for _, shape in tensor_shapes(config))
+
+
+def named_views(flat, config):
+    """{name: view into ``flat``} for every tensor, in order; writing a view writes ``flat``."""
+    views, offset = {}, 0
+    for name, shape in tensor_shapes(config):
+        size = int(np.prod(shape))
+        views[name] = flat[offset:offset + size].reshape(shape)
+        offset += size
+    return views
+
+
+def tensors(flat, config):
+    """The views of ``flat`` grouped as the model uses them: ``Tensors(wte, wpe, h, ln_f)``."""
+    views = named_views(flat, config)
+
+    def part(kind, prefix):
+        return kind(views[f"{prefix}.weight"], views.get(f"{prefix}.bias"))
+
+    blocks = [Block(part(Norm, f"transformer.h.{i}.ln_1"), part(Linear, f"transformer.h.{i}.attn.c_attn"),
+                    part(Linear, f"transformer.h.{i}.attn.c_proj"), part(Norm, f"transformer.h.{i}.ln_2"),
+                    part(Linear, f"transformer.h.{i}.mlp.c_fc"), part(Linear, f"transformer.h.{i}.mlp.c_proj"))
+              for i in range(config.n_layer)]
+    return Tensors(views[TIED_NAME], views["transformer.wpe.weight"], blocks, part(Norm, "transformer.ln_f"))
+
+
+def decayed(config):
+    """A 0/1 vector in the flat layout: 1 on the tensors AdamW decays (the 2-D ones, as nanoGPT), 0 elsewhere."""
+    mask = np.zeros(count_params(config), np.float64)
+    for name, view in named_views(mask, config).items():
+        if view.ndim >= 2:
+            view[...] = 1
+    return mask

@@ -1,0 +1,357 @@
+"""The GPT: one API over the backends' GPT kernels (the NumPy reference states the math)."""
+import math
+import re
+
+import numpy as np
+
+from .. import backends
+from .._checks import as_tokens, check_bool, check_dtype, check_int, check_seed, is_real_number
+from . import layout
+
+INIT_STD = 0.02  # nanoGPT: N(0, 0.02) for linear and embedding weights
+
+
+def _positive_int(argument, value):
+    return check_int(argument, value, 1)
+
+
+class GPT:
+    """A GPT-2-style transformer (nanoGPT's model.py, without dropout) that predicts the next token.
+
+    Tokens become embedding vectors (``wte``) plus position vectors (``wpe``);
+    ``n_layer`` blocks each let the vectors attend to the earlier positions
+    (causal multi-head self-attention) and then pass every vector through an
+    MLP (4·n_embd wide, exact GELU), each step added to the residual stream
+    after a LayerNorm (pre-norm, eps 1e-5); a last LayerNorm and the output
+    head, tied to ``wte``, give logits over the vocabulary at every position.
+
+    Parameters
+    ----------
+    vocab_size : number of distinct tokens
+    context : the longest sequence the model reads (nanoGPT's block_size)
+    n_layer, n_head, n_embd : blocks, attention heads per block, vector width
+        (a multiple of n_head)
+    bias : biases in the linear layers and LayerNorms (GPT-2 has them)
+    dtype : "float32" or "float64"
+    backend : "auto" or a backend name; backends without GPT kernels run
+        the NumPy reference (``backend`` tells which runs)
+    seed : int or None; the same seed gives the same initial parameters
+
+    Initialisation as nanoGPT: weights N(0, 0.02), the residual projections
+    (``c_proj``) N(0, 0.02/√(2·n_layer)), biases 0, LayerNorm weights 1.
+    """
+
+    def __init__(self, vocab_size, *, context=64, n_layer=4, n_head=4, n_embd=128, bias=False, dtype="float32",
+                 backend="auto", seed=None):
+        sizes = {name: _positive_int(name, value) for name, value in
+                 dict(vocab_size=vocab_size, context=context, n_layer=n_layer, n_head=n_head, n_embd=n_embd).items()}
+        if sizes["n_embd"] % sizes["n_head"]:
+            raise ValueError(f"n_embd must be a multiple of n_head; got n_embd={n_embd}, n_head={n_head}")
+        self._config = layout.Config(bias=check_bool("bias", bias), **sizes)
+        self._dtype = check_dtype(dtype)
+        self._rng = np.random.default_rng(check_seed("seed", seed))
+        self.use_backend(backend)
+        self._params = self._initial_params()
+        self._decay_mask = layout.decayed(self._config).astype(self._dtype)
+        self._tokenizer = None
+
+    def _initial_params(self):
+        params = np.empty(layout.count_params(self._config), self._dtype)
+        residual_std = INIT_STD / math.sqrt(2 * self._config.n_layer)
+        for name, view in layout.named_views(params, self._config).items():
+            if view.ndim == 2:  # drawn tensor by tensor: no float64 copy of the whole vector
+                std = residual_std if name.endswith("c_proj.weight") else INIT_STD
+                view[...] = self._rng.standard_normal(view.shape) * std
+            else:
+                view[...] = 1 if re.search(r"ln_\w+\.weight$", name) else 0
+        return params
+
+    def __repr__(self):
+        c = self._config
+        return (f"GPT(vocab_size={c.vocab_size}, context={c.context}, n_layer={c.n_layer}, n_head={c.n_head}, "
+                f"n_embd={c.n_embd}, bias={c.bias}, dtype={self._dtype.name!r}, backend={self._backend!r})")
+
+    # -- shape and parameters ------------------------------------------------
+
+    @property
+    def config(self):
+        """The model's shape as a dict: vocab_size, context, n_layer, n_head, n_embd, bias."""
+        return self._config._asdict()
+
+    vocab_size = property(lambda self: self._config.vocab_size)
+    context = property(lambda self: self._config.context)
+    n_layer = property(lambda self: self._config.n_layer)
+    n_head = property(lambda self: self._config.n_head)
+    n_embd = property(lambda self: self._config.n_embd)
+    bias = property(lambda self: self._config.bias)
+    dtype = property(lambda self: self._dtype)
+
+    @property
+    def num_params(self):
+        """Number of parameters (the output head is tied to wte and counted once; wpe included)."""
+        return self._params.size
+
+    @property
+    def params(self):
+        """Every parameter in one flat array (layout: ``fastnet.gpt.layout``); writable."""
+        return self._params
+
+    @params.setter
+    def params(self, value):
+        array = np.asarray(value)
+        if array.shape != self._params.shape:
+            raise ValueError(f"params must have shape {self._params.shape}; got shape {array.shape}")
+        if array.dtype.kind not in "iuf" or not np.isfinite(array).all():
+            raise ValueError("params must hold finite real numbers")
+        self._params[...] = array
+
+    def state_dict(self):
+        """{nanoGPT name: writable view into params}, ``lm_head.weight`` being the same array as wte's."""
+        views = layout.named_views(self._params, self._config)
+        views[layout.HEAD_NAME] = views[layout.TIED_NAME]
+        return views
+
+    def load_state_dict(self, state):
+        """Copy a state dict (NumPy arrays or torch tensors, nanoGPT's names and shapes) into params.
+
+        A ``_orig_mod.`` prefix (torch.compile) is removed and the causal-mask
+        buffers older nanoGPTs store (``...attn.bias``) are ignored;
+        ``lm_head.weight``, if present, must equal ``transformer.wte.weight``.
+        Every name, shape and value is checked before anything is copied.
+        """
+        if not hasattr(state, "items"):
+            raise TypeError(f"state must be a dict of arrays or tensors; got {type(state).__name__}")
+        arrays = {}
+        for key, value in state.items():
+            name = key[len("_orig_mod."):] if isinstance(key, str) and key.startswith("_orig_mod.") else key
+            if isinstance(name, str) and re.fullmatch(r"transformer\.h\.\d+\.attn\.bias", name) and np.ndim(value) == 4:
+                continue  # the causal mask buffer, not a parameter
+            if hasattr(value, "detach"):  # a torch tensor
+                value = value.detach().cpu().float().numpy() if str(value.dtype) == "torch.bfloat16" \
+                    else value.detach().cpu().numpy()
+            arrays[name] = np.asarray(value)
+        expected = dict(layout.tensor_shapes(self._config))
+        missing = [name for name in expected if name not in arrays]
+        extra = [name for name in arrays if name not in expected and name != layout.HEAD_NAME]
+        if missing or extra:
+            raise ValueError("state dict does not fit this GPT" + (f"; missing: {', '.join(missing)}" if missing else "")
+                             + (f"; unexpected: {', '.join(map(str, extra))}" if extra else ""))
+        for name, shape in list(expected.items()) + [(layout.HEAD_NAME, expected[layout.TIED_NAME])]:
+            if name not in arrays:
+                continue
+            array = arrays[name]
+            if array.shape != tuple(shape):
+                raise ValueError(f"state dict: {name} must have shape {tuple(shape)}; got {array.shape}")
+            if array.dtype.kind != "f" or not np.isfinite(array).all():
+                raise ValueError(f"state dict: {name} must hold finite floating-point values")
+        if layout.HEAD_NAME in arrays and not np.array_equal(arrays[layout.HEAD_NAME], arrays[layout.TIED_NAME]):
+            raise ValueError(f"state dict: {layout.HEAD_NAME} differs from {layout.TIED_NAME}; this GPT ties them")
+        for name, view in layout.named_views(self._params, self._config).items():
+            view[...] = arrays[name]
+        return self
+
+    @classmethod
+    def from_nanogpt(cls, path, *, dtype="float32", backend="auto"):
+        """The model of a nanoGPT checkpoint (``ckpt.pt``: its ``model_args`` and ``model``); needs torch."""
+        try:
+            import torch
+        except ImportError:
+            raise ImportError("reading a nanoGPT checkpoint needs PyTorch: pip install torch") from None
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+            args, state = checkpoint["model_args"], checkpoint["model"]
+            config = {"vocab_size": args["vocab_size"], "context": args["block_size"], "n_layer": args["n_layer"],
+                      "n_head": args["n_head"], "n_embd": args["n_embd"], "bias": bool(args["bias"])}
+        except (OSError, RuntimeError, KeyError, TypeError, EOFError) as exc:
+            raise ValueError(f"{path}: not a nanoGPT checkpoint ({type(exc).__name__}: {exc})") from None
+        return cls(**config, dtype=dtype, backend=backend).load_state_dict(state)
+
+    # -- tokenizer -----------------------------------------------------------
+
+    @property
+    def tokenizer(self):
+        """The tokenizer saved with the model (``fastnet.text``), or None."""
+        return self._tokenizer
+
+    @tokenizer.setter
+    def tokenizer(self, tokenizer):
+        if tokenizer is not None:
+            if not all(hasattr(tokenizer, name) for name in ("encode", "decode", "vocab_size", "to_json")):
+                raise TypeError("tokenizer must be a fastnet.text tokenizer (CharTokenizer or BPETokenizer)")
+            if tokenizer.vocab_size > self.vocab_size:
+                raise ValueError(f"the tokenizer has {tokenizer.vocab_size} tokens, more than this GPT's "
+                                 f"vocab_size {self.vocab_size}")
+        self._tokenizer = tokenizer
+
+    # -- backend -------------------------------------------------------------
+
+    @property
+    def backend(self):
+        """The backend whose kernels run this GPT."""
+        return self._backend
+
+    @backend.setter
+    def backend(self, name):
+        self.use_backend(name)
+
+    def use_backend(self, name):
+        """Run on backend ``name`` ("auto": the fastest with GPT kernels); returns self."""
+        self._backend, self._kernels = backends.load_gpt(name)
+        return self
+
+    # -- the model's answers -------------------------------------------------
+
+    def _tokens(self, argument, tokens):
+        return as_tokens(argument, tokens, self.vocab_size, max_length=self.context)
+
+    def logits(self, tokens):
+        """Logits (B, T, V) for tokens (B, T), or (T, V) for one sequence (T,); T <= context."""
+        rows, single = self._tokens("tokens", tokens)
+        out = self._kernels.logits(self._params, self._config, rows)
+        return out[0] if single else out
+
+    def _pair(self, tokens, targets):
+        rows, _ = self._tokens("tokens", tokens)
+        expected, _ = as_tokens("targets", targets, self.vocab_size)
+        if expected.shape != rows.shape:
+            raise ValueError(f"targets must have the shape of tokens {np.shape(tokens)}; got {np.shape(targets)}")
+        return rows, expected
+
+    def loss(self, tokens, targets):
+        """The mean cross-entropy −ln p(target) over every position (targets: the next tokens, same shape)."""
+        return self._kernels.loss(self._params, self._config, *self._pair(tokens, targets))
+
+    def gradient(self, tokens, targets):
+        """∂loss/∂params (P,), laid out like ``params``, by the hand-written backward pass."""
+        grad = np.empty_like(self._params)
+        return self._kernels.loss_and_gradient(self._params, self._config, *self._pair(tokens, targets), grad)[1]
+
+    def attention(self, tokens):
+        """The attention weights (n_layer, n_head, T, T) for one sequence (T,) (or (n_layer, B, n_head, T, T)).
+
+        Entry [l, h, i, j] is how much position i attends to position j (0 for j > i; each row sums to 1).
+        """
+        rows, single = self._tokens("tokens", tokens)
+        weights = self._kernels.attention_weights(self._params, self._config, rows)
+        return weights[:, 0] if single else weights
+
+    def next_token_probabilities(self, tokens, *, temperature=1.0):
+        """p (V,): the distribution over the token after the sequence ``tokens`` (T,): softmax(logits / temperature).
+
+        A sequence longer than the context is read from its last ``context`` tokens.
+        """
+        rows, _ = as_tokens("tokens", tokens, self.vocab_size, batch=False)
+        cache = self._kernels.new_cache(self._config, 1, self._dtype)
+        last = self._kernels.prefill(self._params, self._config, rows[:, -self.context:], cache)
+        return _probabilities(last, _check_temperature(temperature))[0]
+
+    def generate(self, tokens, max_new_tokens, *, temperature=1.0, top_k=None, seed=None):
+        """The sequence(s) ``tokens`` (T,) or (B, T) followed by ``max_new_tokens`` sampled tokens.
+
+        Each token is drawn from softmax(logits / temperature), restricted to the
+        ``top_k`` likeliest when given (top_k=1: greedy). While the sequence fits
+        the context, each new token costs one position's work (a key/value cache);
+        past it, each token is predicted from the last ``context`` tokens, as
+        nanoGPT does, which needs a fresh pass over them (every position shifts).
+        ``seed`` seeds the sampling (else the model's generator is used).
+        """
+        rows, single = as_tokens("tokens", tokens, self.vocab_size)
+        new = list(self._sample(rows, max_new_tokens, temperature, top_k, seed))
+        out = np.concatenate([rows] + [column[:, None] for column in new], axis=1)
+        return out[0] if single else out
+
+    def stream(self, tokens, max_new_tokens, *, temperature=1.0, top_k=None, seed=None):
+        """``generate`` for one sequence (T,), yielding each new token id as it is drawn."""
+        rows, _ = as_tokens("tokens", tokens, self.vocab_size, batch=False)
+        for column in self._sample(rows, max_new_tokens, temperature, top_k, seed):
+            yield int(column[0])
+
+    def _sample(self, rows, max_new_tokens, temperature, top_k, seed):
+        """Yield (B,) new tokens; arguments checked before the first one is drawn."""
+        max_new_tokens = check_int("max_new_tokens", max_new_tokens, 0)
+        temperature = _check_temperature(temperature)
+        if top_k is not None:
+            top_k = min(check_int("top_k", top_k, 1), self.vocab_size)
+        rng = self._rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
+        return self._sampled(rows, max_new_tokens, temperature, top_k, rng)
+
+    def _sampled(self, rows, count, temperature, top_k, rng):
+        kernels, config = self._kernels, self._config
+        cache = kernels.new_cache(config, len(rows), self._dtype)
+        window = rows[:, -config.context:]
+        logits = kernels.prefill(self._params, config, window, cache)
+        position = window.shape[1]
+        for produced in range(count):
+            token = _draw(_probabilities(logits, temperature, top_k), rng)
+            yield token
+            if produced == count - 1:
+                break
+            rows = np.concatenate([rows, token[:, None]], axis=1)
+            if position < config.context:
+                logits = kernels.decode_step(self._params, config, token, position, cache)
+                position += 1
+            else:
+                logits = kernels.prefill(self._params, config, rows[:, -config.context:], cache)
+
+    # -- training and files --------------------------------------------------
+
+    def fit(self, tokens, *, iters=2000, batch_size=12, lr=1e-3, min_lr=1e-4, warmup=100, weight_decay=0.1,
+            betas=(0.9, 0.99), grad_clip=1.0, val=None, eval_interval=250, eval_batches=20, seed=None,
+            checkpoint=None, resume=None, progress=True, callbacks=()):
+        """Train on a token stream (1-D int array) with AdamW; returns a ``fastnet.gpt.GPTHistory``.
+
+        Each iteration draws ``batch_size`` random windows of context + 1
+        tokens (inputs and their next tokens) from a generator seeded by
+        ``seed`` (else the model's own), so every backend sees the same batches.
+        The learning rate rises linearly over ``warmup`` iterations to ``lr``,
+        then follows a cosine down to ``min_lr`` at ``iters`` (nanoGPT's
+        schedule). Gradients are clipped to a global norm of ``grad_clip``
+        (0: no clipping); AdamW (``betas``, eps 1e-8) decays only the 2-D
+        tensors by ``weight_decay``.
+
+        At iteration 0, every ``eval_interval`` iterations and at the end, the
+        mean loss over ``eval_batches`` random batches of the training tokens
+        (and of ``val``, when given) is recorded; each of ``callbacks`` is then
+        called as ``f(model, record)``, and training stops after a record for
+        which one returns True. ``checkpoint=path`` saves the model and the
+        whole training state at each of those points (atomically);
+        ``resume=path`` continues from such a file, with the same arguments,
+        to the same parameters as an uninterrupted run.
+        """
+        from .training import fit
+
+        return fit(self, tokens, iters=iters, batch_size=batch_size, lr=lr, min_lr=min_lr, warmup=warmup,
+                   weight_decay=weight_decay, betas=betas, grad_clip=grad_clip, val=val, eval_interval=eval_interval,
+                   eval_batches=eval_batches, seed=seed, checkpoint=checkpoint, resume=resume, progress=progress,
+                   callbacks=callbacks)
+
+    def save(self, path):
+        """Write the model and its tokenizer to ``path`` (.npz, atomically); read it back with ``fastnet.load``."""
+        from .files import save
+
+        return save(self, path)
+
+
+def _check_temperature(temperature):
+    if not is_real_number(temperature) or not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a positive finite number; got {temperature!r}")
+    return float(temperature)
+
+
+def _probabilities(logits, temperature, top_k=None):
+    """softmax(logits / temperature) over each row of (B, V) in float64, zero outside the top_k likeliest."""
+    scaled = logits.astype(np.float64) / temperature
+    if top_k is not None:
+        kth = np.partition(scaled, -top_k, axis=-1)[:, -top_k, None]
+        scaled = np.where(scaled < kth, -np.inf, scaled)  # ties with the k-th are kept, as nanoGPT
+    e = np.exp(scaled - scaled.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _draw(probabilities, rng):
+    """One token per row of (B, V), drawn by inverting the cumulative distribution with one uniform each."""
+    cumulative = np.cumsum(probabilities, axis=-1)
+    u = rng.random(len(probabilities)) * cumulative[:, -1]
+    tokens = (cumulative <= u[:, None]).sum(axis=-1)  # the first token whose cumulative sum passes u
+    last_possible = probabilities.shape[-1] - 1 - np.argmax(probabilities[:, ::-1] > 0, axis=-1)
+    return np.minimum(tokens, last_possible).astype(np.int64)  # u rounded up to the total

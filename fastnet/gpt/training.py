@@ -1,0 +1,201 @@
+"""The GPT's training loop behind ``GPT.fit``: batches, the learning-rate schedule, AdamW, evaluations, checkpoints."""
+import math
+import os
+import time
+import zlib
+
+import numpy as np
+
+from .._checks import (
+    as_tokens, check_int, check_nonnegative_finite, check_positive_finite, check_seed,
+)
+from .._progress import ProgressBar
+from ..training import Records, TrainingDiverged
+from . import files
+
+ADAM_EPS = 1e-8
+
+
+class GPTHistory(Records):
+    """What ``GPT.fit`` measured: one dict per evaluation.
+
+    Keys: ``iteration`` (optimizer steps taken before it), ``train_loss`` (mean
+    over ``eval_batches`` random batches of the training tokens), ``val_loss``
+    (the same on ``val``, when given), ``lr`` (the learning rate of the next
+    step) and ``seconds`` (wall time since training started).
+    ``history["val_loss"]`` gives one column. ``losses`` holds the loss of
+    every training batch, one per iteration.
+    """
+
+    def __init__(self, records=(), losses=()):
+        super().__init__(records)
+        self.losses = list(losses)
+
+
+def learning_rate(iteration, *, iters, lr, min_lr, warmup):
+    """nanoGPT's schedule: linear warm-up to ``lr``, then a cosine from ``lr`` down to ``min_lr`` at ``iters``.
+
+    lr · (i + 1) / (warmup + 1) for i < warmup; then
+    min_lr + ½ (1 + cos(π (i − warmup) / (iters − warmup))) (lr − min_lr).
+    """
+    if iteration < warmup:
+        return lr * (iteration + 1) / (warmup + 1)
+    if iteration >= iters:
+        return min_lr
+    ratio = (iteration - warmup) / (iters - warmup)
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (lr - min_lr)
+
+
+def random_windows(tokens, context, batch_size, rng):
+    """(inputs, targets), each (batch_size, context): random windows of tokens and the tokens one step later."""
+    starts = rng.integers(0, len(tokens) - context, size=batch_size)
+    positions = starts[:, None] + np.arange(context)
+    return tokens[positions], tokens[positions + 1]
+
+
+def _stream(argument, tokens, model):
+    rows, single = as_tokens(argument, tokens, model.vocab_size, batch=True)
+    if not single:
+        raise ValueError(f"{argument} must be one token stream (a 1-D array); got shape {np.shape(tokens)}")
+    stream = rows[0]
+    if len(stream) < model.context + 1:
+        raise ValueError(f"{argument} holds {len(stream)} tokens; one training window needs context + 1 = "
+                         f"{model.context + 1}")
+    return stream
+
+
+def _check_betas(betas):
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"betas must be a pair (beta1, beta2); got {betas!r}")
+    return tuple(check_nonnegative_finite(f"betas[{i}]", beta, below=1) for i, beta in enumerate(betas))
+
+
+def _check_callbacks(callbacks):
+    if callable(callbacks) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"callbacks must be a list of callables f(model, record); got {callbacks!r}")
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        if not callable(callback):
+            raise TypeError(f"callbacks must hold callables f(model, record); got {callback!r}")
+    return callbacks
+
+
+def _fingerprint(tokens):
+    return None if tokens is None else [len(tokens), zlib.crc32(tokens.tobytes())]
+
+
+def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, betas, grad_clip, val, eval_interval,
+        eval_batches, seed, checkpoint, resume, progress, callbacks):
+    """AdamW on ``model``; see ``GPT.fit``. Every argument is checked before the first step."""
+    tokens = _stream("tokens", tokens, model)
+    val = None if val is None else _stream("val", val, model)
+    iters = check_int("iters", iters, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
+    lr = check_positive_finite("lr", lr)
+    min_lr = check_nonnegative_finite("min_lr", min_lr)
+    if min_lr > lr:
+        raise ValueError(f"min_lr must not exceed lr; got min_lr={min_lr}, lr={lr}")
+    warmup = check_int("warmup", warmup, 0)
+    weight_decay = check_nonnegative_finite("weight_decay", weight_decay)
+    beta1, beta2 = _check_betas(betas)
+    grad_clip = check_nonnegative_finite("grad_clip", grad_clip)
+    eval_interval = check_int("eval_interval", eval_interval, 1)
+    eval_batches = check_int("eval_batches", eval_batches, 1)
+    callbacks = _check_callbacks(callbacks)
+    rng = model._rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
+    checkpoint = None if checkpoint is None else os.fspath(checkpoint)
+    if checkpoint is not None and not os.access(os.path.dirname(os.path.abspath(checkpoint)), os.W_OK):
+        raise ValueError(f"checkpoint: cannot write into the folder of {checkpoint}")
+
+    settings = {"tokens": _fingerprint(tokens), "val": _fingerprint(val), "iters": iters, "batch_size": batch_size,
+                "lr": lr, "min_lr": min_lr, "warmup": warmup, "weight_decay": weight_decay, "betas": [beta1, beta2],
+                "grad_clip": grad_clip, "eval_interval": eval_interval, "eval_batches": eval_batches}
+    kernels, config, params = model._kernels, model._config, model.params
+    m, v, grad = np.zeros_like(params), np.zeros_like(params), np.empty_like(params)
+    # Evaluation batches come from their own generator, so that evaluating does not change the training batches.
+    eval_rng = np.random.default_rng(rng.integers(2 ** 63))
+    history, done, seconds_before = GPTHistory(), 0, 0.0
+    if resume is not None:
+        done, seconds_before, finished = _resume(model, resume, settings, rng, eval_rng, m, v, history)
+        if finished:
+            return history
+
+    def mean_loss(stream):
+        return float(np.mean([kernels.loss(params, config, *random_windows(stream, config.context, batch_size,
+                                                                           eval_rng))
+                              for _ in range(eval_batches)]))
+
+    def schedule(iteration):
+        return learning_rate(iteration, iters=iters, lr=lr, min_lr=min_lr, warmup=warmup)
+
+    def save_checkpoint(steps, finished):
+        if checkpoint is None:
+            return
+        state = {"iteration": steps, "finished": finished, "settings": settings, "rng": rng.bit_generator.state,
+                 "eval_rng": eval_rng.bit_generator.state, "history": list(history), "losses": history.losses,
+                 "seconds": seconds_before + time.perf_counter() - start}
+        files.save_checkpoint(model, checkpoint, state, {"adam_m": m, "adam_v": v})
+
+    bar = ProgressBar(iters, "gpt training", enabled=progress)
+    start = time.perf_counter()
+
+    def evaluate(steps):
+        """Record the losses after ``steps`` iterations; True when a callback asks to stop."""
+        record = {"iteration": steps, "train_loss": mean_loss(tokens)}
+        if val is not None:
+            record["val_loss"] = mean_loss(val)
+        record.update(lr=schedule(steps), seconds=seconds_before + time.perf_counter() - start)
+        history.append(record)
+        bar.close()
+        stop = any([callback(model, record) for callback in callbacks])
+        save_checkpoint(steps, stop or steps == iters)
+        return stop
+
+    if resume is None and evaluate(0):
+        return history
+    for iteration in range(done, iters):
+        step_lr = schedule(iteration)
+        inputs, targets = random_windows(tokens, config.context, batch_size, rng)
+        loss, _ = kernels.loss_and_gradient(params, config, inputs, targets, grad)
+        norm = math.nan
+        if math.isfinite(loss):
+            norm = kernels.adamw_step(params, grad, m, v, iteration + 1, step_lr, beta1, beta2, ADAM_EPS,
+                                      weight_decay, model._decay_mask, grad_clip)
+        if not (math.isfinite(loss) and math.isfinite(norm)):
+            bar.close()
+            raise TrainingDiverged(f"training diverged at iteration {iteration + 1}: the loss became {loss} "
+                                   f"(gradient norm {norm}); try a smaller lr than {lr} (the parameters from "
+                                   "before this step are kept)")
+        history.losses.append(loss)
+        bar.update(iteration + 1)
+        steps = iteration + 1
+        if (steps % eval_interval == 0 or steps == iters) and evaluate(steps):
+            break
+    bar.close()
+    return history
+
+
+def _resume(model, path, settings, rng, eval_rng, m, v, history):
+    """Restore the training state saved at ``path``; returns (iterations done, seconds spent, finished)."""
+    params, state, arrays = files.load_checkpoint(path, model)
+    try:  # read and check everything before changing anything
+        saved_settings, done, seconds = dict(state["settings"]), int(state["iteration"]), float(state["seconds"])
+        for name in ("rng", "eval_rng"):
+            type(rng.bit_generator)().state = state[name]  # a valid generator state (tried on a spare generator)
+        records, losses = [dict(record) for record in state["history"]], [float(x) for x in state["losses"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: damaged training state ({type(exc).__name__}: {exc})") from None
+    different = [f"{key} {saved_settings.get(key)!r} (now {value!r})" for key, value in settings.items()
+                 if saved_settings.get(key) != value]
+    if different:
+        raise ValueError(f"{path}: the checkpoint was trained with other settings: {', '.join(different)}; "
+                         "resume with the same tokens and fit arguments")
+    if not 0 <= done <= settings["iters"] or len(losses) != done:
+        raise ValueError(f"{path}: damaged training state (iteration {done} of {settings['iters']})")
+    model.params = params
+    m[...], v[...] = arrays["adam_m"], arrays["adam_v"]
+    rng.bit_generator.state = state["rng"]
+    eval_rng.bit_generator.state = state["eval_rng"]
+    history.extend(records)
+    history.losses.extend(losses)
+    return done, seconds, bool(state.get("finished"))

@@ -1,0 +1,266 @@
+"""Text cut into tokens: characters, or byte-pair-encoded words and fragments.
+
+Both tokenizers have ``vocab_size``, ``encode(text) -> int64 array``,
+``decode(ids) -> str``, ``to_bytes(ids) -> bytes`` (for decoding a stream
+piece by piece), ``save(path)`` and ``load(path)`` (JSON), and ``to_json()``;
+``tokenizer_from_json`` reads either kind back.
+"""
+import collections
+import json
+import os
+import re
+
+import numpy as np
+
+from ._checks import check_int
+
+
+class CharTokenizer:
+    """One token per character; the vocabulary is the sorted set of the training text's characters.
+
+    (nanoGPT's shakespeare_char.) Encoding a character outside the
+    vocabulary raises ValueError.
+    """
+
+    kind = "char"
+
+    def __init__(self, characters):
+        characters = list(characters)
+        if not characters or not all(isinstance(c, str) and len(c) == 1 for c in characters) \
+                or len(set(characters)) != len(characters):
+            raise ValueError("characters must be distinct one-character strings (at least one)")
+        self.characters = characters
+        self._ids = {c: i for i, c in enumerate(characters)}
+
+    @classmethod
+    def fit(cls, text):
+        """The tokenizer whose vocabulary is the sorted characters of ``text``."""
+        if not isinstance(text, str) or not text:
+            raise ValueError("text must be a non-empty str")
+        return cls(sorted(set(text)))
+
+    @property
+    def vocab_size(self):
+        return len(self.characters)
+
+    def encode(self, text):
+        """Token ids (int64) of the characters of ``text``."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str; got {type(text).__name__}")
+        try:
+            return np.fromiter((self._ids[c] for c in text), np.int64, len(text))
+        except KeyError as exc:
+            raise ValueError(f"text holds the character {exc.args[0]!r}, which is not in this tokenizer's "
+                             f"vocabulary of {self.vocab_size} characters") from None
+
+    def decode(self, ids):
+        """The text of token ids."""
+        return "".join(self.characters[i] for i in _check_ids(ids, self.vocab_size))
+
+    def to_bytes(self, ids):
+        """The UTF-8 bytes of ``decode(ids)``."""
+        return self.decode(ids).encode("utf-8")
+
+    def to_json(self):
+        return json.dumps({"kind": self.kind, "characters": "".join(self.characters)})
+
+    def save(self, path):
+        return _save(self, path)
+
+    @classmethod
+    def load(cls, path):
+        return _load(path, cls)
+
+
+# The pre-split, after GPT-2's: words with their leading space, numbers,
+# runs of punctuation, runs of spaces; every character falls in one chunk.
+# Merges never cross chunks, so tokens are words or pieces of words.
+SPLIT_PATTERN = re.compile(r" ?[^\W\d_]+| ?\d+| ?[^\s\w]+|_+|\s+(?!\S)|\s+|.", re.DOTALL)
+
+
+class BPETokenizer:
+    """Byte-level byte-pair encoding: the 256 bytes, then ``merges`` learned from a text.
+
+    Token i < 256 is byte i; token 256 + r is the merge r, the pair of tokens
+    ``merges[r]``. Encoding turns the UTF-8 bytes of each chunk of the text
+    (``SPLIT_PATTERN``) into tokens and applies the merges in the order they
+    were learned, so ``decode(encode(s)) == s`` for every string.
+    """
+
+    kind = "bpe"
+
+    def __init__(self, merges):
+        merges = [tuple(int(t) for t in pair) for pair in merges]
+        for rank, pair in enumerate(merges):
+            if len(pair) != 2 or not all(0 <= t < 256 + rank for t in pair):
+                raise ValueError(f"merge {rank} must be a pair of earlier tokens; got {pair}")
+        self.merges = merges
+        self._ranks = {pair: rank for rank, pair in enumerate(merges)}
+        self._bytes = [bytes([b]) for b in range(256)]
+        for a, b in merges:
+            self._bytes.append(self._bytes[a] + self._bytes[b])
+        self._chunk_cache = {}
+
+    @classmethod
+    def train(cls, text, vocab_size):
+        """Learn ``vocab_size - 256`` merges from ``text``.
+
+        Each step merges the most frequent adjacent pair of tokens within the
+        chunks of the text (each distinct chunk weighted by how often it
+        occurs). Tie rule: among equally frequent pairs, the one with the
+        smallest (first token, second token).
+        """
+        if not isinstance(text, str) or not text:
+            raise ValueError("text must be a non-empty str")
+        vocab_size = check_int("vocab_size", vocab_size, 256)
+        chunks = collections.Counter(SPLIT_PATTERN.findall(text))
+        words = [chunk.encode("utf-8") for chunk in chunks]
+        ids = np.frombuffer(b"".join(words), np.uint8).astype(np.int64)
+        word_of = np.repeat(np.arange(len(words)), [len(word) for word in words])
+        weights = np.array(list(chunks.values()), np.int64)[word_of]
+        merges = []
+        for new_token in range(256, vocab_size):
+            pair = most_frequent_pair(ids, word_of, weights, new_token)
+            if pair is None:
+                break  # every chunk is one token: nothing left to merge
+            merges.append(pair)
+            ids, word_of, weights = merge_pair(ids, word_of, weights, pair, new_token)
+        return cls(merges)
+
+    @property
+    def vocab_size(self):
+        return 256 + len(self.merges)
+
+    def _encode_chunk(self, chunk):
+        cached = self._chunk_cache.get(chunk)
+        if cached is not None:
+            return cached
+        tokens = list(chunk.encode("utf-8"))
+        while len(tokens) > 1:
+            ranked = [(self._ranks.get(pair, len(self._ranks)), i) for i, pair in enumerate(zip(tokens, tokens[1:]))]
+            rank, i = min(ranked)
+            if rank == len(self._ranks):
+                break
+            merged = 256 + rank
+            pair = self.merges[rank]
+            out, j = [], 0
+            while j < len(tokens):  # every occurrence of the pair, left to right
+                if j + 1 < len(tokens) and (tokens[j], tokens[j + 1]) == pair:
+                    out.append(merged)
+                    j += 2
+                else:
+                    out.append(tokens[j])
+                    j += 1
+            tokens = out
+        self._chunk_cache[chunk] = tokens
+        return tokens
+
+    def encode(self, text):
+        """Token ids (int64) of ``text``."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str; got {type(text).__name__}")
+        tokens = [t for chunk in SPLIT_PATTERN.findall(text) for t in self._encode_chunk(chunk)]
+        return np.array(tokens, np.int64)
+
+    def to_bytes(self, ids):
+        """The bytes that token ids stand for."""
+        return b"".join(self._bytes[i] for i in _check_ids(ids, self.vocab_size))
+
+    def decode(self, ids):
+        """The text of token ids (byte sequences that are not UTF-8, as sampled ids may make, become U+FFFD)."""
+        return self.to_bytes(ids).decode("utf-8", errors="replace")
+
+    def to_json(self):
+        return json.dumps({"kind": self.kind, "merges": self.merges})
+
+    def save(self, path):
+        return _save(self, path)
+
+    @classmethod
+    def load(cls, path):
+        return _load(path, cls)
+
+
+DIRECT_COUNT_MAX = 1 << 22  # pairs counted in a table of vocab_size² up to this size, else by sorting
+
+
+def most_frequent_pair(ids, word_of, weights, vocab_size):
+    """The most frequent adjacent pair (a, b) of tokens within the same word, or None when there is none.
+
+    ``ids`` holds every distinct word's tokens end to end, ``word_of`` the
+    word of each token and ``weights`` how often that word occurs; tokens are
+    < vocab_size. Ties go to the smallest a * vocab_size + b.
+    """
+    same_word = word_of[:-1] == word_of[1:]
+    if not same_word.any():
+        return None
+    keys = ids[:-1][same_word] * vocab_size + ids[1:][same_word]
+    if vocab_size ** 2 <= DIRECT_COUNT_MAX:  # count every possible pair directly
+        totals = np.bincount(keys, weights=weights[:-1][same_word])
+        return divmod(int(np.argmax(totals)), vocab_size)
+    distinct, which = np.unique(keys, return_inverse=True)  # sorted: argmax still takes the smallest key
+    return divmod(int(distinct[np.argmax(np.bincount(which, weights=weights[:-1][same_word]))]), vocab_size)
+
+
+def merge_pair(ids, word_of, weights, pair, new_token):
+    """``(ids, word_of, weights)`` with each occurrence of ``pair`` in a word replaced by ``new_token``.
+
+    Occurrences are taken left to right, so "a a a" with pair (a, a) becomes "X a".
+    """
+    a, b = pair
+    starts = np.flatnonzero((ids[:-1] == a) & (ids[1:] == b) & (word_of[:-1] == word_of[1:]))
+    if a == b and len(starts) > 1:  # overlapping runs: keep a start only if the previous one was not kept
+        keep = np.ones(len(starts), bool)
+        previous = -2
+        for n, start in enumerate(starts.tolist()):
+            keep[n] = start != previous + 1
+            previous = start if keep[n] else -2
+        starts = starts[keep]
+    ids = ids.copy()
+    ids[starts] = new_token
+    drop = np.zeros(len(ids), bool)
+    drop[starts + 1] = True
+    return ids[~drop], word_of[~drop], weights[~drop]
+
+
+def _check_ids(ids, vocab_size):
+    array = np.asarray(ids)
+    if array.dtype.kind not in "iu" or array.ndim > 1:
+        raise TypeError(f"ids must be a sequence of integer token ids; got {array.dtype} {array.shape}")
+    array = array.reshape(-1)
+    if len(array) and (array.min() < 0 or array.max() >= vocab_size):
+        raise ValueError(f"ids must be in [0, {vocab_size}); got values from {array.min()} to {array.max()}")
+    return array.tolist()
+
+
+def tokenizer_from_json(text):
+    """The tokenizer that ``to_json`` wrote (either kind); ValueError for anything else."""
+    try:
+        data = json.loads(text)
+        kind = data["kind"]
+        if kind == CharTokenizer.kind and isinstance(data["characters"], str):
+            return CharTokenizer(data["characters"])
+        if kind == BPETokenizer.kind and isinstance(data["merges"], list):
+            return BPETokenizer(data["merges"])
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"not a fastnet tokenizer ({type(exc).__name__}: {exc})") from None
+    raise ValueError("not a fastnet tokenizer (unknown kind or contents)")
+
+
+def _save(tokenizer, path):
+    from .persistence import replace_atomically
+
+    return replace_atomically(path, tokenizer.to_json().encode("utf-8"))
+
+
+def _load(path, cls):
+    path = os.fspath(path)
+    with open(path, "rb") as file:
+        raw = file.read()
+    try:
+        tokenizer = tokenizer_from_json(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    if not isinstance(tokenizer, cls):
+        raise ValueError(f"{path}: holds a {tokenizer.kind} tokenizer, not a {cls.kind} one")
+    return tokenizer
