@@ -242,7 +242,7 @@ def tokenizer_from_json(text):
             return CharTokenizer(data["characters"])
         if kind == BPETokenizer.kind and isinstance(data["merges"], list):
             return BPETokenizer(data["merges"])
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
         raise ValueError(f"not a fastnet tokenizer ({type(exc).__name__}: {exc})") from None
     raise ValueError("not a fastnet tokenizer (unknown kind or contents)")
 

@@ -18,9 +18,12 @@ The model (GPT-2 as nanoGPT's model.py has it)::
     loss = mean over positions of −ln softmax(logits)[target]
 
 Arrays arrive checked (integer tokens in range, float32 or float64 params);
-results keep the parameters' dtype. This module is imported only when a GPT
+results keep the parameters' dtype. The model-level functions ignore NumPy's
+error state (overflow gives inf and NaN, which the callers check), so the
+caller's ``np.seterr`` changes nothing. This module is imported only when a GPT
 runs (it needs SciPy for erf).
 """
+import functools
 import math
 
 import numpy as np
@@ -190,6 +193,18 @@ def cross_entropy_backward(probs, targets):
 # ---------------------------------------------------------------------------
 # The whole model
 
+
+def _quiet(function):
+    """Run ``function`` whatever the caller's NumPy error state (no warnings, no FloatingPointError)."""
+
+    @functools.wraps(function)
+    def quiet(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return function(*args, **kwargs)
+
+    return quiet
+
+
 def forward(params, config, tokens):
     """(logits (B, T, V), saved): the forward pass, keeping what ``backward`` needs.
 
@@ -231,21 +246,25 @@ def backward(params, config, dlogits, saved, grad):
     return grad
 
 
+@_quiet
 def logits(params, config, tokens):
     """logits (B, T, V) for tokens (B, T)."""
     return forward(params, config, tokens)[0]
 
 
+@_quiet
 def attention_weights(params, config, tokens):
     """(n_layer, B, nh, T, T): every layer's attention weights for tokens (B, T)."""
     return np.stack([block["att"] for block in forward(params, config, tokens)[1]["blocks"]])
 
 
+@_quiet
 def loss(params, config, tokens, targets):
     """The mean cross-entropy of the next-token predictions (float)."""
     return cross_entropy_forward(logits(params, config, tokens), targets)[0]
 
 
+@_quiet
 def loss_and_gradient(params, config, tokens, targets, grad):
     """(loss, grad): grad (P,) = ∂loss/∂params, overwritten."""
     out, saved = forward(params, config, tokens)
@@ -263,6 +282,7 @@ def new_cache(config, batch, dtype):
     return np.zeros((config.n_layer, 2, batch, config.n_head, config.context, config.head_size), dtype)
 
 
+@_quiet
 def prefill(params, config, tokens, cache):
     """Logits (B, V) of the last position of tokens (B, T), storing every position's keys and values in ``cache``."""
     out, saved = forward(params, config, tokens)
@@ -273,6 +293,7 @@ def prefill(params, config, tokens, cache):
     return out[:, -1]
 
 
+@_quiet
 def decode_step(params, config, token, position, cache):
     """Logits (B, V) after appending token (B,) at ``position``, reading and extending the cache.
 
@@ -298,6 +319,7 @@ def decode_step(params, config, token, position, cache):
 # ---------------------------------------------------------------------------
 # The optimiser: gradient clipping and AdamW over the flat vector
 
+@_quiet
 def adamw_step(params, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, decay_mask, clip):
     """One AdamW step (as torch.optim.AdamW) after global-norm clipping (as torch's clip_grad_norm_).
 
