@@ -96,8 +96,10 @@ def _train(args):
     else:
         tokenizer = texts.BPETokenizer.train(train_text, args.vocab_size)
     train_tokens, val_tokens = tokenizer.encode(train_text), tokenizer.encode(val_text)
+    fewer = (f" (fewer than --vocab-size {args.vocab_size}: no pair left to merge)"
+             if args.tokenizer == "bpe" and tokenizer.vocab_size < args.vocab_size else "")
     print(f"data: {args.data or 'Tiny Shakespeare (shipped with fastnet)'}, {len(text):,} characters; "
-          f"{args.tokenizer} tokenizer, {tokenizer.vocab_size} tokens ({time.perf_counter() - start:.1f} s); "
+          f"{args.tokenizer} tokenizer, {tokenizer.vocab_size} tokens{fewer} ({time.perf_counter() - start:.1f} s); "
           f"{len(train_tokens):,} training and {len(val_tokens):,} validation tokens")
     model = GPT(tokenizer.vocab_size, context=args.context, n_layer=args.n_layer, n_head=args.n_head,
                 n_embd=args.n_embd, bias=args.bias, dtype=args.dtype, backend=args.backend, seed=args.seed)
