@@ -42,6 +42,8 @@ def extensions():
             source[:-len(".pyx")].replace(os.sep, "."),
             [source],
             include_dirs=[numpy.get_include(), os.path.dirname(source)],
+            depends=sorted(glob.glob(os.path.join(os.path.dirname(source), "*.pxi"))
+                           + glob.glob(os.path.join(os.path.dirname(source), "*.h"))),
             extra_compile_args=compile_args(),
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         )

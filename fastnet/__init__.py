@@ -13,7 +13,7 @@ from . import backends, datasets, pictures, text
 from ._version import __version__
 from .gpt import GPT, GPTHistory
 from .network import Network
-from .persistence import load
+from .loading import load
 from .training import History, TrainingDiverged
 
 __all__ = ["Network", "GPT", "load", "History", "GPTHistory", "TrainingDiverged", "backends", "datasets", "pictures",

@@ -3,6 +3,8 @@
 This module checks and converts arguments, owns the parameters and hands
 checked arrays to the active backend's kernels (``fastnet.backends``).
 """
+import collections
+
 import numpy as np
 
 from . import backends, persistence, training
@@ -16,6 +18,9 @@ from ._layout import sizes_array, split_params
 from .backends import numpy_backend
 from .backends.codes import ACTIVATIONS, COSTS, OUTPUTS, output_for
 from .backends.numpy_backend import mean_cost
+
+
+KernelArguments = collections.namedtuple("KernelArguments", "params sizes activation output cost")
 
 
 class Network:
@@ -32,7 +37,7 @@ class Network:
     Parameters
     ----------
     sizes : sequence of int
-    activation : "sigmoid", "relu" or "tanh" (hidden layers)
+    activation : "sigmoid", "relu", "tanh" or "gelu" (the exact, erf form) in the hidden layers
     cost : the cost C = 1/n Σ_x C_x that training minimises, with C_x:
         "quadratic" ½ ‖a_L − y‖² (the book's first network);
         "cross_entropy" −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)] (sigmoid outputs);
@@ -167,6 +172,28 @@ class Network:
         self._backend = backends.resolve(name)
         return self
 
+    # -- what the kernels take (for the training loop and for code that calls a backend directly)
+
+    @property
+    def kernels(self):
+        """The backend module whose kernels run this network (``fastnet.backends.KERNELS``)."""
+        return self._kernels
+
+    @property
+    def kernel_arguments(self):
+        """``KernelArguments(params, sizes, activation, output, cost)``: the first arguments of every kernel.
+
+        ``params`` is the network's own array (kernels that train update it in
+        place); ``sizes`` the int64 layer widths; the rest integer codes
+        (``fastnet.backends.codes``).
+        """
+        return KernelArguments(self._params, self._sizes_array, *self._codes)
+
+    @property
+    def rng(self):
+        """The network's random generator: ``fit`` draws its visiting orders from it when no seed is given."""
+        return self._rng
+
     # -- evaluation ---------------------------------------------------------
 
     def _outputs(self, rows):
@@ -219,13 +246,8 @@ class Network:
     def cost(self, X, y):
         """Mean cost over the examples: (1/n) Σ_x C_x."""
         rows = as_batch("X", X, self._sizes[0], self._dtype)
-        return self._mean_cost(rows, as_targets("y", y, len(rows), self._sizes[-1], self._dtype))
-
-    def _mean_cost(self, rows, targets):
-        return self._mean_cost_of(self._outputs(rows), targets)
-
-    def _mean_cost_of(self, outputs, targets):
-        return mean_cost(self._codes[2], outputs, targets)
+        targets = as_targets("y", y, len(rows), self._sizes[-1], self._dtype)
+        return mean_cost(self._codes[2], self._outputs(rows), targets)
 
     # -- gradients ----------------------------------------------------------
 
@@ -284,19 +306,6 @@ class Network:
 
     # -- training -----------------------------------------------------------
 
-    def _prepare(self, rows):
-        """Checked rows in the form the backend reads many times (see ``prepare_inputs`` of a backend)."""
-        return self._kernels.prepare_inputs(rows)
-
-    def _sgd_batches(self, rows, targets, order, batch_size, eta, l2=0.0, momentum=0.0, velocity=None):
-        """SGD steps over the mini-batches of ``order``; ``rows`` checked, possibly prepared.
-
-        See ``numpy_backend.sgd_epoch`` for ``l2`` (λ/n) and ``momentum``;
-        ``velocity`` (P,) is the momentum state, updated in place.
-        """
-        self._kernels.sgd_epoch(self._params, self._sizes_array, *self._codes, rows, targets, order, batch_size,
-                                eta, l2, momentum, velocity)
-
     def update_mini_batch(self, X, y, eta=None):
         """One SGD step on one mini-batch: params -= eta · (mean gradient over the batch).
 
@@ -308,7 +317,7 @@ class Network:
         eta = check_positive_finite("eta", eta)
         rows = as_batch("X", X, self._sizes[0], self._dtype)
         targets = as_targets("y", y, len(rows), self._sizes[-1], self._dtype)
-        self._sgd_batches(rows, targets, np.arange(len(rows)), len(rows), eta)
+        self._kernels.sgd_epoch(*self.kernel_arguments, rows, targets, np.arange(len(rows)), len(rows), eta)
 
     def fit(self, X, y, *, epochs=30, batch_size=10, eta=3.0, lmbda=0.0, momentum=0.0, validation=None,
             test=None, seed=None, progress=True, callbacks=None, halve_eta_patience=None,

@@ -1,15 +1,16 @@
 """Saving and loading networks: .npz files read without pickle, written atomically.
 
-GPT files (``fastnet.gpt.files``) share the atomic writer and the reader.
-A network file holds ``params`` (the flat parameter vector) and the metadata
-needed to rebuild the network: ``sizes``, ``activation``, ``cost``,
+GPT files (``fastnet.gpt.files``) share the atomic writer and the reader;
+``fastnet.load`` (``fastnet.loading``) builds either model from what these
+functions read. A network file holds ``params`` (the flat parameter vector)
+and the metadata needed to rebuild the network: ``sizes``, ``activation``, ``cost``,
 ``output``, ``dtype`` and the ``fastnet_version`` that wrote it. A training
 checkpoint (``fit(..., checkpoint=path)``) is a network file with the training
 state added: ``training_state`` (JSON text) and any arrays training needs
 (the momentum velocity, the best parameters so far), each named
 ``state_<name>``; ``fastnet.load`` reads a checkpoint as the network it holds.
-Loading checks every piece before it builds anything, so a truncated, corrupt
-or foreign file raises ValueError naming it.
+Every piece is checked before anything is built, so a truncated, corrupt or
+foreign file raises ValueError naming it.
 """
 import json
 import os
@@ -69,16 +70,20 @@ def _network_arrays(net):
 
 
 def save(net, path):
-    """Write ``net`` to ``path`` (.npz), atomically; read it back with ``fastnet.load``."""
+    """Write the ``Network`` ``net`` to ``path`` (.npz), atomically; read it back with ``fastnet.load``."""
     return write_atomically(path, _network_arrays(net))
 
 
-def save_checkpoint(net, path, state, arrays):
-    """Write ``net`` with a training ``state`` (JSON-serialisable dict) and state ``arrays``, atomically."""
-    contents = _network_arrays(net)
-    contents["training_state"] = np.str_(json.dumps(state))
+def with_training_state(contents, state, arrays):
+    """``contents`` plus a training ``state`` (JSON-serialisable dict) and state ``arrays`` (prefixed names)."""
+    contents = dict(contents, training_state=np.str_(json.dumps(state)))
     contents.update({STATE_PREFIX + name: array for name, array in arrays.items()})
-    return write_atomically(path, contents)
+    return contents
+
+
+def save_checkpoint(net, path, state, arrays):
+    """Write ``net`` with a training ``state`` and state ``arrays``, atomically."""
+    return write_atomically(path, with_training_state(_network_arrays(net), state, arrays))
 
 
 def read_arrays(path):
@@ -90,10 +95,11 @@ def read_arrays(path):
     except FileNotFoundError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ValueError(f"{path}: not a readable fastnet network file ({exc})") from None
+        raise ValueError(f"{path}: not a readable fastnet network file, nor a GPT file ({exc})") from None
 
 
 def text_member(path, contents, key, default=None):
+    """The text value ``key`` of a file's ``contents`` (``default`` when absent)."""
     if key not in contents:
         return default
     value = contents[key]
@@ -102,16 +108,26 @@ def text_member(path, contents, key, default=None):
     return str(value)
 
 
-def _build(path, contents, backend):
-    """The network the file's metadata and params describe, every piece checked."""
-    from .network import Network
-
-    missing = [key for key in ("params",) + _METADATA if key not in contents]
-    if missing:
-        raise ValueError(f"{path}: not a fastnet network file (missing {', '.join(missing)})")
+def float_params(path, contents):
+    """The ``params`` member: a 1-D float32 or float64 array."""
+    if "params" not in contents:
+        raise ValueError(f"{path}: not a fastnet model file (no params)")
     params = contents["params"]
     if params.ndim != 1 or params.dtype.name not in ("float32", "float64"):
         raise ValueError(f"{path}: params must be a 1-D float32 or float64 array; got {params.dtype} {params.shape}")
+    return params
+
+
+def read_network(path, contents):
+    """(settings, params) of a network file: the keyword arguments of ``Network`` and the flat parameters.
+
+    Checks the members' types; whether the settings make a network is for
+    ``Network`` to say.
+    """
+    missing = [key for key in ("params",) + _METADATA if key not in contents]
+    if missing:
+        raise ValueError(f"{path}: not a fastnet network file (missing {', '.join(missing)})")
+    params = float_params(path, contents)
     if text_member(path, contents, "dtype", params.dtype.name) != params.dtype.name:
         raise ValueError(f"{path}: metadata says dtype {text_member(path, contents, 'dtype')}, but params are {params.dtype}")
     sizes = contents["sizes"]
@@ -120,47 +136,22 @@ def _build(path, contents, backend):
     cost = text_member(path, contents, "cost")
     # Files from fastnet 0.1.0 have no "output": it was the cost's own (sigmoid).
     default_output = output_for(cost) if cost in COSTS else None
-    try:
-        net = Network(sizes.tolist(), activation=text_member(path, contents, "activation"), cost=cost,
-                      output=text_member(path, contents, "output", default_output), dtype=params.dtype.name,
-                      backend=backend)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: invalid network metadata ({exc})") from None
-    if params.shape != net.params.shape:
-        raise ValueError(f"{path}: holds {params.size} parameters, but sizes {net.sizes} need {net.num_params}")
-    try:
-        net.params = params
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
-    return net
+    settings = dict(sizes=sizes.tolist(), activation=text_member(path, contents, "activation"), cost=cost,
+                    output=text_member(path, contents, "output", default_output), dtype=params.dtype.name)
+    return settings, params
 
 
-def load(path, *, backend="auto"):
-    """The model saved at ``path`` (a ``Network`` or a ``GPT``, saved or checkpointed), on ``backend``."""
-    contents = read_arrays(path)
-    if GPT_FORMAT_KEY in contents:
-        from .gpt.files import build
-
-        return build(os.fspath(path), contents, backend)
-    return _build(os.fspath(path), contents, backend)
-
-
-def load_checkpoint(path, net):
-    """(params, state, arrays) of the checkpoint at ``path``, checked to belong to a network like ``net``."""
-    path = os.fspath(path)
-    contents = read_arrays(path)
-    saved = _build(path, contents, "numpy")
-    for name in ("sizes", "activation", "cost_name", "output", "dtype"):
-        if getattr(saved, name) != getattr(net, name):
-            raise ValueError(f"{path}: the checkpoint's network has {name} {getattr(saved, name)!r}, "
-                             f"this network {getattr(net, name)!r}")
+def read_training_state(path, contents, params):
+    """(state, arrays) of a checkpoint: its JSON training state and its state arrays, each shaped like ``params``."""
     try:
         state = json.loads(text_member(path, contents, "training_state"))
     except (TypeError, json.JSONDecodeError):
-        raise ValueError(f"{path}: a network file without a readable training state; "
+        raise ValueError(f"{path}: a model file without a readable training state; "
                          "resume needs a file written by fit(..., checkpoint=...)") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: damaged training state (not a JSON object)")
     arrays = {key[len(STATE_PREFIX):]: value for key, value in contents.items() if key.startswith(STATE_PREFIX)}
     for name, array in arrays.items():
-        if array.shape != saved.params.shape or array.dtype != saved.params.dtype or not np.isfinite(array).all():
-            raise ValueError(f"{path}: state array {name} must be {saved.params.size} finite {saved.dtype} values")
-    return saved.params, state, arrays
+        if array.shape != params.shape or array.dtype != params.dtype or not np.isfinite(array).all():
+            raise ValueError(f"{path}: state array {name} must be {params.size} finite {params.dtype} values")
+    return state, arrays

@@ -5,6 +5,7 @@ import time
 import numpy as np
 
 from . import persistence
+from .backends.numpy_backend import mean_cost
 from ._checks import (
     as_batch, as_labels, as_targets, check_int, check_nonnegative_finite, check_positive_finite, check_seed,
 )
@@ -52,12 +53,14 @@ class _EvaluationSet:
     """Rows prepared for the backend, their targets and labels: what ``fit`` measures after each epoch."""
 
     def __init__(self, net, rows, targets, labels):
-        self.inputs, self.targets, self.labels = net._prepare(rows), targets, labels
+        self.inputs, self.targets, self.labels = net.kernels.prepare_inputs(rows), targets, labels
+        self.outputs = np.empty((len(rows), net.sizes[-1]), net.dtype)
 
     def measure(self, net, name):
         """{name_cost, name_accuracy} from one forward pass."""
-        outputs = net._outputs(self.inputs)
-        return {f"{name}_cost": net._mean_cost_of(outputs, self.targets),
+        params, sizes, activation, output, cost = net.kernel_arguments
+        outputs = net.kernels.feedforward(params, sizes, activation, output, self.inputs, self.outputs)
+        return {f"{name}_cost": mean_cost(cost, outputs, self.targets),
                 f"{name}_accuracy": float(np.count_nonzero(outputs.argmax(axis=1) == self.labels)) / len(self.labels)}
 
 
@@ -118,7 +121,7 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
     callbacks = _check_callbacks(callbacks)
     halve_eta_patience = _check_patience("halve_eta_patience", halve_eta_patience, validation)
     early_stopping_patience = _check_patience("early_stopping_patience", early_stopping_patience, validation)
-    rng = net._rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
+    rng = net.rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
     checkpoint = None if checkpoint is None else os.fspath(checkpoint)
     validation, test = _check_pair(net, "validation", validation), _check_pair(net, "test", test)
     # Every argument is checked; the backend now prepares the rows once for all epochs.
@@ -159,7 +162,8 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
         start = time.perf_counter()
         for begin in range(0, len(rows), batches_per_piece * batch_size):
             piece = order[begin:begin + batches_per_piece * batch_size]
-            net._sgd_batches(training.inputs, targets, piece, batch_size, eta, l2, momentum, velocity)
+            net.kernels.sgd_epoch(*net.kernel_arguments, training.inputs, targets, piece, batch_size, eta, l2,
+                                  momentum, velocity)
             bar.update(begin + len(piece))
         seconds = time.perf_counter() - start
         bar.close()
@@ -200,7 +204,7 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
 
 def _resume(net, path, settings, rng, velocity, best_params, history, plateau):
     """Restore the training state saved at ``path``; returns (epochs completed, current eta, finished)."""
-    params, state, arrays = persistence.load_checkpoint(path, net)
+    params, state, arrays = _read_checkpoint(path, net)
     needed = (["velocity"] if velocity is not None else []) + (["best_params"] if best_params is not None else [])
     try:  # read and check everything before changing anything
         saved_settings, completed, eta = dict(state["settings"]), int(state["epoch"]), float(state["eta"])
@@ -223,3 +227,19 @@ def _resume(net, path, settings, rng, velocity, best_params, history, plateau):
     vars(plateau).update(plateau_state)
     history.best_epoch = plateau.best_epoch
     return completed, eta, bool(state.get("finished"))
+
+
+def _read_checkpoint(path, net):
+    """(params, state, arrays) of the checkpoint at ``path``, checked to belong to a network like ``net``."""
+    path = os.fspath(path)
+    contents = persistence.read_arrays(path)
+    settings, params = persistence.read_network(path, contents)
+    ours = dict(sizes=net.sizes, activation=net.activation, cost=net.cost_name, output=net.output,
+                dtype=net.dtype.name)
+    for name, value in ours.items():
+        if settings[name] != value:
+            raise ValueError(f"{path}: the checkpoint's network has {name} {settings[name]!r}, this network {value!r}")
+    if params.shape != net.params.shape or not np.isfinite(params).all():
+        raise ValueError(f"{path}: params must be {net.num_params} finite values")
+    state, arrays = persistence.read_training_state(path, contents, params)
+    return params, state, arrays

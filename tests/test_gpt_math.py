@@ -169,10 +169,10 @@ def test_cached_decoding_gives_the_logits_of_a_full_pass():
     model = small_model()
     tokens = np.random.default_rng(4).integers(0, 11, (2, 8))
     full = model.logits(tokens)
-    cache = ref.new_cache(model._config, 2, model.dtype)
-    steps = [ref.prefill(model.params, model._config, tokens[:, :3], cache)]
+    cache = ref.new_cache(model.shape, 2, model.dtype)
+    steps = [ref.prefill(model.params, model.shape, tokens[:, :3], cache)]
     for position in range(3, 8):
-        steps.append(ref.decode_step(model.params, model._config, tokens[:, position], position, cache))
+        steps.append(ref.decode_step(model.params, model.shape, tokens[:, position], position, cache))
     np.testing.assert_allclose(np.stack(steps, axis=1), full[:, 2:], rtol=1e-12, atol=1e-12)
 
 
@@ -277,7 +277,7 @@ def test_logits_and_gradient_agree_with_pytorch_autograd():
         np.testing.assert_allclose(model.logits(tokens), logits.detach().numpy(), rtol=1e-12, atol=1e-12)
         assert model.loss(tokens, targets) == pytest.approx(loss.item(), rel=1e-12)
         grads = {name: p.grad.numpy() for name, p in module.named_parameters()}
-        ours = layout.named_views(model.gradient(tokens, targets), model._config)
+        ours = layout.named_views(model.gradient(tokens, targets), model.shape)
         assert sorted(grads) == sorted(ours)
         for name, grad in grads.items():
             np.testing.assert_allclose(ours[name], grad, rtol=1e-10, atol=1e-12, err_msg=name)

@@ -294,4 +294,33 @@ def test_a_trained_model_matches_pytorch_in_float32():
     expected = from_fastnet(model)(torch.from_numpy(tokens))[0].detach().numpy()
     got = model.logits(tokens)
     assert np.abs(got - expected).max() <= 1e-4 * np.abs(expected).max()
-    assert layout.count_params(model._config) == model.num_params
+    assert layout.count_params(model.shape) == model.num_params
+
+
+def test_training_steps_equal_pytorch_adamw_as_nanogpt_configures_it():
+    """Three steps of fit against torch.optim.AdamW with nanoGPT's groups, clipping and schedule (float64)."""
+    torch = pytest.importorskip("torch")
+    from fastnet.bench.torch_gpt import from_fastnet
+    from fastnet.gpt.training import learning_rate, random_windows
+
+    model = tiny(dtype="float64", bias=True)
+    stream = np.random.default_rng(4).integers(0, 13, 300)
+    module = from_fastnet(model)
+    groups = [{"params": [p for p in module.parameters() if p.dim() >= 2], "weight_decay": 0.1},
+              {"params": [p for p in module.parameters() if p.dim() < 2], "weight_decay": 0.0}]
+    optimizer = torch.optim.AdamW(groups, lr=1e-2, betas=(0.9, 0.99))
+    rng = np.random.default_rng(11)
+    rng.integers(2 ** 63)  # fit draws the evaluation generator's seed first
+    for step in range(3):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, iters=3, lr=1e-2, min_lr=1e-3, warmup=1)
+        inputs, targets = random_windows(stream, 8, 4, rng)
+        _, loss = module(torch.from_numpy(inputs), torch.from_numpy(targets))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(module.parameters(), 0.05)  # small enough to clip
+        optimizer.step()
+    model.fit(stream, iters=3, batch_size=4, lr=1e-2, min_lr=1e-3, warmup=1, grad_clip=0.05, eval_interval=10,
+              eval_batches=1, seed=11, progress=False)
+    for name, view in model.state_dict().items():
+        np.testing.assert_allclose(view, module.state_dict()[name].numpy(), rtol=1e-10, atol=1e-12, err_msg=name)

@@ -246,4 +246,4 @@ def test_save_and_load_keep_output_and_dtype(tmp_path):
                           ("badoutput", "does not go with cost")):
         with pytest.raises(ValueError, match=message):
             fastnet.load(tmp_path / f"{name}.npz")
-    assert persistence.load(tmp_path / "net.npz", backend="numpy").backend == "numpy"
+    assert fastnet.load(tmp_path / "net.npz", backend="numpy").backend == "numpy"

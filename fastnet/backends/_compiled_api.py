@@ -18,32 +18,18 @@ from .codes import COMPACT_INPUTS, CSR_INPUTS, DENSE_INPUTS
 # fraction of an unprepared array from its first SAMPLE_ROWS rows.
 SPARSE_MIN_ZERO_FRACTION = 0.5
 SAMPLE_ROWS = 256
-# Up to this many rows, feedforward takes the matrix-vector path and skips
-# packing. benches/test_compiled.py::test_feedforward_paths (Numba), 16 rows: 27 against
-# 48 us (784-16-16-10), 35 against 78 us (784-30-10); for 784-100-10 (measured
-# the same way by hand) 111 against 146 us at 16 rows, but packing wins at 64.
+# Up to this many rows, feedforward takes the matrix-vector path and skips packing.
 MATVEC_MAX_ROWS = 16
-
 # Wide hidden-to-hidden layers trained in large batches run faster as the NumPy
-# backend's BLAS products than as compiled per-example loops. Measured
-# (benches/test_blas_crossover.py: 10,000 images, one thread, ms per epoch,
-# compiled / BLAS, Numba; Cython within 15%): 784-300-300-10 at batch 10:
-# 340 / 642, at 32: 342 / 306; 784-200-200-10 at 32: 177 / 189 (a tie);
-# 784-100-100-10 at 32: 64 / 95, at 100: 65 / 65; 784-1000-100-10 at 10:
-# 624 / 1638, at 100: 617 / 462; one hidden layer (784-1000-10 at 100: 289 /
-# 399) or 784-30-30-30-10 (13 / 36): compiled faster. Rule that fits every
-# point, ties either way: BLAS when batch_size >= 32 and batch_size x
-# (hidden-to-hidden weights) >= 1e6.
+# backend's BLAS products than as compiled per-example loops: BLAS when
+# batch_size >= BLAS_MIN_BATCH and batch_size x (hidden-to-hidden weights) >= BLAS_MIN_WORK.
 BLAS_MIN_BATCH = 32
 BLAS_MIN_WORK = 1_000_000
 # A plain array (not prepared) is read from memory as it is forwarded; with a
-# narrow first layer NumPy's one BLAS product per layer does that faster.
-# Measured (benches/test_blas_crossover.py), predicting the 10,000 MNIST test
-# images through 784-W-10, one thread, compiled / BLAS ms, Numba then Cython:
-# W = 16: 8.4 / 5.5, 7.6 / 5.1; 24: 9.6 / 7.3, 8.6 / 6.7; 32: 9.6 / 8.7,
-# 8.7 / 7.5; 64: 14.6 / 14.6, 12.2 / 13.0; 100: 17.5 / 22.0, 15.6 / 20.9;
-# 1000: 108 / 204, 98 / 200. Prepared inputs (prepare_inputs) are faster
-# still: 2.3 ms for 784-16-16-10.
+# first layer of at most BLAS_MAX_FIRST_LAYER units, NumPy's one BLAS product
+# per layer does that faster. Each threshold is a crossover measured point by
+# point: BENCHMARKS.md, "Where the compiled kernels hand over to BLAS"
+# (benches/test_blas_crossover.py re-measures them).
 BLAS_MAX_FIRST_LAYER = 32
 
 _INDEX = np.int32

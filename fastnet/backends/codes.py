@@ -1,10 +1,16 @@
-"""Integer codes for activations, output layers and costs.
+"""Integer codes for activations, output layers, costs and input modes: the one source every backend reads.
 
 Kernels take these small integers rather than names so that compiled code
 (Numba, Cython) can branch on them. A name's code is its index in the tuple.
+The Cython extension imports this module rather than copying the numbers.
 """
-ACTIVATIONS = ("sigmoid", "relu", "tanh")  # hidden layers
-SIGMOID, RELU, TANH = range(len(ACTIVATIONS))
+# Hidden activations, and whether f'(z) needs z itself. Where it does not, the
+# kernels compute it from the stored a = f(z) (σ' = a(1 − a), tanh' = 1 − a²,
+# relu' = [a > 0]); GELU's derivative Φ(z) + z φ(z) is not a function of a.
+DERIVATIVE_NEEDS_Z = {"sigmoid": False, "relu": False, "tanh": False, "gelu": True}
+ACTIVATIONS = tuple(DERIVATIVE_NEEDS_Z)
+SIGMOID, RELU, TANH, GELU = range(len(ACTIVATIONS))
+NEEDS_Z = tuple(DERIVATIVE_NEEDS_Z.values())  # by code
 
 OUTPUTS = ("sigmoid", "softmax")  # the output layer
 SIGMOID_OUTPUT, SOFTMAX_OUTPUT = range(len(OUTPUTS))

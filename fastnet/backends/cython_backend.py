@@ -7,8 +7,6 @@ baseline code for the running CPU. Nothing compiles at import: the extension
 was built when fastnet was installed. When it was not (no C compiler), this
 module fails to import and ``fastnet info`` says why.
 """
-from . import codes
-
 try:
     from . import _cython_kernels as _kernels
 except ImportError as exc:
@@ -18,11 +16,6 @@ from ._compiled_api import CompiledKernels, Inputs, blas_is_faster
 
 __all__ = ["prepare_inputs", "feedforward", "predict", "backprop", "gradient", "sgd_epoch", "Inputs",
            "blas_is_faster"]
-
-_SHARED_CODES = ("SIGMOID", "RELU", "TANH", "SIGMOID_OUTPUT", "SOFTMAX_OUTPUT", "QUADRATIC", "DENSE_INPUTS",
-                 "CSR_INPUTS", "COMPACT_INPUTS")
-if any(getattr(_kernels, name) != getattr(codes, name) for name in _SHARED_CODES):
-    raise ImportError("the compiled fastnet._cython_kernels does not match this fastnet (rebuild it)")
 
 
 def _driver(name, dtype):

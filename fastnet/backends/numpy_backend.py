@@ -6,8 +6,9 @@ Notation (Nielsen's book). The input is ``a_0 = x``. Layer ``l`` maps
 ``a_l`` (``n_l`` values) to ``a_{l+1}``::
 
     z_{l+1} = W_l a_l + b_l          W_l: (n_{l+1}, n_l),  b_l: (n_{l+1},)
-    a_{l+1} = f(z_{l+1})             f: the hidden activation; the output
-                                     layer's own function (σ or softmax) last
+    a_{l+1} = f(z_{l+1})             f: the hidden activation (σ, ReLU, tanh or
+                                     GELU); the output layer's own function
+                                     (σ or softmax) last
 
 The cost of one example ``C_x`` compares the output ``a_L`` with the target y:
 
@@ -23,8 +24,11 @@ Backpropagation computes the error ``δ_l = ∂C_x/∂z_l`` of every layer, last
     δ_l = (W_lᵀ δ_{l+1}) ⊙ f'(z_l)              the chain rule, one layer back
     ∂C_x/∂b_l = δ_{l+1},   ∂C_x/∂W_l = δ_{l+1} a_lᵀ
 
-Derivatives are computed from the stored activations, not from z:
-``σ' = a(1 − a)``, ``tanh' = 1 − a²``, ``relu' = [a > 0]``.
+Activations and costs are tables (``ACTIVATION_FUNCTIONS``, ``COST_FUNCTIONS``)
+that pair each function with its derivative. Derivatives are computed from
+the stored activations where they can be (``σ' = a(1 − a)``, ``tanh' = 1 − a²``,
+``relu' = [a > 0]``) and from z where they cannot (``GELU' = Φ(z) + z φ(z)``;
+``codes.NEEDS_Z``).
 
 Two formulations give the same gradients:
 
@@ -41,13 +45,19 @@ codes from ``fastnet.backends.codes``. Inputs arrive checked and converted
 (C-contiguous, the network's dtype, finite); results are written into ``out``
 arguments.
 """
+import math
+
 import numpy as np
 
 from .._layout import split_params
-from .codes import CROSS_ENTROPY, LOG_LIKELIHOOD, QUADRATIC, RELU, SIGMOID, SIGMOID_OUTPUT, SOFTMAX_OUTPUT, TANH
+from .codes import (CROSS_ENTROPY, GELU, LOG_LIKELIHOOD, QUADRATIC, RELU, SIGMOID, SIGMOID_OUTPUT, SOFTMAX_OUTPUT,
+                    TANH)
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 # ---------------------------------------------------------------------------
-# Activations
+# Activations and costs: each a row of a table, the function beside its derivative
 
 
 def sigmoid(z, out):
@@ -63,28 +73,68 @@ def sigmoid(z, out):
     return np.divide(np.where(z >= 0, 1, e), 1 + e, out=out)
 
 
+def sigmoid_derivative(a, z, out):
+    """σ'(z) = a (1 − a)."""
+    np.subtract(1, a, out=out)
+    return np.multiply(out, a, out=out)
+
+
+def relu(z, out):
+    """max(z, 0)."""
+    return np.maximum(z, 0, out=out)
+
+
+def relu_derivative(a, z, out):
+    """[z > 0] = sign(a), as a >= 0."""
+    return np.sign(a, out=out)
+
+
+def tanh(z, out):
+    return np.tanh(z, out=out)
+
+
+def tanh_derivative(a, z, out):
+    """tanh'(z) = 1 − a²."""
+    np.multiply(a, a, out=out)
+    return np.subtract(1, out, out=out)
+
+
+def _normal_cdf(z):
+    """Φ(z) = ½ (1 + erf(z / √2)) (SciPy's erf, imported on first use: ``import fastnet`` stays quick)."""
+    from scipy.special import erf
+
+    return 0.5 * (1 + erf(z * _SQRT_HALF))
+
+
+def gelu(z, out):
+    """z Φ(z) = ½ z (1 + erf(z / √2)), the exact GELU (as torch.nn.GELU())."""
+    return np.multiply(z, _normal_cdf(z), out=out)
+
+
+def gelu_derivative(a, z, out):
+    """GELU'(z) = Φ(z) + z φ(z), φ the standard normal density: needs z, not a."""
+    with np.errstate(under="ignore"):
+        density = np.exp(-0.5 * z * z) * _INV_SQRT_2PI
+    return np.add(_normal_cdf(z), z * density, out=out)
+
+
+# code -> (f(z, out), f'(a, z, out)); whether f' reads z is codes.NEEDS_Z.
+ACTIVATION_FUNCTIONS = {
+    SIGMOID: (sigmoid, sigmoid_derivative),
+    RELU: (relu, relu_derivative),
+    TANH: (tanh, tanh_derivative),
+    GELU: (gelu, gelu_derivative),
+}
+
+
 def activate(activation, z, out):
     """out = f(z) for the activation code; ``out`` may be ``z``."""
-    if activation == SIGMOID:
-        return sigmoid(z, out)
-    if activation == RELU:
-        return np.maximum(z, 0, out=out)
-    if activation == TANH:
-        return np.tanh(z, out=out)
-    raise ValueError(f"unknown activation code {activation}")
+    return ACTIVATION_FUNCTIONS[activation][0](z, out)
 
 
-def activation_derivative(activation, a, out):
-    """out = f'(z), written in terms of the activation a = f(z)."""
-    if activation == SIGMOID:
-        np.subtract(1, a, out=out)
-        return np.multiply(out, a, out=out)
-    if activation == RELU:
-        return np.sign(a, out=out)  # a >= 0, so sign(a) is [a > 0]
-    if activation == TANH:
-        np.multiply(a, a, out=out)
-        return np.subtract(1, out, out=out)
-    raise ValueError(f"unknown activation code {activation}")
+def activation_derivative(activation, a, z, out):
+    """out = f'(z), from the activation a = f(z) or from z (see codes.NEEDS_Z)."""
+    return ACTIVATION_FUNCTIONS[activation][1](a, z, out)
 
 
 def softmax(z, out):
@@ -94,40 +144,71 @@ def softmax(z, out):
     every exponent <= 0, so nothing overflows.
     """
     np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
-    np.exp(out, out=out)
+    with np.errstate(under="ignore"):
+        np.exp(out, out=out)
     return np.divide(out, out.sum(axis=-1, keepdims=True), out=out)
 
 
 def activate_output(output, z, out):
     """out = the output layer's function of z: σ, or softmax over each row; ``out`` may be ``z``."""
-    if output == SIGMOID_OUTPUT:
-        return sigmoid(z, out)
-    if output == SOFTMAX_OUTPUT:
-        return softmax(z, out)
-    raise ValueError(f"unknown output code {output}")
+    return {SIGMOID_OUTPUT: sigmoid, SOFTMAX_OUTPUT: softmax}[output](z, out)
+
+
+def _log(values, dtype):
+    """ln of ``values`` held at or above the smallest normal number of ``dtype``.
+
+    An output that rounded to exactly 0 or 1 in the network's precision would
+    make a logarithm infinite; its true value was at least that far from the
+    end, so the cost stays finite, and large, instead.
+    """
+    return np.log(np.maximum(values, np.finfo(dtype).tiny))
+
+
+def quadratic_cost(a, y, dtype):
+    """Σ_x ½ ‖a − y‖² over the rows (a in float64)."""
+    difference = a - y
+    return 0.5 * float(np.einsum("ij,ij->", difference, difference))
+
+
+def quadratic_error(a, y, out, scratch):
+    """δ_L = (a − y) ⊙ σ'(z_L) = (a − y) ⊙ a (1 − a)."""
+    np.subtract(a, y, out=out)
+    return np.multiply(out, sigmoid_derivative(a, None, scratch), out=out)
+
+
+def cross_entropy_cost(a, y, dtype):
+    """Σ_x −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)]."""
+    return -float(np.sum(y * _log(a, dtype) + (1 - y) * _log(1 - a, dtype)))
+
+
+def log_likelihood_cost(a, y, dtype):
+    """Σ_x −Σ_j y_j ln a_j (= −ln a_y for one-hot y)."""
+    return -float(np.sum(y * _log(a, dtype)))
+
+
+def error_without_derivative(a, y, out, scratch):
+    """δ_L = a − y: cross-entropy with σ, log-likelihood with softmax (the σ' or softmax Jacobian cancels)."""
+    return np.subtract(a, y, out=out)
+
+
+# code -> (C summed over the rows of (a, y, dtype), δ_L(a, y, out, scratch))
+COST_FUNCTIONS = {
+    QUADRATIC: (quadratic_cost, quadratic_error),
+    CROSS_ENTROPY: (cross_entropy_cost, error_without_derivative),
+    LOG_LIKELIHOOD: (log_likelihood_cost, error_without_derivative),
+}
 
 
 def output_error(cost, a, y, out, scratch):
-    """out = δ_L = ∂C_x/∂z_L for outputs ``a`` and targets ``y``.
-
-    Quadratic cost (sigmoid outputs): ``δ_L = (a − y) ⊙ a (1 − a)``.
-    Cross-entropy (sigmoid outputs), log-likelihood (softmax outputs):
-    ``δ_L = a − y``. Works row-wise on batches; ``scratch`` has the shape of ``a``.
-    """
-    if cost not in (QUADRATIC, CROSS_ENTROPY, LOG_LIKELIHOOD):
-        raise ValueError(f"unknown cost code {cost}")
-    np.subtract(a, y, out=out)
-    if cost == QUADRATIC:
-        activation_derivative(SIGMOID, a, scratch)
-        np.multiply(out, scratch, out=out)
-    return out
+    """out = δ_L = ∂C_x/∂z_L for outputs ``a`` and targets ``y``, row-wise; ``scratch`` has the shape of ``a``."""
+    return COST_FUNCTIONS[cost][1](a, y, out, scratch)
 
 
-def _activate_layer(activation, output, layer, num_layers, z):
-    """a = f(z) in place: the hidden ``activation``, or the ``output`` function on the last layer."""
+def _activate_layer(activation, output, layer, num_layers, z, out):
+    """out = f(z): the hidden ``activation``, or the ``output`` function on the last layer."""
     if layer == num_layers - 1:
-        return activate_output(output, z, z)
-    return activate(activation, z, z)
+        return activate_output(output, z, out)
+    return activate(activation, z, out)
 
 
 # ---------------------------------------------------------------------------
@@ -150,7 +231,7 @@ def feedforward(params, sizes, activation, output, X, out):
     for layer, (W, b) in enumerate(zip(weights, biases)):
         z = a @ W.T
         z += b
-        a = _activate_layer(activation, output, layer, len(weights), z)
+        a = _activate_layer(activation, output, layer, len(weights), z, z)
     out[...] = a
     return out
 
@@ -167,27 +248,28 @@ def predict(params, sizes, activation, output, X, labels):
 
 
 def _example_activations(weights, biases, activation, output, x):
-    """[a_0 = x, a_1, ..., a_L] for one example x (n_0,)."""
-    activations = [x]
+    """([a_0 = x, a_1, ..., a_L], [z_1, ..., z_L]) for one example x (n_0,)."""
+    activations, zs = [x], []
     for layer, (W, b) in enumerate(zip(weights, biases)):
-        activations.append(_activate_layer(activation, output, layer, len(weights), W @ activations[-1] + b))
-    return activations
+        zs.append(W @ activations[-1] + b)
+        activations.append(_activate_layer(activation, output, layer, len(weights), zs[-1], np.empty_like(zs[-1])))
+    return activations, zs
 
 
-def _hidden_error(weights, activation, layer, delta, a):
-    """δ_layer = (W_layerᵀ δ_{layer+1}) ⊙ f'(z_layer), from δ_{layer+1} and a_layer."""
-    return (weights[layer].T @ delta) * activation_derivative(activation, a, np.empty_like(a))
+def _hidden_error(weights, activation, layer, delta, a, z):
+    """δ_layer = (W_layerᵀ δ_{layer+1}) ⊙ f'(z_layer), from δ_{layer+1}, a_layer and z_layer."""
+    return (weights[layer].T @ delta) * activation_derivative(activation, a, z, np.empty_like(a))
 
 
 def _add_example_gradient(weights, biases, activation, output, cost, x, y, grad_w, grad_b):
     """Add ∇C_x for one example x (n_0,) with target y (n_L,) into grad_w, grad_b."""
-    activations = _example_activations(weights, biases, activation, output, x)
+    activations, zs = _example_activations(weights, biases, activation, output, x)
     delta = output_error(cost, activations[-1], y, np.empty_like(y), np.empty_like(y))
     for layer in range(len(weights) - 1, -1, -1):
         grad_b[layer] += delta
         grad_w[layer] += np.outer(delta, activations[layer])
         if layer > 0:
-            delta = _hidden_error(weights, activation, layer, delta, activations[layer])
+            delta = _hidden_error(weights, activation, layer, delta, activations[layer], zs[layer - 1])
 
 
 def backprop(params, sizes, activation, output, cost, x, y, grad):
@@ -209,10 +291,10 @@ def input_gradient(params, sizes, activation, output, cost, x, y, out):
     draws pictures, see ``fastnet.pictures``), so it exists only here.
     """
     weights, biases = split_params(params, sizes)
-    activations = _example_activations(weights, biases, activation, output, x)
+    activations, zs = _example_activations(weights, biases, activation, output, x)
     delta = output_error(cost, activations[-1], y, np.empty_like(y), np.empty_like(y))
     for layer in range(len(weights) - 1, 0, -1):
-        delta = _hidden_error(weights, activation, layer, delta, activations[layer])
+        delta = _hidden_error(weights, activation, layer, delta, activations[layer], zs[layer - 1])
     out[...] = weights[0].T @ delta
     return out
 
@@ -254,6 +336,7 @@ class _BatchBuffers:
     """Work arrays for mini-batches of up to ``rows`` examples.
 
     ``activations[l]``: (rows, n_l), the A_l of every layer (A_0 is the input);
+    ``zs[l]``: (rows, n_{l+1}), the weighted inputs Z_{l+1} (derivatives may need them);
     ``deltas[l]``: (rows, n_{l+1}), the errors Δ_{l+1};
     ``derivatives[l]``: (rows, n_{l+1}), f'(Z_{l+1}) while backpropagating;
     ``targets``: (rows, n_L).
@@ -261,6 +344,7 @@ class _BatchBuffers:
 
     def __init__(self, sizes, rows, dtype):
         self.activations = [np.empty((rows, n), dtype) for n in sizes]
+        self.zs = [np.empty((rows, n), dtype) for n in sizes[1:]]
         self.deltas = [np.empty((rows, n), dtype) for n in sizes[1:]]
         self.derivatives = [np.empty((rows, n), dtype) for n in sizes[1:]]
         self.targets = np.empty((rows, sizes[-1]), dtype)
@@ -269,6 +353,7 @@ class _BatchBuffers:
         """The same buffers cut to their first ``rows`` rows (for a shorter batch)."""
         cut = object.__new__(_BatchBuffers)
         cut.activations = [a[:rows] for a in self.activations]
+        cut.zs = [z[:rows] for z in self.zs]
         cut.deltas = [d[:rows] for d in self.deltas]
         cut.derivatives = [d[:rows] for d in self.derivatives]
         cut.targets = self.targets[:rows]
@@ -279,16 +364,16 @@ def _batch_gradient_sum(weights, biases, activation, output, cost, buffers, grad
     """Σ over the batch of ∇C_x, written into grad_w, grad_b.
 
     Reads the inputs from ``buffers.activations[0]`` and the targets from
-    ``buffers.targets``. Forward: A_{l+1} = f(A_l W_lᵀ + b_l). Backward:
+    ``buffers.targets``. Forward: A_{l+1} = f(Z_{l+1}), Z_{l+1} = A_l W_lᵀ + b_l. Backward:
     Δ_L = output error, ∂C/∂W_l = Δ_{l+1}ᵀ A_l, ∂C/∂b_l = Σ_rows Δ_{l+1},
     Δ_l = (Δ_{l+1} W_l) ⊙ f'(Z_l).
     """
     num_layers = len(weights)
-    A = buffers.activations
+    A, Z = buffers.activations, buffers.zs
     for layer, (W, b) in enumerate(zip(weights, biases)):
-        np.matmul(A[layer], W.T, out=A[layer + 1])
-        A[layer + 1] += b
-        _activate_layer(activation, output, layer, num_layers, A[layer + 1])
+        np.matmul(A[layer], W.T, out=Z[layer])
+        Z[layer] += b
+        _activate_layer(activation, output, layer, num_layers, Z[layer], A[layer + 1])
     output_error(cost, A[-1], buffers.targets, buffers.deltas[-1], buffers.derivatives[-1])
     for layer in range(num_layers - 1, -1, -1):
         delta = buffers.deltas[layer]
@@ -297,7 +382,7 @@ def _batch_gradient_sum(weights, biases, activation, output, cost, buffers, grad
         if layer > 0:
             previous = buffers.deltas[layer - 1]
             np.matmul(delta, weights[layer], out=previous)
-            previous *= activation_derivative(activation, A[layer], buffers.derivatives[layer - 1])
+            previous *= activation_derivative(activation, A[layer], Z[layer - 1], buffers.derivatives[layer - 1])
 
 
 def gradient(params, sizes, activation, output, cost, X, Y, grad):
@@ -367,26 +452,6 @@ def _run_epoch(params, sizes, grad, order, batch_size, eta, l2, momentum, veloci
 # Cost value (evaluated here for every backend: it is not a hot loop)
 
 
-def _log(values, dtype):
-    """ln of ``values`` held at or above the smallest normal number of ``dtype``.
-
-    An output that rounded to exactly 0 or 1 in the network's precision would
-    make a logarithm infinite; its true value was at least that far from the
-    end, so the cost stays finite, and large, instead.
-    """
-    return np.log(np.maximum(values, np.finfo(dtype).tiny))
-
-
 def mean_cost(cost, outputs, targets):
     """C = (1/n) Σ_x C_x over the n rows of outputs and targets, in float64 (see the module docstring)."""
-    a = outputs.astype(np.float64)
-    if cost == QUADRATIC:
-        difference = a - targets
-        total = 0.5 * float(np.einsum("ij,ij->", difference, difference))
-    elif cost == CROSS_ENTROPY:
-        total = -float(np.sum(targets * _log(a, outputs.dtype) + (1 - targets) * _log(1 - a, outputs.dtype)))
-    elif cost == LOG_LIKELIHOOD:
-        total = -float(np.sum(targets * _log(a, outputs.dtype)))
-    else:
-        raise ValueError(f"unknown cost code {cost}")
-    return total / len(outputs)
+    return COST_FUNCTIONS[cost][0](outputs.astype(np.float64), targets, outputs.dtype) / len(outputs)

@@ -4,8 +4,10 @@ import os
 import sys
 import time
 
-from .. import backends
+from .. import backends, datasets, text as texts
 from .._checks import DTYPES
+from ..loading import load
+from .model import GPT
 
 TOKENIZERS = ("char", "bpe")
 DEFAULT_SAVE = "gpt.npz"
@@ -80,9 +82,6 @@ def _check_writable(path):
 
 
 def _train(args):
-    from .. import datasets, text as texts
-    from .model import GPT
-
     for path in (args.save, args.checkpoint):
         if path:
             _check_writable(path)
@@ -131,9 +130,6 @@ def _train(args):
 
 
 def _loaded(args):
-    from ..persistence import load
-    from .model import GPT
-
     model = load(args.model)
     if not isinstance(model, GPT):
         raise ValueError(f"{args.model}: holds a Network, not a GPT")

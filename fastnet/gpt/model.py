@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import backends
 from .._checks import as_tokens, check_bool, check_dtype, check_int, check_seed, is_real_number
-from . import layout
+from . import files, layout, training
 
 INIT_STD = 0.02  # nanoGPT: N(0, 0.02) for linear and embedding weights
 
@@ -201,6 +201,28 @@ class GPT:
         self._backend, self._kernels = backends.load_gpt(name)
         return self
 
+    # -- what the kernels take (for the training loop and for code that calls a backend directly)
+
+    @property
+    def kernels(self):
+        """The module of GPT kernels that runs this model (``fastnet.backends.GPT_KERNELS``)."""
+        return self._kernels
+
+    @property
+    def shape(self):
+        """The ``layout.Config`` the kernels take (the model's sizes as a named tuple)."""
+        return self._config
+
+    @property
+    def decay_mask(self):
+        """1 on the parameters AdamW decays (the 2-D tensors), 0 elsewhere; in the params' layout and dtype."""
+        return self._decay_mask
+
+    @property
+    def rng(self):
+        """The model's random generator: ``fit`` and ``generate`` draw from it when no seed is given."""
+        return self._rng
+
     # -- the model's answers -------------------------------------------------
 
     def _tokens(self, argument, tokens):
@@ -320,18 +342,14 @@ class GPT:
         ``resume=path`` continues from such a file, with the same arguments,
         to the same parameters as an uninterrupted run.
         """
-        from .training import fit
-
-        return fit(self, tokens, iters=iters, batch_size=batch_size, lr=lr, min_lr=min_lr, warmup=warmup,
+        return training.fit(self, tokens, iters=iters, batch_size=batch_size, lr=lr, min_lr=min_lr, warmup=warmup,
                    weight_decay=weight_decay, betas=betas, grad_clip=grad_clip, val=val, eval_interval=eval_interval,
                    eval_batches=eval_batches, seed=seed, checkpoint=checkpoint, resume=resume, progress=progress,
                    callbacks=callbacks)
 
     def save(self, path):
         """Write the model and its tokenizer to ``path`` (.npz, atomically); read it back with ``fastnet.load``."""
-        from .files import save
-
-        return save(self, path)
+        return files.save(self, path)
 
 
 def _check_temperature(temperature):

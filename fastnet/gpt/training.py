@@ -9,6 +9,7 @@ import numpy as np
 from .._checks import (
     as_tokens, check_int, check_nonnegative_finite, check_positive_finite, check_seed,
 )
+from .. import persistence
 from .._progress import ProgressBar
 from ..training import Records, TrainingDiverged
 from . import files
@@ -102,7 +103,7 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
     eval_interval = check_int("eval_interval", eval_interval, 1)
     eval_batches = check_int("eval_batches", eval_batches, 1)
     callbacks = _check_callbacks(callbacks)
-    rng = model._rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
+    rng = model.rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
     checkpoint = None if checkpoint is None else os.fspath(checkpoint)
     if checkpoint is not None and not os.access(os.path.dirname(os.path.abspath(checkpoint)), os.W_OK):
         raise ValueError(f"checkpoint: cannot write into the folder of {checkpoint}")
@@ -110,7 +111,7 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
     settings = {"tokens": _fingerprint(tokens), "val": _fingerprint(val), "iters": iters, "batch_size": batch_size,
                 "lr": lr, "min_lr": min_lr, "warmup": warmup, "weight_decay": weight_decay, "betas": [beta1, beta2],
                 "grad_clip": grad_clip, "eval_interval": eval_interval, "eval_batches": eval_batches}
-    kernels, config, params = model._kernels, model._config, model.params
+    kernels, config, params = model.kernels, model.shape, model.params
     m, v, grad = np.zeros_like(params), np.zeros_like(params), np.empty_like(params)
     # Evaluation batches come from their own generator, so that evaluating does not change the training batches.
     eval_rng = np.random.default_rng(rng.integers(2 ** 63))
@@ -160,7 +161,7 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
         norm = math.nan
         if math.isfinite(loss):
             norm = kernels.adamw_step(params, grad, m, v, iteration + 1, step_lr, beta1, beta2, ADAM_EPS,
-                                      weight_decay, model._decay_mask, grad_clip)
+                                      weight_decay, model.decay_mask, grad_clip)
         if not (math.isfinite(loss) and math.isfinite(norm)):
             bar.close()
             raise TrainingDiverged(f"training diverged at iteration {iteration + 1}: the loss became {loss} "
@@ -177,7 +178,11 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
 
 def _resume(model, path, settings, rng, eval_rng, m, v, history):
     """Restore the training state saved at ``path``; returns (iterations done, seconds spent, finished)."""
-    params, state, arrays = files.load_checkpoint(path, model)
+    path = os.fspath(path)
+    config, params, state, arrays = files.read_checkpoint(path, persistence.read_arrays(path))
+    if config != model.config or params.dtype != model.dtype:
+        raise ValueError(f"{path}: the checkpoint's GPT has {config} in {params.dtype}; this one {model.config} "
+                         f"in {model.dtype}")
     try:  # read and check everything before changing anything
         saved_settings, done, seconds = dict(state["settings"]), int(state["iteration"]), float(state["seconds"])
         for name in ("rng", "eval_rng"):

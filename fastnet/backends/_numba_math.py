@@ -1,0 +1,148 @@
+"""The Numba backend's activations and costs: each function beside its derivative.
+
+The table of the NumPy reference (``numpy_backend.ACTIVATION_FUNCTIONS``,
+``COST_FUNCTIONS``), one scalar function per column: ``activate`` (f),
+``_derivative`` (f', from a = f(z) or from z, see ``codes.NEEDS_Z``) and
+``output_error`` (δ_L of each cost). Adding an activation adds a branch to
+the first two. The tile versions apply them a whole tile at a time; the
+sigmoid's tile vectorises because its exp does (``exp_of_negative``).
+"""
+import math
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+from .codes import GELU, NEEDS_Z, QUADRATIC, RELU, SIGMOID, SOFTMAX_OUTPUT
+from ._numba_primitives import LANES, exp_of_negative, load16, multiply16, store16
+
+
+@njit(inline="always")
+def sigmoid(z, one):
+    """σ(z) = 1 / (1 + e^(−z)), branch-free and without overflow."""
+    e = exp_of_negative(-abs(z))
+    return (one if z >= 0 else e) / (one + e)
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_NEEDS_Z = NEEDS_Z  # by code: whether f' reads z (frozen when the kernels compile)
+
+
+def _constant(value, one):
+    """``value`` in the dtype of ``one`` (a float64 literal would promote float32 arithmetic)."""
+
+
+@overload(_constant, inline="always")
+def _constant_for(value, one):
+    if one == types.float32:
+        return lambda value, one: np.float32(value)
+    return lambda value, one: value
+
+
+@njit(inline="always")
+def _normal_cdf(z, one):
+    """Φ(z) = ½ (1 + erf(z / √2))."""
+    return (one + math.erf(z * _constant(_SQRT_HALF, one))) / (one + one)
+
+
+@njit(inline="always")
+def activate(code, z, one):
+    """a = f(z)."""
+    if code == SIGMOID:
+        return sigmoid(z, one)
+    if code == RELU:
+        return z if z > 0 else z * 0
+    if code == GELU:
+        return z * _normal_cdf(z, one)
+    return math.tanh(z)  # TANH
+
+
+@njit(inline="always")
+def _derivative(code, a, z, one):
+    """f'(z), from a = f(z) where it can be (codes.NEEDS_Z), else from z."""
+    if code == SIGMOID:
+        return a * (one - a)
+    if code == RELU:
+        return one if a > 0 else a * 0
+    if code == GELU:  # Φ(z) + z φ(z)
+        return _normal_cdf(z, one) + z * math.exp(-(z * z) / (one + one)) * _constant(_INV_SQRT_2PI, one)
+    return one - a * a  # TANH
+
+
+@njit(inline="always")
+def output_error(cost, a, y, one):
+    """δ_L of one output unit: (a − y) a (1 − a) for the quadratic cost, a − y for the others (σ' cancels)."""
+    error = a - y
+    return error * a * (one - a) if cost == QUADRATIC else error
+
+
+@njit(inline="always")
+def _derivative8(code, t, z, one):
+    return (_derivative(code, t[0], z[0], one), _derivative(code, t[1], z[1], one),
+            _derivative(code, t[2], z[2], one), _derivative(code, t[3], z[3], one),
+            _derivative(code, t[4], z[4], one), _derivative(code, t[5], z[5], one),
+            _derivative(code, t[6], z[6], one), _derivative(code, t[7], z[7], one))
+
+
+@njit(inline="always")
+def times_derivative_tiles(code, deltas, d_base, acts, a_base, zs, z_base, width, one):
+    """deltas[d_base:+width] *= f'(z), from a = f(z) in acts[a_base:+width] or, where f' needs it, from z in
+    zs[z_base:+width] (padding: 0 · f'(0) = 0)."""
+    needs_z = _NEEDS_Z[code]
+    for jb in range(0, width, LANES):
+        a = load16(acts, a_base + jb)
+        z = load16(zs, z_base + jb) if needs_z else a
+        store16(deltas, d_base + jb, multiply16(load16(deltas, d_base + jb),
+                                                  (_derivative8(code, a[0], z[0], one),
+                                                   _derivative8(code, a[1], z[1], one))))
+
+
+@njit(inline="always")
+def _sigmoid8(t, one):
+    return (sigmoid(t[0], one), sigmoid(t[1], one), sigmoid(t[2], one), sigmoid(t[3], one),
+            sigmoid(t[4], one), sigmoid(t[5], one), sigmoid(t[6], one), sigmoid(t[7], one))
+
+
+@njit(inline="always")
+def _activate_tiles(code, acts, base, n, width, one):
+    """acts[base:+n] = f(acts[base:+n]), whole sigmoid tiles at a time; padding lanes set to 0."""
+    if code == SIGMOID:
+        for jb in range(0, width, LANES):
+            t = load16(acts, base + jb)
+            store16(acts, base + jb, (_sigmoid8(t[0], one), _sigmoid8(t[1], one)))
+    else:
+        for j in range(n):
+            acts[base + j] = activate(code, acts[base + j], one)
+    for j in range(n, width):
+        acts[base + j] = 0
+
+
+@njit(inline="always")
+def softmax(acts, base, n, width):
+    """acts[base:+n] = softmax(acts[base:+n]) = e^(z_j − max z) / Σ_k e^(z_k − max z); padding lanes set to 0."""
+    largest = acts[base]
+    for j in range(1, n):
+        largest = max(largest, acts[base + j])
+    total = acts[base] * 0
+    for j in range(n):
+        e = math.exp(acts[base + j] - largest)
+        acts[base + j] = e
+        total += e
+    for j in range(n):
+        acts[base + j] /= total
+    for j in range(n, width):
+        acts[base + j] = 0
+
+
+@njit(inline="always")
+def activate_layer(activation, output, l, layers, acts, base, n, width, one):
+    """acts[base:+n] = f(z): the hidden ``activation``, or the ``output`` function on the last layer."""
+    if l < layers - 1:
+        _activate_tiles(activation, acts, base, n, width, one)
+    elif output == SOFTMAX_OUTPUT:
+        softmax(acts, base, n, width)
+    else:
+        _activate_tiles(SIGMOID, acts, base, n, width, one)
+
+

@@ -1,0 +1,40 @@
+"""``fastnet.load``: a saved model, whichever kind it is (a ``Network`` or a ``GPT``)."""
+import os
+
+from . import persistence
+from .gpt import files as gpt_files
+from .gpt.model import GPT
+from .network import Network
+
+
+def load(path, *, backend="auto"):
+    """The model saved at ``path`` (by ``save`` or as a training checkpoint), on ``backend``.
+
+    Raises ValueError naming the file for anything that is not a complete,
+    consistent fastnet file.
+    """
+    path = os.fspath(path)
+    contents = persistence.read_arrays(path)
+    if gpt_files.is_gpt_file(contents):
+        config, params, tokenizer = gpt_files.read(path, contents)
+        return _built(path, GPT, dict(config, dtype=params.dtype.name), params, backend, tokenizer=tokenizer)
+    settings, params = persistence.read_network(path, contents)
+    return _built(path, Network, settings, params, backend)
+
+
+def _built(path, model_class, settings, params, backend, **attributes):
+    """``model_class(**settings)`` holding ``params`` (and ``attributes``); ValueError naming ``path`` if it cannot be."""
+    try:
+        model = model_class(**settings, backend=backend)
+    except (TypeError, ValueError) as exc:
+        kind = "network" if model_class is Network else "GPT"
+        raise ValueError(f"{path}: invalid {kind} metadata ({exc})") from None
+    if params.shape != model.params.shape:
+        raise ValueError(f"{path}: holds {params.size} parameters, but its settings need {model.num_params}")
+    try:
+        model.params = params
+        for name, value in attributes.items():
+            setattr(model, name, value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    return model

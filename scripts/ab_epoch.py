@@ -1,0 +1,63 @@
+"""A/B: the fused MLP epoch of two fastnet source trees, measured side by side in one run.
+
+    python scripts/ab_epoch.py OLD_TREE NEW_TREE [--rounds 5] [--data DIR]
+
+Each tree must have its Cython extension built in place (``python setup.py
+build_ext --inplace``). Every round runs one fresh process per tree and
+backend, alternating, each timing 3 epochs of 784-16-16-10 (batch 10, eta
+3.0, float32, one thread) over the book's 50,000 training images after a
+warm-up epoch; the table gives the median epoch per tree and backend, and
+new / old.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+CHILD = r"""
+import json, sys, time
+import numpy as np
+import fastnet
+from fastnet._layout import sizes_array
+backend, data = sys.argv[1], sys.argv[2]
+train, _, _ = fastnet.datasets.load_mnist(data, split="nielsen", download=False, progress=False)
+X, Y = train.images, np.eye(10, dtype=np.float32)[train.labels]
+net = fastnet.Network([784, 16, 16, 10], seed=0, backend=backend)
+kernels = fastnet.backends.load(backend)
+inputs = kernels.prepare_inputs(X)
+sizes, order = sizes_array(net.sizes), np.random.default_rng(0).permutation(len(X))
+times = []
+for epoch in range(4):
+    params = net.params.copy()
+    start = time.perf_counter()
+    kernels.sgd_epoch(params, sizes, 0, 0, 0, inputs, Y, order, 10, 3.0)
+    times.append(time.perf_counter() - start)
+print(json.dumps(times[1:]))
+"""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("old")
+    parser.add_argument("new")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--data", default=os.environ.get("FASTNET_DATA"))
+    args = parser.parse_args()
+    environment = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+    times = {}
+    for _ in range(args.rounds):
+        for backend in ("numba", "cython"):
+            for tree in (args.old, args.new):
+                result = subprocess.run([sys.executable, "-c", CHILD, backend, args.data], cwd=tree, check=True,
+                                        capture_output=True, text=True, env=dict(environment, PYTHONPATH=tree))
+                times.setdefault((backend, tree), []).extend(json.loads(result.stdout.splitlines()[-1]))
+    for backend in ("numba", "cython"):
+        old, new = (statistics.median(times[backend, tree]) for tree in (args.old, args.new))
+        print(f"{backend}: old {1000 * old:.1f} ms, new {1000 * new:.1f} ms per epoch (median of "
+              f"{len(times[backend, args.new])}), new / old {new / old:.3f}")
+
+
+if __name__ == "__main__":
+    main()
