@@ -60,7 +60,6 @@ def feedforward_kernel(params, sizes, activation, output, mode, dense, indptr, i
     row_idx, row_val, counts, all_rows = input_buffers(sizes, 1, indices, params)
     rows, vals = input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val)
     acts = aligned_zeros(slots_size, params)
-    no_zs = acts[:0]  # forward only: z is not kept
     n_out = sizes[-1]
     last = slot[len(sizes) - 2]
     mxcsr = flush_denormals()
@@ -71,7 +70,7 @@ def feedforward_kernel(params, sizes, activation, output, mode, dense, indptr, i
             gather_nonzeros(dense, k, sizes[0], row_idx, row_val, counts, 0)
         r_base, v_base, count = input_pairs(mode, k, 0, sizes[0], indptr, counts)
         forward(packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base, count, all_rows,
-                acts, no_zs)
+                acts, 0)
         if out.shape[0] > 0:
             for j in range(n_out):
                 out[k, j] = acts[last + j]
@@ -95,8 +94,8 @@ def gradient_kernel(params, sizes, activation, output, cost, mode, dense, indptr
     sums = aligned_zeros(packed_size, params)
     row_idx, row_val, counts, all_rows = input_buffers(sizes, 1, indices, params)
     rows, vals = input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val)
-    acts = aligned_zeros(slots_size, params)
-    zs = aligned_zeros(slots_size if NEEDS_Z[activation] else 0, params)
+    z_offset = slots_size if NEEDS_Z[activation] else 0  # z kept after the activations, where f' needs it
+    acts = aligned_zeros(slots_size + z_offset, params)
     deltas = aligned_zeros(slots_size, params)
     one = params.dtype.type(1)
     mxcsr = flush_denormals()
@@ -105,9 +104,9 @@ def gradient_kernel(params, sizes, activation, output, cost, mode, dense, indptr
             gather_nonzeros(dense, k, sizes[0], row_idx, row_val, counts, 0)
         r_base, v_base, count = input_pairs(mode, k, 0, sizes[0], indptr, counts)
         forward(packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base, count, all_rows,
-                acts, zs)
-        backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, zs, targets, k * sizes[-1], all_rows,
-                 deltas)
+                acts, z_offset)
+        backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, z_offset, targets, k * sizes[-1],
+                 all_rows, deltas)
         add_outer_products(sums, sizes, w_base, n_base, b_base, slot, one, rows, r_base, vals, v_base, count,
                            all_rows, acts, deltas)
     restore_mxcsr(mxcsr)
@@ -164,10 +163,10 @@ def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indpt
     rows_in_batch = min(batch_size, len(order))
     row_idx, row_val, counts, all_rows = input_buffers(sizes, rows_in_batch, indices, params)
     rows, vals = input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val)
-    acts = aligned_zeros(rows_in_batch * slots_size, params).reshape((rows_in_batch, slots_size))
+    z_offset = slots_size if NEEDS_Z[activation] else 0  # z kept after the activations, where f' needs it
+    acts = aligned_zeros(rows_in_batch * (slots_size + z_offset), params).reshape((rows_in_batch,
+                                                                                   slots_size + z_offset))
     deltas = aligned_zeros(rows_in_batch * slots_size, params).reshape((rows_in_batch, slots_size))
-    z_size = slots_size if NEEDS_Z[activation] else 0
-    zs = aligned_zeros(rows_in_batch * z_size, params).reshape((rows_in_batch, z_size))
     n_out = sizes[-1]
     keep = params.dtype.type(1 - eta * l2)
     decay = params.dtype.type(eta * l2)
@@ -183,9 +182,9 @@ def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indpt
                 gather_nonzeros(dense, example, sizes[0], row_idx, row_val, counts, k)
             r_base, v_base, count = input_pairs(mode, example, k, sizes[0], indptr, counts)
             forward(packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base, count,
-                    all_rows, acts[k], zs[k])
-            backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts[k], zs[k], targets, example * n_out,
-                     all_rows, deltas[k])
+                    all_rows, acts[k], z_offset)
+            backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts[k], z_offset, targets,
+                     example * n_out, all_rows, deltas[k])
         step = params.dtype.type(-(eta / m))
         if use_momentum:
             steps[:] = 0

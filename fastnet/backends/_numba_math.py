@@ -86,13 +86,13 @@ def _derivative8(code, t, z, one):
 
 
 @njit(inline="always")
-def times_derivative_tiles(code, deltas, d_base, acts, a_base, zs, z_base, width, one):
+def times_derivative_tiles(code, deltas, d_base, acts, a_base, z_base, width, one):
     """deltas[d_base:+width] *= f'(z), from a = f(z) in acts[a_base:+width] or, where f' needs it, from z in
-    zs[z_base:+width] (padding: 0 · f'(0) = 0)."""
+    acts[z_base:+width] (padding: 0 · f'(0) = 0)."""
     needs_z = _NEEDS_Z[code]
     for jb in range(0, width, LANES):
         a = load16(acts, a_base + jb)
-        z = load16(zs, z_base + jb) if needs_z else a
+        z = load16(acts, z_base + jb) if needs_z else a
         store16(deltas, d_base + jb, multiply16(load16(deltas, d_base + jb),
                                                   (_derivative8(code, a[0], z[0], one),
                                                    _derivative8(code, a[1], z[1], one))))

@@ -23,10 +23,12 @@ from ._numba_primitives import OPTIONS, accumulate_rows, add_tiles, prefetch, sc
 
 @njit(inline="always")
 def forward(packed, sizes, w_base, b_base, slot, activation, output, input_rows, r_base, input_values, v_base,
-            count, all_rows, acts, zs):
+            count, all_rows, acts, z_offset):
     """acts[slot[l]:+p] = a_{l+1} = f(z_{l+1}), z_{l+1} = W_l a_l + b_l: every layer's (padded) output for one example.
 
-    When ``zs`` has room (an activation whose derivative needs z), z_{l+1} is kept in zs[slot[l]:+p].
+    With ``z_offset`` > 0 (an activation whose derivative needs z), z_{l+1} is also kept, at
+    acts[z_offset + slot[l]:+p]: in the same array, because every array argument of an inlined
+    function costs reference-count updates per call.
     """
     one = packed.dtype.type(1)
     layers = len(sizes) - 1
@@ -38,17 +40,19 @@ def forward(packed, sizes, w_base, b_base, slot, activation, output, input_rows,
         else:
             accumulate_rows(packed, w_base[l], width, b_base[l], all_rows, 0, acts, slot[l - 1],
                              sizes[l], acts, slot[l])
-        if zs.shape[0] > 0:
-            zs[slot[l]:slot[l] + width] = acts[slot[l]:slot[l] + width]
+        if z_offset > 0:
+            for j in range(slot[l], slot[l] + width):
+                acts[z_offset + j] = acts[j]
         activate_layer(activation, output, l, layers, acts, slot[l], sizes[l + 1], width, one)
 
 
 @njit(inline="always")
-def backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, zs, target, t_base, all_rows, deltas):
+def backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, z_offset, target, t_base, all_rows,
+             deltas):
     """deltas[slot[l]:+p] = δ_{l+1} = ∂C_x/∂z_{l+1} for every layer, from the activations of ``forward``.
 
     δ_L = (a_L − y) ⊙ a_L (1 − a_L) (quadratic cost), a_L − y (cross-entropy, log-likelihood);
-    δ_l = (W_lᵀ δ_{l+1}) ⊙ f'(z_l) (from a_l, or from z_l in zs), with
+    δ_l = (W_lᵀ δ_{l+1}) ⊙ f'(z_l) (from a_l, or from z_l at acts[z_offset + ...]), with
     W_lᵀ δ = Σ_j δ_j W_l[j, :] read from the natural-orientation copy of W_l.
     """
     one = packed.dtype.type(1)
@@ -59,8 +63,8 @@ def backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, zs,
     for l in range(layers - 1, 0, -1):
         accumulate_rows(packed, n_base[l], padded(sizes[l]), zero_base, all_rows, 0, deltas, slot[l],
                          sizes[l + 1], deltas, slot[l - 1])
-        times_derivative_tiles(activation, deltas, slot[l - 1], acts, slot[l - 1], zs, slot[l - 1], padded(sizes[l]),
-                                one)
+        times_derivative_tiles(activation, deltas, slot[l - 1], acts, slot[l - 1], z_offset + slot[l - 1],
+                               padded(sizes[l]), one)
 
 
 @njit(inline="always")
