@@ -14,7 +14,7 @@ from ._version import __version__
 from .gpt import GPT, GPTHistory
 from .network import Network
 from .loading import load
-from .training import History, TrainingDiverged
+from .training import History, TrainingDiverged, TrainingWarning
 
-__all__ = ["Network", "GPT", "load", "History", "GPTHistory", "TrainingDiverged", "backends", "datasets", "pictures",
-           "text", "__version__"]
+__all__ = ["Network", "GPT", "load", "History", "GPTHistory", "TrainingDiverged", "TrainingWarning", "backends",
+           "datasets", "pictures", "text", "__version__"]

@@ -22,7 +22,7 @@ def check_choice(argument, value, choices):
 def check_dtype(dtype):
     """The numpy dtype for "float32" or "float64" (names, numpy dtypes or types)."""
     try:
-        name = np.dtype(dtype).name
+        name = None if dtype is None else np.dtype(dtype).name  # np.dtype(None) would be float64
     except TypeError:
         name = None
     if name not in DTYPES:
@@ -49,13 +49,22 @@ def check_int(argument, value, minimum):
     return int(value)
 
 
+def _as_float(argument, value, expected):
+    """float(value), or ValueError for an integer too large for a float (10**400)."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{argument} must be {expected}; got a number too large for a float") from None
+
+
 def check_positive_finite(argument, value):
     """``value`` as a float, if it is a positive finite real number."""
     if not is_real_number(value):
         raise TypeError(f"{argument} must be a positive finite number; got {value!r}")
-    if not (np.isfinite(value) and value > 0):
+    number = _as_float(argument, value, "a positive finite number")
+    if not (math.isfinite(number) and number > 0):
         raise ValueError(f"{argument} must be a positive finite number; got {value!r}")
-    return float(value)
+    return number
 
 
 def check_nonnegative_finite(argument, value, below=None):
@@ -63,9 +72,10 @@ def check_nonnegative_finite(argument, value, below=None):
     expected = f"a finite number >= 0{'' if below is None else f' and < {below}'}"
     if not is_real_number(value):
         raise TypeError(f"{argument} must be {expected}; got {value!r}")
-    if not (np.isfinite(value) and value >= 0 and (below is None or value < below)):
+    number = _as_float(argument, value, expected)
+    if not (math.isfinite(number) and number >= 0 and (below is None or number < below)):
         raise ValueError(f"{argument} must be {expected}; got {value!r}")
-    return float(value)
+    return number
 
 
 def check_seed(argument, seed):
@@ -77,7 +87,7 @@ def check_seed(argument, seed):
 
 def check_sizes(sizes):
     """``sizes`` as a tuple of ints: at least two layers, each at least one neuron wide."""
-    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+    if not isinstance(sizes, (list, tuple, np.ndarray)):
         raise TypeError(f"sizes must be a sequence of layer widths such as [784, 16, 16, 10]; got {sizes!r}")
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least two layers (input and output); got {list(sizes)!r}")
@@ -121,6 +131,15 @@ def _check_finite(argument, array):
         raise ValueError(f"{argument} contains NaN or infinite values")
 
 
+def check_finite_params(params):
+    """Raise ValueError if the parameter vector holds NaN or infinite values (a diverged or damaged network)."""
+    try:
+        _check_finite("params", params)
+    except ValueError:
+        raise ValueError("the network's params hold NaN or infinite values (did training diverge?); set finite "
+                         "ones, or load a saved network, before using it") from None
+
+
 def as_inputs(argument, value, width, dtype):
     """Inputs as a C-contiguous (n, width) array of ``dtype``, and their form.
 
@@ -157,8 +176,12 @@ def as_batch(argument, value, width, dtype):
 def as_labels(argument, value, n, classes):
     """Class labels as an int64 array (n,), from int labels (n,) or one-hot (n, classes)."""
     array = _as_real_array(argument, value)
+    if array.dtype.kind == "b":
+        raise TypeError(f"{argument} must hold class labels or one-hot rows, not bools")
     if array.ndim == 2 and array.shape == (n, classes):
         _check_finite(argument, array)
+        if not (np.isin(array, (0, 1)).all() and (array.sum(axis=1) == 1).all()):
+            raise ValueError(f"{argument} rows must be one-hot (a single 1, the rest 0) to name a class")
         return array.argmax(axis=1)
     if array.ndim != 1 or array.shape[0] != n:
         raise ValueError(

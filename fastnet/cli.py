@@ -5,6 +5,8 @@ import os
 import platform
 import sys
 import time
+import traceback
+import warnings
 
 import numpy as np
 
@@ -13,6 +15,7 @@ from ._checks import DTYPES
 from ._init import INITS
 from .backends.codes import ACTIVATIONS, COSTS, OUTPUTS
 from .gpt import cli as gpt_cli
+from .persistence import check_destination
 
 
 def _sizes(text):
@@ -53,6 +56,7 @@ def _training_options(parser, epochs=30):
 def _parser():
     parser = argparse.ArgumentParser(prog="fastnet", description="The neural network of 3Blue1Brown and Nielsen's book, made fast.")
     parser.add_argument("--version", action="version", version=f"fastnet {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a network on MNIST and report test accuracy per epoch")
@@ -149,6 +153,9 @@ def _fit(net, args, train_X, train_y, test, **options):
 def _train(args):
     from . import pictures
 
+    for argument, path in (("--save", args.save), ("--checkpoint", args.checkpoint), ("--curves", args.curves)):
+        if path:
+            check_destination(argument, path)
     if not 0 <= args.validation_size:
         raise ValueError("--validation-size must be at least 0")
     if args.resume and not args.checkpoint:
@@ -277,12 +284,25 @@ def _bench(args):
     print(f"results written to {args.json}")
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"fastnet: warning: {message}", file=sys.stderr, flush=True)
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
+    warnings.showwarning = _one_line_warning  # a command-line user reads one line, not a source location
     try:
         {"train": _train, "show": _show, "info": _info, "bench": _bench, "gpt": gpt_cli.run}[args.command](args)
-    except (ValueError, TypeError, OSError, ImportError) as exc:
-        print(f"fastnet {args.command}: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"fastnet {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a command-line user gets one line; --debug shows the traceback
+        if args.debug:
+            traceback.print_exc()
+        kind = "" if isinstance(exc, (ValueError, TypeError, OSError)) else f"{type(exc).__name__}: "
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        hint = " (--debug shows where)" if kind else ""
+        print(f"fastnet {args.command}: error: {kind}{message}{hint}", file=sys.stderr)
         return 2
     return 0
 

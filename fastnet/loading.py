@@ -14,11 +14,11 @@ def load(path, *, backend="auto"):
     consistent fastnet file.
     """
     path = os.fspath(path)
-    contents = persistence.read_arrays(path)
-    if gpt_files.is_gpt_file(contents):
-        config, params, tokenizer = gpt_files.read(path, contents)
-        return _built(path, GPT, dict(config, dtype=params.dtype.name), params, backend, tokenizer=tokenizer)
-    settings, params = persistence.read_network(path, contents)
+    with persistence.open_file(path) as file:
+        if gpt_files.is_gpt_file(file):
+            config, params, tokenizer = gpt_files.read(file)
+            return _built(path, GPT, dict(config, dtype=params.dtype.name), params, backend, tokenizer=tokenizer)
+        settings, params = persistence.read_network(file)
     return _built(path, Network, settings, params, backend)
 
 

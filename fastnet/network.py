@@ -4,13 +4,15 @@ This module checks and converts arguments, owns the parameters and hands
 checked arrays to the active backend's kernels (``fastnet.backends``).
 """
 import collections
+import contextlib
+import threading
 
 import numpy as np
 
 from . import backends, persistence, training
 from ._book import book_pairs
 from ._checks import (
-    as_batch, as_inputs, as_labels, as_targets, check_choice, check_dtype,
+    as_batch, as_inputs, as_labels, as_targets, check_choice, check_dtype, check_finite_params,
     check_positive_finite, check_seed, check_sizes,
 )
 from ._init import INITS, initial_params
@@ -70,6 +72,7 @@ class Network:
         self._sizes_array = sizes_array(self._sizes)
         self._params = initial_params(self._sizes, init, self._rng, self._dtype)
         self._weights, self._biases = (tuple(views) for views in split_params(self._params, self._sizes))
+        self._training = threading.Lock()
 
     def __repr__(self):
         return (f"Network({list(self._sizes)}, activation={self._activation!r}, cost={self._cost!r}, "
@@ -189,6 +192,22 @@ class Network:
         """
         return KernelArguments(self._params, self._sizes_array, *self._codes)
 
+    @contextlib.contextmanager
+    def training_lock(self):
+        """Hold the network for one training run: a second one at the same time raises RuntimeError.
+
+        Two threads training one network would interleave their steps on the
+        same parameters and silently lose work. Predicting is not held: it
+        runs in parallel, without the GIL on the compiled backends.
+        """
+        if not self._training.acquire(blocking=False):
+            raise RuntimeError("this network is already training in another thread; train a copy "
+                               "(fastnet.load of a saved file, or Network(...) with params assigned) instead")
+        try:
+            yield self
+        finally:
+            self._training.release()
+
     @property
     def rng(self):
         """The network's random generator: ``fit`` draws its visiting orders from it when no seed is given."""
@@ -197,7 +216,10 @@ class Network:
     # -- evaluation ---------------------------------------------------------
 
     def _outputs(self, rows):
+        check_finite_params(self._params)
         out = np.empty((len(rows), self._sizes[-1]), dtype=self._dtype)
+        if len(rows) == 0:
+            return out
         return self._kernels.feedforward(self._params, self._sizes_array, *self._codes[:2], rows, out)
 
     @property
@@ -213,7 +235,9 @@ class Network:
         """
         rows, form = as_inputs("x", x, self._sizes[0], self._dtype)
         outputs = self._outputs(rows)
-        return {"single": outputs[0], "batch": outputs, "column": outputs.reshape(-1, 1)}[form]
+        if form == "batch":
+            return outputs
+        return outputs[0] if form == "single" else outputs.reshape(-1, 1)
 
     def predict(self, X):
         """Predicted class labels: argmax of the output. An int for one example, else an int64 array."""
@@ -236,7 +260,10 @@ class Network:
         return int(np.count_nonzero(self._predict(rows) == labels))
 
     def _predict(self, rows):
+        check_finite_params(self._params)
         labels = np.empty(len(rows), dtype=np.int64)
+        if len(rows) == 0:
+            return labels
         return self._kernels.predict(self._params, self._sizes_array, *self._codes[:2], rows, labels)
 
     def accuracy(self, X, y):
@@ -317,7 +344,14 @@ class Network:
         eta = check_positive_finite("eta", eta)
         rows = as_batch("X", X, self._sizes[0], self._dtype)
         targets = as_targets("y", y, len(rows), self._sizes[-1], self._dtype)
-        self._kernels.sgd_epoch(*self.kernel_arguments, rows, targets, np.arange(len(rows)), len(rows), eta)
+        check_finite_params(self._params)
+        with self.training_lock():
+            before = self._params.copy()
+            self._kernels.sgd_epoch(*self.kernel_arguments, rows, targets, np.arange(len(rows)), len(rows), eta)
+            if not np.isfinite(self._params).all():
+                self._params[...] = before
+                raise training.TrainingDiverged(f"the step made the parameters NaN or infinite: try a smaller eta "
+                                                f"than {eta} (the parameters from before the step are kept)")
 
     def fit(self, X, y, *, epochs=30, batch_size=10, eta=3.0, lmbda=0.0, momentum=0.0, validation=None,
             test=None, seed=None, progress=True, callbacks=None, halve_eta_patience=None,
@@ -353,13 +387,18 @@ class Network:
         If the cost becomes NaN or infinite, ``TrainingDiverged`` is raised
         and the parameters from before that epoch are kept.
         """
-        return training.fit(self, X, y, epochs=epochs, batch_size=batch_size, eta=eta, lmbda=lmbda, momentum=momentum,
-                            validation=validation, test=test, seed=seed, progress=progress, callbacks=callbacks,
-                            halve_eta_patience=halve_eta_patience, early_stopping_patience=early_stopping_patience,
-                            checkpoint=checkpoint, resume=resume)
+        with self.training_lock():
+            return training.fit(self, X, y, epochs=epochs, batch_size=batch_size, eta=eta, lmbda=lmbda,
+                                momentum=momentum, validation=validation, test=test, seed=seed, progress=progress,
+                                callbacks=callbacks, halve_eta_patience=halve_eta_patience,
+                                early_stopping_patience=early_stopping_patience, checkpoint=checkpoint, resume=resume)
 
     def save(self, path):
-        """Write the network to ``path`` (.npz, atomically); read it back with ``fastnet.load``."""
+        """Write the network to ``path`` (.npz, atomically); read it back with ``fastnet.load``.
+
+        A network whose params hold NaN or infinite values is refused (ValueError): no file is written.
+        """
+        check_finite_params(self._params)
         return persistence.save(self, path)
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None):

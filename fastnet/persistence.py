@@ -13,12 +13,16 @@ Every piece is checked before anything is built, so a truncated, corrupt or
 foreign file raises ValueError naming it.
 """
 import json
+import math
 import os
-import tempfile
+import re
+import secrets
+import stat
 import zipfile
 
 import numpy as np
 
+from ._layout import count_params
 from ._version import __version__
 from .backends.codes import COSTS, output_for
 
@@ -27,16 +31,49 @@ STATE_PREFIX = "state_"
 GPT_FORMAT_KEY = "gpt_format"  # present in GPT files only (fastnet.gpt.files)
 
 
+_TEMPORARY = re.compile(r"\.fastnet-(\d+)-[0-9a-f]+\.tmp")
+
+
+def _remove_stale_temporaries(directory):
+    """Remove temporary files that saves killed mid-write left in ``directory`` (their process is gone)."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        match = _TEMPORARY.fullmatch(name)
+        if match is None or _process_alive(int(match.group(1))):
+            continue
+        try:
+            os.remove(os.path.join(directory, name))
+        except OSError:
+            pass
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except PermissionError:  # another user's process
+        return True
+    except (ProcessLookupError, OverflowError, ValueError):  # gone, or not a process id at all
+        return False
+    return True
+
+
 def replace_atomically(path, contents):
     """Write ``contents`` (bytes, or a function that writes into a binary file) to ``path`` atomically.
 
-    A temporary file beside ``path`` is written, fsynced, then renamed over
-    ``path``, so an interrupted save (an error, a crash, SIGKILL) leaves any
-    previous file at ``path`` untouched.
+    A temporary file beside ``path`` (``.fastnet-PID-RANDOM.tmp``, created
+    with the mode an ordinary file gets under the umask) is written, fsynced,
+    then renamed over ``path``, so an interrupted save (an error, a crash,
+    SIGKILL) leaves any previous file at ``path`` untouched. Temporary files
+    of processes that no longer exist are removed first.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".fastnet-", suffix=".tmp")
+    _remove_stale_temporaries(directory)
+    temporary = os.path.join(directory, f".fastnet-{os.getpid()}-{secrets.token_hex(8)}.tmp")
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "wb") as out:
             if callable(contents):
@@ -56,6 +93,18 @@ def replace_atomically(path, contents):
         if os.path.exists(temporary):
             os.remove(temporary)
     return path
+
+
+def check_destination(argument, path):
+    """Raise ValueError unless a file can be written at ``path`` (its folder exists and is writable).
+
+    Checked before training, so that a long run is not lost to a bad output path.
+    """
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise ValueError(f"{argument}: cannot write {os.fspath(path)}: its folder does not exist or is not writable")
+    if os.path.isdir(path):
+        raise ValueError(f"{argument}: {os.fspath(path)} is a folder, not a file")
 
 
 def write_atomically(path, arrays):
@@ -86,72 +135,152 @@ def save_checkpoint(net, path, state, arrays):
     return write_atomically(path, with_training_state(_network_arrays(net), state, arrays))
 
 
-def read_arrays(path):
-    """Every array in the .npz at ``path``, read without pickle."""
-    path = os.fspath(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ValueError(f"{path}: not a readable fastnet network file, nor a GPT file ({exc})") from None
+# Members other than the parameter-sized arrays may inflate at most this much when compressed (deflate reaches
+# ~1000x on crafted data), and at most SMALL_MEMBER_BYTES when stored: a crafted file cannot make load allocate
+# much more than its own size plus the network it describes.
+MAX_INFLATION = 64
+SMALL_MEMBER_BYTES = 1 << 24
+MAX_WIDTH = 1 << 31
 
 
-def text_member(path, contents, key, default=None):
-    """The text value ``key`` of a file's ``contents`` (``default`` when absent)."""
-    if key not in contents:
-        return default
-    value = contents[key]
-    if value.dtype.kind != "U" or value.ndim != 0:
-        raise ValueError(f"{path}: {key} must be a text value; got {value.dtype} {value.shape}")
-    return str(value)
+class ModelFile:
+    """A fastnet .npz opened for reading: members are read one at a time, only when asked, each checked.
+
+    Every problem (not a regular file, not a zip, a damaged header, a member
+    that claims more data than it holds, a shape or dtype that does not fit)
+    raises ValueError naming the file. Nothing is unpickled.
+    """
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        if not stat.S_ISREG(os.stat(self.path).st_mode):  # a FIFO would block forever
+            raise ValueError(f"{self.path}: not a regular file")
+        try:
+            self._zip = zipfile.ZipFile(self.path)
+            self._members = {info.filename[:-len(".npy")]: info for info in self._zip.infolist()
+                             if info.filename.endswith(".npy")}
+        except Exception as exc:  # noqa: BLE001 - zipfile raises many kinds for damaged archives
+            raise ValueError(f"{self.path}: not a readable fastnet network file, nor a GPT file "
+                             f"({type(exc).__name__}: {exc})") from None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._zip.close()
+
+    def __contains__(self, name):
+        return name in self._members
+
+    def names(self):
+        return list(self._members)
+
+    def _fail(self, name, problem):
+        raise ValueError(f"{self.path}: member {name}: {problem}")
+
+    def array(self, name, *, shape=None, dtypes=None, mismatch=None):
+        """Member ``name`` as an array; with ``shape`` (and ``dtypes``) given, anything else is refused unread.
+
+        ``mismatch(found_shape)`` words the error for another shape (default: the shapes found and expected).
+        """
+        info = self._members.get(name)
+        if info is None:
+            self._fail(name, "missing")
+        if shape is None and info.file_size > max(SMALL_MEMBER_BYTES, MAX_INFLATION * info.compress_size):
+            self._fail(name, f"claims {info.file_size} bytes, too many for what it holds")
+        try:
+            with self._zip.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version not in ((1, 0), (2, 0)):
+                    self._fail(name, f"unknown .npy version {version}")
+                reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                    np.lib.format.read_array_header_2_0
+                found_shape, fortran, dtype = reader(member)
+                if dtype.hasobject or dtype.kind not in "biufU" or dtype.byteorder == ">":
+                    self._fail(name, f"dtype {dtype} is not one fastnet writes")
+                if shape is not None and tuple(found_shape) != tuple(shape):
+                    if mismatch is not None:
+                        raise ValueError(f"{self.path}: {mismatch(found_shape)}")
+                    self._fail(name, f"shape {found_shape}, but {tuple(shape)} was expected")
+                if dtypes is not None and dtype.name not in dtypes:
+                    self._fail(name, f"dtype {dtype}, but one of {', '.join(dtypes)} was expected")
+                count = math.prod(found_shape)
+                if count * dtype.itemsize > info.file_size:
+                    self._fail(name, f"claims {count} values, more than it holds")
+                array = np.empty(found_shape, dtype, order="F" if fortran else "C")
+                view = memoryview(array.reshape(-1, order="A").view(np.uint8)) if count else memoryview(b"")
+                if member.readinto(view) != len(view):
+                    self._fail(name, "truncated")
+        except ValueError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a damaged header or stream can raise many kinds
+            self._fail(name, f"unreadable ({type(exc).__name__}: {exc})")
+        return array if array.flags.c_contiguous else np.ascontiguousarray(array)
+
+    def text(self, name, default=None):
+        """The text value ``name`` (a 0-d string member), or ``default`` when absent."""
+        if name not in self:
+            return default
+        value = self.array(name)
+        if value.dtype.kind != "U" or value.ndim != 0:
+            self._fail(name, f"must be a text value; got {value.dtype} {value.shape}")
+        return str(value)
 
 
-def float_params(path, contents):
-    """The ``params`` member: a 1-D float32 or float64 array."""
-    if "params" not in contents:
-        raise ValueError(f"{path}: not a fastnet model file (no params)")
-    params = contents["params"]
-    if params.ndim != 1 or params.dtype.name not in ("float32", "float64"):
-        raise ValueError(f"{path}: params must be a 1-D float32 or float64 array; got {params.dtype} {params.shape}")
-    return params
+def open_file(path):
+    """``ModelFile(path)``: a saved model's members, read one at a time."""
+    return ModelFile(path)
 
 
-def read_network(path, contents):
+def read_network(file):
     """(settings, params) of a network file: the keyword arguments of ``Network`` and the flat parameters.
 
-    Checks the members' types; whether the settings make a network is for
-    ``Network`` to say.
+    ``sizes`` is read first and decides how many parameters the file must
+    hold, so a file claiming another count is refused before its params are
+    read; whether the settings make a network is for ``Network`` to say.
     """
-    missing = [key for key in ("params",) + _METADATA if key not in contents]
+    missing = [key for key in ("params",) + _METADATA if key not in file]
     if missing:
-        raise ValueError(f"{path}: not a fastnet network file (missing {', '.join(missing)})")
-    params = float_params(path, contents)
-    if text_member(path, contents, "dtype", params.dtype.name) != params.dtype.name:
-        raise ValueError(f"{path}: metadata says dtype {text_member(path, contents, 'dtype')}, but params are {params.dtype}")
-    sizes = contents["sizes"]
-    if sizes.ndim != 1 or sizes.dtype.kind not in "iu":
-        raise ValueError(f"{path}: sizes must be a 1-D integer array; got {sizes.dtype} {sizes.shape}")
-    cost = text_member(path, contents, "cost")
+        raise ValueError(f"{file.path}: not a fastnet network file (missing {', '.join(missing)})")
+    sizes = file.array("sizes")
+    if sizes.ndim != 1 or sizes.dtype.kind not in "iu" or len(sizes) > 1000:
+        raise ValueError(f"{file.path}: sizes must be a 1-D integer array; got {sizes.dtype} {sizes.shape}")
+    widths = sizes.tolist()
+    if len(widths) < 2 or not all(1 <= width <= MAX_WIDTH for width in widths):
+        raise ValueError(f"{file.path}: invalid network metadata (sizes must list at least two positive layer "
+                         f"widths; got {widths})")
+    expected = count_params(widths)
+    params = file.array("params", shape=(expected,), dtypes=("float32", "float64"),
+                        mismatch=lambda found: f"holds {math.prod(found)} parameters, but sizes {widths} need "
+                                               f"{expected}")
+    if file.text("dtype", params.dtype.name) != params.dtype.name:
+        raise ValueError(f"{file.path}: metadata says dtype {file.text('dtype')}, but params are {params.dtype}")
+    cost = file.text("cost")
     # Files from fastnet 0.1.0 have no "output": it was the cost's own (sigmoid).
     default_output = output_for(cost) if cost in COSTS else None
-    settings = dict(sizes=sizes.tolist(), activation=text_member(path, contents, "activation"), cost=cost,
-                    output=text_member(path, contents, "output", default_output), dtype=params.dtype.name)
+    settings = dict(sizes=widths, activation=file.text("activation"), cost=cost,
+                    output=file.text("output", default_output), dtype=params.dtype.name)
     return settings, params
 
 
-def read_training_state(path, contents, params):
+def read_training_state(file, params):
     """(state, arrays) of a checkpoint: its JSON training state and its state arrays, each shaped like ``params``."""
     try:
-        state = json.loads(text_member(path, contents, "training_state"))
+        state = json.loads(file.text("training_state"))
     except (TypeError, json.JSONDecodeError):
-        raise ValueError(f"{path}: a model file without a readable training state; "
+        raise ValueError(f"{file.path}: a model file without a readable training state; "
                          "resume needs a file written by fit(..., checkpoint=...)") from None
     if not isinstance(state, dict):
-        raise ValueError(f"{path}: damaged training state (not a JSON object)")
-    arrays = {key[len(STATE_PREFIX):]: value for key, value in contents.items() if key.startswith(STATE_PREFIX)}
-    for name, array in arrays.items():
-        if array.shape != params.shape or array.dtype != params.dtype or not np.isfinite(array).all():
-            raise ValueError(f"{path}: state array {name} must be {params.size} finite {params.dtype} values")
+        raise ValueError(f"{file.path}: damaged training state (not a JSON object)")
+    arrays = {}
+    for member in file.names():
+        if member.startswith(STATE_PREFIX):
+            name = member[len(STATE_PREFIX):]
+            expected = f"state array {name} must be {params.size} finite {params.dtype} values"
+            try:
+                arrays[name] = file.array(member, shape=params.shape, dtypes=(params.dtype.name,))
+            except ValueError:
+                raise ValueError(f"{file.path}: {expected}") from None
+            if not np.isfinite(arrays[name]).all():
+                raise ValueError(f"{file.path}: {expected}")
     return state, arrays

@@ -1,13 +1,15 @@
 """The training loop behind ``Network.fit``: epochs, visiting orders, monitoring, schedules, checkpoints."""
 import os
 import time
+import warnings
 
 import numpy as np
 
 from . import persistence
 from .backends.numpy_backend import mean_cost
 from ._checks import (
-    as_batch, as_labels, as_targets, check_int, check_nonnegative_finite, check_positive_finite, check_seed,
+    as_batch, as_labels, as_targets, check_finite_params, check_int, check_nonnegative_finite, check_positive_finite,
+    check_seed,
 )
 from ._progress import ProgressBar, will_draw
 
@@ -45,6 +47,45 @@ class History(Records):
     stopped_early = False
 
 
+class TrainingWarning(UserWarning):
+    """Training runs but is going nowhere: the cost rose by orders of magnitude, or accuracy sits at chance."""
+
+
+# Warn when the training cost has grown this many times over its first value, or when the training accuracy
+# has stayed within CHANCE_MARGIN of chance (1 / classes) for STALLED_EPOCHS epochs in a row on at least
+# STALL_MIN_EXAMPLES examples (fewer say little about chance).
+COST_RISE_FACTOR = 100.0
+CHANCE_MARGIN = 0.02
+STALLED_EPOCHS = 3
+STALL_MIN_EXAMPLES = 100
+
+
+class _Watch:
+    """Says once, as a TrainingWarning, when training diverges without NaN or stalls at chance."""
+
+    def __init__(self, classes, examples):
+        self.chance, self.first_cost, self.at_chance, self.warned = 1 / classes, None, 0, False
+        self.watch_chance = examples >= STALL_MIN_EXAMPLES
+
+    def update(self, record):
+        cost, accuracy = record["train_cost"], record["train_accuracy"]
+        self.first_cost = cost if self.first_cost is None else self.first_cost
+        near_chance = self.watch_chance and abs(accuracy - self.chance) <= CHANCE_MARGIN
+        self.at_chance = self.at_chance + 1 if near_chance else 0
+        if self.warned:
+            return
+        if cost > COST_RISE_FACTOR * self.first_cost:
+            message = f"the training cost rose from {self.first_cost:.3g} to {cost:.3g}"
+        elif self.at_chance >= STALLED_EPOCHS:
+            message = (f"the training accuracy has stayed at chance ({100 * accuracy:.1f}%, chance "
+                       f"{100 * self.chance:.1f}%) for {self.at_chance} epochs")
+        else:
+            return
+        self.warned = True
+        warnings.warn(f"epoch {record['epoch']}: {message}; training is not converging (is eta "
+                      f"{record['eta']:g} too large?)", TrainingWarning, stacklevel=4)
+
+
 class TrainingDiverged(FloatingPointError):
     """The cost became NaN or infinite; the parameters are those from before the bad epoch."""
 
@@ -76,6 +117,8 @@ def _check_pair(net, argument, pair):
 
 
 def _check_callbacks(callbacks):
+    if callbacks is not None and (callable(callbacks) or not hasattr(callbacks, "__iter__")):
+        raise TypeError(f"callbacks must be a list of callables f(net, record); got {callbacks!r}")
     callbacks = list(callbacks or ())
     for callback in callbacks:
         if not callable(callback):
@@ -111,10 +154,11 @@ class _Plateau:
 def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation, seed, progress, callbacks,
         halve_eta_patience, early_stopping_patience, checkpoint, resume):
     """Mini-batch SGD on ``net``; see ``Network.fit``."""
+    check_finite_params(net.params)
     rows = as_batch("X", X, net.sizes[0], net.dtype)
     targets = as_targets("y", y, len(rows), net.sizes[-1], net.dtype)
     epochs = check_int("epochs", epochs, 0)
-    batch_size = check_int("batch_size", batch_size, 1)
+    batch_size = min(check_int("batch_size", batch_size, 1), len(rows))  # larger: one batch of every example
     eta = check_positive_finite("eta", eta)
     lmbda = check_nonnegative_finite("lmbda", lmbda)
     momentum = check_nonnegative_finite("momentum", momentum, below=1)
@@ -123,6 +167,8 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
     early_stopping_patience = _check_patience("early_stopping_patience", early_stopping_patience, validation)
     rng = net.rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
     checkpoint = None if checkpoint is None else os.fspath(checkpoint)
+    if checkpoint is not None:
+        persistence.check_destination("checkpoint", checkpoint)
     validation, test = _check_pair(net, "validation", validation), _check_pair(net, "test", test)
     # Every argument is checked; the backend now prepares the rows once for all epochs.
     training = _EvaluationSet(net, rows, targets, targets.argmax(axis=1))
@@ -135,8 +181,12 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
     velocity = np.zeros_like(net.params) if momentum else None
     best_params = net.params.copy() if early_stopping_patience else None
     history, plateau, first_epoch, last_epoch = History(), _Plateau(), 1, epochs
+    watch = _Watch(net.sizes[-1], len(rows))
     if resume is not None:
         completed, eta, finished = _resume(net, resume, settings, rng, velocity, best_params, history, plateau)
+        if completed > epochs:
+            raise ValueError(f"{resume}: the checkpoint has already trained {completed} epochs, more than "
+                             f"epochs={epochs}")
         first_epoch, last_epoch = completed + 1, completed if finished else epochs
 
     def save_checkpoint(completed, rng_state, finished):
@@ -168,6 +218,7 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
         seconds = time.perf_counter() - start
         bar.close()
         record = {"epoch": epoch, "eta": eta, "seconds": seconds, **training.measure(net, "train")}
+        watch.update(record)
         finite_params = bool(np.isfinite(net.params).all())
         if not (np.isfinite(record["train_cost"]) and finite_params):
             net.params = last_good
@@ -232,14 +283,15 @@ def _resume(net, path, settings, rng, velocity, best_params, history, plateau):
 def _read_checkpoint(path, net):
     """(params, state, arrays) of the checkpoint at ``path``, checked to belong to a network like ``net``."""
     path = os.fspath(path)
-    contents = persistence.read_arrays(path)
-    settings, params = persistence.read_network(path, contents)
-    ours = dict(sizes=net.sizes, activation=net.activation, cost=net.cost_name, output=net.output,
-                dtype=net.dtype.name)
-    for name, value in ours.items():
-        if settings[name] != value:
-            raise ValueError(f"{path}: the checkpoint's network has {name} {settings[name]!r}, this network {value!r}")
-    if params.shape != net.params.shape or not np.isfinite(params).all():
-        raise ValueError(f"{path}: params must be {net.num_params} finite values")
-    state, arrays = persistence.read_training_state(path, contents, params)
+    with persistence.open_file(path) as file:
+        settings, params = persistence.read_network(file)
+        ours = dict(sizes=net.sizes, activation=net.activation, cost=net.cost_name, output=net.output,
+                    dtype=net.dtype.name)
+        for name, value in ours.items():
+            if settings[name] != value:
+                raise ValueError(f"{path}: the checkpoint's network has {name} {settings[name]!r}, "
+                                 f"this network {value!r}")
+        if not np.isfinite(params).all():
+            raise ValueError(f"{path}: params must be {net.num_params} finite values")
+        state, arrays = persistence.read_training_state(file, params)
     return params, state, arrays

@@ -34,8 +34,6 @@ BLAS_MAX_FIRST_LAYER = 32
 
 _INDEX = np.int32
 _EMPTY_ROWS = {dtype: np.empty(0, dtype) for dtype in (np.float32, np.float64)}
-_EMPTY_INDEX = np.empty(0, _INDEX)
-_EMPTY_INDPTR = np.zeros(1, np.int64)
 _EMPTY_LABELS = np.empty(0, np.int64)
 
 
@@ -43,39 +41,63 @@ def _zero_fraction(rows):
     return 1 - np.count_nonzero(rows) / max(rows.size, 1)
 
 
-class Inputs:
-    """The rows of X in the form the compiled kernels read.
+def _read_only_view(array):
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
-    ``mode`` is one of ``codes.DENSE_INPUTS`` (every input; ``dense`` holds the
-    rows flattened), ``CSR_INPUTS`` (``indptr``, ``indices``, ``values`` of the
-    nonzeros, built once) or ``COMPACT_INPUTS`` (the nonzeros of each dense
-    row, gathered as the kernel reaches it). ``array`` is X itself; ``examples``
-    and ``width`` its shape. Read-only once made.
+
+class Inputs:
+    """The rows of X in the form the compiled kernels read; read-only once made.
+
+    ``mode`` is one of ``codes.DENSE_INPUTS`` (every input, read from X),
+    ``CSR_INPUTS`` (``indptr``, ``indices``, ``values`` of the nonzeros, built
+    once) or ``COMPACT_INPUTS`` (the nonzeros of each dense row, gathered as the
+    kernel reaches it). ``array`` is X itself; ``examples`` and ``width`` its shape.
+
+    Nothing about an ``Inputs`` can be changed once it is made: its attributes
+    cannot be assigned and the arrays it shows are read-only views, so the
+    kernels can rely on what was built (indptr rising from 0 to the number of
+    nonzeros, column indices below ``width``). Its CSR rows are a copy of X's
+    nonzeros when it was made: writing into X afterwards changes what the
+    dense modes read, not prepared CSR rows.
     """
 
+    __slots__ = ("array", "examples", "width", "dtype", "mode", "_arrays")
+
     def __init__(self, X, mode, to_csr=None):
-        self.array = X
-        self.examples, self.width = X.shape
-        self.dtype = X.dtype
-        self.mode = mode
-        self.dense = X.reshape(-1)
-        self.indptr, self.indices, self.values = _EMPTY_INDPTR, _EMPTY_INDEX, _EMPTY_ROWS[X.dtype.type]
+        if mode not in (DENSE_INPUTS, CSR_INPUTS, COMPACT_INPUTS):
+            raise ValueError(f"mode must be an input mode code of fastnet.backends.codes; got {mode!r}")
+        examples, width = X.shape
+        dense, indptr = X.reshape(-1), np.zeros(1, np.int64)
+        indices, values = np.empty(0, _INDEX), np.empty(0, X.dtype)
         if mode == CSR_INPUTS:
-            self.dense = _EMPTY_ROWS[X.dtype.type]
-            self.indptr = np.zeros(self.examples + 1, np.int64)
-            np.cumsum(np.count_nonzero(X, axis=1), out=self.indptr[1:])
+            dense = np.empty(0, X.dtype)
+            indptr = np.zeros(examples + 1, np.int64)
+            np.cumsum(np.count_nonzero(X, axis=1), out=indptr[1:])
             # Allocated here, by NumPy, so that these arrays (tens of MB) get huge pages
             # where the system allows: the epoch reads their rows in random order.
-            total = int(self.indptr[-1])
+            total = int(indptr[-1])
             indices, values = np.empty(total + 1, _INDEX), np.empty(total + 1, X.dtype)  # +1: see to_csr
-            to_csr(X.reshape(-1), self.width, self.indptr, indices, values)
-            self.indices, self.values = indices[:total], values[:total]
+            to_csr(X.reshape(-1), width, indptr, indices, values)
+            indices, values = indices[:total], values[:total]
+        for name, value in dict(array=X, examples=examples, width=width, dtype=X.dtype, mode=mode,
+                                _arrays=(mode, dense, indptr, indices, values)).items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"prepared Inputs are read-only ({name}); make new ones with prepare_inputs")
+
+    indptr = property(lambda self: _read_only_view(self._arrays[2]), doc="CSR row starts (read-only)")
+    indices = property(lambda self: _read_only_view(self._arrays[3]), doc="CSR column indices (read-only)")
+    values = property(lambda self: _read_only_view(self._arrays[4]), doc="CSR values (read-only)")
 
     def __len__(self):
         return self.examples
 
     def arrays(self):
-        return self.mode, self.dense, self.indptr, self.indices, self.values
+        """(mode, dense, indptr, indices, values): what the drivers take (for the kernel functions only)."""
+        return self._arrays
 
 
 def blas_is_faster(sizes, batch_size):

@@ -14,7 +14,7 @@ cdef inline real normal_cdf(real z) noexcept nogil:
 cdef inline real activate_one(long code, real z) noexcept nogil:
     """a = f(z) for the hidden activations other than the sigmoid (which has a whole-tile version)."""
     if code == _RELU:
-        return z if z > 0 else 0
+        return 0 if z <= 0 else z  # NaN stays NaN, as NumPy's maximum(z, 0)
     if code == _GELU:
         return z * normal_cdf(z)
     return tanh(z)  # TANH

@@ -36,7 +36,7 @@ static inline void fastnet_restore_mxcsr(unsigned int previous) { (void)previous
 #endif
 
 #if defined(__GNUC__) && !defined(__clang__)
-#define FASTNET_FINITE __attribute__((optimize("no-trapping-math", "finite-math-only")))
+#define FASTNET_FINITE __attribute__((optimize("no-trapping-math"))) /* not finite-math-only: NaN must stay NaN */
 #else
 #define FASTNET_FINITE
 #endif
@@ -49,7 +49,8 @@ static inline void fastnet_restore_mxcsr(unsigned int previous) { (void)previous
 #define FASTNET_INLINE static inline __attribute__((always_inline))
 
 FASTNET_INLINE float fastnet_exp_negative_f(float x) {
-    x = __builtin_fmaxf(x, -87.0f);
+    const float keep = x < -87.0f ? 0.0f : 1.0f; /* exp(x) below e^-87 is 0, as NumPy's after flushing */
+    x = x < -87.0f ? -87.0f : x; /* not fmaxf, which would turn NaN into -87: NaN must stay NaN */
     float k = __builtin_floorf(x * 1.4426950408889634f + 0.5f);
     float r = x - k * 0.693359375f - k * -2.12194440e-4f;
     float p = 1.0f / 720;
@@ -58,11 +59,12 @@ FASTNET_INLINE float fastnet_exp_negative_f(float x) {
     int32_t bits = ((int32_t)k + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return p * scale * keep;
 }
 
 FASTNET_INLINE double fastnet_exp_negative_d(double x) {
-    x = __builtin_fmax(x, -708.0);
+    const double keep = x < -708.0 ? 0.0 : 1.0;
+    x = x < -708.0 ? -708.0 : x; /* not fmax: NaN must stay NaN */
     double k = __builtin_floor(x * 1.4426950408889634 + 0.5);
     double r = x - k * 6.93147180369123816490e-01 - k * 1.90821492927058770002e-10;
     double p = 1.0 / 479001600;
@@ -72,7 +74,7 @@ FASTNET_INLINE double fastnet_exp_negative_d(double x) {
     int64_t bits = ((int64_t)k + 1023) << 52;
     double scale;
     memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return p * scale * keep;
 }
 
 /* Start loading the CSR row of `example` (one hint per 64-byte line of its indices and values). */
@@ -142,9 +144,9 @@ FASTNET_CLONES static T fastnet_dot_##S(const T *a, const T *b, long n) {       
     return sum;                                                                                         \
 }                                                                                                       \
                                                                                                         \
-/* x[0:width] = sigmoid(x[0:width]), branch-free. GCC vectorises it only when it may assume no NaN and  \
- * no trapping comparisons: allowed here alone (FASTNET_FINITE); a NaN input may give a finite output,   \
- * so fastnet detects divergence from the parameters and the cost, in Python, never from this. */      \
+/* x[0:width] = sigmoid(x[0:width]), branch-free. GCC vectorises it only when comparisons may not trap: \
+ * allowed here alone (FASTNET_FINITE); NaN still propagates (sigmoid(NaN) = NaN, as in the other      \
+ * backends): the clamp in the exp is a comparison, not fmax. */                                        \
 FASTNET_CLONES FASTNET_FINITE static void fastnet_sigmoid_tiles_##S(T *x, long width) {                 \
     for (long j = 0; j < width; j++) {                                                                  \
         const T z = x[j];                                                                               \

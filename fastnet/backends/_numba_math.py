@@ -52,7 +52,7 @@ def activate(code, z, one):
     if code == SIGMOID:
         return sigmoid(z, one)
     if code == RELU:
-        return z if z > 0 else z * 0
+        return one - one if z <= 0 else z  # NaN stays NaN, as NumPy's maximum(z, 0)
     if code == GELU:
         return z * _normal_cdf(z, one)
     return math.tanh(z)  # TANH

@@ -277,7 +277,7 @@ def update_rows(w, w_base, width, rows, r_base, values, v_base, count, delta, d_
 # vectorises (Numba has no vector exp): exp(x) = 2^k p(r), r = x − k ln 2,
 # |r| <= ln2/2, p the Taylor polynomial of exp to degree 6 (float32: error
 # r^7/7! < 1.2e-7) or 12 (float64: < 1.7e-16), 2^k made from exponent bits.
-# Below exp(−87) (float32) or exp(−708) (float64) the result is held at that value.
+# Below exp(−87) (float32) or exp(−708) (float64) the result is 0.
 
 _LOG2E = 1.4426950408889634
 _LOW32, _LOG2E32, _HALF32 = np.float32(-87.0), np.float32(_LOG2E), np.float32(0.5)
@@ -300,7 +300,8 @@ def _bits_to_float(typingctx, bits):
 
 @njit(inline="always")
 def _exp_negative32(x):
-    x = max(x, _LOW32)
+    keep = np.float32(0) if x < _LOW32 else np.float32(1)  # exp(x) below e^-87 is 0, as NumPy's after flushing
+    x = _LOW32 if x < _LOW32 else x  # NaN stays NaN
     k = np.floor(x * _LOG2E32 + _HALF32)
     r = x - k * _LN2_HI32 - k * _LN2_LO32
     p = np.float32(1 / 720)
@@ -310,12 +311,13 @@ def _exp_negative32(x):
     p = p * r + np.float32(1 / 2)
     p = p * r + np.float32(1)
     p = p * r + np.float32(1)
-    return p * _bits_to_float(np.int32((np.int64(k) + 127) << 23))  # Numba widens int32 sums: cast last
+    return p * _bits_to_float(np.int32((np.int64(k) + 127) << 23)) * keep  # Numba widens int32 sums: cast last
 
 
 @njit(inline="always")
 def _exp_negative64(x):
-    x = max(x, _LOW64)
+    keep = 0.0 if x < _LOW64 else 1.0
+    x = _LOW64 if x < _LOW64 else x  # NaN stays NaN
     k = np.floor(x * _LOG2E + 0.5)
     r = x - k * _LN2_HI64 - k * _LN2_LO64
     p = 1 / 479001600
@@ -331,7 +333,7 @@ def _exp_negative64(x):
     p = p * r + 1 / 2
     p = p * r + 1.0
     p = p * r + 1.0
-    return p * _bits_to_float((np.int64(k) + 1023) << 52)
+    return p * _bits_to_float((np.int64(k) + 1023) << 52) * keep
 
 
 def exp_of_negative(x):

@@ -50,6 +50,7 @@ import math
 import numpy as np
 
 from .._layout import split_params
+from .._numerics import quiet
 from .codes import (CROSS_ENTROPY, GELU, LOG_LIKELIHOOD, QUADRATIC, RELU, SIGMOID, SIGMOID_OUTPUT, SOFTMAX_OUTPUT,
                     TANH)
 
@@ -224,6 +225,7 @@ def prepare_inputs(X):
     return X
 
 
+@quiet
 def feedforward(params, sizes, activation, output, X, out):
     """out (n, n_L) = the network's outputs for the n rows of X (n, n_0)."""
     weights, biases = split_params(params, sizes)
@@ -236,6 +238,7 @@ def feedforward(params, sizes, activation, output, X, out):
     return out
 
 
+@quiet
 def predict(params, sizes, activation, output, X, labels):
     """labels (n,) = argmax of the network's output for each row of X (n, n_0)."""
     out = np.empty((len(X), sizes[-1]), params.dtype)
@@ -272,6 +275,7 @@ def _add_example_gradient(weights, biases, activation, output, cost, x, y, grad_
             delta = _hidden_error(weights, activation, layer, delta, activations[layer], zs[layer - 1])
 
 
+@quiet
 def backprop(params, sizes, activation, output, cost, x, y, grad):
     """grad (P,) = ∇C_x, the gradient of one example's cost.
 
@@ -284,6 +288,7 @@ def backprop(params, sizes, activation, output, cost, x, y, grad):
     return grad
 
 
+@quiet
 def input_gradient(params, sizes, activation, output, cost, x, y, out):
     """out (n_0,) = ∂C_x/∂x, the gradient of one example's cost with respect to its input.
 
@@ -306,6 +311,7 @@ def _matvec_batch_gradient_sum(weights, biases, activation, output, cost, X, Y, 
         _add_example_gradient(weights, biases, activation, output, cost, X[i], Y[i], grad_w, grad_b)
 
 
+@quiet
 def gradient_matvec(params, sizes, activation, output, cost, X, Y, grad):
     """grad = (1/m) Σ_i ∇C_{x_i} over the m rows of X, one example at a time."""
     weights, biases = split_params(params, sizes)
@@ -315,6 +321,7 @@ def gradient_matvec(params, sizes, activation, output, cost, X, Y, grad):
     return grad
 
 
+@quiet
 def sgd_epoch_matvec(params, sizes, activation, output, cost, X, Y, order, batch_size, eta, l2=0.0, momentum=0.0,
                      velocity=None):
     """``sgd_epoch`` computed one example at a time (the seed's formulation)."""
@@ -385,6 +392,7 @@ def _batch_gradient_sum(weights, biases, activation, output, cost, buffers, grad
             previous *= activation_derivative(activation, A[layer], Z[layer - 1], buffers.derivatives[layer - 1])
 
 
+@quiet
 def gradient(params, sizes, activation, output, cost, X, Y, grad):
     """grad (P,) = (1/m) Σ_i ∇C_{x_i}: the gradient of the mean cost over the m rows of X."""
     weights, biases = split_params(params, sizes)
@@ -397,6 +405,7 @@ def gradient(params, sizes, activation, output, cost, X, Y, grad):
     return grad
 
 
+@quiet
 def sgd_epoch(params, sizes, activation, output, cost, X, Y, order, batch_size, eta, l2=0.0, momentum=0.0,
               velocity=None):
     """One epoch of mini-batch SGD, updating ``params`` (and ``velocity``) in place.
@@ -452,6 +461,7 @@ def _run_epoch(params, sizes, grad, order, batch_size, eta, l2, momentum, veloci
 # Cost value (evaluated here for every backend: it is not a hot loop)
 
 
+@quiet
 def mean_cost(cost, outputs, targets):
     """C = (1/n) Σ_x C_x over the n rows of outputs and targets, in float64 (see the module docstring)."""
     return COST_FUNCTIONS[cost][0](outputs.astype(np.float64), targets, outputs.dtype) / len(outputs)

@@ -23,12 +23,12 @@ error state (overflow gives inf and NaN, which the callers check), so the
 caller's ``np.seterr`` changes nothing. This module is imported only when a GPT
 runs (it needs SciPy for erf).
 """
-import functools
 import math
 
 import numpy as np
 from scipy.special import erf
 
+from .._numerics import quiet
 from ..gpt.layout import Linear, tensors
 
 LAYERNORM_EPS = 1e-5
@@ -194,17 +194,6 @@ def cross_entropy_backward(probs, targets):
 # The whole model
 
 
-def _quiet(function):
-    """Run ``function`` whatever the caller's NumPy error state (no warnings, no FloatingPointError)."""
-
-    @functools.wraps(function)
-    def quiet(*args, **kwargs):
-        with np.errstate(all="ignore"):
-            return function(*args, **kwargs)
-
-    return quiet
-
-
 def forward(params, config, tokens):
     """(logits (B, T, V), saved): the forward pass, keeping what ``backward`` needs.
 
@@ -246,25 +235,25 @@ def backward(params, config, dlogits, saved, grad):
     return grad
 
 
-@_quiet
+@quiet
 def logits(params, config, tokens):
     """logits (B, T, V) for tokens (B, T)."""
     return forward(params, config, tokens)[0]
 
 
-@_quiet
+@quiet
 def attention_weights(params, config, tokens):
     """(n_layer, B, nh, T, T): every layer's attention weights for tokens (B, T)."""
     return np.stack([block["att"] for block in forward(params, config, tokens)[1]["blocks"]])
 
 
-@_quiet
+@quiet
 def loss(params, config, tokens, targets):
     """The mean cross-entropy of the next-token predictions (float)."""
     return cross_entropy_forward(logits(params, config, tokens), targets)[0]
 
 
-@_quiet
+@quiet
 def loss_and_gradient(params, config, tokens, targets, grad):
     """(loss, grad): grad (P,) = ∂loss/∂params, overwritten."""
     out, saved = forward(params, config, tokens)
@@ -282,7 +271,7 @@ def new_cache(config, batch, dtype):
     return np.zeros((config.n_layer, 2, batch, config.n_head, config.context, config.head_size), dtype)
 
 
-@_quiet
+@quiet
 def prefill(params, config, tokens, cache):
     """Logits (B, V) of the last position of tokens (B, T), storing every position's keys and values in ``cache``."""
     out, saved = forward(params, config, tokens)
@@ -293,7 +282,7 @@ def prefill(params, config, tokens, cache):
     return out[:, -1]
 
 
-@_quiet
+@quiet
 def decode_step(params, config, token, position, cache):
     """Logits (B, V) after appending token (B,) at ``position``, reading and extending the cache.
 
@@ -319,7 +308,7 @@ def decode_step(params, config, token, position, cache):
 # ---------------------------------------------------------------------------
 # The optimiser: gradient clipping and AdamW over the flat vector
 
-@_quiet
+@quiet
 def adamw_step(params, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, decay_mask, clip):
     """One AdamW step (as torch.optim.AdamW) after global-norm clipping (as torch's clip_grad_norm_).
 

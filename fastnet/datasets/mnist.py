@@ -98,6 +98,8 @@ def locate(path=None, *, download=True, progress=True):
             attempts = str(exc).splitlines()[1:]
             print(f"fastnet: MNIST download failed ({len(attempts)} mirrors tried; last: {attempts[-1].strip()})",
                   file=sys.stderr)
+        except OSError as exc:  # the cache folder cannot be made or written: as if download=False
+            print(f"fastnet: cannot download MNIST into {cache} ({exc})", file=sys.stderr)
     return _sample(cache)
 
 

@@ -7,6 +7,7 @@ import time
 from .. import backends, datasets, text as texts
 from .._checks import DTYPES
 from ..loading import load
+from ..persistence import check_destination
 from .model import GPT
 
 TOKENIZERS = ("char", "bpe")
@@ -75,16 +76,10 @@ def run(args):
     {"train": _train, "sample": _sample, "next": _next}[args.gpt_command](args)
 
 
-def _check_writable(path):
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise ValueError(f"cannot write {path}: its folder does not exist or is not writable")
-
-
 def _train(args):
-    for path in (args.save, args.checkpoint):
+    for argument, path in (("--save", args.save), ("--checkpoint", args.checkpoint)):
         if path:
-            _check_writable(path)
+            check_destination(argument, path)
     if args.resume and not args.checkpoint:
         raise ValueError("--resume continues from --checkpoint PATH: give the checkpoint too")
     text = datasets.load_text(args.data)

@@ -15,6 +15,7 @@ import numpy as np
 from .. import persistence
 from .._version import __version__
 from ..text import tokenizer_from_json
+from .layout import Config, count_params
 
 FORMAT = 1
 CONFIG_KEYS = ("vocab_size", "context", "n_layer", "n_head", "n_embd", "bias")
@@ -38,36 +39,44 @@ def save_checkpoint(model, path, state, arrays):
     return persistence.write_atomically(path, persistence.with_training_state(_arrays(model), state, arrays))
 
 
-def is_gpt_file(contents):
-    return persistence.GPT_FORMAT_KEY in contents
+def is_gpt_file(file):
+    """Whether the opened ``persistence.ModelFile`` holds a GPT."""
+    return persistence.GPT_FORMAT_KEY in file
 
 
-def read(path, contents):
-    """(config, params, tokenizer or None) of a GPT file, each member checked; ``GPT`` checks the config's values."""
-    version = contents.get(persistence.GPT_FORMAT_KEY)
-    if version is None or version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT:
-        raise ValueError(f"{path}: not a GPT file of format {FORMAT} (gpt_format is {version!r})")
+def read(file):
+    """(config, params, tokenizer or None) of an opened GPT file, each member checked; ``GPT`` checks the values.
+
+    The config is read first and decides how many parameters the file must hold.
+    """
+    version = file.array(persistence.GPT_FORMAT_KEY)
+    if version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT:
+        raise ValueError(f"{file.path}: not a GPT file of format {FORMAT} (gpt_format is {version!r})")
     try:
-        config = json.loads(persistence.text_member(path, contents, "config", "null"))
+        config = json.loads(file.text("config", "null"))
     except json.JSONDecodeError:
-        raise ValueError(f"{path}: config is not valid JSON") from None
+        raise ValueError(f"{file.path}: config is not valid JSON") from None
     if not isinstance(config, dict) or sorted(config) != sorted(CONFIG_KEYS):
-        raise ValueError(f"{path}: config must hold exactly {', '.join(CONFIG_KEYS)}")
-    params = persistence.float_params(path, contents)
+        raise ValueError(f"{file.path}: config must hold exactly {', '.join(CONFIG_KEYS)}")
+    sizes = [config[key] for key in CONFIG_KEYS[:-1]]
+    if not all(type(size) is int and 1 <= size <= persistence.MAX_WIDTH for size in sizes) \
+            or not isinstance(config["bias"], bool) or config["n_embd"] % config["n_head"]:
+        raise ValueError(f"{file.path}: config holds invalid sizes ({config})")
+    params = file.array("params", shape=(count_params(Config(**config)),), dtypes=("float32", "float64"))
     tokenizer = None
-    if "tokenizer" in contents:
+    if "tokenizer" in file:
         try:
-            tokenizer = tokenizer_from_json(persistence.text_member(path, contents, "tokenizer"))
+            tokenizer = tokenizer_from_json(file.text("tokenizer"))
         except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from None
+            raise ValueError(f"{file.path}: {exc}") from None
     return config, params, tokenizer
 
 
-def read_checkpoint(path, contents):
-    """(config, params, state, arrays) of a GPT checkpoint; the optimizer's moments must be there."""
-    config, params, _ = read(path, contents)
-    state, arrays = persistence.read_training_state(path, contents, params)
+def read_checkpoint(file):
+    """(config, params, state, arrays) of an opened GPT checkpoint; the optimizer's moments must be there."""
+    config, params, _ = read(file)
+    state, arrays = persistence.read_training_state(file, params)
     missing = [name for name in ("adam_m", "adam_v") if name not in arrays]
     if missing:
-        raise ValueError(f"{path}: the checkpoint lacks the optimizer state {', '.join(missing)}")
+        raise ValueError(f"{file.path}: the checkpoint lacks the optimizer state {', '.join(missing)}")
     return config, params, state, arrays

@@ -105,8 +105,8 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
     callbacks = _check_callbacks(callbacks)
     rng = model.rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
     checkpoint = None if checkpoint is None else os.fspath(checkpoint)
-    if checkpoint is not None and not os.access(os.path.dirname(os.path.abspath(checkpoint)), os.W_OK):
-        raise ValueError(f"checkpoint: cannot write into the folder of {checkpoint}")
+    if checkpoint is not None:
+        persistence.check_destination("checkpoint", checkpoint)
 
     settings = {"tokens": _fingerprint(tokens), "val": _fingerprint(val), "iters": iters, "batch_size": batch_size,
                 "lr": lr, "min_lr": min_lr, "warmup": warmup, "weight_decay": weight_decay, "betas": [beta1, beta2],
@@ -179,7 +179,8 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
 def _resume(model, path, settings, rng, eval_rng, m, v, history):
     """Restore the training state saved at ``path``; returns (iterations done, seconds spent, finished)."""
     path = os.fspath(path)
-    config, params, state, arrays = files.read_checkpoint(path, persistence.read_arrays(path))
+    with persistence.open_file(path) as file:
+        config, params, state, arrays = files.read_checkpoint(file)
     if config != model.config or params.dtype != model.dtype:
         raise ValueError(f"{path}: the checkpoint's GPT has {config} in {params.dtype}; this one {model.config} "
                          f"in {model.dtype}")
