@@ -101,14 +101,19 @@ def check_sizes(sizes):
     return tuple(checked)
 
 
-def _as_real_array(argument, value):
+def _as_array(argument, value, kinds, expected):
+    """``value`` as an ndarray whose dtype kind is one of ``kinds``; TypeError saying ``expected`` otherwise."""
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as exc:
-        raise TypeError(f"{argument} must be an array of real numbers; {exc}") from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{argument} must be an array of real numbers; got dtype {array.dtype}")
+        raise TypeError(f"{argument} must be {expected}; {exc}") from None
+    if array.dtype.kind not in kinds:
+        raise TypeError(f"{argument} must be {expected}; got dtype {array.dtype}")
     return array
+
+
+def _as_real_array(argument, value):
+    return _as_array(argument, value, "biuf", "an array of real numbers")
 
 
 # Up to this many values the element-wise test is the quicker one (one 784-pixel
@@ -228,12 +233,7 @@ def as_tokens(argument, value, vocab_size, *, max_length=None, batch=True):
     Ids must be integers (not bools or floats) in [0, vocab_size); T >= 1,
     and T <= max_length when given. With ``batch=False`` only a 1-D sequence is accepted.
     """
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError) as exc:
-        raise TypeError(f"{argument} must be an array of integer token ids; {exc}") from None
-    if array.dtype.kind not in "iu":
-        raise TypeError(f"{argument} must hold integer token ids; got dtype {array.dtype}")
+    array = _as_array(argument, value, "iu", "an array of integer token ids")
     if array.ndim not in ((1, 2) if batch else (1,)):
         shapes = "(T,) or (B, T)" if batch else "(T,)"
         raise ValueError(f"{argument} must have shape {shapes}; got shape {array.shape}")

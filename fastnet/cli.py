@@ -273,8 +273,8 @@ def _info(args):
 def _bench(args):
     from . import bench
 
-    if args.epochs < 1 or args.threads < 1:
-        raise ValueError("--epochs and --threads must be at least 1")
+    if args.epochs < 1 or args.threads < 1 or (args.train_size is not None and args.train_size < 1):
+        raise ValueError("--epochs, --threads and --train-size must be at least 1")
     results = bench.run(architectures=args.sizes or ((784, 16, 16, 10), (784, 30, 10)), epochs=args.epochs,
                         threads=args.threads, train_size=args.train_size, data=args.data, only=args.only)
     if args.sweep:

@@ -4,7 +4,6 @@ This module checks and converts arguments, owns the parameters and hands
 checked arrays to the active backend's kernels (``fastnet.backends``).
 """
 import collections
-import contextlib
 import threading
 
 import numpy as np
@@ -192,21 +191,9 @@ class Network:
         """
         return KernelArguments(self._params, self._sizes_array, *self._codes)
 
-    @contextlib.contextmanager
     def training_lock(self):
-        """Hold the network for one training run: a second one at the same time raises RuntimeError.
-
-        Two threads training one network would interleave their steps on the
-        same parameters and silently lose work. Predicting is not held: it
-        runs in parallel, without the GIL on the compiled backends.
-        """
-        if not self._training.acquire(blocking=False):
-            raise RuntimeError("this network is already training in another thread; train a copy "
-                               "(fastnet.load of a saved file, or Network(...) with params assigned) instead")
-        try:
-            yield self
-        finally:
-            self._training.release()
+        """A context that holds the network for one training run (``fastnet.training.held``)."""
+        return training.held(self._training, self)
 
     @property
     def rng(self):

@@ -1,4 +1,6 @@
 """The training loop behind ``Network.fit``: epochs, visiting orders, monitoring, schedules, checkpoints."""
+import contextlib
+import math
 import os
 import time
 import warnings
@@ -45,6 +47,23 @@ class History(Records):
 
     best_epoch = None
     stopped_early = False
+
+
+@contextlib.contextmanager
+def held(lock, model):
+    """Hold ``lock`` for one training run of ``model``; a second run at the same time raises RuntimeError.
+
+    Two threads training one model would interleave their steps on the same
+    parameters and silently lose work. Predicting is not held: it runs in
+    parallel (without the GIL on the compiled backends).
+    """
+    if not lock.acquire(blocking=False):
+        raise RuntimeError(f"this {type(model).__name__} is already training in another thread; train a copy "
+                           "(fastnet.load of a saved file) instead")
+    try:
+        yield model
+    finally:
+        lock.release()
 
 
 class TrainingWarning(UserWarning):
@@ -253,6 +272,15 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
     return history
 
 
+def check_same_settings(path, saved, settings, data):
+    """Raise ValueError unless the checkpoint's ``saved`` settings are the ``settings`` of this call."""
+    different = [f"{key} {saved.get(key)!r} (now {value!r})" for key, value in settings.items()
+                 if saved.get(key) != value]
+    if different:
+        raise ValueError(f"{path}: the checkpoint was trained with other settings: {', '.join(different)}; "
+                         f"resume with the same {data} and fit arguments")
+
+
 def _resume(net, path, settings, rng, velocity, best_params, history, plateau):
     """Restore the training state saved at ``path``; returns (epochs completed, current eta, finished)."""
     params, state, arrays = _read_checkpoint(path, net)
@@ -264,11 +292,10 @@ def _resume(net, path, settings, rng, velocity, best_params, history, plateau):
         saved_arrays = [arrays[name] for name in needed]
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: damaged training state ({type(exc).__name__}: {exc})") from None
-    different = [f"{key} {saved_settings.get(key)!r} (now {value!r})" for key, value in settings.items()
-                 if saved_settings.get(key) != value]
-    if different:
-        raise ValueError(f"{path}: the checkpoint was trained with other settings: {', '.join(different)}; "
-                         "resume with the same data and fit arguments")
+    check_same_settings(path, saved_settings, settings, "data")
+    if completed < 0 or len(records) != completed or not (math.isfinite(eta) and eta > 0):
+        raise ValueError(f"{path}: damaged training state (epoch {completed}, {len(records)} epochs of history, "
+                         f"eta {eta})")
     net.params = params
     rng.bit_generator.state = state["rng"]
     for target, saved in zip([a for a in (velocity, best_params) if a is not None], saved_arrays):

@@ -384,3 +384,80 @@ if given is not None:
                         resume=path, progress=False)
             except ValueError:
                 pass
+
+
+def test_checkpoint_with_an_impossible_epoch_is_refused(tmp_path):
+    import json
+    net, X = _problem()
+    y = np.arange(100) % 3
+    path = tmp_path / "c.npz"
+    net.fit(X, y, epochs=2, checkpoint=path, seed=0, progress=False)
+    members = _members(path)
+    state = json.loads(str(members["training_state"]))
+    state["epoch"] = -5
+    members["training_state"] = np.str_(json.dumps(state))
+    np.savez(path, **members)
+    with pytest.raises(ValueError, match="damaged training state"):
+        fastnet.Network([6, 4, 3], seed=0).fit(X, y, epochs=3, resume=path, seed=0, progress=False)
+
+
+def test_idx_sets_that_do_not_fit_together_are_refused(tmp_path):
+    from test_mnist import fake_idx_set
+    fake_idx_set(tmp_path / "empty", train=0, test=5)
+    with pytest.raises(fastnet.datasets.IdxError, match="no images"):
+        fastnet.datasets.load_mnist(tmp_path / "empty", verify=False, progress=False)
+
+
+def test_bench_refuses_a_non_positive_train_size():
+    result = _cli("bench", "--train-size", "0", "--only", "numpy")
+    assert result.returncode == 2 and "--train-size" in result.stderr
+
+
+@pytest.mark.parametrize("name", COMPILED)
+def test_read_only_arrays_the_kernels_write_are_refused(name):
+    kernels = load(name)
+    net, X = _problem()
+    params, sizes, activation, output, cost = net.kernel_arguments
+    frozen = params.copy()
+    frozen.flags.writeable = False
+    Y = np.eye(3, dtype=np.float32)[np.arange(100) % 3]
+    with pytest.raises(ValueError, match="params must be a writable array"):
+        kernels.sgd_epoch(frozen, sizes, activation, output, cost, X, Y, np.arange(100), 10, 0.1)
+    out = np.empty((100, 3), np.float32)
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="out must be a writable array"):
+        kernels.feedforward(params, sizes, activation, output, X, out)
+
+
+def test_overflowing_inputs_diverge_alike_on_every_backend():
+    """The issue's case: cython used to finish with finite parameters where the others diverged."""
+    X, y = np.full((40, 784), 3e38, np.float32), np.arange(40) % 10
+    for name in fastnet.backends.available():
+        net = fastnet.Network([784, 16, 16, 10], backend=name, seed=0)
+        before = net.params.copy()
+        with pytest.raises(fastnet.TrainingDiverged, match="the cost became nan"):
+            net.fit(X, y, epochs=1, progress=False)
+        np.testing.assert_array_equal(net.params, before)
+
+
+def test_concurrent_fit_on_one_gpt_is_refused():
+    model = fastnet.GPT(13, context=8, n_layer=1, n_head=2, n_embd=8, seed=0)
+    stream = np.random.default_rng(0).integers(0, 13, 200)
+    started, release, errors = threading.Event(), threading.Event(), []
+
+    def slow_callback(model, record):
+        started.set()
+        release.wait(10)
+
+    options = dict(iters=2, eval_interval=1, eval_batches=1, progress=False)
+    worker = threading.Thread(target=lambda: model.fit(stream, callbacks=[slow_callback], **options))
+    worker.start()
+    started.wait(10)
+    try:
+        model.fit(stream, **options)
+    except RuntimeError as exc:
+        errors.append(str(exc))
+    finally:
+        release.set()
+        worker.join()
+    assert errors and "GPT is already training" in errors[0]

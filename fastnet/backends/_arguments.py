@@ -16,10 +16,15 @@ def _fail(argument, expected, got):
     raise ValueError(f"{argument} must be {expected}; got {got}")
 
 
-def check_array(argument, array, dtype, ndim, shape=None):
-    """``array`` if it is a C-contiguous ndarray of ``dtype`` with ``ndim`` dimensions (and ``shape``)."""
+def check_array(argument, array, dtype, ndim, shape=None, writable=False):
+    """``array`` if it is a C-contiguous ndarray of ``dtype`` with ``ndim`` dimensions (and ``shape``).
+
+    ``writable``: the kernel writes into it, so a read-only array is refused.
+    """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"{argument} must be a numpy array; got {type(array).__name__}")
+    if writable and not array.flags.writeable:
+        _fail(argument, "a writable array (the kernel writes into it)", "a read-only one")
     if array.dtype != dtype or array.ndim != ndim or not array.flags.c_contiguous:
         _fail(argument, f"a C-contiguous {ndim}-D {np.dtype(dtype).name} array",
               f"{array.ndim}-D {array.dtype}{'' if array.flags.c_contiguous else ' (not C-contiguous)'}")
@@ -79,4 +84,4 @@ def check_training(order, examples, batch_size, eta, l2, momentum, velocity, par
     if not _is_real(momentum, lambda v: 0 <= v < 1):
         _fail("momentum", "a number in [0, 1)", momentum)
     if momentum or velocity is not None:
-        check_array("velocity", velocity, params.dtype, 1, params.shape if momentum else None)
+        check_array("velocity", velocity, params.dtype, 1, params.shape if momentum else None, writable=True)

@@ -163,13 +163,13 @@ class CompiledKernels:
         matvec = isinstance(X, np.ndarray) and len(X) <= MATVEC_MAX_ROWS
         if matvec or _forward_by_blas(X, sizes):
             check_rows("X", X, params, sizes[0])
-            check_array("out", out, params.dtype, 2, (len(X), sizes[-1]))
+            check_array("out", out, params.dtype, 2, (len(X), sizes[-1]), writable=True)
             if matvec:
                 self._driver("matvec_kernel", params.dtype)(params, sizes, activation, output, X, out)
                 return out
             return numpy_backend.feedforward(params, sizes, activation, output, X, out)
         inputs = self._inputs(X, params, sizes[0])
-        check_array("out", out, params.dtype, 2, (inputs.examples, sizes[-1]))
+        check_array("out", out, params.dtype, 2, (inputs.examples, sizes[-1]), writable=True)
         self._driver("feedforward_kernel", params.dtype)(
             params, sizes, activation, output, *inputs.arrays(), inputs.examples, out, _EMPTY_LABELS)
         return out
@@ -179,10 +179,10 @@ class CompiledKernels:
         check_network(params, sizes, activation, output)
         if _forward_by_blas(X, sizes):
             check_rows("X", X, params, sizes[0])
-            check_array("labels", labels, np.int64, 1, (len(X),))
+            check_array("labels", labels, np.int64, 1, (len(X),), writable=True)
             return numpy_backend.predict(params, sizes, activation, output, X, labels)
         inputs = self._inputs(X, params, sizes[0])
-        check_array("labels", labels, np.int64, 1, (inputs.examples,))
+        check_array("labels", labels, np.int64, 1, (inputs.examples,), writable=True)
         self._driver("feedforward_kernel", params.dtype)(
             params, sizes, activation, output, *inputs.arrays(), inputs.examples, np.empty((0, 0), params.dtype),
             labels)
@@ -193,7 +193,7 @@ class CompiledKernels:
         check_network(params, sizes, activation, output, cost)
         inputs = self._inputs(X, params, sizes[0])
         check_rows("Y", Y, params, sizes[-1])
-        check_array("grad", grad, params.dtype, 1, params.shape)
+        check_array("grad", grad, params.dtype, 1, params.shape, writable=True)
         if len(Y) != inputs.examples or inputs.examples == 0:
             raise ValueError(f"X and Y must hold the same number (>= 1) of rows; got {inputs.examples} and {len(Y)}")
         self._driver("gradient_kernel", params.dtype)(
@@ -219,6 +219,7 @@ class CompiledKernels:
         if len(Y) != inputs.examples:
             raise ValueError(f"X and Y must hold the same number of rows; got {inputs.examples} and {len(Y)}")
         check_training(order, inputs.examples, batch_size, eta, l2, momentum, velocity, params)
+        check_array("params", params, params.dtype, 1, writable=True)
         if len(order) == 0:
             return
         if blas_is_faster(sizes, batch_size):

@@ -300,8 +300,8 @@ def _bits_to_float(typingctx, bits):
 
 @njit(inline="always")
 def _exp_negative32(x):
-    keep = np.float32(0) if x < _LOW32 else np.float32(1)  # exp(x) below e^-87 is 0, as NumPy's after flushing
-    x = _LOW32 if x < _LOW32 else x  # NaN stays NaN
+    keep = np.float32(x >= _LOW32)  # exp(x) below e^-87 is 0, as NumPy's after flushing
+    x = np.maximum(x, _LOW32)  # NaN stays NaN (NumPy's maximum, not max)
     k = np.floor(x * _LOG2E32 + _HALF32)
     r = x - k * _LN2_HI32 - k * _LN2_LO32
     p = np.float32(1 / 720)
@@ -316,8 +316,8 @@ def _exp_negative32(x):
 
 @njit(inline="always")
 def _exp_negative64(x):
-    keep = 0.0 if x < _LOW64 else 1.0
-    x = _LOW64 if x < _LOW64 else x  # NaN stays NaN
+    keep = np.float64(x >= _LOW64)
+    x = np.maximum(x, _LOW64)  # NaN stays NaN
     k = np.floor(x * _LOG2E + 0.5)
     r = x - k * _LN2_HI64 - k * _LN2_LO64
     p = 1 / 479001600

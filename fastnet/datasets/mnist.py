@@ -122,6 +122,8 @@ def _read_split(images_path, labels_path, checksums, keys, verify):
         raise IdxError(images_path, f"expected uint8 images (n, rows, columns); got {images.dtype} of shape {images.shape}")
     if labels.ndim != 1 or labels.dtype != np.uint8:
         raise IdxError(labels_path, f"expected uint8 labels (n,); got {labels.dtype} of shape {labels.shape}")
+    if len(images) == 0:
+        raise IdxError(images_path, "holds no images")
     if len(images) != len(labels):
         raise IdxError(labels_path, f"holds {len(labels)} labels but {images_path} holds {len(images)} images")
     if len(labels) and labels.max() > 9:
@@ -153,6 +155,9 @@ def load_mnist(path=None, *, split="standard", download=True, verify=True, dtype
         scaled /= 255
         parts.append(Split(scaled, labels.astype(np.int64)))
     train, test = parts
+    if train.images.shape[1] != test.images.shape[1]:
+        raise IdxError(found["test_images"], f"holds images of {test.images.shape[1]} pixels, but the training "
+                                             f"images have {train.images.shape[1]}")
     if split == "nielsen":
         cut = len(train.labels) - len(train.labels) // 6
         validation = Split(train.images[cut:], train.labels[cut:])

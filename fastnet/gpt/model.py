@@ -1,11 +1,13 @@
 """The GPT: one API over the backends' GPT kernels (the NumPy reference states the math)."""
 import math
 import re
+import threading
 
 import numpy as np
 
 from .. import backends
 from .._checks import as_tokens, check_bool, check_dtype, check_int, check_seed, is_real_number
+from ..training import held
 from . import files, layout, training
 
 INIT_STD = 0.02  # nanoGPT: N(0, 0.02) for linear and embedding weights
@@ -54,6 +56,7 @@ class GPT:
         self._params = self._initial_params()
         self._decay_mask = layout.decayed(self._config).astype(self._dtype)
         self._tokenizer = None
+        self._training = threading.Lock()
 
     def _initial_params(self):
         params = np.empty(layout.count_params(self._config), self._dtype)
@@ -342,10 +345,11 @@ class GPT:
         ``resume=path`` continues from such a file, with the same arguments,
         to the same parameters as an uninterrupted run.
         """
-        return training.fit(self, tokens, iters=iters, batch_size=batch_size, lr=lr, min_lr=min_lr, warmup=warmup,
-                   weight_decay=weight_decay, betas=betas, grad_clip=grad_clip, val=val, eval_interval=eval_interval,
-                   eval_batches=eval_batches, seed=seed, checkpoint=checkpoint, resume=resume, progress=progress,
-                   callbacks=callbacks)
+        with held(self._training, self):
+            return training.fit(self, tokens, iters=iters, batch_size=batch_size, lr=lr, min_lr=min_lr,
+                                warmup=warmup, weight_decay=weight_decay, betas=betas, grad_clip=grad_clip, val=val,
+                                eval_interval=eval_interval, eval_batches=eval_batches, seed=seed,
+                                checkpoint=checkpoint, resume=resume, progress=progress, callbacks=callbacks)
 
     def save(self, path):
         """Write the model and its tokenizer to ``path`` (.npz, atomically); read it back with ``fastnet.load``."""

@@ -11,7 +11,7 @@ from .._checks import (
 )
 from .. import persistence
 from .._progress import ProgressBar
-from ..training import Records, TrainingDiverged
+from ..training import Records, TrainingDiverged, check_same_settings
 from . import files
 
 ADAM_EPS = 1e-8
@@ -191,11 +191,7 @@ def _resume(model, path, settings, rng, eval_rng, m, v, history):
         records, losses = [dict(record) for record in state["history"]], [float(x) for x in state["losses"]]
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: damaged training state ({type(exc).__name__}: {exc})") from None
-    different = [f"{key} {saved_settings.get(key)!r} (now {value!r})" for key, value in settings.items()
-                 if saved_settings.get(key) != value]
-    if different:
-        raise ValueError(f"{path}: the checkpoint was trained with other settings: {', '.join(different)}; "
-                         "resume with the same tokens and fit arguments")
+    check_same_settings(path, saved_settings, settings, "tokens")
     if not 0 <= done <= settings["iters"] or len(losses) != done:
         raise ValueError(f"{path}: damaged training state (iteration {done} of {settings['iters']})")
     model.params = params
