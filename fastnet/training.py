@@ -247,7 +247,8 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
             raise TrainingDiverged(
                 f"training diverged in epoch {epoch}: the cost became {record['train_cost']}"
                 f"{'' if finite_params else ' and the parameters hold NaN or infinite values'}; "
-                f"try a smaller eta than {eta} (the parameters from before this epoch are kept"
+                f"try a smaller eta than {eta}{f' or lmbda than {lmbda}' if eta * l2 >= 1 else ''} "
+                f"(the parameters from before this epoch are kept"
                 f"{' and checkpointed' if checkpoint else ''})"
             )
         stop = False

@@ -461,3 +461,9 @@ def test_concurrent_fit_on_one_gpt_is_refused():
         release.set()
         worker.join()
     assert errors and "GPT is already training" in errors[0]
+
+
+def test_divergence_from_weight_decay_names_lmbda():
+    net, X = _problem()
+    with pytest.raises(fastnet.TrainingDiverged, match="or lmbda than 1e"):
+        net.fit(X, np.arange(100) % 3, epochs=2, eta=0.5, lmbda=1e30, progress=False)
