@@ -37,9 +37,9 @@ CPU state), ``_numba_layout`` (the packed layout), ``_numba_math``
 import numpy as np
 from numba import njit
 
-from .codes import COMPACT_INPUTS as COMPACT, CSR_INPUTS as CSR, NEEDS_Z, SOFTMAX_OUTPUT
+from .codes import COMPACT_INPUTS as COMPACT, CSR_INPUTS as CSR, NEEDS_Z, SIGMOID, SOFTMAX_OUTPUT
 from ._numba_layout import aligned_zeros, pack, packed_layout, padded, unpack
-from ._numba_math import activate, sigmoid, softmax
+from ._numba_math import activate, exact_sigmoid, softmax
 from ._numba_primitives import OPTIONS, flush_denormals, prefer_512_bit_vectors, restore_mxcsr, scale_tiles
 from ._numba_steps import (add_outer_products, backward, forward, gather_nonzeros, input_arrays, input_buffers,
                            input_pairs, prefetch_csr_row, prefetch_dense_row)
@@ -229,13 +229,13 @@ def matvec_kernel(params, sizes, activation, output, X, out):
                 z[j] = s
             if l < layers - 1:
                 for j in range(n_out):
-                    a[j] = activate(activation, z[j], one)
+                    a[j] = exact_sigmoid(z[j], one) if activation == SIGMOID else activate(activation, z[j], one)
             elif output == SOFTMAX_OUTPUT:
                 softmax(z, 0, n_out, n_out)
                 a[:n_out] = z[:n_out]
             else:
                 for j in range(n_out):
-                    a[j] = sigmoid(z[j], one)
+                    a[j] = exact_sigmoid(z[j], one)
             offset += n_out * (n_in + 1)
         for j in range(sizes[-1]):
             out[k, j] = a[j]

@@ -47,6 +47,13 @@ def _normal_cdf(z, one):
 
 
 @njit(inline="always")
+def exact_sigmoid(z, one):
+    """σ(z) with the library's exp: exactly 0 far below zero, as the NumPy reference (for the one-example path)."""
+    e = math.exp(-abs(z))
+    return (one if z >= 0 else e) / (one + e)
+
+
+@njit(inline="always")
 def activate(code, z, one):
     """a = f(z)."""
     if code == SIGMOID:

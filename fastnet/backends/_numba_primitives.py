@@ -277,7 +277,8 @@ def update_rows(w, w_base, width, rows, r_base, values, v_base, count, delta, d_
 # vectorises (Numba has no vector exp): exp(x) = 2^k p(r), r = x − k ln 2,
 # |r| <= ln2/2, p the Taylor polynomial of exp to degree 6 (float32: error
 # r^7/7! < 1.2e-7) or 12 (float64: < 1.7e-16), 2^k made from exponent bits.
-# Below exp(−87) (float32) or exp(−708) (float64) the result is 0.
+# Below exp(−87) (float32) or exp(−708) (float64) the result is held at that value
+# (σ there is below what 1 − σ can show; the one-example path uses the exact exp).
 
 _LOG2E = 1.4426950408889634
 _LOW32, _LOG2E32, _HALF32 = np.float32(-87.0), np.float32(_LOG2E), np.float32(0.5)
@@ -300,8 +301,7 @@ def _bits_to_float(typingctx, bits):
 
 @njit(inline="always")
 def _exp_negative32(x):
-    keep = np.float32(x >= _LOW32)  # exp(x) below e^-87 is 0, as NumPy's after flushing
-    x = np.maximum(x, _LOW32)  # NaN stays NaN (NumPy's maximum, not max)
+    x = max(x, _LOW32)  # Numba's max keeps a NaN (tested); C's fmaxf would not
     k = np.floor(x * _LOG2E32 + _HALF32)
     r = x - k * _LN2_HI32 - k * _LN2_LO32
     p = np.float32(1 / 720)
@@ -311,13 +311,12 @@ def _exp_negative32(x):
     p = p * r + np.float32(1 / 2)
     p = p * r + np.float32(1)
     p = p * r + np.float32(1)
-    return p * _bits_to_float(np.int32((np.int64(k) + 127) << 23)) * keep  # Numba widens int32 sums: cast last
+    return p * _bits_to_float(np.int32((np.int64(k) + 127) << 23))  # Numba widens int32 sums: cast last
 
 
 @njit(inline="always")
 def _exp_negative64(x):
-    keep = np.float64(x >= _LOW64)
-    x = np.maximum(x, _LOW64)  # NaN stays NaN
+    x = max(x, _LOW64)
     k = np.floor(x * _LOG2E + 0.5)
     r = x - k * _LN2_HI64 - k * _LN2_LO64
     p = 1 / 479001600
@@ -333,7 +332,7 @@ def _exp_negative64(x):
     p = p * r + 1 / 2
     p = p * r + 1.0
     p = p * r + 1.0
-    return p * _bits_to_float((np.int64(k) + 1023) << 52) * keep
+    return p * _bits_to_float((np.int64(k) + 1023) << 52)
 
 
 def exp_of_negative(x):
