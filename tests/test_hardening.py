@@ -106,26 +106,32 @@ def test_fit_checks_the_checkpoint_folder_before_training(tmp_path):
 # -- 7. two threads fitting one network
 
 
-def test_concurrent_fit_on_one_network_is_refused():
-    net, X = _problem()
-    y = np.arange(100) % 3
+def _second_fit_error(fit):
+    """The error of ``fit()`` called while another ``fit(callbacks=[...])`` of the same model waits in a callback."""
     started, release, errors = threading.Event(), threading.Event(), []
 
-    def slow_callback(net, record):
+    def slow_callback(model, record):
         started.set()
         release.wait(10)
 
-    worker = threading.Thread(target=lambda: net.fit(X, y, epochs=1, progress=False, callbacks=[slow_callback]))
+    worker = threading.Thread(target=lambda: fit(callbacks=[slow_callback]))
     worker.start()
     started.wait(10)
     try:
-        net.fit(X, y, epochs=1, progress=False)
+        fit()
     except RuntimeError as exc:
         errors.append(str(exc))
     finally:
         release.set()
         worker.join()
-    assert errors and "already training" in errors[0]
+    return errors[0] if errors else None
+
+
+def test_concurrent_fit_on_one_network_is_refused():
+    net, X = _problem()
+    y = np.arange(100) % 3
+    error = _second_fit_error(lambda **options: net.fit(X, y, epochs=1, progress=False, **options))
+    assert error and "Network is already training" in error
     net.fit(X, y, epochs=1, progress=False)  # free again afterwards
 
 
@@ -443,24 +449,9 @@ def test_overflowing_inputs_diverge_alike_on_every_backend():
 def test_concurrent_fit_on_one_gpt_is_refused():
     model = fastnet.GPT(13, context=8, n_layer=1, n_head=2, n_embd=8, seed=0)
     stream = np.random.default_rng(0).integers(0, 13, 200)
-    started, release, errors = threading.Event(), threading.Event(), []
-
-    def slow_callback(model, record):
-        started.set()
-        release.wait(10)
-
-    options = dict(iters=2, eval_interval=1, eval_batches=1, progress=False)
-    worker = threading.Thread(target=lambda: model.fit(stream, callbacks=[slow_callback], **options))
-    worker.start()
-    started.wait(10)
-    try:
-        model.fit(stream, **options)
-    except RuntimeError as exc:
-        errors.append(str(exc))
-    finally:
-        release.set()
-        worker.join()
-    assert errors and "GPT is already training" in errors[0]
+    error = _second_fit_error(lambda **options: model.fit(stream, iters=2, eval_interval=1, eval_batches=1,
+                                                          progress=False, **options))
+    assert error and "GPT is already training" in error
 
 
 def test_divergence_from_weight_decay_names_lmbda():
