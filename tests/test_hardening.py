@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import fastnet
-from fastnet._layout import sizes_array
 from fastnet.backends import load
 
 COMPILED = [name for name in fastnet.backends.available() if name != "numpy"]

@@ -11,7 +11,6 @@ import pytest
 from conftest import random_problem
 
 import fastnet
-from fastnet import persistence
 from fastnet._layout import split_params
 
 

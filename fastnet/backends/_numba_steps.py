@@ -9,7 +9,7 @@ layer; all go through the same row operations (``_numba_primitives``).
 import numpy as np
 from numba import njit
 
-from .codes import COMPACT_INPUTS as COMPACT, CSR_INPUTS as CSR, DENSE_INPUTS as DENSE
+from .codes import CSR_INPUTS as CSR, DENSE_INPUTS as DENSE
 from ._numba_layout import padded
 from ._numba_math import activate_layer, output_error, times_derivative_tiles
 from ._numba_primitives import OPTIONS, accumulate_rows, add_tiles, prefetch, scale_tiles, update_rows
