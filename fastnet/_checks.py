@@ -116,22 +116,17 @@ def _as_real_array(argument, value):
     return _as_array(argument, value, "biuf", "an array of real numbers")
 
 
-# Up to this many values the element-wise test is the quicker one (one 784-pixel
-# image: 1.6 us, against 3.3 us for the sum below with its error-state switch).
-ELEMENTWISE_FINITE_MAX = 4096
-
-
 def _check_finite(argument, array):
-    # A sum is finite only when every element is (a NaN or an infinity
-    # propagates); when finite elements overflow it, the element-wise test
-    # decides. Summed in the array's own dtype: 1.7 ms for the 10,000 MNIST
-    # test images in float32, against 4.5 ms in float64.
+    # The dot product of the values with themselves is finite only when every
+    # value is (a NaN or an infinity propagates, and BLAS raises no
+    # floating-point warnings); when large finite values overflow it, the
+    # element-wise test decides. Quicker than the element-wise test at every
+    # size (timings in BENCHMARKS.md, "Finiteness checks").
     if array.dtype.kind != "f":
         return
-    if array.size > ELEMENTWISE_FINITE_MAX:
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow and inf − inf are answered below
-            if math.isfinite(array.sum()):
-                return
+    flat = array.reshape(-1)
+    if math.isfinite(float(np.dot(flat, flat))):
+        return
     if not np.isfinite(array).all():
         raise ValueError(f"{argument} contains NaN or infinite values")
 
