@@ -135,13 +135,14 @@ def _check_pair(net, argument, pair):
     return rows, as_targets(f"{argument}[1]", labels, len(rows), net.sizes[-1], net.dtype), labels
 
 
-def _check_callbacks(callbacks):
+def check_callbacks(callbacks):
+    """``callbacks`` (None, or an iterable of callables f(model, record)) as a list."""
     if callbacks is not None and (callable(callbacks) or not hasattr(callbacks, "__iter__")):
-        raise TypeError(f"callbacks must be a list of callables f(net, record); got {callbacks!r}")
+        raise TypeError(f"callbacks must be a list of callables f(model, record); got {callbacks!r}")
     callbacks = list(callbacks or ())
     for callback in callbacks:
         if not callable(callback):
-            raise TypeError(f"callbacks must be callables f(net, record); got {callback!r}")
+            raise TypeError(f"callbacks must be callables f(model, record); got {callback!r}")
     return callbacks
 
 
@@ -181,7 +182,7 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
     eta = check_positive_finite("eta", eta)
     lmbda = check_nonnegative_finite("lmbda", lmbda)
     momentum = check_nonnegative_finite("momentum", momentum, below=1)
-    callbacks = _check_callbacks(callbacks)
+    callbacks = check_callbacks(callbacks)
     halve_eta_patience = _check_patience("halve_eta_patience", halve_eta_patience, validation)
     early_stopping_patience = _check_patience("early_stopping_patience", early_stopping_patience, validation)
     rng = net.rng if check_seed("seed", seed) is None else np.random.default_rng(seed)

@@ -11,7 +11,7 @@ from .._checks import (
 )
 from .. import persistence
 from .._progress import ProgressBar
-from ..training import Records, TrainingDiverged, check_same_settings
+from ..training import Records, TrainingDiverged, check_callbacks, check_same_settings
 from . import files
 
 ADAM_EPS = 1e-8
@@ -71,16 +71,6 @@ def _check_betas(betas):
     return tuple(check_nonnegative_finite(f"betas[{i}]", beta, below=1) for i, beta in enumerate(betas))
 
 
-def _check_callbacks(callbacks):
-    if callable(callbacks) or not hasattr(callbacks, "__iter__"):
-        raise TypeError(f"callbacks must be a list of callables f(model, record); got {callbacks!r}")
-    callbacks = list(callbacks)
-    for callback in callbacks:
-        if not callable(callback):
-            raise TypeError(f"callbacks must hold callables f(model, record); got {callback!r}")
-    return callbacks
-
-
 def _fingerprint(tokens):
     return None if tokens is None else [len(tokens), zlib.crc32(tokens.tobytes())]
 
@@ -102,7 +92,7 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
     grad_clip = check_nonnegative_finite("grad_clip", grad_clip)
     eval_interval = check_int("eval_interval", eval_interval, 1)
     eval_batches = check_int("eval_batches", eval_batches, 1)
-    callbacks = _check_callbacks(callbacks)
+    callbacks = check_callbacks(callbacks)
     rng = model.rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
     checkpoint = None if checkpoint is None else os.fspath(checkpoint)
     if checkpoint is not None:
