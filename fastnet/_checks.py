@@ -116,17 +116,22 @@ def _as_real_array(argument, value):
     return _as_array(argument, value, "biuf", "an array of real numbers")
 
 
+# Up to this many values the element-wise test is the quicker one (one 784-pixel
+# image); above it, the dot product below (timings in BENCHMARKS.md, "Finiteness checks").
+ELEMENTWISE_FINITE_MAX = 4096
+
+
 def _check_finite(argument, array):
     # The dot product of the values with themselves is finite only when every
-    # value is (a NaN or an infinity propagates, and BLAS raises no
-    # floating-point warnings); when large finite values overflow it, the
-    # element-wise test decides. Quicker than the element-wise test at every
-    # size (timings in BENCHMARKS.md, "Finiteness checks").
+    # value is (a NaN or an infinity propagates); when large finite values
+    # overflow it, the element-wise test decides.
     if array.dtype.kind != "f":
         return
-    flat = array.reshape(-1)
-    if math.isfinite(float(np.dot(flat, flat))):
-        return
+    if array.size > ELEMENTWISE_FINITE_MAX:
+        flat = array.reshape(-1)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is answered below, whatever np.seterr says
+            if math.isfinite(float(np.dot(flat, flat))):
+                return
     if not np.isfinite(array).all():
         raise ValueError(f"{argument} contains NaN or infinite values")
 
