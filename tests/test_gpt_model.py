@@ -161,16 +161,14 @@ def test_divergence_keeps_the_parameters_from_before_the_step(stream):
     np.testing.assert_array_equal(model.params, before)
 
 
-def test_backends_without_gpt_kernels_say_so():
-    model = tiny()
-    assert model.backend == "numpy"
-    for name in fastnet.backends.available():
-        if name != "numpy":
-            with pytest.warns(UserWarning, match="NumPy reference"):
-                assert tiny(backend=name).backend == "numpy"
+def test_every_backend_runs_its_own_gpt_kernels():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        tiny(backend="numpy")
+        for name in fastnet.backends.available():
+            model = tiny(backend=name)
+            assert model.backend == name
+            assert model.kernels.__name__ == f"fastnet.backends.{name}_gpt"
+        assert tiny().backend == fastnet.backends.available()[0]
 
 
 BAD_MODELS = [

@@ -25,8 +25,9 @@ _BACKENDS = {
     "numpy": ("fastnet.backends.numpy_backend", "NumPy is a dependency of fastnet: pip install numpy"),
 }
 AUTO_ORDER = tuple(_BACKENDS)
-# backend name -> the module of its GPT kernels; a backend missing here runs the GPT on NumPy.
-_GPT_MODULES = {"numpy": "fastnet.backends.numpy_gpt"}
+# backend name -> the module of its GPT kernels.
+_GPT_MODULES = {"numba": "fastnet.backends.numba_gpt", "cython": "fastnet.backends.cython_gpt",
+                "numpy": "fastnet.backends.numpy_gpt"}
 ENVIRONMENT_VARIABLE = "FASTNET_BACKEND"
 
 _modules = {}
@@ -108,16 +109,21 @@ def load(name):
 
 
 def load_gpt(name):
-    """(backend name, GPT kernel module) for ``name``; NumPy where a backend has no GPT kernels yet.
+    """(backend name, GPT kernel module) for ``name``; "auto" is the first backend whose GPT kernels load.
 
-    An explicit request for such a backend warns once that the GPT runs on NumPy.
+    Raises BackendUnavailable, with a fix, for a named backend that cannot run here.
     """
     resolved = resolve(name)
-    if resolved not in _GPT_MODULES:
-        if name != "auto":
-            load(resolved)  # an unusable backend still says how to install it
-            warnings.warn(f"the {resolved!r} backend has no GPT kernels yet: the GPT runs on the NumPy reference",
-                          stacklevel=3)
-        resolved = "numpy"
-    module = importlib.import_module(_GPT_MODULES[resolved])
-    return resolved, module
+    if name == "auto" and not os.environ.get(ENVIRONMENT_VARIABLE):
+        candidates = available()
+    else:
+        load(resolved)  # a backend that cannot run here says how to install it
+        candidates = [resolved]
+    failures = []
+    for candidate in candidates:
+        try:
+            return candidate, importlib.import_module(_GPT_MODULES[candidate])
+        except Exception as exc:  # e.g. a partial build: the MLP extension without the GPT's
+            failures.append(f"{candidate}: {type(exc).__name__}: {exc}")
+    raise BackendUnavailable(f"no GPT kernels could be loaded for backend {name!r} ({'; '.join(failures)}); "
+                             f"to install: {_BACKENDS[candidates[0]][1]}")

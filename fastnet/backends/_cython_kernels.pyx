@@ -9,7 +9,7 @@ wrap-around checks are compiled in.
 """
 import numpy as np
 
-from libc.math cimport erf, exp, tanh
+from libc.math cimport exp, tanh
 from libc.stdint cimport int32_t, int64_t
 from libc.stddef cimport size_t
 
@@ -26,6 +26,10 @@ cdef extern from "_cython_rows.h" nogil:
                                const double *delta)
     float fastnet_dot_f(const float *a, const float *b, long n)
     double fastnet_dot_d(const double *a, const double *b, long n)
+    float fastnet_normal_cdf_f(float z)
+    double fastnet_normal_cdf_d(double z)
+    float fastnet_normal_pdf_f(float z)
+    double fastnet_normal_pdf_d(double z)
     void fastnet_sigmoid_tiles_f(float *x, long width)
     void fastnet_sigmoid_tiles_d(double *x, long width)
     void fastnet_prefetch_csr_row(const int64_t *indptr, const int32_t *indices, const void *values,

@@ -2,13 +2,14 @@
 # numpy_backend.ACTIVATION_FUNCTIONS and _numba_math). Adding an activation adds a
 # branch to activate_one and derivative. Included by _cython_kernels.pyx.
 
-cdef double _SQRT_HALF = 0.7071067811865476
-cdef double _INV_SQRT_2PI = 0.3989422804014327
-
-
 cdef inline real normal_cdf(real z) noexcept nogil:
-    """Φ(z) = ½ (1 + erf(z / √2)), in double precision."""
-    return 0.5 * (1 + erf(z * _SQRT_HALF))
+    """Φ(z), the standard normal CDF (``_cython_rows.h``)."""
+    return fastnet_normal_cdf_f(z) if real is float else fastnet_normal_cdf_d(z)
+
+
+cdef inline real normal_pdf(real z) noexcept nogil:
+    """φ(z), the standard normal density (``_cython_rows.h``)."""
+    return fastnet_normal_pdf_f(z) if real is float else fastnet_normal_pdf_d(z)
 
 
 cdef inline real activate_one(long code, real z) noexcept nogil:
@@ -27,7 +28,7 @@ cdef inline real derivative(long code, real a, real z) noexcept nogil:
     if code == _RELU:
         return 1 if a > 0 else 0
     if code == _GELU:  # Φ(z) + z φ(z)
-        return normal_cdf(z) + z * exp(-0.5 * z * z) * _INV_SQRT_2PI
+        return normal_cdf(z) + z * normal_pdf(z)
     return 1 - a * a  # TANH
 
 

@@ -77,6 +77,36 @@ FASTNET_INLINE double fastnet_exp_negative_d(double x) {
     return p * scale * keep;
 }
 
+/* Φ(z) = ½ erfc(−z/√2) without library calls, so that loops of it vectorise: the Numba backend's
+ * formula and coefficients (_numba_math.normal_cdf; fitted by scripts/erfc_chebyshev.py). */
+FASTNET_INLINE float fastnet_normal_cdf_f(float z) {
+    const float a = __builtin_fabsf(z) * 0.70710678118654752f, t = 2.0f / (2.0f + a), y = t + t - 1.0f;
+    const float g = -0.6717940927758052f + y * (0.6726432124855567f + y * (0.04734394039462335f + y * (
+        -0.04689478101521983f + y * (-0.009880431637618354f + y * (0.00881515695685549f + y * (
+        0.0017952014938591352f + y * (-0.002303143466934972f + y * (-0.000229192260173042f + y * (
+        0.0005880716902098813f + y * (8.508316676370865e-06f + y * -9.24645784681023e-05f))))))))));
+    const float half_erfc = 0.5f * t * fastnet_exp_negative_f(g - a * a);
+    return z < 0 ? half_erfc : 1.0f - half_erfc;
+}
+
+FASTNET_INLINE double fastnet_normal_cdf_d(double z) {
+    const double a = __builtin_fabs(z) * 0.70710678118654752, t = 2.0 / (2.0 + a), y = t + t - 1.0;
+    const double g = -0.6717940840566877 + y * (0.6726432239776565 + y * (0.04734330684100078 + y * (
+        -0.046895610233416894 + y * (-0.009872689329804351 + y * (0.008824938667719155 + y * (
+        0.0017589329425591763 + y * (-0.002345814377652027 + y * (-0.0001462413246269796 + y * (
+        0.0006736944973976685 + y * (-9.376522586256286e-05 + y * (-0.0001743781746852621 + y * (
+        7.150769608403353e-05 + y * (3.196724637890078e-05 + y * (-3.0441368155070098e-05 + y * (
+        -2.786294022563846e-07 + y * (8.973987010007003e-06 + y * (-2.4546622213517246e-06 + y * (
+        -1.7267359752625386e-06 + y * (9.002663336388201e-07 + y * (1.648321368425596e-07 + y * (
+        -1.2683580206145407e-07)))))))))))))))))))));
+    const double half_erfc = 0.5 * t * fastnet_exp_negative_d(g - a * a);
+    return z < 0 ? half_erfc : 1.0 - half_erfc;
+}
+
+/* φ(z) = e^(−z²/2) / √(2π). */
+FASTNET_INLINE float fastnet_normal_pdf_f(float z) { return fastnet_exp_negative_f(-0.5f * z * z) * 0.3989422804014327f; }
+FASTNET_INLINE double fastnet_normal_pdf_d(double z) { return fastnet_exp_negative_d(-0.5 * z * z) * 0.3989422804014327; }
+
 /* Start loading the CSR row of `example` (one hint per 64-byte line of its indices and values). */
 static inline void fastnet_prefetch_csr_row(const int64_t *indptr, const int32_t *indices, const void *values,
                                             size_t value_size, long example) {

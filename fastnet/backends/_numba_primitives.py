@@ -311,7 +311,7 @@ def _exp_negative32(x):
     p = p * r + np.float32(1 / 2)
     p = p * r + np.float32(1)
     p = p * r + np.float32(1)
-    return p * _bits_to_float(np.int32((np.int64(k) + 127) << 23))  # Numba widens int32 sums: cast last
+    return p * _bits_to_float(np.int32((np.int32(k) + 127) << 23))  # int32(k): AVX2 has no vector float->int64; Numba widens the sum, so cast last
 
 
 @njit(inline="always")
@@ -332,7 +332,7 @@ def _exp_negative64(x):
     p = p * r + 1 / 2
     p = p * r + 1.0
     p = p * r + 1.0
-    return p * _bits_to_float((np.int64(k) + 1023) << 52)
+    return p * _bits_to_float(np.int64(np.int32(k) + 1023) << 52)  # via int32, as above
 
 
 def exp_of_negative(x):

@@ -35,8 +35,7 @@ class GPT:
         (a multiple of n_head)
     bias : biases in the linear layers and LayerNorms (GPT-2 has them)
     dtype : "float32" or "float64"
-    backend : "auto" or a backend name; backends without GPT kernels run
-        the NumPy reference (``backend`` tells which runs)
+    backend : "auto" (the fastest usable here) or a backend name
     seed : int or None; the same seed gives the same initial parameters
 
     Initialisation as nanoGPT: weights N(0, 0.02), the residual projections

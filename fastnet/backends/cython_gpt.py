@@ -1,0 +1,15 @@
+"""The GPT's kernels on the Cython backend (``fastnet.backends.GPT_KERNELS``; the math: ``numpy_gpt``).
+
+The drivers are the extension ``_cython_gpt``'s, built when fastnet was
+installed; ``_gpt_compiled`` checks their arguments and allocates their work
+arrays. When the extension was not built, this module fails to import.
+"""
+try:
+    from . import _cython_gpt
+except ImportError as exc:
+    raise ImportError("the compiled extension fastnet.backends._cython_gpt was not built when fastnet was "
+                      f"installed (was a C compiler available?): {exc}") from None
+from ._gpt_compiled import CompiledGPTKernels
+
+(logits, attention_weights, loss, loss_and_gradient, new_cache, prefill, decode_step,
+ adamw_step) = CompiledGPTKernels(_cython_gpt).exports()
