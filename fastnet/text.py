@@ -102,30 +102,26 @@ class BPETokenizer:
         self._chunk_cache = {}
 
     @classmethod
-    def train(cls, text, vocab_size):
+    def train(cls, text, vocab_size, *, backend="auto"):
         """Learn ``vocab_size - 256`` merges from ``text``.
 
         Each step merges the most frequent adjacent pair of tokens within the
         chunks of the text (each distinct chunk weighted by how often it
         occurs). Tie rule: among equally frequent pairs, the one with the
-        smallest (first token, second token).
+        smallest (first token, second token). The loop runs on ``backend``'s
+        GPT kernels (``bpe_merges``); every backend learns the same merges.
         """
+        from . import backends
         if not isinstance(text, str) or not text:
             raise ValueError("text must be a non-empty str")
         vocab_size = check_int("vocab_size", vocab_size, 256)
+        kernels = backends.load_gpt(backend)[1]
         chunks = collections.Counter(SPLIT_PATTERN.findall(text))
         words = [chunk.encode("utf-8") for chunk in chunks]
         ids = np.frombuffer(b"".join(words), np.uint8).astype(np.int64)
-        word_of = np.repeat(np.arange(len(words)), [len(word) for word in words])
+        word_of = np.repeat(np.arange(len(words), dtype=np.int64), [len(word) for word in words])
         weights = np.array(list(chunks.values()), np.int64)[word_of]
-        merges = []
-        for new_token in range(256, vocab_size):
-            pair = most_frequent_pair(ids, word_of, weights, new_token)
-            if pair is None:
-                break  # every chunk is one token: nothing left to merge
-            merges.append(pair)
-            ids, word_of, weights = merge_pair(ids, word_of, weights, pair, new_token)
-        return cls(merges)
+        return cls(kernels.bpe_merges(ids, word_of, weights, vocab_size).tolist())
 
     @property
     def vocab_size(self):

@@ -192,3 +192,57 @@ def test_compiled_kernels_refuse_what_they_would_misread(name, what, call, messa
     grad = np.zeros_like(model.params)
     with pytest.raises(ValueError, match=message):
         call(kernels(name), model.params, model.shape, tokens, grad)
+
+
+def test_the_pytorch_peer_decodes_with_its_cache_as_with_full_passes():
+    torch = pytest.importorskip("torch")
+    from fastnet.bench.torch_gpt import from_fastnet
+
+    model = fastnet.GPT(13, context=8, n_layer=2, n_head=2, n_embd=16, dtype="float64", seed=0, backend="numpy")
+    module = from_fastnet(model)
+    prompt = torch.tensor([[3, 1, 4]])
+    torch.manual_seed(0)
+    cached = module.generate_cached(prompt, 5)  # fills the context: 3 + 5 = 8
+    torch.manual_seed(0)
+    assert torch.equal(cached, module.generate(prompt, 5))
+    with torch.no_grad():
+        cache = module.new_cache(1)
+        module(cached[:, :4], cache=cache)
+        step, _ = module(cached[:, 4:5], cache=cache, position=4)
+        np.testing.assert_allclose(step[0, -1].numpy(), module(cached[:, :5])[0][0, -1].numpy(), rtol=1e-12)
+
+
+BPE_TEXTS = {
+    "runs and ties": "aaaa aaa ab ab ba ba aaaaaaa bbb abab",
+    "utf-8": "naïve café — ünïcödé 東京 東京 東京 ☃☃☃ ",
+    "shakespeare": None,  # the first 20,000 characters of Tiny Shakespeare
+}
+
+
+@pytest.mark.parametrize("name", COMPILED)
+@pytest.mark.parametrize("which", BPE_TEXTS)
+def test_bpe_training_learns_the_reference_merges(name, which):
+    from fastnet.datasets.text import load_text
+    from fastnet.text import BPETokenizer
+
+    text = BPE_TEXTS[which] or load_text()[:20000]
+    for vocab_size in (256, 300, 700):  # 700: more merges than the short texts allow
+        expected = BPETokenizer.train(text, vocab_size, backend="numpy").merges
+        assert BPETokenizer.train(text, vocab_size, backend=name).merges == expected
+
+
+@pytest.mark.parametrize("name", COMPILED)
+def test_bpe_kernel_checks_its_words_and_hands_large_vocabularies_to_numpy(name, monkeypatch):
+    k = kernels(name)
+    ids = np.array([97, 97, 97, 98, 97, 98], np.int64)
+    word_of, weights = np.array([0, 0, 0, 1, 1, 1], np.int64), np.array([2, 2, 2, 1, 1, 1], np.int64)
+    expected = numpy_gpt.bpe_merges(ids, word_of, weights, 260)
+    np.testing.assert_array_equal(k.bpe_merges(ids, word_of, weights, 260), expected)
+    monkeypatch.setattr("fastnet.backends._gpt_compiled.DIRECT_COUNT_MAX", 256 ** 2)  # now 260² is "large"
+    np.testing.assert_array_equal(k.bpe_merges(ids, word_of, weights, 260), expected)
+    for bad in ((ids + 300, word_of, weights), (ids, word_of[::-1].copy(), weights), (ids, word_of, weights[:-1]),
+                (ids.astype(np.int32), word_of, weights), (ids, word_of, -weights)):
+        with pytest.raises(ValueError):
+            k.bpe_merges(*bad, 260)
+    with pytest.raises(ValueError, match="vocab_size"):
+        k.bpe_merges(ids, word_of, weights, 255)

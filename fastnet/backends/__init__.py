@@ -10,12 +10,11 @@ otherwise the first usable backend in ``AUTO_ORDER``.
 """
 import importlib
 import os
-import warnings
 
 KERNELS = ("prepare_inputs", "feedforward", "predict", "backprop", "gradient", "sgd_epoch")
 # The GPT's kernels (``fastnet.GPT``), documented in the NumPy reference ``numpy_gpt``.
 GPT_KERNELS = ("logits", "attention_weights", "loss", "loss_and_gradient", "new_cache", "prefill", "decode_step",
-               "adamw_step")
+               "adamw_step", "bpe_merges")
 
 # name -> (module, how to make it usable); in order of preference for "auto".
 _BACKENDS = {

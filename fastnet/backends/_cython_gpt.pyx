@@ -7,9 +7,11 @@ The same drivers, arguments and ops as the Numba backend's ``_numba_gpt``
 C in ``_cython_gpt_rows.h``. Arrays arrive checked and allocated by
 ``_gpt_compiled`` (shapes in its docstring): nothing here checks bounds.
 """
+import numpy as np
+
 from libc.math cimport sqrt
 from libc.stdint cimport int64_t
-from scipy.linalg.cython_blas cimport dgemm, sgemm
+from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
 cdef extern from "_cython_gpt_rows.h" nogil:
     void fastnet_layernorm_forward_f(const float *x, const float *w, const float *b, float *y, float *mean,
@@ -49,6 +51,8 @@ ctypedef fused real:
 
 cdef double LAYERNORM_EPS = 1e-5
 cdef enum:
+    GEMV_MAX_ROWS = 4  # as the Numba backend's
+
     _GLOBALS = 4    # index: wte, wpe, ln_f.weight, ln_f.bias
     _PER_LAYER = 12  # then per block: ln_1, c_attn, attn c_proj, ln_2, c_fc, mlp c_proj (weight, bias each)
 
@@ -65,6 +69,17 @@ cdef inline void gemm(bint transa, bint transb, int M, int N, int K, real alpha,
         sgemm(&ta, &tb, &N, &M, &K, &alpha, <float *>B, &ldb, <float *>A, &lda, &beta, C, &ldc)
     else:
         dgemm(&ta, &tb, &N, &M, &K, &alpha, <double *>B, &ldb, <double *>A, &lda, &beta, C, &ldc)
+
+
+cdef inline void gemv(int M, int N, real alpha, const real *A, int lda, const real *x, real beta,
+                      real *y) noexcept nogil:
+    """y (M,) = alpha A x + beta y, A row-major (M, N) with row stride lda (column-major: Aᵀ)."""
+    cdef char trans = b'T'
+    cdef int one = 1
+    if real is float:
+        sgemv(&trans, &N, &M, &alpha, <float *>A, &lda, <float *>x, &one, &beta, y, &one)
+    else:
+        dgemv(&trans, &N, &M, &alpha, <double *>A, &lda, <double *>x, &one, &beta, y, &one)
 
 
 cdef inline real *tensor(real *flat, int64_t offset) noexcept nogil:
@@ -93,14 +108,21 @@ cdef void layernorm_backward(const real *dy, const real *x, const real *mean, co
 
 cdef void linear_forward(const real *x, const real *W, const real *b, real *y, long R, long n_in, long n_out,
                          bint accumulate) noexcept nogil:
-    """y (R, out) = x (R, in) Wᵀ + b; with ``accumulate``, y += x Wᵀ + b. b may be NULL."""
+    """y (R, out) = x (R, in) Wᵀ + b; with ``accumulate``, y += x Wᵀ + b. b may be NULL.
+
+    Up to GEMV_MAX_ROWS rows, one matrix-vector product per row (see the Numba backend's).
+    """
     cdef long r, j
+    cdef real beta = 1 if b != NULL or accumulate else 0
     if b != NULL:
         for r in range(R):
             for j in range(n_out):
                 y[r * n_out + j] = (y[r * n_out + j] if accumulate else 0) + b[j]
-    gemm(False, True, R, n_out, n_in, <real>1, x, n_in, W, n_in, <real>(1 if b != NULL or accumulate else 0), y,
-         n_out)
+    if R <= GEMV_MAX_ROWS:
+        for r in range(R):
+            gemv(n_out, n_in, <real>1, W, n_in, x + r * n_in, beta, y + r * n_out)
+    else:
+        gemm(False, True, R, n_out, n_in, <real>1, x, n_in, W, n_in, beta, y, n_out)
 
 
 cdef void linear_backward(const real *dy, const real *x, const real *W, real *dW, real *db, real *dx, long R,
@@ -403,3 +425,47 @@ def _adamw(real[::1] params, real[::1] grad, real[::1] m, real[::1] v, const rea
 def adamw(params, grad, m, v, decay_mask, step, lr, beta1, beta2, eps, weight_decay, clip):
     """numpy_gpt.adamw_step: the norm, then clipping + AdamW in one pass; returns the norm before clipping."""
     return _adamw(params, grad, m, v, decay_mask, step, lr, beta1, beta2, eps, weight_decay, clip)
+
+
+
+# ---------------------------------------------------------------------------
+# The BPE trainer's loop (see _numba_bpe, the same algorithm)
+
+def bpe_merges(const int64_t[::1] ids_in, const int64_t[::1] word_of_in, const int64_t[::1] weights_in,
+               long vocab_size):
+    """The merges (n, 2) learned from the words in ``ids`` (see ``_numba_bpe.bpe_merges``)."""
+    cdef int64_t[::1] ids = np.array(ids_in), word_of = np.array(word_of_in), weights = np.array(weights_in)
+    cdef int64_t[::1] counts = np.zeros(vocab_size * vocab_size, np.int64)
+    merges_array = np.empty((vocab_size - 256, 2), np.int64)
+    cdef int64_t[:, ::1] merges = merges_array
+    cdef long n = ids.shape[0], made = 0, new_token, j, kept
+    cdef int64_t best, best_key, key, total, a, b
+    with nogil:
+        for new_token in range(256, vocab_size):
+            for j in range(n - 1):
+                if word_of[j] == word_of[j + 1]:
+                    counts[ids[j] * vocab_size + ids[j + 1]] += weights[j]
+            best, best_key = 0, -1
+            for j in range(n - 1):  # read each pair's total once, clearing the table as it goes
+                if word_of[j] == word_of[j + 1]:
+                    key = ids[j] * vocab_size + ids[j + 1]
+                    total = counts[key]
+                    if total > best or (total == best and total > 0 and key < best_key):
+                        best, best_key = total, key
+                    counts[key] = 0
+            if best_key < 0:
+                break  # every word is one token
+            a, b = best_key // vocab_size, best_key % vocab_size
+            merges[made, 0], merges[made, 1] = a, b
+            made += 1
+            kept, j = 0, 0
+            while j < n:
+                if j + 1 < n and ids[j] == a and ids[j + 1] == b and word_of[j] == word_of[j + 1]:
+                    ids[kept], word_of[kept], weights[kept] = new_token, word_of[j], weights[j]
+                    j += 2
+                else:
+                    ids[kept], word_of[kept], weights[kept] = ids[j], word_of[j], weights[j]
+                    j += 1
+                kept += 1
+            n = kept
+    return merges_array[:made]

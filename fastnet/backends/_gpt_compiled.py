@@ -24,6 +24,7 @@ import threading
 import numpy as np
 
 from ..gpt.layout import tensor_shapes
+from ..text import DIRECT_COUNT_MAX
 from . import numpy_gpt
 
 Activations = collections.namedtuple("Activations", "resid mid ln1 ln2 stats qkv att atty gelu dgelu lnf lnf_stats logits")
@@ -127,11 +128,14 @@ class CompiledGPTKernels:
 
     def exports(self):
         return (self.logits, self.attention_weights, self.loss, self.loss_and_gradient, numpy_gpt.new_cache,
-                self.prefill, self.decode_step, self.adamw_step)
+                self.prefill, self.decode_step, self.adamw_step, self.bpe_merges)
 
-    def _forward(self, params, config, tokens):
+    def _forward(self, params, config, tokens, cache=None):
+        """(tokens, activations) of the inference pass, the arguments checked first (and ``cache`` if given)."""
         _check_params(params, config)
         tokens = _check_tokens("tokens", tokens, config)
+        if cache is not None:
+            _check_cache(cache, config, tokens.shape[0], params.dtype)
         acts = _workspaces.get(new_activations, config, *tokens.shape, params.dtype)
         self._drivers.forward(params, tensor_index(config)[0], config.n_head, tokens, acts, False)
         return tokens, acts
@@ -170,10 +174,9 @@ class CompiledGPTKernels:
 
     def prefill(self, params, config, tokens, cache):
         """Logits (B, V) of the last position, storing every position's keys and values in ``cache``."""
-        tokens, acts = self._forward(params, config, tokens)
-        _check_cache(cache, config, tokens.shape[0], params.dtype)
+        tokens, acts = self._forward(params, config, tokens, cache)
         B, T = tokens.shape
-        C, nh, hs = config.n_embd, config.n_head, config.head_size
+        nh, hs = config.n_head, config.head_size
         qkv = acts.qkv.reshape(config.n_layer, B, T, 3, nh, hs)
         cache[:, :, :, :, :T] = qkv[:, :, :, 1:].transpose(0, 3, 1, 4, 2, 5)
         return acts.logits.reshape(B, T, -1)[:, -1].copy()
@@ -195,6 +198,17 @@ class CompiledGPTKernels:
                                   work, logits)
         return logits
 
+    def bpe_merges(self, ids, word_of, weights, vocab_size):
+        """numpy_gpt.bpe_merges, compiled (in one call), where its pair table of vocab_size² fits
+        ``text.DIRECT_COUNT_MAX``; larger vocabularies run the NumPy reference, which sorts instead."""
+        _check_words(ids, word_of, weights)
+        if not isinstance(vocab_size, (int, np.integer)) or vocab_size < 256:
+            raise ValueError(f"vocab_size must be an integer >= 256; got {vocab_size!r}")
+        if vocab_size ** 2 > DIRECT_COUNT_MAX or len(ids) < 2:
+            return numpy_gpt.bpe_merges(ids, word_of, weights, vocab_size)
+        return self._drivers.bpe_merges(np.ascontiguousarray(ids), np.ascontiguousarray(word_of),
+                                        np.ascontiguousarray(weights), int(vocab_size))
+
     def adamw_step(self, params, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, decay_mask, clip):
         """numpy_gpt.adamw_step, compiled: returns the gradient's norm before clipping."""
         if not (isinstance(params, np.ndarray) and params.dtype in _DTYPES and params.ndim == 1
@@ -205,6 +219,18 @@ class CompiledGPTKernels:
             _check_vector(name, array, params)
         return float(self._drivers.adamw(params, grad, m, v, decay_mask, int(step), float(lr), float(beta1),
                                          float(beta2), float(eps), float(weight_decay), float(clip)))
+
+
+def _check_words(ids, word_of, weights):
+    n = getattr(ids, "shape", (None,))[0]
+    for name, array in (("ids", ids), ("word_of", word_of), ("weights", weights)):
+        if not (isinstance(array, np.ndarray) and array.dtype == np.int64 and array.shape == (n,)):
+            raise ValueError(f"{name} must be an int64 array of the length of ids ({n}); got "
+                             f"{getattr(array, 'dtype', type(array).__name__)} {np.shape(array)}")
+    if n and (ids.min() < 0 or ids.max() > 255):
+        raise ValueError("ids must be bytes (0 to 255)")
+    if n and (np.any(np.diff(word_of) < 0) or weights.min() < 0):
+        raise ValueError("word_of must be sorted (each word's tokens together) and weights must be >= 0")
 
 
 def _check_cache(cache, config, batch, dtype):

@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._numba_blas import at, gemm
+from ._numba_blas import at, gemm, gemv
 from ._numba_math import normal_cdf, normal_pdf
 from ._numba_primitives import exp_of_negative
 
@@ -24,6 +24,7 @@ OPTIONS = dict(nogil=True, cache=True, error_model="numpy", fastmath={"contract"
 # that inlines exp_of_negative, whose Cody-Waite reduction must not be reassociated.
 SUMMING = dict(OPTIONS, fastmath={"contract", "reassoc"})
 LAYERNORM_EPS = 1e-5
+GEMV_MAX_ROWS = 4  # linear_forward: rows taken one matrix-vector product at a time (measured: BENCHMARKS.md)
 
 
 # ---------------------------------------------------------------------------
@@ -95,7 +96,11 @@ def layernorm_backward(dy, x, mean, rstd, weight, dweight, dbias, has_bias, dx):
 
 @njit(**OPTIONS)
 def linear_forward(x, weight, bias, has_bias, y, accumulate):
-    """y (R, out) = x (R, in) Wᵀ + b, W (out, in); with ``accumulate``, y += x Wᵀ + b (a residual)."""
+    """y (R, out) = x (R, in) Wᵀ + b, W (out, in); with ``accumulate``, y += x Wᵀ + b (a residual).
+
+    Up to GEMV_MAX_ROWS rows (a decode step), one matrix-vector product per row:
+    BLAS's matrix product would copy all of W into its packed layout first.
+    """
     R, n_in = x.shape
     n_out = y.shape[1]
     if has_bias:
@@ -104,8 +109,12 @@ def linear_forward(x, weight, bias, has_bias, y, accumulate):
                 y[r] += bias
             else:
                 y[r] = bias
-    gemm(False, True, R, n_out, n_in, 1.0, x.ravel(), n_in, weight.ravel(), n_in,
-         1.0 if has_bias or accumulate else 0.0, y.ravel(), n_out)
+    beta = 1.0 if has_bias or accumulate else 0.0
+    if R <= GEMV_MAX_ROWS:
+        for r in range(R):
+            gemv(n_out, n_in, 1.0, weight.ravel(), n_in, x[r], beta, y[r])
+    else:
+        gemm(False, True, R, n_out, n_in, 1.0, x.ravel(), n_in, weight.ravel(), n_in, beta, y.ravel(), n_out)
 
 
 @njit(**OPTIONS)
@@ -348,7 +357,7 @@ def decode_step(params, index, n_head, tokens, position, cache, work, logits):
     (B, 4C) the MLP's hidden values, stats (2, B), scores (context,).
     """
     B = tokens.shape[0]
-    L, R, C = cache.shape[0], cache.shape[2], work.x.shape[1]
+    L, C = cache.shape[0], work.x.shape[1]
     hs = C // n_head
     V = logits.shape[1]
     wte = _matrix(params, index[0], V, C)

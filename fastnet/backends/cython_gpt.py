@@ -11,5 +11,5 @@ except ImportError as exc:
                       f"installed (was a C compiler available?): {exc}") from None
 from ._gpt_compiled import CompiledGPTKernels
 
-(logits, attention_weights, loss, loss_and_gradient, new_cache, prefill, decode_step,
- adamw_step) = CompiledGPTKernels(_cython_gpt).exports()
+(logits, attention_weights, loss, loss_and_gradient, new_cache, prefill, decode_step, adamw_step,
+ bpe_merges) = CompiledGPTKernels(_cython_gpt).exports()

@@ -30,6 +30,7 @@ from scipy.special import erf
 
 from .._numerics import quiet
 from ..gpt.layout import Linear, tensors
+from ..text import merge_pair, most_frequent_pair
 
 LAYERNORM_EPS = 1e-5
 _SQRT_HALF = math.sqrt(0.5)
@@ -332,3 +333,21 @@ def adamw_step(params, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, de
     denominator = np.sqrt(v) / math.sqrt(1 - beta2 ** step) + eps
     params -= (lr / (1 - beta1 ** step)) * m / denominator
     return norm
+
+
+# ---------------------------------------------------------------------------
+# The BPE tokenizer's training loop
+
+def bpe_merges(ids, word_of, weights, vocab_size):
+    """The merges (n, 2) that ``BPETokenizer.train`` learns: new tokens 256.. up to vocab_size, each the
+    most frequent adjacent pair within a word (``fastnet.text.most_frequent_pair``, which states the rule),
+    fewer when every word is one token. ``ids`` holds every distinct word's bytes end to end, ``word_of``
+    the word of each, ``weights`` how often that word occurs (int64 arrays of one length)."""
+    merges = []
+    for new_token in range(256, vocab_size):
+        pair = most_frequent_pair(ids, word_of, weights, new_token)
+        if pair is None:
+            break
+        merges.append(pair)
+        ids, word_of, weights = merge_pair(ids, word_of, weights, pair, new_token)
+    return np.array(merges, np.int64).reshape(-1, 2)
