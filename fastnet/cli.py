@@ -89,6 +89,8 @@ def _parser():
     commands.add_parser("info", help="versions, backends and CPU")
 
     bench = commands.add_parser("bench", help="fastnet's backends and PyTorch, JAX, scikit-learn side by side")
+    bench.add_argument("model", nargs="?", choices=("mlp", "gpt"), default="mlp",
+                       help="the digit network (mlp, the default) or the GPT")
     bench.add_argument("--sizes", type=_sizes, action="append", help="an architecture (repeat for several; "
                        "default 784,16,16,10 and 784,30,10)")
     bench.add_argument("--epochs", type=int, default=3, help="epochs per contender, alternated (default 3)")
@@ -100,6 +102,13 @@ def _parser():
     bench.add_argument("--sweep", metavar="PNG", default=None,
                        help="also sweep hidden width 16-1024 and batch size 1-256 (fastnet vs PyTorch) and plot to PNG")
     bench.add_argument("--sweep-size", type=int, default=10000, help="training images per sweep epoch (default 10000)")
+    bench.add_argument("--rounds", type=int, default=20, help="gpt: training steps per contender, alternated "
+                       "(default 20; generation runs a quarter as many)")
+    bench.add_argument("--configs", nargs="+", choices=("nanogpt-cpu", "small"), default=["nanogpt-cpu", "small"],
+                       help="gpt: the model sizes (default both)")
+    bench.add_argument("--parts", nargs="+", choices=("training", "generation", "bpe"),
+                       default=["training", "generation", "bpe"], help="gpt: what to measure (default all)")
+    bench.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="gpt: default float32")
     gpt_cli.add_commands(commands)
     return parser
 
@@ -273,6 +282,8 @@ def _info(args):
 def _bench(args):
     from . import bench
 
+    if args.model == "gpt":
+        return _bench_gpt(args)
     if args.epochs < 1 or args.threads < 1 or (args.train_size is not None and args.train_size < 1):
         raise ValueError("--epochs, --threads and --train-size must be at least 1")
     results = bench.run(architectures=args.sizes or ((784, 16, 16, 10), (784, 30, 10)), epochs=args.epochs,
@@ -282,6 +293,20 @@ def _bench(args):
                                            threads=args.threads)
     bench.write_json(results, args.json)
     print(f"results written to {args.json}")
+
+
+def _bench_gpt(args):
+    from . import bench
+    from .bench import gpt
+
+    if args.rounds < 1 or args.threads < 1:
+        raise ValueError("--rounds and --threads must be at least 1")
+    bench.limit_threads(args.threads)
+    results = gpt.run(configs=args.configs, parts=args.parts, rounds=args.rounds, dtype=args.dtype, only=args.only)
+    results["threads"] = args.threads
+    path = "fastnet-bench-gpt.json" if args.json == "fastnet-bench.json" else args.json
+    bench.write_json(results, path)
+    print(f"results written to {path}")
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):

@@ -67,3 +67,27 @@ def test_sweep_plots_and_compares_with_pytorch(mnist, tmp_path):
     fake = {"width": [{"width": 16, "batch_size": 10, "seconds": {"fastnet numpy": 2.0, "PyTorch": 1.0}}],
             "batch": []}
     assert sweep.slower_than_pytorch(fake) == [("width", 16, 10, 2.0, 1.0)]
+
+
+def test_bench_gpt_prints_tables_and_writes_json(tmp_path):
+    path = tmp_path / "gpt.json"
+    code = ("import sys; from fastnet import cli; "
+            f"sys.exit(cli.main(['bench', 'gpt', '--configs', 'small', '--parts', 'training', 'generation', "
+            f"'--rounds', '2', '--json', {str(path)!r}]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "| contender | ms per iteration |" in result.stdout and "| contender | tokens/s |" in result.stdout
+    results = json.loads(path.read_text())
+    training, generation = results["training small"], results["generation small"]
+    import fastnet
+
+    for name in fastnet.backends.available():
+        assert training[f"fastnet {name}"]["ms"] > 0 and generation[f"fastnet {name}"]["tokens_per_second"] > 0
+    assert results["cpu"] and results["versions"]["numpy"] and results["threads"] == 1
+
+
+def test_bench_gpt_refuses_bad_options(tmp_path):
+    from test_cli import run
+
+    result = run("bench", "gpt", "--rounds", "0")
+    assert result.returncode != 0 and "--rounds" in result.stderr and "Traceback" not in result.stderr

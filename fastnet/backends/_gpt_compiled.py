@@ -98,6 +98,14 @@ def new_deltas(config, B, T, dtype):
     return Deltas(*(np.empty(shape, dtype) for shape in ((R, C), (R, C), (R, 3 * C), (R, 4 * C), (T, T))))
 
 
+def new_decode_work(config, B, T, dtype):
+    """Empty ``DecodeWork`` for B sequences (T, one new position each, is not used)."""
+    C = config.n_embd
+    e = functools.partial(np.empty, dtype=dtype)
+    return DecodeWork(x=e((B, C)), h=e((B, C)), qkv=e((B, 3 * C)), y=e((B, C)), g=e((B, 4 * C)), stats=e((2, B)),
+                      scores=e(config.context))
+
+
 class _Workspaces(threading.local):
     """Each thread's recently used work arrays, so that a training loop allocates them once: fresh
     arrays of this size come from the OS as new pages, and touching them costs more than the kernels."""
@@ -189,11 +197,8 @@ class CompiledGPTKernels:
         _check_cache(cache, config, B, params.dtype)
         if not (isinstance(position, (int, np.integer)) and 0 <= position < config.context):
             raise ValueError(f"position must be an integer in [0, {config.context}); got {position!r}")
-        C = config.n_embd
-        e = functools.partial(np.empty, dtype=params.dtype)
-        work = DecodeWork(x=e((B, C)), h=e((B, C)), qkv=e((B, 3 * C)), y=e((B, C)), g=e((B, 4 * C)),
-                          stats=e((2, B)), scores=e(config.context))
-        logits = e((B, config.vocab_size))
+        work = _workspaces.get(new_decode_work, config, B, 1, params.dtype)
+        logits = np.empty((B, config.vocab_size), params.dtype)
         self._drivers.decode_step(params, tensor_index(config)[0], config.n_head, token[:, 0], int(position), cache,
                                   work, logits)
         return logits

@@ -58,10 +58,7 @@ def run(*, architectures=((784, 16, 16, 10), (784, 30, 10)), epochs=3, batch_siz
     X, labels = train.images[:train_size], train.labels[:train_size]
     Y = np.eye(10, dtype=np.float32)[labels]
     results = {
-        "date": datetime.date.today().isoformat(), "cpu": _cpu(), "python": platform.python_version(),
-        "versions": {name: _version(name) for name in ("fastnet", "numpy", "numba", "Cython", "torch", "jax",
-                                                       "scikit-learn")},
-        "command": " ".join(["fastnet", "bench"] + sys.argv[2:]) if sys.argv[1:2] == ["bench"] else None,
+        **where_and_when(),
         "data": f"{splits.source}: {len(labels):,} training, {len(test.labels):,} test images",
         "threads": threads, "epochs": epochs, "batch_size": batch_size, "eta": eta, "dtype": "float32",
         "architectures": [],
@@ -135,6 +132,16 @@ def run_sweep(png, *, images=10000, epochs=3, data=None, threads=1, stream=None)
           + "".join(f"\n  width {w}, batch {b}: fastnet {f:.3f} s, PyTorch {t:.3f} s" for _, w, b, f, t in misses),
           file=stream, flush=True)
     return {"images": len(X), "epochs": epochs, "points": points, "slower_than_pytorch": misses}
+
+
+def where_and_when():
+    """What a result depends on besides the code: date, CPU, versions, and the command that ran."""
+    return {
+        "date": datetime.date.today().isoformat(), "cpu": _cpu(), "python": platform.python_version(),
+        "versions": {name: _version(name) for name in ("fastnet", "numpy", "scipy", "numba", "Cython", "torch", "jax",
+                                                       "scikit-learn")},
+        "command": " ".join(["fastnet", "bench"] + sys.argv[2:]) if sys.argv[1:2] == ["bench"] else None,
+    }
 
 
 def _cpu():

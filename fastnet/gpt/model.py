@@ -303,6 +303,9 @@ class GPT:
 
     def _sampled(self, rows, count, temperature, top_k, rng):
         kernels, config = self._kernels, self._config
+        length = rows.shape[1]
+        sequence = np.empty((len(rows), length + count), np.int64)  # the prompt, then each token drawn
+        sequence[:, :length] = rows
         cache = kernels.new_cache(config, len(rows), self._dtype)
         window = rows[:, -config.context:]
         logits = kernels.prefill(self._params, config, window, cache)
@@ -312,12 +315,13 @@ class GPT:
             yield token
             if produced == count - 1:
                 break
-            rows = np.concatenate([rows, token[:, None]], axis=1)
+            sequence[:, length] = token
+            length += 1
             if position < config.context:
                 logits = kernels.decode_step(self._params, config, token, position, cache)
                 position += 1
             else:
-                logits = kernels.prefill(self._params, config, rows[:, -config.context:], cache)
+                logits = kernels.prefill(self._params, config, sequence[:, length - config.context:length], cache)
 
     # -- training and files --------------------------------------------------
 

@@ -1,0 +1,191 @@
+"""``fastnet bench gpt``: the GPT's training step, generation and BPE training, fastnet's backends and PyTorch.
+
+One process, one thread per library (unless told otherwise), the same model,
+batch and hyper-parameters for everyone. Contenders run in alternation (one
+step of each, then the next round), so that drift on a shared machine
+affects all alike; each one's time is the median over the rounds.
+
+- training: one iteration as ``fit`` runs it (loss, gradient, clipping to norm
+  1, AdamW as nanoGPT configures it) on a fixed batch; PyTorch runs nanoGPT's
+  architecture (``torch_gpt.TorchGPT``, attention by SDPA as nanoGPT's flash
+  path) with ``torch.optim.AdamW`` and ``clip_grad_norm_``.
+- generation: tokens per second at batch 1, from a one-token prompt to a full
+  context (the key/value cache's range); PyTorch with nanoGPT's ``generate``
+  (no cache: the whole sequence again for every token) and with a cache.
+- bpe: ``BPETokenizer.train`` on Tiny Shakespeare's training text to 512 tokens.
+"""
+import statistics
+import time
+
+import numpy as np
+
+import fastnet
+
+CONFIGS = {
+    "nanogpt-cpu": dict(context=64, n_layer=4, n_head=4, n_embd=128, batch_size=12),  # nanoGPT's CPU example
+    "small": dict(context=32, n_layer=2, n_head=2, n_embd=64, batch_size=8),
+}
+VOCAB_SIZE = 65  # Tiny Shakespeare's characters
+
+
+def _torch():
+    try:
+        import torch
+        return torch
+    except ImportError:
+        return None
+
+
+def _model(config, dtype, backend, seed=0):
+    shape = {key: value for key, value in config.items() if key != "batch_size"}
+    return fastnet.GPT(VOCAB_SIZE, **shape, dtype=dtype, backend=backend, seed=seed)
+
+
+def _batch(config, seed=0):
+    rng = np.random.default_rng(seed)
+    shape = (config["batch_size"], config["context"])
+    return rng.integers(0, VOCAB_SIZE, shape), rng.integers(0, VOCAB_SIZE, shape)
+
+
+def _fastnet_step(model, tokens, targets):
+    kernels, params, shape, mask = model.kernels, model.params, model.shape, model.decay_mask
+    grad, m, v = np.empty_like(params), np.zeros_like(params), np.zeros_like(params)
+    count = [0]
+
+    def step():
+        count[0] += 1
+        kernels.loss_and_gradient(params, shape, tokens, targets, grad)
+        kernels.adamw_step(params, grad, m, v, count[0], 1e-3, 0.9, 0.99, 1e-8, 0.1, mask, 1.0)
+
+    return step
+
+
+def _torch_step(model, tokens, targets):
+    torch = _torch()
+    from .torch_gpt import from_fastnet
+
+    module = from_fastnet(model)
+    decay = [p for p in module.parameters() if p.dim() >= 2]
+    no_decay = [p for p in module.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
+                                  lr=1e-3, betas=(0.9, 0.99))
+    x, y = torch.from_numpy(tokens), torch.from_numpy(targets)
+
+    def step():
+        _, loss = module(x, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
+        optimizer.step()
+
+    return step
+
+
+def training_contenders(config, dtype="float32"):
+    """{name: step()}: one training iteration each, every backend here and PyTorch when installed."""
+    tokens, targets = _batch(config)
+    steps = {f"fastnet {name}": _fastnet_step(_model(config, dtype, name), tokens, targets)
+             for name in fastnet.backends.available()}
+    if _torch() is not None:
+        steps[f"PyTorch {_torch().__version__}"] = _torch_step(_model(config, dtype, "numpy"), tokens, targets)
+    return steps
+
+
+def generation_contenders(config, dtype="float32"):
+    """{name: (generate(seed), tokens per call)}: batch 1, from one token to a full context."""
+    new_tokens = config["context"] - 1
+    contenders = {}
+    for name in fastnet.backends.available():
+        model = _model(config, dtype, name)
+        contenders[f"fastnet {name}"] = (lambda seed, model=model: model.generate([0], new_tokens, seed=seed),
+                                         new_tokens)
+    torch = _torch()
+    if torch is not None:
+        from .torch_gpt import from_fastnet
+
+        module = from_fastnet(_model(config, dtype, "numpy"))
+        prompt = torch.zeros((1, 1), dtype=torch.long)
+        contenders["PyTorch, nanoGPT's generate"] = (lambda seed: module.generate(prompt, new_tokens), new_tokens)
+        contenders["PyTorch, key/value cache"] = (lambda seed: module.generate_cached(prompt, new_tokens),
+                                                  new_tokens)
+    return contenders
+
+
+def time_alternated(calls, rounds, warmup=2):
+    """{name: [seconds per round]}: call(round) of every contender once per round, after ``warmup`` rounds."""
+    times = {name: [] for name in calls}
+    for round_ in range(warmup + rounds):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call(round_)
+            if round_ >= warmup:
+                times[name].append(time.perf_counter() - start)
+    return times
+
+
+def _select(contenders, only):
+    return {name: value for name, value in contenders.items()
+            if not only or any(word.lower() in name.lower() for word in only)}
+
+
+def run(*, configs=tuple(CONFIGS), parts=("training", "generation", "bpe"), rounds=20, dtype="float32", only=None,
+        stream=None):
+    """Run the chosen parts; returns the results as a dict (for JSON) and prints Markdown tables."""
+    import sys
+
+    from . import where_and_when
+
+    stream = sys.stdout if stream is None else stream
+    results = {**where_and_when(), "dtype": dtype, "rounds": rounds}
+    for config_name in configs:
+        config = CONFIGS[config_name]
+        if "training" in parts:
+            steps = _select(training_contenders(config, dtype), only)
+            times = time_alternated({name: (lambda round_, step=step: step()) for name, step in steps.items()},
+                                    rounds)
+            rows = {name: statistics.median(t) * 1e3 for name, t in times.items()}
+            results[f"training {config_name}"] = {name: {"ms": ms} for name, ms in rows.items()}
+            _table(stream, f"Training iteration, {config_name} {_describe(config)}, {dtype}", "ms per iteration",
+                   rows, smaller_is_better=True)
+        if "generation" in parts:
+            contenders = _select(generation_contenders(config, dtype), only)
+            times = time_alternated({name: call for name, (call, _) in contenders.items()}, max(3, rounds // 4))
+            rows = {name: contenders[name][1] / statistics.median(t) for name, t in times.items()}
+            results[f"generation {config_name}"] = {name: {"tokens_per_second": rate} for name, rate in rows.items()}
+            _table(stream, f"Generation at batch 1, {config_name}, {config['context'] - 1} tokens from a one-token "
+                   f"prompt, {dtype}", "tokens/s", rows, smaller_is_better=False)
+    if "bpe" in parts:
+        results["bpe"] = bpe(only=only, stream=stream)
+    return results
+
+
+def bpe(*, vocab_size=512, only=None, stream=None):
+    """Seconds to train BPE to ``vocab_size`` on Tiny Shakespeare's training text, per backend (best of 2)."""
+    from ..datasets.text import load_text, split_text
+    from ..text import BPETokenizer
+
+    train, _ = split_text(load_text())
+    names = [name for name in fastnet.backends.available() if not only or any(w in name for w in only)]
+    times = time_alternated({name: (lambda round_, name=name: BPETokenizer.train(train, vocab_size, backend=name))
+                             for name in names}, rounds=2, warmup=1)
+    rows = {f"fastnet {name}": min(t) for name, t in times.items()}
+    _table(stream, f"BPE training to {vocab_size} tokens on Tiny Shakespeare's training text ({len(train):,} "
+           "characters)", "seconds", rows, smaller_is_better=True)
+    return {name: {"seconds": seconds} for name, seconds in rows.items()}
+
+
+def _describe(config):
+    return (f"(n_layer {config['n_layer']}, n_head {config['n_head']}, n_embd {config['n_embd']}, context "
+            f"{config['context']}, batch {config['batch_size']})")
+
+
+def _table(stream, title, unit, rows, smaller_is_better):
+    """A Markdown table, with each row's speed-up over every PyTorch row (> 1: faster than PyTorch)."""
+    references = {name: value for name, value in rows.items() if name.startswith("PyTorch")}
+    print(f"\n{title}\n", file=stream)
+    print(f"| contender | {unit} |" + "".join(f" speed-up over {name} |" for name in references), file=stream)
+    print("|---|---:|" + "---:|" * len(references), file=stream)
+    for name, value in rows.items():
+        ratios = "".join(f" {(reference / value if smaller_is_better else value / reference):.2f}x |"
+                         for reference in references.values())
+        print(f"| {name} | {value:,.2f} |{ratios}", file=stream)
