@@ -129,6 +129,21 @@ def linear_backward(dy, x, weight, dweight, dbias, has_bias, dx):
     gemm(False, False, R, n_in, n_out, 1.0, dy.ravel(), n_out, weight.ravel(), n_in, 0.0, dx.ravel(), n_in)
 
 
+@njit(**SUMMING)
+def _sum(values):
+    total = values[0] - values[0]
+    for j in range(values.size):
+        total += values[j]
+    return total
+
+
+@njit(**OPTIONS)
+def _exp_shifted(values, top):
+    """values ← e^(values − top) (values <= top); a loop of its own, so that it vectorises."""
+    for j in range(values.size):
+        values[j] = exp_of_negative(values[j] - top)
+
+
 @njit(**OPTIONS)
 def _masked_softmax(att, row0, T):
     """Rows row0..row0+T of att: row i = softmax over j ≤ i of the scores there, 0 for j > i."""
@@ -137,11 +152,8 @@ def _masked_softmax(att, row0, T):
         top = row[0]
         for j in range(1, i + 1):
             top = max(top, row[j])
-        total = row[0] - row[0]
-        for j in range(i + 1):
-            row[j] = exp_of_negative(row[j] - top)
-            total += row[j]
-        scale = 1 / total
+        _exp_shifted(row[:i + 1], top)
+        scale = 1 / _sum(row[:i + 1])
         for j in range(i + 1):
             row[j] *= scale
         row[i + 1:] = 0
@@ -227,24 +239,23 @@ def gelu_backward(dg, derivative):
 
 @njit(**OPTIONS)
 def cross_entropy(logits, targets, gradient):
-    """The mean over rows of −ln softmax(logits)[target] (float64); with ``gradient``,
-    logits (R, V) become dlogits = (softmax − onehot(target)) / R, in the same pass."""
+    """The mean over rows of −ln softmax(logits)[target] (float64). Overwrites logits (R, V): with
+    ``gradient``, by dlogits = (softmax − onehot(target)) / R, computed in the same pass."""
     R, V = logits.shape
     total_loss = 0.0
     for r in range(R):
-        top = logits[r, 0]
+        row = logits[r]
+        top = row[0]
         for j in range(1, V):
-            top = max(top, logits[r, j])
-        total = 0.0
-        for j in range(V):
-            total += exp_of_negative(logits[r, j] - top)
+            top = max(top, row[j])
         target = targets[r]
-        total_loss += math.log(total) - (logits[r, target] - top)
+        total_loss -= row[target] - top
+        _exp_shifted(row, top)
+        total = _sum(row)
+        total_loss += math.log(total)
         if gradient:
-            scale = 1 / (total * R)
-            for j in range(V):
-                logits[r, j] = exp_of_negative(logits[r, j] - top) * scale
-            logits[r, target] -= 1 / R
+            row *= 1 / (total * R)
+            row[target] -= 1 / R
     return total_loss / R
 
 
@@ -311,8 +322,8 @@ def loss_and_gradient(params, index, n_head, tokens, targets, acts, deltas, grad
     (R, 3C), dfc (R, 4C) the gradients of a block's intermediate values; datt
     (T, T) one head's.
     """
-    value = loss(params, index, n_head, tokens, targets, acts, True)
-    cross_entropy(acts.logits, targets.ravel(), True)  # acts.logits now holds dlogits
+    forward(params, index, n_head, tokens, acts, True)
+    value = cross_entropy(acts.logits, targets.ravel(), True)  # acts.logits now holds dlogits
     B, T = tokens.shape
     L, R, C = acts.mid.shape
     V = acts.logits.shape[1]
