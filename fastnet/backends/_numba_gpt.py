@@ -221,12 +221,15 @@ def gelu_forward(g, derivative, training):
     derivative = Φ(u) + u φ(u) (φ the normal density), which is all the backward pass needs of u."""
     one = g.dtype.type(1)
     flat_g, flat_d = g.ravel(), derivative.ravel()
-    for i in range(flat_g.size):
-        u = flat_g[i]
-        cdf = normal_cdf(u, one)
-        flat_g[i] = u * cdf
-        if training:
+    if training:  # two loops rather than a test inside one, which would keep it from vectorising
+        for i in range(flat_g.size):
+            u = flat_g[i]
+            cdf = normal_cdf(u, one)
+            flat_g[i] = u * cdf
             flat_d[i] = cdf + u * normal_pdf(u, one)
+    else:
+        for i in range(flat_g.size):
+            flat_g[i] *= normal_cdf(flat_g[i], one)
 
 
 @njit(**OPTIONS)
