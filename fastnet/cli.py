@@ -109,6 +109,7 @@ def _parser():
     bench.add_argument("--parts", nargs="+", choices=("training", "generation", "bpe"),
                        default=["training", "generation", "bpe"], help="gpt: what to measure (default all)")
     bench.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="gpt: default float32")
+    bench.add_argument("--plot", metavar="PNG", default=None, help="gpt: also draw the results as bar charts")
     gpt_cli.add_commands(commands)
     return parser
 
@@ -304,6 +305,9 @@ def _bench_gpt(args):
     bench.limit_threads(args.threads)
     results = gpt.run(configs=args.configs, parts=args.parts, rounds=args.rounds, dtype=args.dtype, only=args.only)
     results["threads"] = args.threads
+    if args.plot:
+        gpt.plot(results, args.plot)
+        print(f"plot written to {args.plot}")
     path = "fastnet-bench-gpt.json" if args.json == "fastnet-bench.json" else args.json
     bench.write_json(results, path)
     print(f"results written to {path}")

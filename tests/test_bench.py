@@ -73,7 +73,7 @@ def test_bench_gpt_prints_tables_and_writes_json(tmp_path):
     path = tmp_path / "gpt.json"
     code = ("import sys; from fastnet import cli; "
             f"sys.exit(cli.main(['bench', 'gpt', '--configs', 'small', '--parts', 'training', 'generation', "
-            f"'--rounds', '2', '--json', {str(path)!r}]))")
+            f"'--rounds', '2', '--json', {str(path)!r}, '--plot', {str(tmp_path / 'gpt.png')!r}]))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "| contender | ms per iteration |" in result.stdout and "| contender | tokens/s |" in result.stdout
@@ -84,6 +84,7 @@ def test_bench_gpt_prints_tables_and_writes_json(tmp_path):
     for name in fastnet.backends.available():
         assert training[f"fastnet {name}"]["ms"] > 0 and generation[f"fastnet {name}"]["tokens_per_second"] > 0
     assert results["cpu"] and results["versions"]["numpy"] and results["threads"] == 1
+    assert (tmp_path / "gpt.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_bench_gpt_refuses_bad_options(tmp_path):

@@ -199,8 +199,8 @@ class CompiledGPTKernels:
             raise ValueError(f"position must be an integer in [0, {config.context}); got {position!r}")
         work = _workspaces.get(new_decode_work, config, B, 1, params.dtype)
         logits = np.empty((B, config.vocab_size), params.dtype)
-        self._drivers.decode_step(params, tensor_index(config)[0], config.n_head, token[:, 0], int(position), cache,
-                                  work, logits)
+        self._drivers.decode_step(params, tensor_index(config)[0], config.n_head, token.reshape(B), int(position),
+                                  cache, work, logits)
         return logits
 
     def bpe_merges(self, ids, word_of, weights, vocab_size):

@@ -189,3 +189,29 @@ def _table(stream, title, unit, rows, smaller_is_better):
         ratios = "".join(f" {(reference / value if smaller_is_better else value / reference):.2f}x |"
                          for reference in references.values())
         print(f"| {name} | {value:,.2f} |{ratios}", file=stream)
+
+
+def plot(results, path):
+    """Bar charts of ``run``'s results (training ms, generation tokens/s per configuration) to a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [(key, unit) for key in results if key.startswith(("training ", "generation "))
+              for unit in ("ms" if key.startswith("training") else "tokens_per_second",)]
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
+    for axis, (key, unit) in zip(axes[0], panels):
+        names = list(results[key])
+        values = [results[key][name][unit] for name in names]
+        colors = ["tab:orange" if name.startswith("PyTorch") else "tab:blue" for name in names]
+        axis.barh(range(len(names)), values, color=colors)
+        axis.set_yticks(range(len(names)), [name.replace("PyTorch, ", "PyTorch\n") for name in names], fontsize=8)
+        axis.invert_yaxis()
+        axis.set_title(key, fontsize=9)
+        axis.set_xlabel("ms per iteration (less is better)" if unit == "ms" else "tokens/s (more is better)",
+                        fontsize=8)
+    figure.suptitle(f"fastnet bench gpt, {results['cpu']}, one thread, {results['dtype']}", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
