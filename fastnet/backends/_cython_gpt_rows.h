@@ -111,6 +111,74 @@ FASTNET_CLONES FASTNET_FINITE static void fastnet_masked_softmax_##S(T *att, lon
     }                                                                                                   \
 }                                                                                                       \
                                                                                                         \
+/* The three products of a head's causal attention, for hs a multiple of FASTNET_TILE, in tiles held in    \
+ * registers (BLAS computes the masked half too and costs more per call than these small products).       \
+ * Rows are hs values at a stride; w and out are T_ x T_, zero above the diagonal where they are weights. */ \
+                                                                                                        \
+/* out[i][j] = scale · a_i · b_j for j ≤ i (entries above the diagonal are left as they are, or zero in     \
+ * tiles that reach past it); bt (hs x Tp, Tp = T_ rounded up to a tile) is scratch for b transposed.  */  \
+FASTNET_CLONES static void fastnet_causal_scores_##S(const T *restrict a, long a_stride,                \
+        const T *restrict b, long b_stride, long T_, long hs, T scale, T *restrict out, T *restrict bt) { \
+    const long Tp = (T_ + FASTNET_TILE - 1) / FASTNET_TILE * FASTNET_TILE;                              \
+    for (long d = 0; d < hs; d++) {                                                                     \
+        for (long j = 0; j < T_; j++) bt[d * Tp + j] = b[j * b_stride + d];                             \
+        for (long j = T_; j < Tp; j++) bt[d * Tp + j] = 0;                                              \
+    }                                                                                                   \
+    for (long i0 = 0; i0 < T_; i0 += 4) {                                                               \
+        const T *a0 = a + i0 * a_stride, *a1 = a + (i0 + 1 < T_ ? i0 + 1 : i0) * a_stride;               \
+        const T *a2 = a + (i0 + 2 < T_ ? i0 + 2 : i0) * a_stride, *a3 = a + (i0 + 3 < T_ ? i0 + 3 : i0) * a_stride; \
+        const long last = i0 + 3 < T_ ? i0 + 3 : T_ - 1;                                                \
+        for (long jb = 0; jb <= last; jb += FASTNET_TILE) {                                             \
+            fastnet_tile_##S s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                                    \
+            for (long d = 0; d < hs; d++) {                                                             \
+                const fastnet_tile_##S column = *(const fastnet_tile_##S *)(bt + d * Tp + jb);          \
+                s0 += a0[d] * column;                                                                   \
+                s1 += a1[d] * column;                                                                   \
+                s2 += a2[d] * column;                                                                   \
+                s3 += a3[d] * column;                                                                   \
+            }                                                                                           \
+            const fastnet_tile_##S rows[4] = {s0 * scale, s1 * scale, s2 * scale, s3 * scale};          \
+            const long width = T_ - jb < FASTNET_TILE ? T_ - jb : FASTNET_TILE;                         \
+            for (long r = 0; r < 4 && i0 + r < T_; r++)                                                 \
+                memcpy(out + (i0 + r) * T_ + jb, &rows[r], width * sizeof(T));                         \
+        }                                                                                               \
+    }                                                                                                   \
+}                                                                                                       \
+                                                                                                        \
+/* out_i = Σ_{j ≤ i} w[i][j] x_j (w zero above the diagonal). */                                         \
+FASTNET_CLONES static void fastnet_causal_mix_##S(const T *restrict w, const T *restrict x, long x_stride, \
+        long T_, long hs, T *restrict out, long out_stride) {                                           \
+    for (long db = 0; db < hs; db += FASTNET_TILE)                                                      \
+        for (long i = 0; i < T_; i += 2) {                                                              \
+            const long i1 = i + 1 < T_ ? i + 1 : i;                                                     \
+            fastnet_tile_##S o0 = {0}, o1 = {0};                                                        \
+            for (long j = 0; j <= i1; j++) {                                                            \
+                const fastnet_tile_##S xj = *(const fastnet_tile_##S *)(x + j * x_stride + db);         \
+                o0 += w[i * T_ + j] * xj;                                                               \
+                o1 += w[i1 * T_ + j] * xj;                                                              \
+            }                                                                                           \
+            *(fastnet_tile_##S *)(out + i * out_stride + db) = o0;                                      \
+            *(fastnet_tile_##S *)(out + i1 * out_stride + db) = o1;                                     \
+        }                                                                                               \
+}                                                                                                       \
+                                                                                                        \
+/* out_j = Σ_{i ≥ j} w[i][j] x_i (w zero above the diagonal). */                                         \
+FASTNET_CLONES static void fastnet_causal_mix_transposed_##S(const T *restrict w, const T *restrict x,  \
+        long x_stride, long T_, long hs, T *restrict out, long out_stride) {                            \
+    for (long db = 0; db < hs; db += FASTNET_TILE)                                                      \
+        for (long j = 0; j < T_; j += 2) {                                                              \
+            const long j1 = j + 1 < T_ ? j + 1 : j;                                                     \
+            fastnet_tile_##S o0 = {0}, o1 = {0};                                                        \
+            for (long i = j; i < T_; i++) {                                                             \
+                const fastnet_tile_##S xi = *(const fastnet_tile_##S *)(x + i * x_stride + db);         \
+                o0 += w[i * T_ + j] * xi;                                                               \
+                o1 += w[i * T_ + j1] * xi;                                                              \
+            }                                                                                           \
+            *(fastnet_tile_##S *)(out + j * out_stride + db) = o0;                                      \
+            *(fastnet_tile_##S *)(out + j1 * out_stride + db) = o1;                                     \
+        }                                                                                               \
+}                                                                                                       \
+                                                                                                        \
 /* datt ← att ⊙ (datt − Σ_j datt ⊙ att) · scale over each row's j ≤ i, 0 above: the scores' gradient. */ \
 FASTNET_CLONES static void fastnet_softmax_backward_##S(T *datt, const T *att, long T_, T scale) {       \
     for (long i = 0; i < T_; i++) {                                                                     \
