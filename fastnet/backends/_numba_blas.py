@@ -23,7 +23,8 @@ def gemm(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
 
 
 def _xxgemm(dtype):
-    """Numba's exported C helper numba_xxgemm(kind, transa, transb, m, n, k, *alpha, *a, lda, *b, ldb, *beta, *c, ldc)."""
+    """Numba's exported C helper: numba_xxgemm(kind, transa, transb, m, n, k, *alpha, *a, lda, *b, ldb, *beta,
+    *c, ldc)."""
     pointer = types.CPointer(dtype)
     return types.ExternalFunction("numba_xxgemm", types.intc(
         types.char, types.char, types.char, types.intp, types.intp, types.intp, pointer, pointer, types.intp,

@@ -182,7 +182,6 @@ def _softmax_backward(datt, att, row0, scale):
 def _causal_scores(a, a0, a_stride, b, b0, b_stride, T, hs, scale, out, row0, bt):
     """out[row0 + i, j] = scale a_i · b_j for j ≤ i (a tile reaching past the diagonal writes there too);
     bt (hs, T rounded up to TILE) is scratch for b transposed."""
-    Tp = bt.shape[1]
     for d in range(hs):
         for j in range(T):
             bt[d, j] = b[b0 + j * b_stride + d]

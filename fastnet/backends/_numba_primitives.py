@@ -311,7 +311,8 @@ def _exp_negative32(x):
     p = p * r + np.float32(1 / 2)
     p = p * r + np.float32(1)
     p = p * r + np.float32(1)
-    return p * _bits_to_float(np.int32((np.int32(k) + 127) << 23))  # int32(k): AVX2 has no vector float->int64; Numba widens the sum, so cast last
+    # int32(k): AVX2 has no vector float -> int64 conversion; Numba widens the sum, so cast last
+    return p * _bits_to_float(np.int32((np.int32(k) + 127) << 23))
 
 
 @njit(inline="always")
