@@ -74,7 +74,8 @@ def test_bench_gpt_prints_tables_and_writes_json(tmp_path):
     code = ("import sys; from fastnet import cli; "
             f"sys.exit(cli.main(['bench', 'gpt', '--configs', 'small', '--parts', 'training', 'generation', "
             f"'--rounds', '2', '--json', {str(path)!r}, '--plot', {str(tmp_path / 'gpt.png')!r}]))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    # run from tmp_path: from the repository's root, "-c" would import its source tree, not the installed package
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "| contender | ms per iteration |" in result.stdout and "| contender | tokens/s |" in result.stdout
     results = json.loads(path.read_text())
