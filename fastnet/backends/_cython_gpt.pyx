@@ -42,18 +42,6 @@ cdef extern from "_cython_gpt_rows.h" nogil:
                                float scale, float *scores, float *out)
     void fastnet_decode_head_d(const double *q, const double *keys, const double *values, long n, long hs,
                                double scale, double *scores, double *out)
-    void fastnet_causal_scores_f(const float *a, long a_stride, const float *b, long b_stride, long T, long hs,
-                                 float scale, float *out, float *bt)
-    void fastnet_causal_scores_d(const double *a, long a_stride, const double *b, long b_stride, long T, long hs,
-                                 double scale, double *out, double *bt)
-    void fastnet_causal_mix_f(const float *w, const float *x, long x_stride, long T, long hs, float *out,
-                              long out_stride)
-    void fastnet_causal_mix_d(const double *w, const double *x, long x_stride, long T, long hs, double *out,
-                              long out_stride)
-    void fastnet_causal_mix_transposed_f(const float *w, const float *x, long x_stride, long T, long hs, float *out,
-                                         long out_stride)
-    void fastnet_causal_mix_transposed_d(const double *w, const double *x, long x_stride, long T, long hs,
-                                         double *out, long out_stride)
     float fastnet_dot_f(const float *a, const float *b, long n)
     double fastnet_dot_d(const double *a, const double *b, long n)
 
@@ -64,7 +52,6 @@ ctypedef fused real:
 cdef double LAYERNORM_EPS = 1e-5
 cdef enum:
     GEMV_MAX_ROWS = 4  # as the Numba backend's
-    TILE = 16  # _cython_rows.h's FASTNET_TILE: heads of a multiple of this size take the tiled attention
 
     _GLOBALS = 4    # index: wte, wpe, ln_f.weight, ln_f.bias
     _PER_LAYER = 12  # then per block: ln_1, c_attn, attn c_proj, ln_2, c_fc, mlp c_proj (weight, bias each)
@@ -150,50 +137,9 @@ cdef void linear_backward(const real *dy, const real *x, const real *W, real *dW
     gemm(False, False, R, n_in, n_out, <real>1, dy, n_out, W, n_in, <real>0, dx, n_in)
 
 
-cdef void causal_scores(const real *a, long a_stride, const real *b, long b_stride, long T, long hs, real scale,
-                        real *out, real *bt) noexcept nogil:
-    if real is float:
-        fastnet_causal_scores_f(a, a_stride, b, b_stride, T, hs, scale, out, bt)
-    else:
-        fastnet_causal_scores_d(a, a_stride, b, b_stride, T, hs, scale, out, bt)
-
-
-cdef void causal_mix(const real *w, const real *x, long x_stride, long T, long hs, real *out, long out_stride,
-                     bint transposed) noexcept nogil:
-    """out_i = Σ_{j ≤ i} w_ij x_j, or (transposed) out_j = Σ_{i ≥ j} w_ij x_i."""
-    if real is float:
-        if transposed:
-            fastnet_causal_mix_transposed_f(w, x, x_stride, T, hs, out, out_stride)
-        else:
-            fastnet_causal_mix_f(w, x, x_stride, T, hs, out, out_stride)
-    else:
-        if transposed:
-            fastnet_causal_mix_transposed_d(w, x, x_stride, T, hs, out, out_stride)
-        else:
-            fastnet_causal_mix_d(w, x, x_stride, T, hs, out, out_stride)
-
-
-cdef void masked_softmax(real *att, long T) noexcept nogil:
-    if real is float:
-        fastnet_masked_softmax_f(att, T, T)
-    else:
-        fastnet_masked_softmax_d(att, T, T)
-
-
-cdef void softmax_backward(real *datt, const real *att, long T, real scale) noexcept nogil:
-    if real is float:
-        fastnet_softmax_backward_f(datt, att, T, scale)
-    else:
-        fastnet_softmax_backward_d(datt, att, T, scale)
-
-
-cdef void attention_forward(const real *qkv, long B, long T, long C, long n_head, real *att, real *y,
-                            real *head) noexcept nogil:
-    """Per sequence b and head h: att = causal softmax(q kᵀ / √hs), y[:, head h] = att v.
-
-    Heads of a multiple of TILE values take tiled loops that skip the masked half; others, BLAS.
-    ``head`` is scratch (hs x T rounded up to TILE).
-    """
+cdef void attention_forward(const real *qkv, long B, long T, long C, long n_head, real *att,
+                            real *y) noexcept nogil:
+    """Per sequence b and head h: att = causal softmax(q kᵀ / √hs), y[:, head h] = att v."""
     cdef long b, h, hs = C // n_head
     cdef const real *rows
     cdef real *a
@@ -202,19 +148,17 @@ cdef void attention_forward(const real *qkv, long B, long T, long C, long n_head
         rows = qkv + b * T * 3 * C
         for h in range(n_head):
             a = att + (b * n_head + h) * T * T
-            if hs % TILE == 0:
-                causal_scores(rows + h * hs, 3 * C, rows + C + h * hs, 3 * C, T, hs, scale, a, head)
-                masked_softmax(a, T)
-                causal_mix(a, rows + 2 * C + h * hs, 3 * C, T, hs, y + b * T * C + h * hs, C, False)
+            gemm(False, True, T, T, hs, scale, rows + h * hs, 3 * C, rows + C + h * hs, 3 * C, <real>0, a, T)
+            if real is float:
+                fastnet_masked_softmax_f(a, T, T)
             else:
-                gemm(False, True, T, T, hs, scale, rows + h * hs, 3 * C, rows + C + h * hs, 3 * C, <real>0, a, T)
-                masked_softmax(a, T)
-                gemm(False, False, T, hs, T, <real>1, a, T, rows + 2 * C + h * hs, 3 * C, <real>0,
-                     y + b * T * C + h * hs, C)
+                fastnet_masked_softmax_d(a, T, T)
+            gemm(False, False, T, hs, T, <real>1, a, T, rows + 2 * C + h * hs, 3 * C, <real>0,
+                 y + b * T * C + h * hs, C)
 
 
 cdef void attention_backward(const real *dy, const real *qkv, const real *att, long B, long T, long C,
-                             long n_head, real *dqkv, real *datt, real *head) noexcept nogil:
+                             long n_head, real *dqkv, real *datt) noexcept nogil:
     """dqkv from dy, per head: dv = attᵀ dy, datt = dy vᵀ, the softmax's backward, dq = dscores k, dk = dscoresᵀ q."""
     cdef long b, h, hs = C // n_head
     cdef const real *rows
@@ -228,19 +172,14 @@ cdef void attention_backward(const real *dy, const real *qkv, const real *att, l
         d = dy + b * T * C
         for h in range(n_head):
             a = att + (b * n_head + h) * T * T
-            if hs % TILE == 0:
-                causal_mix(a, d + h * hs, C, T, hs, out + 2 * C + h * hs, 3 * C, True)
-                causal_scores(d + h * hs, C, rows + 2 * C + h * hs, 3 * C, T, hs, <real>1, datt, head)
-                softmax_backward(datt, a, T, scale)
-                causal_mix(datt, rows + C + h * hs, 3 * C, T, hs, out + h * hs, 3 * C, False)
-                causal_mix(datt, rows + h * hs, 3 * C, T, hs, out + C + h * hs, 3 * C, True)
+            gemm(True, False, T, hs, T, <real>1, a, T, d + h * hs, C, <real>0, out + 2 * C + h * hs, 3 * C)
+            gemm(False, True, T, T, hs, <real>1, d + h * hs, C, rows + 2 * C + h * hs, 3 * C, <real>0, datt, T)
+            if real is float:
+                fastnet_softmax_backward_f(datt, a, T, scale)
             else:
-                gemm(True, False, T, hs, T, <real>1, a, T, d + h * hs, C, <real>0, out + 2 * C + h * hs, 3 * C)
-                gemm(False, True, T, T, hs, <real>1, d + h * hs, C, rows + 2 * C + h * hs, 3 * C, <real>0, datt, T)
-                softmax_backward(datt, a, T, scale)
-                gemm(False, False, T, hs, T, <real>1, datt, T, rows + C + h * hs, 3 * C, <real>0, out + h * hs,
-                     3 * C)
-                gemm(True, False, T, hs, T, <real>1, datt, T, rows + h * hs, 3 * C, <real>0, out + C + h * hs, 3 * C)
+                fastnet_softmax_backward_d(datt, a, T, scale)
+            gemm(False, False, T, hs, T, <real>1, datt, T, rows + C + h * hs, 3 * C, <real>0, out + h * hs, 3 * C)
+            gemm(True, False, T, hs, T, <real>1, datt, T, rows + h * hs, 3 * C, <real>0, out + C + h * hs, 3 * C)
 
 
 cdef void gelu_forward(real *g, real *derivative, long n, bint training) noexcept nogil:
@@ -273,7 +212,7 @@ cdef struct Shape:
 
 cdef void forward_pass(real *params, const int64_t *index, Shape s, const int64_t *tokens, real *resid, real *mid,
                        real *ln1, real *ln2, real *stats, real *qkv, real *att, real *atty, real *gelu, real *dgelu,
-                       real *lnf, real *lnf_stats, real *logits, real *head, bint training) noexcept nogil:
+                       real *lnf, real *lnf_stats, real *logits, bint training) noexcept nogil:
     cdef long R = s.B * s.T, C = s.C, RC = R * C, b, t, c, layer
     cdef const int64_t *o
     cdef real *wte = params + index[0]
@@ -293,7 +232,7 @@ cdef void forward_pass(real *params, const int64_t *index, Shape s, const int64_
         linear_forward(ln1 + layer * RC, params + o[2], tensor(params, o[3]), qkv + layer * 3 * RC, R, C, 3 * C,
                        False)
         attention_forward(qkv + layer * 3 * RC, s.B, s.T, C, s.n_head, att + layer * s.B * s.n_head * s.T * s.T,
-                          atty + layer * RC, head)
+                          atty + layer * RC)
         for c in range(RC):
             m[c] = x[c]
         linear_forward(atty + layer * RC, params + o[4], tensor(params, o[5]), m, R, C, C, True)
@@ -321,12 +260,12 @@ def _forward(real[::1] params, const int64_t[::1] index, long n_head, const int6
              bint training):
     cdef real[:, :, ::1] resid = acts.resid, mid = acts.mid, ln1 = acts.ln1, ln2 = acts.ln2, stats = acts.stats
     cdef real[:, :, ::1] qkv = acts.qkv, att = acts.att, atty = acts.atty, gelu = acts.gelu, dgelu = acts.dgelu
-    cdef real[:, ::1] lnf = acts.lnf, lnf_stats = acts.lnf_stats, logits = acts.logits, head = acts.head
+    cdef real[:, ::1] lnf = acts.lnf, lnf_stats = acts.lnf_stats, logits = acts.logits
     cdef Shape s = _shape(tokens, acts, n_head)
     with nogil:
         forward_pass(&params[0], &index[0], s, &tokens[0, 0], &resid[0, 0, 0], &mid[0, 0, 0], &ln1[0, 0, 0],
                      &ln2[0, 0, 0], &stats[0, 0, 0], &qkv[0, 0, 0], &att[0, 0, 0], &atty[0, 0, 0], &gelu[0, 0, 0],
-                     &dgelu[0, 0, 0], &lnf[0, 0], &lnf_stats[0, 0], &logits[0, 0], &head[0, 0], training)
+                     &dgelu[0, 0, 0], &lnf[0, 0], &lnf_stats[0, 0], &logits[0, 0], training)
 
 
 def forward(params, index, n_head, tokens, acts, training):
@@ -360,7 +299,7 @@ def _backward(real[::1] params, const int64_t[::1] index, long n_head, const int
               real[::1] grad):
     cdef real[:, :, ::1] resid = acts.resid, mid = acts.mid, ln1 = acts.ln1, ln2 = acts.ln2, stats = acts.stats
     cdef real[:, :, ::1] qkv = acts.qkv, att = acts.att, atty = acts.atty, gelu = acts.gelu, dgelu = acts.dgelu
-    cdef real[:, ::1] lnf = acts.lnf, lnf_stats = acts.lnf_stats, dlogits = acts.logits, head = acts.head
+    cdef real[:, ::1] lnf = acts.lnf, lnf_stats = acts.lnf_stats, dlogits = acts.logits
     cdef real[:, ::1] dresid = deltas.dresid, dbuf = deltas.dbuf, dqkv = deltas.dqkv, dfc = deltas.dfc
     cdef real[:, ::1] datt = deltas.datt
     cdef Shape s = _shape(tokens, acts, n_head)
@@ -368,13 +307,13 @@ def _backward(real[::1] params, const int64_t[::1] index, long n_head, const int
         backward_pass(&params[0], &index[0], s, &tokens[0, 0], &resid[0, 0, 0], &mid[0, 0, 0], &ln1[0, 0, 0],
                       &ln2[0, 0, 0], &stats[0, 0, 0], &qkv[0, 0, 0], &att[0, 0, 0], &atty[0, 0, 0], &gelu[0, 0, 0],
                       &dgelu[0, 0, 0], &lnf[0, 0], &lnf_stats[0, 0], &dlogits[0, 0], &dresid[0, 0], &dbuf[0, 0],
-                      &dqkv[0, 0], &dfc[0, 0], &datt[0, 0], &head[0, 0], &grad[0], grad.shape[0])
+                      &dqkv[0, 0], &dfc[0, 0], &datt[0, 0], &grad[0], grad.shape[0])
 
 
 cdef void backward_pass(real *params, const int64_t *index, Shape s, const int64_t *tokens, real *resid,
                         real *mid, real *ln1, real *ln2, real *stats, real *qkv, real *att, real *atty, real *gelu,
                         real *dgelu, real *lnf, real *lnf_stats, real *dlogits, real *dresid, real *dbuf,
-                        real *dqkv, real *dfc, real *datt, real *head, real *grad, long P) noexcept nogil:
+                        real *dqkv, real *dfc, real *datt, real *grad, long P) noexcept nogil:
     cdef long R = s.B * s.T, C = s.C, RC = R * C, i, b, t, c, layer
     cdef const int64_t *o
     cdef real *wte = params + index[0]
@@ -399,7 +338,7 @@ cdef void backward_pass(real *params, const int64_t *index, Shape s, const int64
         # mid = resid[layer] + attn_proj(attention(c_attn(ln_1(resid[layer]))))
         linear_backward(dresid, atty + layer * RC, params + o[4], grad + o[4], tensor(grad, o[5]), dbuf, R, C, C)
         attention_backward(dbuf, qkv + layer * 3 * RC, att + layer * s.B * s.n_head * s.T * s.T, s.B, s.T, C,
-                           s.n_head, dqkv, datt, head)
+                           s.n_head, dqkv, datt)
         linear_backward(dqkv, ln1 + layer * RC, params + o[2], grad + o[2], tensor(grad, o[3]), dbuf, R, C, 3 * C)
         layernorm_backward(dbuf, resid + layer * RC, stats + layer * 4 * R, stats + (layer * 4 + 1) * R,
                            params + o[0], grad + o[0], tensor(grad, o[1]), dresid, R, C)

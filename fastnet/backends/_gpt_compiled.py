@@ -14,7 +14,6 @@ will index before compiled code runs, and allocate the drivers' work arrays:
     atty (L, R, C)      the heads' outputs, side by side;  mid (L, R, C) the stream after attention
     gelu (L, R, 4C)     the MLP's hidden values after GELU;  dgelu (L, R, 4C) GELU's derivative there
     lnf (R, C), lnf_stats (2, R), logits (R, V)
-    head (hs, T rounded up to 16)  scratch: one head's keys or values, transposed
 
 ``Deltas``: dresid (R, C), dbuf (R, C), dqkv (R, 3C), dfc (R, 4C), datt (T, T): gradients of the above.
 """
@@ -28,8 +27,7 @@ from ..gpt.layout import tensor_shapes
 from ..text import DIRECT_COUNT_MAX
 from . import numpy_gpt
 
-Activations = collections.namedtuple("Activations",
-                                     "resid mid ln1 ln2 stats qkv att atty gelu dgelu lnf lnf_stats logits head")
+Activations = collections.namedtuple("Activations", "resid mid ln1 ln2 stats qkv att atty gelu dgelu lnf lnf_stats logits")
 Deltas = collections.namedtuple("Deltas", "dresid dbuf dqkv dfc datt")
 DecodeWork = collections.namedtuple("DecodeWork", "x h qkv y g stats scores")
 
@@ -91,8 +89,7 @@ def new_activations(config, B, T, dtype):
     return Activations(resid=e((L + 1, R, C)), mid=e((L, R, C)), ln1=e((L, R, C)), ln2=e((L, R, C)),
                        stats=e((L, 4, R)), qkv=e((L, R, 3 * C)), att=e((L, B * config.n_head * T, T)),
                        atty=e((L, R, C)), gelu=e((L, R, 4 * C)), dgelu=e((L, R, 4 * C)), lnf=e((R, C)),
-                       lnf_stats=e((2, R)), logits=e((R, config.vocab_size)),
-                       head=e((config.head_size, -(-T // 16) * 16)))
+                       lnf_stats=e((2, R)), logits=e((R, config.vocab_size)))
 
 
 def new_deltas(config, B, T, dtype):

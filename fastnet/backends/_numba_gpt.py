@@ -24,7 +24,6 @@ OPTIONS = dict(nogil=True, cache=True, error_model="numpy", fastmath={"contract"
 # that inlines exp_of_negative, whose Cody-Waite reduction must not be reassociated.
 SUMMING = dict(OPTIONS, fastmath={"contract", "reassoc"})
 LAYERNORM_EPS = 1e-5
-TILE = 16  # attention: heads of a multiple of this many values take the tiled loops
 GEMV_MAX_ROWS = 4  # linear_forward: rows taken one matrix-vector product at a time (measured: BENCHMARKS.md)
 
 
@@ -174,112 +173,46 @@ def _softmax_backward(datt, att, row0, scale):
         d[i + 1:] = 0
 
 
-# A head's causal products, for hs a multiple of TILE: loops over tiles of TILE values that skip the
-# masked half (BLAS computes it too, and costs more per call than these small products). Rows are hs
-# values at a stride in a flat array; weights w are T x T rows, zero above the diagonal.
-
 @njit(**OPTIONS)
-def _causal_scores(a, a0, a_stride, b, b0, b_stride, T, hs, scale, out, row0, bt):
-    """out[row0 + i, j] = scale a_i · b_j for j ≤ i (a tile reaching past the diagonal writes there too);
-    bt (hs, T rounded up to TILE) is scratch for b transposed."""
-    for d in range(hs):
-        for j in range(T):
-            bt[d, j] = b[b0 + j * b_stride + d]
-        bt[d, T:] = 0
-    acc = np.empty((4, TILE), out.dtype)
-    for i0 in range(0, T, 4):
-        last = min(i0 + 3, T - 1)
-        r0, r1 = a0 + i0 * a_stride, a0 + min(i0 + 1, last) * a_stride
-        r2, r3 = a0 + min(i0 + 2, last) * a_stride, a0 + last * a_stride
-        for jb in range(0, last + 1, TILE):
-            acc[:] = 0
-            for d in range(hs):
-                column = bt[d, jb:jb + TILE]
-                x0, x1, x2, x3 = a[r0 + d], a[r1 + d], a[r2 + d], a[r3 + d]
-                for lane in range(TILE):
-                    acc[0, lane] += x0 * column[lane]
-                    acc[1, lane] += x1 * column[lane]
-                    acc[2, lane] += x2 * column[lane]
-                    acc[3, lane] += x3 * column[lane]
-            for r in range(min(4, T - i0)):
-                for lane in range(min(TILE, T - jb)):
-                    out[row0 + i0 + r, jb + lane] = acc[r, lane] * scale
-
-
-@njit(**OPTIONS)
-def _causal_mix(w, w0, x, x0, x_stride, T, hs, out, out0, out_stride, transposed):
-    """out_i = Σ_{j ≤ i} w[w0 + i, j] x_j, or (transposed) out_j = Σ_{i ≥ j} w[w0 + i, j] x_i."""
-    acc = np.empty((2, TILE), out.dtype)
-    for db in range(0, hs, TILE):
-        for i in range(0, T, 2):
-            i1 = min(i + 1, T - 1)
-            acc[:] = 0
-            start, stop = (i, T) if transposed else (0, i1 + 1)
-            for j in range(start, stop):
-                row = x[x0 + j * x_stride + db:x0 + j * x_stride + db + TILE]
-                w_a, w_b = (w[w0 + i, j], w[w0 + i1, j]) if not transposed else (w[w0 + j, i], w[w0 + j, i1])
-                for lane in range(TILE):
-                    acc[0, lane] += w_a * row[lane]
-                    acc[1, lane] += w_b * row[lane]
-            out[out0 + i * out_stride + db:out0 + i * out_stride + db + TILE] = acc[0]
-            out[out0 + i1 * out_stride + db:out0 + i1 * out_stride + db + TILE] = acc[1]
-
-
-@njit(**OPTIONS)
-def attention_forward(qkv, B, T, n_head, att, y, head):
+def attention_forward(qkv, B, T, n_head, att, y):
     """Per sequence b and head h: att = causal softmax(q kᵀ / √hs) (T, T), y[:, head h] = att v.
 
     qkv (B·T, 3C) holds q, k, v side by side; att is (B·nh·T, T), head
-    (b, h) at rows (b·nh + h)·T. Heads of a multiple of TILE values take the
-    tiled loops, others BLAS; ``head`` is their scratch (hs, T rounded up to TILE).
+    (b, h) at rows (b·nh + h)·T.
     """
     C = y.shape[1]
-    hs, W = C // n_head, 3 * C
+    hs = C // n_head
     scale = 1 / math.sqrt(hs)
-    flat, out = qkv.ravel(), y.ravel()
     for b in range(B):
         for h in range(n_head):
-            row0, q0 = (b * n_head + h) * T, b * T * W + h * hs
-            if hs % TILE == 0:
-                _causal_scores(flat, q0, W, flat, q0 + C, W, T, hs, scale, att, row0, head)
-                _masked_softmax(att, row0, T)
-                _causal_mix(att, row0, flat, q0 + 2 * C, W, T, hs, out, b * T * C + h * hs, C, False)
-            else:
-                q, k, v = at(qkv, b * T, h * hs), at(qkv, b * T, C + h * hs), at(qkv, b * T, 2 * C + h * hs)
-                gemm(False, True, T, T, hs, scale, q, W, k, W, 0.0, at(att, row0, 0), T)
-                _masked_softmax(att, row0, T)
-                gemm(False, False, T, hs, T, 1.0, at(att, row0, 0), T, v, W, 0.0, at(y, b * T, h * hs), C)
+            row0 = (b * n_head + h) * T
+            q, k, v = at(qkv, b * T, h * hs), at(qkv, b * T, C + h * hs), at(qkv, b * T, 2 * C + h * hs)
+            gemm(False, True, T, T, hs, scale, q, 3 * C, k, 3 * C, 0.0, at(att, row0, 0), T)
+            _masked_softmax(att, row0, T)
+            gemm(False, False, T, hs, T, 1.0, at(att, row0, 0), T, v, 3 * C, 0.0, at(y, b * T, h * hs), C)
 
 
 @njit(**OPTIONS)
-def attention_backward(dy, qkv, att, B, T, n_head, dqkv, datt, head):
+def attention_backward(dy, qkv, att, B, T, n_head, dqkv, datt):
     """dqkv (B·T, 3C) from dy (B·T, C): per head, dv = attᵀ dy, datt = dy vᵀ,
     dscores = att ⊙ (datt − Σ_j datt ⊙ att) / √hs, dq = dscores k, dk = dscoresᵀ q.
 
-    datt (T, T) and ``head`` are scratch.
+    datt (T, T) is scratch.
     """
     C = dy.shape[1]
-    hs, W = C // n_head, 3 * C
+    hs = C // n_head
     scale = 1 / math.sqrt(hs)
-    flat, dflat, grad = qkv.ravel(), dy.ravel(), dqkv.ravel()
     for b in range(B):
         for h in range(n_head):
-            row0, q0, d0 = (b * n_head + h) * T, b * T * W + h * hs, b * T * C + h * hs
-            if hs % TILE == 0:
-                _causal_mix(att, row0, dflat, d0, C, T, hs, grad, q0 + 2 * C, W, True)
-                _causal_scores(dflat, d0, C, flat, q0 + 2 * C, W, T, hs, 1.0, datt, 0, head)
-                _softmax_backward(datt, att, row0, scale)
-                _causal_mix(datt, 0, flat, q0 + C, W, T, hs, grad, q0, W, False)
-                _causal_mix(datt, 0, flat, q0, W, T, hs, grad, q0 + C, W, True)
-            else:
-                a = at(att, row0, 0)
-                q, k, v = at(qkv, b * T, h * hs), at(qkv, b * T, C + h * hs), at(qkv, b * T, 2 * C + h * hs)
-                d = at(dy, b * T, h * hs)
-                gemm(True, False, T, hs, T, 1.0, a, T, d, C, 0.0, at(dqkv, b * T, 2 * C + h * hs), W)
-                gemm(False, True, T, T, hs, 1.0, d, C, v, W, 0.0, datt.ravel(), T)
-                _softmax_backward(datt, att, row0, scale)
-                gemm(False, False, T, hs, T, 1.0, datt.ravel(), T, k, W, 0.0, at(dqkv, b * T, h * hs), W)
-                gemm(True, False, T, hs, T, 1.0, datt.ravel(), T, q, W, 0.0, at(dqkv, b * T, C + h * hs), W)
+            row0 = (b * n_head + h) * T
+            a = at(att, row0, 0)
+            q, k, v = at(qkv, b * T, h * hs), at(qkv, b * T, C + h * hs), at(qkv, b * T, 2 * C + h * hs)
+            d = at(dy, b * T, h * hs)
+            gemm(True, False, T, hs, T, 1.0, a, T, d, C, 0.0, at(dqkv, b * T, 2 * C + h * hs), 3 * C)
+            gemm(False, True, T, T, hs, 1.0, d, C, v, 3 * C, 0.0, datt.ravel(), T)
+            _softmax_backward(datt, att, row0, scale)
+            gemm(False, False, T, hs, T, 1.0, datt.ravel(), T, k, 3 * C, 0.0, at(dqkv, b * T, h * hs), 3 * C)
+            gemm(True, False, T, hs, T, 1.0, datt.ravel(), T, q, 3 * C, 0.0, at(dqkv, b * T, C + h * hs), 3 * C)
 
 
 @njit(**OPTIONS)
@@ -359,7 +292,7 @@ def forward(params, index, n_head, tokens, acts, training):
                           acts.stats[layer, 0], acts.stats[layer, 1])
         linear_forward(acts.ln1[layer], _matrix(params, o[2], 3 * C, C), _vector(params, o[3], 3 * C), o[3] >= 0,
                        acts.qkv[layer], False)
-        attention_forward(acts.qkv[layer], B, T, n_head, acts.att[layer], acts.atty[layer], acts.head)
+        attention_forward(acts.qkv[layer], B, T, n_head, acts.att[layer], acts.atty[layer])
         acts.mid[layer][:] = x
         linear_forward(acts.atty[layer], _matrix(params, o[4], C, C), _vector(params, o[5], C), o[5] >= 0,
                        acts.mid[layer], True)
@@ -418,8 +351,7 @@ def loss_and_gradient(params, index, n_head, tokens, targets, acts, deltas, grad
         # mid = resid[layer] + attn_proj(attention(c_attn(ln_1(resid[layer]))))
         linear_backward(dresid, acts.atty[layer], _matrix(params, o[4], C, C), _matrix(grad, o[4], C, C),
                         _vector(grad, o[5], C), o[5] >= 0, dbuf)
-        attention_backward(dbuf, acts.qkv[layer], acts.att[layer], B, T, n_head, deltas.dqkv, deltas.datt,
-                           acts.head)
+        attention_backward(dbuf, acts.qkv[layer], acts.att[layer], B, T, n_head, deltas.dqkv, deltas.datt)
         linear_backward(deltas.dqkv, acts.ln1[layer], _matrix(params, o[2], 3 * C, C),
                         _matrix(grad, o[2], 3 * C, C), _vector(grad, o[3], 3 * C), o[3] >= 0, dbuf)
         layernorm_backward(dbuf, acts.resid[layer], acts.stats[layer, 0], acts.stats[layer, 1],
