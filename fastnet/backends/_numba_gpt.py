@@ -137,6 +137,21 @@ def _sum(values):
     return total
 
 
+@njit(**SUMMING)
+def _dot(a, b):
+    total = a[0] - a[0]
+    for d in range(a.size):
+        total += a[d] * b[d]
+    return total
+
+
+@njit(**OPTIONS)
+def _axpy(a, x, y):
+    """y += a x."""
+    for d in range(y.size):
+        y[d] += a * x[d]
+
+
 @njit(**OPTIONS)
 def _exp_shifted(values, top):
     """values ← e^(values − top) (values <= top); a loop of its own, so that it vectorises."""
@@ -390,23 +405,17 @@ def decode_step(params, index, n_head, tokens, position, cache, work, logits):
                 keys, values = cache[layer, 0, b, head], cache[layer, 1, b, head]
                 keys[position] = qkv[b, C + head * hs:C + (head + 1) * hs]
                 values[position] = qkv[b, 2 * C + head * hs:2 * C + (head + 1) * hs]
+                query = qkv[b, head * hs:(head + 1) * hs]
                 top = -np.inf
                 for j in range(position + 1):
-                    s = 0.0
-                    for d in range(hs):
-                        s += qkv[b, head * hs + d] * keys[j, d]
-                    scores[j] = s * scale
+                    scores[j] = _dot(query, keys[j]) * scale
                     top = max(top, scores[j])
-                total = 0.0
-                for j in range(position + 1):
-                    scores[j] = exp_of_negative(scores[j] - top)
-                    total += scores[j]
+                _exp_shifted(scores[:position + 1], top)
+                inverse = 1 / _sum(scores[:position + 1])
                 out = y[b, head * hs:(head + 1) * hs]
                 out[:] = 0
                 for j in range(position + 1):
-                    weight = scores[j] / total
-                    for d in range(hs):
-                        out[d] += weight * values[j, d]
+                    _axpy(scores[j] * inverse, values[j], out)
         linear_forward(y, _matrix(params, o[4], C, C), _vector(params, o[5], C), o[5] >= 0, x, True)
         layernorm_forward(x, _vector(params, o[6], C), _vector(params, o[7], C), o[7] >= 0, h, work.stats[0],
                           work.stats[1])
