@@ -1,6 +1,6 @@
 """The GPT kernels' timings (groups per kernel, model size, backend, dtype) and the issue's targets.
 
-    OMP_NUM_THREADS=1 pytest benches/test_gpt.py --benchmark-only -s
+    OMP_NUM_THREADS=1 pytest benches/test_gpt.py -s
 
 Each ``test_target_*`` measures its contenders in alternation in one run
 (``fastnet.bench.gpt``, which ``fastnet bench gpt`` prints as tables) and fails
