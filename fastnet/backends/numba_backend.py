@@ -16,6 +16,7 @@ kernels are compiled with LLVM's SLP vectoriser switched on (Numba leaves it
 off by default); it is switched on only while fastnet's own kernels compile,
 and never for other code.
 """
+import contextlib
 import sys
 import threading
 
@@ -45,6 +46,18 @@ def _notice_compiling():
 _compiled_keys = set()
 
 
+@contextlib.contextmanager
+def compile_notice():
+    """Around a first call: if it is still running after COMPILE_NOTICE_SECONDS, it is compiling; say so."""
+    notice = threading.Timer(COMPILE_NOTICE_SECONDS, _notice_compiling)
+    notice.daemon = True
+    notice.start()
+    try:
+        yield
+    finally:
+        notice.cancel()
+
+
 def _driver(name, dtype):
     """Driver ``name`` of ``_numba_kernels``, its ``dtype`` version compiled (or loaded) with SLP on."""
     kernel = getattr(_kernels, name)
@@ -53,16 +66,12 @@ def _driver(name, dtype):
         return kernel
 
     def first_call(*args):
-        with _compile_lock:
-            notice = threading.Timer(COMPILE_NOTICE_SECONDS, _notice_compiling)
-            notice.daemon = True
+        with _compile_lock, compile_notice():
             saved = _numba_config.SLP_VECTORIZE
             _numba_config.SLP_VECTORIZE = 1
-            notice.start()
             try:
                 result = kernel(*args)
             finally:
-                notice.cancel()
                 _numba_config.SLP_VECTORIZE = saved
             _compiled_keys.add(key)
         return result
