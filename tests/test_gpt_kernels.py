@@ -178,6 +178,7 @@ BAD_CALLS = [
      "position"),
     ("negative position", lambda k, p, c, x, g: k.decode_step(p, c, x[:, 0], -1, k.new_cache(c, 3, p.dtype)),
      "position"),
+    ("heads that do not split n_embd", lambda k, p, c, x, g: k.logits(p, c._replace(n_head=2), x), "multiple"),
     ("adam moments", lambda k, p, c, x, g: k.adamw_step(p.copy(), g, g[:-1], g.copy(), 1, 1e-3, 0.9, 0.99, 1e-8,
                                                          0.1, np.ones_like(p), 1.0), "m must"),
     ("adam mask", lambda k, p, c, x, g: k.adamw_step(p.copy(), g, g.copy(), g.copy(), 1, 1e-3, 0.9, 0.99, 1e-8,

@@ -1,7 +1,8 @@
 """The GPT kernel functions of a compiled backend, shared by Numba and Cython.
 
 A compiled backend's GPT module provides drivers with the same arguments
-(``forward``, ``loss``, ``loss_and_gradient``, ``decode_step``, ``adamw``);
+(``forward``, ``loss``, ``loss_and_gradient``, ``decode_step``, ``adamw``,
+``bpe_merges``);
 ``CompiledGPTKernels(drivers)`` wraps them in the functions of
 ``fastnet.backends.GPT_KERNELS`` with the NumPy reference's semantics
 (``numpy_gpt`` states the math). The wrappers check every array the drivers
@@ -38,7 +39,11 @@ _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 @functools.lru_cache(maxsize=64)
 def tensor_index(config):
     """int64 (4 + 12 L,): where wte, wpe, ln_f.weight, ln_f.bias start in the flat vector, then per block the
-    weight and bias of ln_1, c_attn, attn c_proj, ln_2, c_fc, mlp c_proj; −1 for an absent bias."""
+    weight and bias of ln_1, c_attn, attn c_proj, ln_2, c_fc, mlp c_proj; −1 for an absent bias.
+    Returns (index, number of parameters); raises ValueError for a shape the kernels cannot run."""
+    sizes = (config.vocab_size, config.context, config.n_layer, config.n_head, config.n_embd)
+    if not all(isinstance(n, (int, np.integer)) and n >= 1 for n in sizes) or config.n_embd % config.n_head:
+        raise ValueError(f"config must have positive integer sizes and n_embd a multiple of n_head; got {config}")
     offsets, position = {}, 0
     for name, shape in tensor_shapes(config):
         offsets[name] = position
