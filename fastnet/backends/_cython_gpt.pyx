@@ -281,9 +281,9 @@ def _cross_entropy(real[:, ::1] logits, const int64_t[:, ::1] targets, bint grad
     return value
 
 
-def loss(params, index, n_head, tokens, targets, acts, training):
+def loss(params, index, n_head, tokens, targets, acts):
     """The mean cross-entropy of the next-token predictions."""
-    _forward(params, index, n_head, tokens, acts, training)
+    _forward(params, index, n_head, tokens, acts, False)
     return _cross_entropy(acts.logits, targets, False)
 
 

@@ -28,7 +28,8 @@ from ..gpt.layout import tensor_shapes
 from ..text import DIRECT_COUNT_MAX
 from . import numpy_gpt
 
-Activations = collections.namedtuple("Activations", "resid mid ln1 ln2 stats qkv att atty gelu dgelu lnf lnf_stats logits")
+Activations = collections.namedtuple(
+    "Activations", "resid mid ln1 ln2 stats qkv att atty gelu dgelu lnf lnf_stats logits")
 Deltas = collections.namedtuple("Deltas", "dresid dbuf dqkv dfc datt")
 DecodeWork = collections.namedtuple("DecodeWork", "x h qkv y g stats scores")
 
@@ -173,7 +174,7 @@ class CompiledGPTKernels:
         """The mean cross-entropy of the next-token predictions (float)."""
         tokens, targets = self._pair(params, config, tokens, targets)
         acts = _workspaces.get(new_activations, config, *tokens.shape, params.dtype)
-        return float(self._drivers.loss(params, tensor_index(config)[0], config.n_head, tokens, targets, acts, False))
+        return float(self._drivers.loss(params, tensor_index(config)[0], config.n_head, tokens, targets, acts))
 
     def loss_and_gradient(self, params, config, tokens, targets, grad):
         """(loss, grad): grad (P,) = ∂loss/∂params, overwritten."""

@@ -7,7 +7,7 @@ each head, GELU, the head's softmax + cross-entropy + its gradient, the
 embedding's gather and scatter-add, and AdamW with the clipping norm. One
 training step is two calls from Python (``loss_and_gradient``, ``adamw``);
 one generated token is one call (``decode_step``). Shapes and what each array
-holds: ``_gpt_compiled`` (``Activations``, ``Deltas``, ``Index``). All
+holds: ``_gpt_compiled`` (``Activations``, ``Deltas``, ``tensor_index``). All
 kernels release the GIL.
 """
 import math
@@ -50,8 +50,9 @@ def embedding_backward(tokens, dx, dwte, dwpe):
 
 
 @njit(**SUMMING)
-def layernorm_forward(x, weight, bias, has_bias, y, mean, rstd):
-    """y = (x − μ) / √(σ² + ε) · weight + bias per row of x (R, C); saves μ and 1/√(σ² + ε)."""
+def layernorm_forward(x, weight, bias, y, mean, rstd):
+    """y = (x − μ) / √(σ² + ε) · weight + bias per row of x (R, C); saves μ and 1/√(σ² + ε).
+    An empty bias (``_vector`` of an absent tensor) adds nothing; so in every op here."""
     R, C = x.shape
     for r in range(R):
         total = 0.0
@@ -65,13 +66,13 @@ def layernorm_forward(x, weight, bias, has_bias, y, mean, rstd):
         mean[r], rstd[r] = mu, inverse
         for c in range(C):
             y[r, c] = (x[r, c] - mu) * inverse * weight[c]
-        if has_bias:
+        if bias.size:
             for c in range(C):
                 y[r, c] += bias[c]
 
 
 @njit(**SUMMING)
-def layernorm_backward(dy, x, mean, rstd, weight, dweight, dbias, has_bias, dx):
+def layernorm_backward(dy, x, mean, rstd, weight, dweight, dbias, dx):
     """dx += (1/σ) (g − mean(g) − x̂ mean(g x̂)), g = dy · weight;  dweight += Σ dy x̂;  dbias += Σ dy."""
     R, C = x.shape
     for r in range(R):
@@ -89,13 +90,13 @@ def layernorm_backward(dy, x, mean, rstd, weight, dweight, dbias, has_bias, dx):
         for c in range(C):
             xhat = (x[r, c] - mu) * inverse
             dx[r, c] += inverse * (dy[r, c] * weight[c] - g_mean - xhat * gx_mean)
-        if has_bias:
+        if dbias.size:
             for c in range(C):
                 dbias[c] += dy[r, c]
 
 
 @njit(**OPTIONS)
-def linear_forward(x, weight, bias, has_bias, y, accumulate):
+def linear_forward(x, weight, bias, y, accumulate):
     """y (R, out) = x (R, in) Wᵀ + b, W (out, in); with ``accumulate``, y += x Wᵀ + b (a residual).
 
     Up to GEMV_MAX_ROWS rows (a decode step), one matrix-vector product per row:
@@ -103,6 +104,7 @@ def linear_forward(x, weight, bias, has_bias, y, accumulate):
     """
     R, n_in = x.shape
     n_out = y.shape[1]
+    has_bias = bias.size > 0
     if has_bias:
         for r in range(R):
             if accumulate:
@@ -118,12 +120,12 @@ def linear_forward(x, weight, bias, has_bias, y, accumulate):
 
 
 @njit(**OPTIONS)
-def linear_backward(dy, x, weight, dweight, dbias, has_bias, dx):
+def linear_backward(dy, x, weight, dweight, dbias, dx):
     """dW += dyᵀ x;  db += Σ_rows dy;  dx = dy W (overwritten)."""
     R, n_out = dy.shape
     n_in = x.shape[1]
     gemm(True, False, n_out, n_in, R, 1.0, dy.ravel(), n_out, x.ravel(), n_in, 1.0, dweight.ravel(), n_in)
-    if has_bias:
+    if dbias.size:
         for r in range(R):
             dbias += dy[r]
     gemm(False, False, R, n_in, n_out, 1.0, dy.ravel(), n_out, weight.ravel(), n_in, 0.0, dx.ravel(), n_in)
@@ -146,6 +148,14 @@ def _dot(a, b):
 
 
 @njit(**OPTIONS)
+def _max(values):
+    top = values[0]
+    for j in range(1, values.size):
+        top = max(top, values[j])
+    return top
+
+
+@njit(**OPTIONS)
 def _axpy(a, x, y):
     """y += a x."""
     for d in range(y.size):
@@ -164,10 +174,7 @@ def _masked_softmax(att, row0, T):
     """Rows row0..row0+T of att: row i = softmax over j ≤ i of the scores there, 0 for j > i."""
     for i in range(T):
         row = att[row0 + i]
-        top = row[0]
-        for j in range(1, i + 1):
-            top = max(top, row[j])
-        _exp_shifted(row[:i + 1], top)
+        _exp_shifted(row[:i + 1], _max(row[:i + 1]))
         scale = 1 / _sum(row[:i + 1])
         for j in range(i + 1):
             row[j] *= scale
@@ -180,12 +187,17 @@ def _softmax_backward(datt, att, row0, scale):
     T = datt.shape[0]
     for i in range(T):
         a, d = att[row0 + i], datt[i]
-        weighted = d[0] - d[0]
-        for j in range(i + 1):
-            weighted += d[j] * a[j]
+        weighted = _dot(d[:i + 1], a[:i + 1])
         for j in range(i + 1):
             d[j] = a[j] * (d[j] - weighted) * scale
         d[i + 1:] = 0
+
+
+@njit(**OPTIONS)
+def _head(qkv, b, h, T, hs):
+    """Views (from their first element, for ``gemm``) of sequence b's q, k and v of head h in qkv (B·T, 3C)."""
+    C = qkv.shape[1] // 3
+    return at(qkv, b * T, h * hs), at(qkv, b * T, C + h * hs), at(qkv, b * T, 2 * C + h * hs)
 
 
 @njit(**OPTIONS)
@@ -201,7 +213,7 @@ def attention_forward(qkv, B, T, n_head, att, y):
     for b in range(B):
         for h in range(n_head):
             row0 = (b * n_head + h) * T
-            q, k, v = at(qkv, b * T, h * hs), at(qkv, b * T, C + h * hs), at(qkv, b * T, 2 * C + h * hs)
+            q, k, v = _head(qkv, b, h, T, hs)
             gemm(False, True, T, T, hs, scale, q, 3 * C, k, 3 * C, 0.0, at(att, row0, 0), T)
             _masked_softmax(att, row0, T)
             gemm(False, False, T, hs, T, 1.0, at(att, row0, 0), T, v, 3 * C, 0.0, at(y, b * T, h * hs), C)
@@ -221,7 +233,7 @@ def attention_backward(dy, qkv, att, B, T, n_head, dqkv, datt):
         for h in range(n_head):
             row0 = (b * n_head + h) * T
             a = at(att, row0, 0)
-            q, k, v = at(qkv, b * T, h * hs), at(qkv, b * T, C + h * hs), at(qkv, b * T, 2 * C + h * hs)
+            q, k, v = _head(qkv, b, h, T, hs)
             d = at(dy, b * T, h * hs)
             gemm(True, False, T, hs, T, 1.0, a, T, d, C, 0.0, at(dqkv, b * T, 2 * C + h * hs), 3 * C)
             gemm(False, True, T, T, hs, 1.0, d, C, v, 3 * C, 0.0, datt.ravel(), T)
@@ -263,9 +275,7 @@ def cross_entropy(logits, targets, gradient):
     total_loss = 0.0
     for r in range(R):
         row = logits[r]
-        top = row[0]
-        for j in range(1, V):
-            top = max(top, row[j])
+        top = _max(row)
         target = targets[r]
         total_loss -= row[target] - top
         _exp_shifted(row, top)
@@ -303,31 +313,31 @@ def forward(params, index, n_head, tokens, acts, training):
     for layer in range(L):
         o = index[4 + 12 * layer:]
         x = acts.resid[layer]
-        layernorm_forward(x, _vector(params, o[0], C), _vector(params, o[1], C), o[1] >= 0, acts.ln1[layer],
+        layernorm_forward(x, _vector(params, o[0], C), _vector(params, o[1], C), acts.ln1[layer],
                           acts.stats[layer, 0], acts.stats[layer, 1])
-        linear_forward(acts.ln1[layer], _matrix(params, o[2], 3 * C, C), _vector(params, o[3], 3 * C), o[3] >= 0,
+        linear_forward(acts.ln1[layer], _matrix(params, o[2], 3 * C, C), _vector(params, o[3], 3 * C),
                        acts.qkv[layer], False)
         attention_forward(acts.qkv[layer], B, T, n_head, acts.att[layer], acts.atty[layer])
         acts.mid[layer][:] = x
-        linear_forward(acts.atty[layer], _matrix(params, o[4], C, C), _vector(params, o[5], C), o[5] >= 0,
+        linear_forward(acts.atty[layer], _matrix(params, o[4], C, C), _vector(params, o[5], C),
                        acts.mid[layer], True)
-        layernorm_forward(acts.mid[layer], _vector(params, o[6], C), _vector(params, o[7], C), o[7] >= 0,
+        layernorm_forward(acts.mid[layer], _vector(params, o[6], C), _vector(params, o[7], C),
                           acts.ln2[layer], acts.stats[layer, 2], acts.stats[layer, 3])
-        linear_forward(acts.ln2[layer], _matrix(params, o[8], 4 * C, C), _vector(params, o[9], 4 * C), o[9] >= 0,
+        linear_forward(acts.ln2[layer], _matrix(params, o[8], 4 * C, C), _vector(params, o[9], 4 * C),
                        acts.gelu[layer], False)
         gelu_forward(acts.gelu[layer], acts.dgelu[layer], training)
         acts.resid[layer + 1][:] = acts.mid[layer]
-        linear_forward(acts.gelu[layer], _matrix(params, o[10], C, 4 * C), _vector(params, o[11], C), o[11] >= 0,
+        linear_forward(acts.gelu[layer], _matrix(params, o[10], C, 4 * C), _vector(params, o[11], C),
                        acts.resid[layer + 1], True)
-    layernorm_forward(acts.resid[L], _vector(params, index[2], C), _vector(params, index[3], C), index[3] >= 0,
+    layernorm_forward(acts.resid[L], _vector(params, index[2], C), _vector(params, index[3], C),
                       acts.lnf, acts.lnf_stats[0], acts.lnf_stats[1])
-    linear_forward(acts.lnf, wte, params[0:0], False, acts.logits, False)
+    linear_forward(acts.lnf, wte, params[0:0], acts.logits, False)
 
 
 @njit(**OPTIONS)
-def loss(params, index, n_head, tokens, targets, acts, training):
+def loss(params, index, n_head, tokens, targets, acts):
     """The mean cross-entropy of the next-token predictions (float64)."""
-    forward(params, index, n_head, tokens, acts, training)
+    forward(params, index, n_head, tokens, acts, False)
     return cross_entropy(acts.logits, targets.ravel(), False)
 
 
@@ -348,29 +358,29 @@ def loss_and_gradient(params, index, n_head, tokens, targets, acts, deltas, grad
     grad[:] = 0
     wte, dwte = _matrix(params, index[0], V, C), _matrix(grad, index[0], V, C)
     dresid, dbuf = deltas.dresid, deltas.dbuf
-    linear_backward(acts.logits, acts.lnf, wte, dwte, grad[0:0], False, dbuf)  # the tied head
+    linear_backward(acts.logits, acts.lnf, wte, dwte, grad[0:0], dbuf)  # the tied head
     dresid[:] = 0
     layernorm_backward(dbuf, acts.resid[L], acts.lnf_stats[0], acts.lnf_stats[1], _vector(params, index[2], C),
-                       _vector(grad, index[2], C), _vector(grad, index[3], C), index[3] >= 0, dresid)
+                       _vector(grad, index[2], C), _vector(grad, index[3], C), dresid)
     for layer in range(L - 1, -1, -1):
         o = index[4 + 12 * layer:]
         # resid[layer + 1] = mid + mlp_proj(gelu(c_fc(ln_2(mid))))
         linear_backward(dresid, acts.gelu[layer], _matrix(params, o[10], C, 4 * C), _matrix(grad, o[10], C, 4 * C),
-                        _vector(grad, o[11], C), o[11] >= 0, deltas.dfc)
+                        _vector(grad, o[11], C), deltas.dfc)
         gelu_backward(deltas.dfc, acts.dgelu[layer])
         linear_backward(deltas.dfc, acts.ln2[layer], _matrix(params, o[8], 4 * C, C), _matrix(grad, o[8], 4 * C, C),
-                        _vector(grad, o[9], 4 * C), o[9] >= 0, dbuf)
+                        _vector(grad, o[9], 4 * C), dbuf)
         layernorm_backward(dbuf, acts.mid[layer], acts.stats[layer, 2], acts.stats[layer, 3],
-                           _vector(params, o[6], C), _vector(grad, o[6], C), _vector(grad, o[7], C), o[7] >= 0,
+                           _vector(params, o[6], C), _vector(grad, o[6], C), _vector(grad, o[7], C),
                            dresid)
         # mid = resid[layer] + attn_proj(attention(c_attn(ln_1(resid[layer]))))
         linear_backward(dresid, acts.atty[layer], _matrix(params, o[4], C, C), _matrix(grad, o[4], C, C),
-                        _vector(grad, o[5], C), o[5] >= 0, dbuf)
+                        _vector(grad, o[5], C), dbuf)
         attention_backward(dbuf, acts.qkv[layer], acts.att[layer], B, T, n_head, deltas.dqkv, deltas.datt)
         linear_backward(deltas.dqkv, acts.ln1[layer], _matrix(params, o[2], 3 * C, C),
-                        _matrix(grad, o[2], 3 * C, C), _vector(grad, o[3], 3 * C), o[3] >= 0, dbuf)
+                        _matrix(grad, o[2], 3 * C, C), _vector(grad, o[3], 3 * C), dbuf)
         layernorm_backward(dbuf, acts.resid[layer], acts.stats[layer, 0], acts.stats[layer, 1],
-                           _vector(params, o[0], C), _vector(grad, o[0], C), _vector(grad, o[1], C), o[1] >= 0,
+                           _vector(params, o[0], C), _vector(grad, o[0], C), _vector(grad, o[1], C),
                            dresid)
     embedding_backward(tokens, dresid, dwte, _matrix(grad, index[1], T, C))
     return value
@@ -397,34 +407,32 @@ def decode_step(params, index, n_head, tokens, position, cache, work, logits):
     scale = 1 / math.sqrt(hs)
     for layer in range(L):
         o = index[4 + 12 * layer:]
-        layernorm_forward(x, _vector(params, o[0], C), _vector(params, o[1], C), o[1] >= 0, h, work.stats[0],
+        layernorm_forward(x, _vector(params, o[0], C), _vector(params, o[1], C), h, work.stats[0],
                           work.stats[1])
-        linear_forward(h, _matrix(params, o[2], 3 * C, C), _vector(params, o[3], 3 * C), o[3] >= 0, qkv, False)
+        linear_forward(h, _matrix(params, o[2], 3 * C, C), _vector(params, o[3], 3 * C), qkv, False)
         for b in range(B):
             for head in range(n_head):
                 keys, values = cache[layer, 0, b, head], cache[layer, 1, b, head]
                 keys[position] = qkv[b, C + head * hs:C + (head + 1) * hs]
                 values[position] = qkv[b, 2 * C + head * hs:2 * C + (head + 1) * hs]
                 query = qkv[b, head * hs:(head + 1) * hs]
-                top = -np.inf
                 for j in range(position + 1):
                     scores[j] = _dot(query, keys[j]) * scale
-                    top = max(top, scores[j])
-                _exp_shifted(scores[:position + 1], top)
+                _exp_shifted(scores[:position + 1], _max(scores[:position + 1]))
                 inverse = 1 / _sum(scores[:position + 1])
                 out = y[b, head * hs:(head + 1) * hs]
                 out[:] = 0
                 for j in range(position + 1):
                     _axpy(scores[j] * inverse, values[j], out)
-        linear_forward(y, _matrix(params, o[4], C, C), _vector(params, o[5], C), o[5] >= 0, x, True)
-        layernorm_forward(x, _vector(params, o[6], C), _vector(params, o[7], C), o[7] >= 0, h, work.stats[0],
+        linear_forward(y, _matrix(params, o[4], C, C), _vector(params, o[5], C), x, True)
+        layernorm_forward(x, _vector(params, o[6], C), _vector(params, o[7], C), h, work.stats[0],
                           work.stats[1])
-        linear_forward(h, _matrix(params, o[8], 4 * C, C), _vector(params, o[9], 4 * C), o[9] >= 0, work.g, False)
+        linear_forward(h, _matrix(params, o[8], 4 * C, C), _vector(params, o[9], 4 * C), work.g, False)
         gelu_forward(work.g, work.g, False)
-        linear_forward(work.g, _matrix(params, o[10], C, 4 * C), _vector(params, o[11], C), o[11] >= 0, x, True)
-    layernorm_forward(x, _vector(params, index[2], C), _vector(params, index[3], C), index[3] >= 0, h,
+        linear_forward(work.g, _matrix(params, o[10], C, 4 * C), _vector(params, o[11], C), x, True)
+    layernorm_forward(x, _vector(params, index[2], C), _vector(params, index[3], C), h,
                       work.stats[0], work.stats[1])
-    linear_forward(h, wte, params[0:0], False, logits, False)
+    linear_forward(h, wte, params[0:0], logits, False)
 
 
 @njit(**SUMMING)
