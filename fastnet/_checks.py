@@ -9,6 +9,8 @@ import numbers
 
 import numpy as np
 
+from .backends import numpy_backend
+
 DTYPES = ("float32", "float64")
 
 
@@ -145,13 +147,14 @@ def check_finite_params(params):
                          "ones, or load a saved network, before using it") from None
 
 
-def as_inputs(argument, value, width, dtype):
+def as_inputs(argument, value, width, dtype, *, pixels=True):
     """Inputs as a C-contiguous (n, width) array of ``dtype``, and their form.
 
     The form tells how to shape the answer: "single" for one example
     ``(width,)``, "batch" for rows ``(n, width)``, "column" for the book's
-    ``(width, 1)`` column vector. Values are used as given: uint8 images are
-    not scaled (divide by 255, or load them with fastnet.datasets).
+    ``(width, 1)`` column vector. uint8 arrays are 8-bit pixel intensities:
+    v is read as v / 255 (``numpy_backend.pixel_values``); every other dtype
+    is read as its values, as are uint8 values with ``pixels=False``.
     """
     array = _as_real_array(argument, value)
     if array.ndim == 1 and array.shape[0] == width:
@@ -165,6 +168,8 @@ def as_inputs(argument, value, width, dtype):
             f"{argument} must have shape ({width},), (n, {width}) or ({width}, 1) "
             f"to match the input layer; got shape {array.shape}"
         )
+    if pixels and rows.dtype == np.uint8:
+        return numpy_backend.prepare_inputs(rows, dtype), form
     rows = np.ascontiguousarray(rows, dtype=dtype)
     _check_finite(argument, rows)
     return rows, form

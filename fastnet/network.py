@@ -122,7 +122,7 @@ class Network:
         array = np.asarray(value)
         if array.shape != self._params.shape:
             raise ValueError(f"params must have shape {self._params.shape}; got shape {array.shape}")
-        checked, _ = as_inputs("params", array.reshape(1, -1), array.size, self._dtype)
+        checked, _ = as_inputs("params", array.reshape(1, -1), array.size, self._dtype, pixels=False)
         self._params[...] = checked[0]
 
     @property
@@ -152,7 +152,7 @@ class Network:
             array = np.asarray(value)
             if array.size != view.size or array.squeeze().shape != view.squeeze().shape:
                 raise ValueError(f"{argument}[{layer}] must have shape {view.shape}; got shape {array.shape}")
-            rows, _ = as_inputs(f"{argument}[{layer}]", array.reshape(1, -1), view.size, self._dtype)
+            rows, _ = as_inputs(f"{argument}[{layer}]", array.reshape(1, -1), view.size, self._dtype, pixels=False)
             checked.append(rows.reshape(view.shape))
         for view, value in zip(views, checked):
             view[...] = value
@@ -342,7 +342,7 @@ class Network:
 
     def fit(self, X, y, *, epochs=30, batch_size=10, eta=3.0, lmbda=0.0, momentum=0.0, validation=None,
             test=None, seed=None, progress=True, callbacks=None, halve_eta_patience=None,
-            early_stopping_patience=None, checkpoint=None, resume=None):
+            early_stopping_patience=None, checkpoint=None, resume=None, training_metrics="running"):
         """Train by mini-batch stochastic gradient descent; returns a ``fastnet.History``.
 
         Each epoch visits the examples in an order drawn from
@@ -356,9 +356,16 @@ class Network:
         weights (not the biases) by 1 − eta·λ/n. ``momentum`` μ in [0, 1):
         v = μ v − eta ∇, params += v.
 
-        After each epoch the training set, ``validation=(X_val, y_val)`` and
-        ``test=(X_test, y_test)`` are measured (cost and accuracy, see
-        ``History``). With a validation set, ``halve_eta_patience=k`` halves
+        X may be uint8 pixels (read as v / 255), float32 or float64; a compiled
+        backend prepares it in one pass, and again only when X has changed
+        since it was last prepared.
+
+        Each epoch records the training cost and accuracy: by default
+        (``training_metrics="running"``) those of the epoch's own forward
+        passes, at no extra cost; ``"exact"`` measures the whole training set
+        after the epoch instead. ``validation=(X_val, y_val)`` and
+        ``test=(X_test, y_test)`` are measured after each epoch (cost and
+        accuracy, see ``History``). With a validation set, ``halve_eta_patience=k`` halves
         eta after k epochs without a better validation accuracy, and
         ``early_stopping_patience=k`` stops after k such epochs and returns to
         the parameters of the best one.
@@ -378,7 +385,8 @@ class Network:
             return training.fit(self, X, y, epochs=epochs, batch_size=batch_size, eta=eta, lmbda=lmbda,
                                 momentum=momentum, validation=validation, test=test, seed=seed, progress=progress,
                                 callbacks=callbacks, halve_eta_patience=halve_eta_patience,
-                                early_stopping_patience=early_stopping_patience, checkpoint=checkpoint, resume=resume)
+                                early_stopping_patience=early_stopping_patience, checkpoint=checkpoint, resume=resume,
+                                training_metrics=training_metrics)
 
     def save(self, path):
         """Write the network to ``path`` (.npz, atomically); read it back with ``fastnet.load``.

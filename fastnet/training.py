@@ -10,7 +10,7 @@ import numpy as np
 from . import persistence
 from .backends.numpy_backend import mean_cost
 from ._checks import (
-    as_batch, as_labels, as_targets, check_finite_params, check_int, check_nonnegative_finite, check_positive_finite,
+    as_batch, as_labels, as_targets, check_choice, check_finite_params, check_int, check_nonnegative_finite, check_positive_finite,
     check_seed,
 )
 from ._progress import ProgressBar, will_draw
@@ -34,7 +34,10 @@ class History(Records):
 
     Keys: ``epoch`` (from 1), ``eta`` (the learning rate used in the epoch),
     ``seconds`` (time spent in SGD), ``train_cost`` and ``train_accuracy``
-    (over the training set after the epoch) and, when those sets were given,
+    (by default the running values over the epoch, from the forward passes SGD
+    made, each example at the parameters of its mini-batch's start, as Keras
+    reports them; with ``training_metrics="exact"``, measured over the training
+    set after the epoch) and, when those sets were given,
     ``validation_cost``, ``validation_accuracy``, ``test_cost`` and
     ``test_accuracy``. Costs are the mean of the network's cost C_x; the L2
     penalty is not included, so training and validation costs compare.
@@ -71,8 +74,9 @@ class TrainingWarning(UserWarning):
 
 
 # Warn when the training cost has grown this many times over its first value, or when the training accuracy
-# has stayed within CHANCE_MARGIN of chance (1 / classes) for STALLED_EPOCHS epochs in a row on at least
-# STALL_MIN_EXAMPLES examples (fewer say little about chance).
+# has stayed near chance (1 / classes: within CHANCE_MARGIN, or three standard deviations of the accuracy of
+# n guesses at chance when that is wider) for STALLED_EPOCHS epochs in a row on at least STALL_MIN_EXAMPLES
+# examples (fewer say little about chance).
 COST_RISE_FACTOR = 100.0
 CHANCE_MARGIN = 0.02
 STALLED_EPOCHS = 3
@@ -85,11 +89,12 @@ class _Watch:
     def __init__(self, classes, examples):
         self.chance, self.first_cost, self.at_chance, self.warned = 1 / classes, None, 0, False
         self.watch_chance = examples >= STALL_MIN_EXAMPLES
+        self.margin = max(CHANCE_MARGIN, 3 * math.sqrt(self.chance * (1 - self.chance) / max(examples, 1)))
 
     def update(self, record):
         cost, accuracy = record["train_cost"], record["train_accuracy"]
         self.first_cost = cost if self.first_cost is None else self.first_cost
-        near_chance = self.watch_chance and abs(accuracy - self.chance) <= CHANCE_MARGIN
+        near_chance = self.watch_chance and abs(accuracy - self.chance) <= self.margin
         self.at_chance = self.at_chance + 1 if near_chance else 0
         if self.warned:
             return
@@ -112,9 +117,9 @@ class TrainingDiverged(FloatingPointError):
 class _EvaluationSet:
     """Rows prepared for the backend, their targets and labels: what ``fit`` measures after each epoch."""
 
-    def __init__(self, net, rows, targets, labels):
-        self.inputs, self.targets, self.labels = net.kernels.prepare_inputs(rows), targets, labels
-        self.outputs = np.empty((len(rows), net.sizes[-1]), net.dtype)
+    def __init__(self, net, inputs, targets, labels):
+        self.inputs, self.targets, self.labels = inputs, targets, labels
+        self.outputs = np.empty((len(labels), net.sizes[-1]), net.dtype)
 
     def measure(self, net, name):
         """{name_cost, name_accuracy} from one forward pass."""
@@ -124,13 +129,32 @@ class _EvaluationSet:
                 f"{name}_accuracy": float(np.count_nonzero(outputs.argmax(axis=1) == self.labels)) / len(self.labels)}
 
 
+def batch_source(net, argument, X):
+    """Rows X (n, n_0), n >= 1, as an array the backend's ``prepare_inputs`` reads as it is.
+
+    uint8, float32 and float64 arrays in C order are kept: compiled backends
+    convert them and check them finite in one pass when they prepare them, and
+    reuse the preparation of the same unchanged array. Anything else is
+    converted (and checked) here.
+    """
+    width = net.sizes[0]
+    if (isinstance(X, np.ndarray) and X.dtype in (np.uint8, np.float32, np.float64) and X.ndim == 2
+            and X.flags.c_contiguous and len(X) >= 1 and X.shape[1] == width):
+        return X
+    return as_batch(argument, X, width, net.dtype)
+
+
+def _prepared(net, argument, source):
+    return net.kernels.prepare_inputs(source, net.dtype, argument=argument)
+
+
 def _check_pair(net, argument, pair):
-    """(rows, targets, labels) of ``pair`` = (X, y), checked; None for None."""
+    """(rows for ``batch_source``, targets, labels) of ``pair`` = (X, y), checked; None for None."""
     if pair is None:
         return None
     if not isinstance(pair, (tuple, list)) or len(pair) != 2:
         raise TypeError(f"{argument} must be a pair (X, y)")
-    rows = as_batch(f"{argument}[0]", pair[0], net.sizes[0], net.dtype)
+    rows = batch_source(net, f"{argument}[0]", pair[0])
     labels = as_labels(f"{argument}[1]", pair[1], len(rows), net.sizes[-1])
     return rows, as_targets(f"{argument}[1]", labels, len(rows), net.sizes[-1], net.dtype), labels
 
@@ -171,11 +195,14 @@ class _Plateau:
         return False
 
 
+TRAINING_METRICS = ("running", "exact")
+
+
 def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation, seed, progress, callbacks,
-        halve_eta_patience, early_stopping_patience, checkpoint, resume):
+        halve_eta_patience, early_stopping_patience, checkpoint, resume, training_metrics="running"):
     """Mini-batch SGD on ``net``; see ``Network.fit``."""
     check_finite_params(net.params)
-    rows = as_batch("X", X, net.sizes[0], net.dtype)
+    rows = batch_source(net, "X", X)
     targets = as_targets("y", y, len(rows), net.sizes[-1], net.dtype)
     epochs = check_int("epochs", epochs, 0)
     batch_size = min(check_int("batch_size", batch_size, 1), len(rows))  # larger: one batch of every example
@@ -183,6 +210,7 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
     lmbda = check_nonnegative_finite("lmbda", lmbda)
     momentum = check_nonnegative_finite("momentum", momentum, below=1)
     callbacks = check_callbacks(callbacks)
+    running = check_choice("training_metrics", training_metrics, TRAINING_METRICS) == "running"
     halve_eta_patience = _check_patience("halve_eta_patience", halve_eta_patience, validation)
     early_stopping_patience = _check_patience("early_stopping_patience", early_stopping_patience, validation)
     rng = net.rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
@@ -190,10 +218,11 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
     if checkpoint is not None:
         persistence.check_destination("checkpoint", checkpoint)
     validation, test = _check_pair(net, "validation", validation), _check_pair(net, "test", test)
-    # Every argument is checked; the backend now prepares the rows once for all epochs.
-    training = _EvaluationSet(net, rows, targets, targets.argmax(axis=1))
-    validation = None if validation is None else _EvaluationSet(net, *validation)
-    test = None if test is None else _EvaluationSet(net, *test)
+    # Every argument is checked; the backend now prepares the rows (once for all epochs).
+    training = _EvaluationSet(net, _prepared(net, "X", rows), targets, targets.argmax(axis=1))
+    validation = None if validation is None else _EvaluationSet(net, _prepared(net, "validation[0]", validation[0]),
+                                                                *validation[1:])
+    test = None if test is None else _EvaluationSet(net, _prepared(net, "test[0]", test[0]), *test[1:])
 
     settings = {"examples": len(rows), "batch_size": batch_size, "eta": eta, "lmbda": lmbda, "momentum": momentum,
                 "halve_eta_patience": halve_eta_patience, "early_stopping_patience": early_stopping_patience}
@@ -228,16 +257,21 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
         order = rng.permutation(len(rows))
         last_good = net.params.copy()
         last_velocity = None if velocity is None else velocity.copy()
-        bar = ProgressBar(len(rows), f"epoch {epoch}/{epochs}", enabled=progress)
+        bar = ProgressBar(len(rows), f"epoch {epoch}/{epochs}", enabled=progress, unit="img")
+        measured = np.zeros(2) if running else None  # Σ C_x and the number right, from the epoch's forward passes
         start = time.perf_counter()
         for begin in range(0, len(rows), batches_per_piece * batch_size):
             piece = order[begin:begin + batches_per_piece * batch_size]
             net.kernels.sgd_epoch(*net.kernel_arguments, training.inputs, targets, piece, batch_size, eta, l2,
-                                  momentum, velocity)
+                                  momentum, velocity, measured)
             bar.update(begin + len(piece))
         seconds = time.perf_counter() - start
         bar.close()
-        record = {"epoch": epoch, "eta": eta, "seconds": seconds, **training.measure(net, "train")}
+        record = {"epoch": epoch, "eta": eta, "seconds": seconds}
+        if running:
+            record.update(train_cost=float(measured[0]) / len(rows), train_accuracy=float(measured[1]) / len(rows))
+        else:
+            record.update(training.measure(net, "train"))
         watch.update(record)
         finite_params = bool(np.isfinite(net.params).all())
         if not (np.isfinite(record["train_cost"]) and finite_params):

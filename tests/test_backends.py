@@ -174,11 +174,11 @@ def test_other_architectures_match_reference(compiled, images, sizes):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_prepared_rows_are_each_rows_nonzeros(compiled, dtype):
-    """CSR rows of prepare_inputs: an empty row, a full one, -0.0 (a zero), a NaN (not one), no rows at all."""
+    """CSR rows of prepare_inputs: an empty row, a full one, -0.0 (a zero), no rows at all."""
     X = np.zeros((6, 40), dtype)
     X[1] = np.arange(1, 41)
     X[2, [0, 7, 39]] = 0.5, -0.0, 2.0
-    X[3, 5] = np.nan
+    X[3, 5] = 1e-30
     X[5, 39] = -1.0
     for rows in (X, X[:0]):
         inputs = compiled.prepare_inputs(rows)
@@ -393,3 +393,53 @@ def test_work_arrays_start_on_a_cache_line(compiled, dtype, n):
         assert array.ctypes.data % 64 == 0
         assert array.shape == (n,) and array.dtype == dtype and array.flags.c_contiguous
         assert not array.any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cost", COSTS)
+@pytest.mark.parametrize("batch_size", [1, 10, 64])  # 64 with a wide layer: the BLAS path
+def test_the_epoch_measures_what_its_forward_passes_saw(compiled, images, cost, dtype, batch_size):
+    """measured = (Σ_x C_x, number right) of the forward passes, as the NumPy reference counts them."""
+    X, Y = images
+    X, Y = X[:500].astype(dtype), Y[:500].astype(dtype)
+    sizes = [784, 128, 64, 10] if batch_size == 64 else [784, 16, 10]
+    output = "softmax" if cost == "log_likelihood" else "sigmoid"
+    start = fastnet.Network(sizes, dtype=dtype, seed=2).params
+    codes = (0, ["sigmoid", "softmax"].index(output), COSTS.index(cost))
+    order = np.random.default_rng(3).permutation(len(X))
+    results = []
+    for kernels, inputs in ((numpy_backend, X), (compiled, compiled.prepare_inputs(X)), (compiled, X)):
+        params, measured = start.copy(), np.zeros(2)
+        kernels.sgd_epoch(params, sizes_array(sizes), *codes, inputs, Y, order, batch_size, COST_ETA,
+                          measured=measured)
+        results.append(measured)
+    expected = results[0]
+    assert 0 < expected[1] <= len(X) and expected[0] > 0
+    for measured in results[1:]:
+        np.testing.assert_allclose(measured[0], expected[0], rtol=1e-12 if dtype == np.float64 else 1e-5)
+        assert abs(measured[1] - expected[1]) <= (0 if dtype == np.float64 else 2)  # float32: near-ties may differ
+
+
+def test_measured_must_be_two_float64_values(compiled, images):
+    X, Y = images
+    params = fastnet.Network([784, 16, 10], dtype="float64", seed=0).params
+    for bad in (np.zeros(3), np.zeros(2, np.float32), np.zeros(2)[::-1].copy()[:1]):
+        with pytest.raises(ValueError, match="measured"):
+            compiled.sgd_epoch(params, sizes_array([784, 16, 10]), 0, 0, 0, X[:20], Y[:20], np.arange(20), 10, ETA,
+                               measured=bad)
+
+
+@pytest.mark.parametrize("backend", fastnet.backends.available())
+def test_running_training_metrics_of_one_batch_are_the_exact_ones_before_the_step(backend, images):
+    """With one mini-batch, the epoch's forward passes are those of the starting parameters."""
+    X, Y = images
+    X, y = X[:300], Y[:300].argmax(axis=1)
+    net = fastnet.Network([784, 16, 10], dtype="float64", backend=backend, seed=4)
+    before_cost, before_accuracy = net.cost(X, y), net.accuracy(X, y)
+    record = net.fit(X, y, epochs=1, batch_size=len(X), eta=0.5, progress=False)[0]
+    assert record["train_cost"] == pytest.approx(before_cost, rel=1e-12)
+    assert record["train_accuracy"] == before_accuracy
+    exact = net.fit(X, y, epochs=1, batch_size=len(X), eta=0.5, progress=False, training_metrics="exact")[0]
+    assert exact["train_cost"] == pytest.approx(net.cost(X, y), rel=1e-12)
+    with pytest.raises(ValueError, match="training_metrics must be one of 'running', 'exact'"):
+        net.fit(X, y, epochs=1, progress=False, training_metrics="after")

@@ -192,14 +192,14 @@ def test_training_stuck_at_chance_warns():
 # -- 9. an unusable cache folder falls back like download=False
 
 
-def test_unwritable_cache_falls_back_to_the_sample(tmp_path, monkeypatch):
+def test_unwritable_cache_still_loads_mnist(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("FASTNET_CACHE", str(blocker / "cache"))
     monkeypatch.delenv("FASTNET_DATA", raising=False)
     monkeypatch.setenv("FASTNET_MNIST_MIRRORS", "http://127.0.0.1:9/")
-    data = fastnet.datasets.load_mnist(progress=False)
-    assert "sample" in data.source
+    data = fastnet.datasets.load_mnist(progress=False, dtype="uint8")
+    assert "shipped" in data.source and len(data[0].labels) == 60000
 
 
 # -- 11 and 12. accepted without complaint before

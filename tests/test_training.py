@@ -62,7 +62,8 @@ def test_momentum_steps_by_hand(backend):
 def test_validation_is_monitored_every_epoch():
     X, y = random_problem([8, 6, 3], 60, seed=3)
     net = fastnet.Network([8, 6, 3], cost="log_likelihood", seed=0)
-    history = net.fit(X[:40], y[:40], epochs=3, eta=0.5, validation=(X[40:], y[40:]), progress=False)
+    history = net.fit(X[:40], y[:40], epochs=3, eta=0.5, validation=(X[40:], y[40:]), progress=False,
+                      training_metrics="exact")
     for key in ("train_cost", "train_accuracy", "validation_cost", "validation_accuracy"):
         assert len(history[key]) == 3
     assert history[-1]["validation_cost"] == pytest.approx(net.cost(X[40:], y[40:]))

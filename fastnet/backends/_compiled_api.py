@@ -8,6 +8,10 @@ Each function checks its arguments in Python before compiled code runs, and
 picks the faster formulation where measurement says the compiled loops lose
 to NumPy's BLAS products.
 """
+import collections
+import threading
+import weakref
+
 import numpy as np
 
 from . import numpy_backend
@@ -33,6 +37,7 @@ BLAS_MIN_WORK = 1_000_000
 BLAS_MAX_FIRST_LAYER = 32
 
 _INDEX = np.int32
+SOURCE_DTYPES = (np.uint8, np.float32, np.float64)  # what prepare_inputs reads
 _EMPTY_ROWS = {dtype: np.empty(0, dtype) for dtype in (np.float32, np.float64)}
 _EMPTY_LABELS = np.empty(0, np.int64)
 
@@ -48,12 +53,13 @@ def _read_only_view(array):
 
 
 class Inputs:
-    """The rows of X in the form the compiled kernels read; read-only once made.
+    """The rows of X in the form the compiled kernels read; read-only once made (``prepare_inputs``).
 
-    ``mode`` is one of ``codes.DENSE_INPUTS`` (every input, read from X),
-    ``CSR_INPUTS`` (``indptr``, ``indices``, ``values`` of the nonzeros, built
-    once) or ``COMPACT_INPUTS`` (the nonzeros of each dense row, gathered as the
-    kernel reaches it). ``array`` is X itself; ``examples`` and ``width`` its shape.
+    ``mode`` is one of ``codes.DENSE_INPUTS`` (every input, read from a dense
+    array), ``CSR_INPUTS`` (``indptr``, ``indices``, ``values`` of the
+    nonzeros, built once) or ``COMPACT_INPUTS`` (the nonzeros of each dense
+    row, gathered as the kernel reaches it). ``source`` is X as given;
+    ``examples`` and ``width`` its shape; ``dtype`` the dtype the kernels read.
 
     Nothing about an ``Inputs`` can be changed once it is made: its attributes
     cannot be assigned and the arrays it shows are read-only views, so the
@@ -63,26 +69,17 @@ class Inputs:
     dense modes read, not prepared CSR rows.
     """
 
-    __slots__ = ("array", "examples", "width", "dtype", "mode", "_arrays")
+    __slots__ = ("source", "examples", "width", "dtype", "mode", "_arrays")
 
-    def __init__(self, X, mode, to_csr=None):
+    def __init__(self, source, mode, dense, indptr=None, indices=None, values=None):
         if mode not in (DENSE_INPUTS, CSR_INPUTS, COMPACT_INPUTS):
             raise ValueError(f"mode must be an input mode code of fastnet.backends.codes; got {mode!r}")
-        examples, width = X.shape
-        dense, indptr = X.reshape(-1), np.zeros(1, np.int64)
-        indices, values = np.empty(0, _INDEX), np.empty(0, X.dtype)
-        if mode == CSR_INPUTS:
-            dense = np.empty(0, X.dtype)
-            indptr = np.zeros(examples + 1, np.int64)
-            np.cumsum(np.count_nonzero(X, axis=1), out=indptr[1:])
-            # Allocated here, by NumPy, so that these arrays (tens of MB) get huge pages
-            # where the system allows: the epoch reads their rows in random order.
-            total = int(indptr[-1])
-            indices, values = np.empty(total + 1, _INDEX), np.empty(total + 1, X.dtype)  # +1: see to_csr
-            to_csr(X.reshape(-1), width, indptr, indices, values)
-            indices, values = indices[:total], values[:total]
-        for name, value in dict(array=X, examples=examples, width=width, dtype=X.dtype, mode=mode,
-                                _arrays=(mode, dense, indptr, indices, values)).items():
+        dtype = dense.dtype if values is None else values.dtype
+        indptr = np.zeros(1, np.int64) if indptr is None else indptr
+        indices = np.empty(0, _INDEX) if indices is None else indices
+        values = np.empty(0, dtype) if values is None else values
+        for name, value in dict(source=source, examples=source.shape[0], width=source.shape[1], dtype=dtype,
+                                mode=mode, _arrays=(mode, dense.reshape(-1), indptr, indices, values)).items():
             object.__setattr__(self, name, value)
 
     def __setattr__(self, name, value):
@@ -98,6 +95,56 @@ class Inputs:
     def arrays(self):
         """(mode, dense, indptr, indices, values): what the drivers take (for the kernel functions only)."""
         return self._arrays
+
+    def rows(self):
+        """The rows as a dense (examples, width) array of ``dtype`` (converted from ``source`` when they differ)."""
+        return numpy_backend.prepare_inputs(self.source, self.dtype)
+
+
+class _Prepared:
+    """The CSR rows of the data sets prepared last, reused while the arrays hold exactly what was prepared.
+
+    An entry is keyed by the array (held weakly: the entry goes when the array
+    goes), its memory and the dtype asked for; it is used only after
+    ``csr_matches`` confirms, in one compiled pass, that every row still has
+    the prepared nonzeros, so a write into X is always noticed and X is
+    prepared again.
+    """
+
+    ENTRIES = 4  # a training, a validation and a test set, and one more
+
+    def __init__(self):
+        # Reentrant: a weak reference's callback may run (garbage collection) while the lock is held.
+        self._entries, self._lock = collections.OrderedDict(), threading.RLock()
+
+    @staticmethod
+    def _key(X, dtype):
+        return id(X), X.__array_interface__["data"][0], X.shape, X.strides, X.dtype.str, np.dtype(dtype).str
+
+    def get(self, X, dtype, matches):
+        """Inputs for X in ``dtype`` from its saved CSR rows if X is unchanged since (``matches(csr)``), else None."""
+        key = self._key(X, dtype)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+        if entry is None or entry[0]() is not X or not matches(entry[1]):
+            return None
+        return Inputs(X, CSR_INPUTS, _EMPTY_ROWS[np.dtype(dtype).type], *entry[1])
+
+    def put(self, X, inputs):
+        """Keep the CSR rows of ``inputs``, prepared from X (not X itself)."""
+        key = self._key(X, inputs.dtype)
+
+        def forget(_, key=key):
+            with self._lock:
+                self._entries.pop(key, None)
+
+        with self._lock:
+            self._entries[key] = (weakref.ref(X, forget), inputs.arrays()[2:])
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.ENTRIES:
+                self._entries.popitem(last=False)
 
 
 def blas_is_faster(sizes, batch_size):
@@ -120,20 +167,50 @@ class CompiledKernels:
 
     def __init__(self, driver):
         self._driver = driver
+        self._prepared = _Prepared()
 
-    def prepare_inputs(self, X):
-        """``Inputs`` for rows X (n, n_0) that will be read many times (training).
+    def prepare_inputs(self, X, dtype=None, *, argument="X"):
+        """``Inputs`` of ``dtype`` for rows X (n, n_0) that will be read many times (training).
 
-        Decides once for the data set: when at least SPARSE_MIN_ZERO_FRACTION of
-        the values are zero it builds CSR rows of the nonzeros, else keeps X dense.
+        X is a C-contiguous array of uint8 pixels (read as v/255), float32 or
+        float64; ``dtype`` is the parameters' (default: X's own, float32 for
+        uint8). One compiled pass counts each row's nonzeros and finds NaN and
+        infinities (ValueError naming ``argument``); when at least
+        SPARSE_MIN_ZERO_FRACTION of the values are zero a second builds CSR
+        rows of the nonzeros, else the rows stay dense. The same unchanged X
+        prepared again is not rebuilt (``_Prepared``).
         """
         if isinstance(X, Inputs):
             return X
-        if not isinstance(X, np.ndarray) or X.dtype not in (np.float32, np.float64):
-            raise TypeError("X must be a float32 or float64 numpy array")
-        check_array("X", X, X.dtype, 2)
-        sparse = _zero_fraction(X) >= SPARSE_MIN_ZERO_FRACTION
-        return Inputs(X, CSR_INPUTS if sparse else DENSE_INPUTS, self._driver("to_csr", X.dtype))
+        if not isinstance(X, np.ndarray) or X.dtype not in SOURCE_DTYPES:
+            raise TypeError(f"{argument} must be a numpy array of uint8, float32 or float64")
+        check_array(argument, X, X.dtype, 2)
+        dtype = numpy_backend.rows_dtype(X, dtype)
+        flat = X.reshape(-1)
+        table = numpy_backend.pixel_values(dtype) if X.dtype == np.uint8 else _EMPTY_ROWS[dtype.type]
+
+        def matches(csr):
+            return self._driver("csr_matches", dtype)(flat, X.shape[1], table, *csr)
+
+        inputs = self._prepared.get(X, dtype, matches)
+        if inputs is not None:
+            return inputs
+        counts = np.empty(len(X), np.int64)
+        bad_row = self._driver("count_nonzeros", dtype)(flat, X.shape[1], counts)
+        if bad_row >= 0:
+            raise ValueError(f"{argument} contains NaN or infinite values (row {bad_row})")
+        indptr = np.zeros(len(X) + 1, np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        total = int(indptr[-1])
+        if total > (1 - SPARSE_MIN_ZERO_FRACTION) * X.size:
+            return Inputs(X, DENSE_INPUTS, numpy_backend.prepare_inputs(X, dtype))
+        # Allocated here, by NumPy, so that these arrays (tens of MB) get huge pages
+        # where the system allows: the epoch reads their rows in random order.
+        indices, values = np.empty(total + 1, _INDEX), np.empty(total + 1, dtype)  # +1: see to_csr
+        self._driver("to_csr", dtype)(flat, X.shape[1], table, indptr, indices, values)
+        inputs = Inputs(X, CSR_INPUTS, _EMPTY_ROWS[dtype.type], indptr, indices[:total], values[:total])
+        self._prepared.put(X, inputs)
+        return inputs
 
     def _inputs(self, X, params, width):
         """Inputs for one pass: prepared ones as they are; for an array, zeros skipped on the fly when common.
@@ -147,7 +224,7 @@ class CompiledKernels:
                 raise TypeError(f"X must be a numpy array or fastnet Inputs; got {type(X).__name__}")
             check_array("X", X, params.dtype, 2)
             sparse = _zero_fraction(X[:SAMPLE_ROWS]) >= SPARSE_MIN_ZERO_FRACTION
-            inputs = Inputs(X, COMPACT_INPUTS if sparse else DENSE_INPUTS)
+            inputs = Inputs(X, COMPACT_INPUTS if sparse else DENSE_INPUTS, X)
         if inputs.dtype != params.dtype or inputs.width != width:
             raise ValueError(f"X must have {params.dtype} rows of width {width}; "
                              f"got {inputs.dtype} rows of width {inputs.width}")
@@ -207,7 +284,7 @@ class CompiledKernels:
         return self.gradient(params, sizes, activation, output, cost, x.reshape(1, -1), y.reshape(1, -1), grad)
 
     def sgd_epoch(self, params, sizes, activation, output, cost, X, Y, order, batch_size, eta, l2=0.0, momentum=0.0,
-                  velocity=None):
+                  velocity=None, measured=None):
         """One epoch of mini-batch SGD in one compiled call (see ``numpy_backend.sgd_epoch``).
 
         Wide hidden layers in large batches go to the NumPy backend's BLAS path
@@ -220,16 +297,19 @@ class CompiledKernels:
             raise ValueError(f"X and Y must hold the same number of rows; got {inputs.examples} and {len(Y)}")
         check_training(order, inputs.examples, batch_size, eta, l2, momentum, velocity, params)
         check_array("params", params, params.dtype, 1, writable=True)
+        if measured is not None:
+            check_array("measured", measured, np.float64, 1, (2,), writable=True)
         if len(order) == 0:
             return
         if blas_is_faster(sizes, batch_size):
-            numpy_backend.sgd_epoch(params, sizes, activation, output, cost, inputs.array, Y, order, batch_size, eta,
-                                    l2, momentum, velocity)
+            numpy_backend.sgd_epoch(params, sizes, activation, output, cost, inputs.rows(), Y, order, batch_size, eta,
+                                    l2, momentum, velocity, measured)
             return
         self._driver("sgd_epoch_kernel", params.dtype)(
             params, sizes, activation, output, cost, *inputs.arrays(), Y.reshape(-1),
             order.astype(np.int64, copy=False), int(batch_size), float(eta), float(l2), float(momentum),
-            _EMPTY_ROWS[params.dtype.type] if velocity is None else velocity)
+            _EMPTY_ROWS[params.dtype.type] if velocity is None else velocity,
+            _EMPTY_ROWS[np.float64] if measured is None else measured)
 
     def exports(self):
         """The kernel functions, for a backend module to expose under ``fastnet.backends.KERNELS``."""

@@ -37,6 +37,30 @@ cdef inline real output_error(long cost, real a, real y) noexcept nogil:
     return (a - y) * a * (1 - a) if cost == _QUADRATIC else a - y
 
 
+cdef inline double example_cost(long cost, const real *a, const real *y, long n, double tiny) noexcept nogil:
+    """C_x in float64 from outputs a and target y (n values; see _numba_math.example_cost)."""
+    cdef double total = 0, av, yv
+    cdef long j
+    for j in range(n):
+        av, yv = a[j], y[j]
+        if cost == _QUADRATIC:
+            total += 0.5 * (av - yv) * (av - yv)
+        elif cost == _CROSS_ENTROPY:
+            total -= yv * log(max(av, tiny)) + (1.0 - yv) * log(max(1.0 - av, tiny))
+        else:
+            total -= yv * log(max(av, tiny))
+    return total
+
+
+cdef inline long first_largest(const real *values, long n) noexcept nogil:
+    """The index of the largest of n values, the first of equals (as numpy's argmax)."""
+    cdef long j, best = 0
+    for j in range(1, n):
+        if values[j] > values[best]:
+            best = j
+    return best
+
+
 cdef inline void activate(long code, real *x, long n, long width) noexcept nogil:
     """x[0:n] = f(x[0:n]), whole sigmoid tiles at a time; padding lanes set to 0."""
     cdef long j

@@ -39,7 +39,7 @@ from numba import njit
 
 from .codes import COMPACT_INPUTS as COMPACT, CSR_INPUTS as CSR, NEEDS_Z, SIGMOID, SOFTMAX_OUTPUT
 from ._numba_layout import aligned_zeros, pack, packed_layout, padded, unpack
-from ._numba_math import activate, exact_sigmoid, softmax
+from ._numba_math import activate, exact_sigmoid, example_cost, first_largest, softmax
 from ._numba_primitives import OPTIONS, flush_denormals, prefer_512_bit_vectors, restore_mxcsr, scale_tiles
 from ._numba_steps import (add_outer_products, backward, forward, gather_nonzeros, input_arrays, input_buffers,
                            input_pairs, prefetch_csr_row, prefetch_dense_row)
@@ -75,11 +75,7 @@ def feedforward_kernel(params, sizes, activation, output, mode, dense, indptr, i
             for j in range(n_out):
                 out[k, j] = acts[last + j]
         if labels.shape[0] > 0:
-            best = 0
-            for j in range(1, n_out):
-                if acts[last + j] > acts[last + best]:
-                    best = j
-            labels[k] = best
+            labels[k] = first_largest(acts, last, n_out)
     restore_mxcsr(mxcsr)
 
 
@@ -141,8 +137,11 @@ def _momentum_step(packed, steps, velocity, sizes, w_base, b_base, momentum, dec
 
 @njit(**OPTIONS)
 def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indptr, indices, values, targets, order,
-                     batch_size, eta, l2, momentum, velocity):
+                     batch_size, eta, l2, momentum, velocity, measured):
     """One epoch of mini-batch SGD over the batches of ``order``, updating params (and velocity) in place.
+
+    With a ``measured`` of 2 values, adds Σ_x C_x and the number of examples
+    classified right, from the forward passes, as ``numpy_backend.sgd_epoch``.
 
     For each batch of m examples: the forward and backward passes of all m at
     the batch's starting parameters, then the step of ``numpy_backend.sgd_epoch``:
@@ -171,6 +170,10 @@ def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indpt
     keep = params.dtype.type(1 - eta * l2)
     decay = params.dtype.type(eta * l2)
     mu = params.dtype.type(momentum)
+    measure = len(measured) > 0
+    tiny = np.finfo(params.dtype).tiny
+    last = slot[layers - 1]
+    cost_sum, right = 0.0, 0
     mxcsr = flush_denormals()
     for start in range(0, len(order), batch_size):
         m = min(batch_size, len(order) - start)
@@ -185,6 +188,9 @@ def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indpt
                     all_rows, acts[k], z_offset)
             backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts[k], z_offset, targets,
                      example * n_out, all_rows, deltas[k])
+            if measure:
+                cost_sum += example_cost(cost, acts[k], last, targets, example * n_out, n_out, tiny)
+                right += first_largest(acts[k], last, n_out) == first_largest(targets, example * n_out, n_out)
         step = params.dtype.type(-(eta / m))
         if use_momentum:
             steps[:] = 0
@@ -200,6 +206,9 @@ def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indpt
     unpack(packed, sizes, params, w_base, b_base)
     if use_momentum:
         unpack(packed_velocity, sizes, velocity, w_base, b_base)
+    if measure:
+        measured[0] += cost_sum
+        measured[1] += right
 
 
 @njit(nogil=True, cache=True, error_model="numpy", fastmath={"contract", "reassoc"})
@@ -240,22 +249,3 @@ def matvec_kernel(params, sizes, activation, output, X, out):
         for j in range(sizes[-1]):
             out[k, j] = a[j]
     restore_mxcsr(mxcsr)
-
-
-@njit(**OPTIONS)
-def to_csr(dense, n_inputs, indptr, indices, values):
-    """indices/values[indptr[k]:indptr[k+1]] = the column numbers and values of row k's nonzeros.
-
-    ``dense`` holds the rows flat (rows of n_inputs). The caller counts the
-    nonzeros into indptr and gives indices and values indptr[-1] + 1 entries:
-    the branchless loop writes one past a row's last nonzero before skipping
-    it. Writes never pass indptr[k+1], even if the counts were wrong.
-    """
-    for k in range(len(indptr) - 1):
-        p, stop = indptr[k], indptr[k + 1]
-        for i in range(n_inputs):
-            v = dense[k * n_inputs + i]
-            indices[p] = i
-            values[p] = v
-            p = min(p + (v != 0), stop)
-

@@ -3,9 +3,10 @@
 The table of the NumPy reference (``numpy_backend.ACTIVATION_FUNCTIONS``,
 ``COST_FUNCTIONS``), one scalar function per column: ``activate`` (f),
 ``_derivative`` (f', from a = f(z) or from z, see ``codes.NEEDS_Z``) and
-``output_error`` (δ_L of each cost). Adding an activation adds a branch to
-the first two. The tile versions apply them a whole tile at a time; the
-sigmoid's tile vectorises because its exp does (``exp_of_negative``).
+``output_error`` (δ_L of each cost) beside ``example_cost`` (C_x). Adding
+an activation adds a branch to the first two, a cost one to the last two.
+The tile versions apply them a whole tile at a time; the sigmoid's tile
+vectorises because its exp does (``exp_of_negative``).
 """
 import math
 
@@ -13,7 +14,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from .codes import GELU, NEEDS_Z, QUADRATIC, RELU, SIGMOID, SOFTMAX_OUTPUT
+from .codes import CROSS_ENTROPY, GELU, NEEDS_Z, QUADRATIC, RELU, SIGMOID, SOFTMAX_OUTPUT
 from ._numba_primitives import LANES, exp_of_negative, load16, multiply16, store16
 
 
@@ -140,6 +141,36 @@ def output_error(cost, a, y, one):
     """δ_L of one output unit: (a − y) a (1 − a) for the quadratic cost, a − y for the others (σ' cancels)."""
     error = a - y
     return error * a * (one - a) if cost == QUADRATIC else error
+
+
+@njit(inline="always")
+def example_cost(cost, acts, base, targets, t_base, n, tiny):
+    """C_x in float64 from the outputs acts[base:base+n] and the target targets[t_base:t_base+n].
+
+    The reference's cost values (``numpy_backend.COST_FUNCTIONS``): ½‖a − y‖²;
+    −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)]; −Σ_j y_j ln a_j; each logarithm
+    taken of a value held at or above ``tiny`` (the dtype's smallest normal number).
+    """
+    total = 0.0
+    for j in range(n):
+        a, y = np.float64(acts[base + j]), np.float64(targets[t_base + j])
+        if cost == QUADRATIC:
+            total += 0.5 * (a - y) * (a - y)
+        elif cost == CROSS_ENTROPY:
+            total -= y * math.log(max(a, tiny)) + (1.0 - y) * math.log(max(1.0 - a, tiny))
+        else:
+            total -= y * math.log(max(a, tiny))
+    return total
+
+
+@njit(inline="always")
+def first_largest(values, base, n):
+    """The index j < n of the largest values[base + j], the first of equals (as numpy's argmax)."""
+    best = 0
+    for j in range(1, n):
+        if values[base + j] > values[base + best]:
+            best = j
+    return best
 
 
 @njit(inline="always")

@@ -20,7 +20,7 @@ def _announced(kernel):
         key = args[0].dtype.char
         if key in done:
             return kernel(*args)
-        with compile_notice():
+        with compile_notice(kernel):
             result = kernel(*args)
         done.add(key)
         return result

@@ -216,13 +216,42 @@ def _activate_layer(activation, output, layer, num_layers, z, out):
 # Forward pass
 
 
-def prepare_inputs(X):
-    """The rows X (n, n_0) as this backend's kernels read them: as they are.
+# uint8 inputs are 8-bit pixel intensities, read as v / PIXEL_MAX (MNIST's own
+# format); every other dtype is read as its values.
+PIXEL_MAX = 255
 
-    (Compiled backends build a representation once per data set here, such as
-    the nonzeros of sparse images; every kernel that takes X accepts either.)
+
+def pixel_values(dtype):
+    """The 256 values a uint8 pixel v stands for: v / 255 in ``dtype``, bit for bit as X.astype(dtype) / 255."""
+    dtype = np.dtype(dtype)
+    return np.arange(PIXEL_MAX + 1, dtype=dtype) / dtype.type(PIXEL_MAX)
+
+
+def rows_dtype(X, dtype=None):
+    """The dtype the rows of X are read in: ``dtype`` when given, else X's own (float32 for uint8 pixels)."""
+    if dtype is not None:
+        return np.dtype(dtype)
+    return np.dtype(np.float32) if X.dtype == np.uint8 else X.dtype
+
+
+def prepare_inputs(X, dtype=None, *, argument="X"):
+    """The rows X (n, n_0) as this backend's kernels read them: a C-contiguous array of ``dtype``.
+
+    X itself when it already is one; uint8 pixels v become v / 255 (``pixel_values``).
+    ``dtype`` defaults to ``rows_dtype(X)``. Raises ValueError naming
+    ``argument`` when a value is NaN or infinite. (Compiled backends build a
+    representation once per data set here, such as the nonzeros of sparse
+    images; every kernel that takes X accepts either.)
     """
-    return X
+    dtype = rows_dtype(X, dtype)
+    if X.dtype == np.uint8:
+        return pixel_values(dtype)[X]
+    rows = np.ascontiguousarray(X, dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = bool(np.isfinite(rows).all())
+    if not finite:
+        raise ValueError(f"{argument} contains NaN or infinite values")
+    return rows
 
 
 @quiet
@@ -407,7 +436,7 @@ def gradient(params, sizes, activation, output, cost, X, Y, grad):
 
 @quiet
 def sgd_epoch(params, sizes, activation, output, cost, X, Y, order, batch_size, eta, l2=0.0, momentum=0.0,
-              velocity=None):
+              velocity=None, measured=None):
     """One epoch of mini-batch SGD, updating ``params`` (and ``velocity``) in place.
 
     The mini-batches are ``order[0:batch_size]``, ``order[batch_size:2*batch_size]``,
@@ -420,6 +449,13 @@ def sgd_epoch(params, sizes, activation, output, cost, X, Y, order, batch_size, 
         momentum = μ:  velocity = μ · velocity − eta · g;  params += velocity
 
     ``velocity`` (P,) carries over between calls; it is needed only with momentum.
+
+    ``measured`` (2,) float64, when given, gains what the forward passes saw:
+    measured[0] += Σ_x C_x (each example at the parameters of its batch's
+    start, in float64: ``measure_outputs``) and measured[1] += the number of
+    examples whose largest output is at their target's largest entry. Their
+    ratios to the number of examples are the epoch's running training cost
+    and accuracy, as Keras reports them, without another pass.
     """
     weights, biases = split_params(params, sizes)
     grad = np.empty_like(params)
@@ -431,6 +467,8 @@ def sgd_epoch(params, sizes, activation, output, cost, X, Y, order, batch_size, 
         np.take(X, rows, axis=0, out=batch.activations[0])
         np.take(Y, rows, axis=0, out=batch.targets)
         _batch_gradient_sum(weights, biases, activation, output, cost, batch, grad_w, grad_b)
+        if measured is not None:
+            measure_outputs(cost, batch.activations[-1], batch.targets, measured)
 
     _run_epoch(params, sizes, grad, order, batch_size, eta, l2, momentum, velocity, gradient_sum)
 
@@ -459,6 +497,14 @@ def _run_epoch(params, sizes, grad, order, batch_size, eta, l2, momentum, veloci
 
 # ---------------------------------------------------------------------------
 # Cost value (evaluated here for every backend: it is not a hot loop)
+
+
+@quiet
+def measure_outputs(cost, outputs, targets, measured):
+    """measured (2,) += (Σ_x C_x in float64, the number of rows of outputs whose largest entry is where
+    their target's is; ties go to the first)."""
+    measured[0] += COST_FUNCTIONS[cost][0](outputs.astype(np.float64), targets, outputs.dtype)
+    measured[1] += np.count_nonzero(outputs.argmax(axis=1) == targets.argmax(axis=1))
 
 
 @quiet

@@ -1,0 +1,149 @@
+"""Preparing inputs: uint8 pixels and float64 read in one compiled pass, NaN found there, and prepared sets reused
+only while the array is unchanged."""
+import gc
+
+import numpy as np
+import pytest
+
+import fastnet
+from fastnet.backends import load, numpy_backend
+from fastnet.backends.codes import CSR_INPUTS, DENSE_INPUTS
+
+COMPILED = [name for name in fastnet.backends.available() if name != "numpy"]
+
+
+@pytest.fixture(params=COMPILED)
+def compiled(request):
+    return load(request.param)
+
+
+def _pixels(n=300, width=784, seed=0):
+    """uint8 images: about 80% zeros, the rest 1..255, as MNIST's."""
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(1, 256, (n, width)).astype(np.uint8)
+    pixels[rng.random((n, width)) < 0.8] = 0
+    return pixels
+
+
+def _csr(inputs):
+    return inputs.indptr.tolist(), inputs.indices.tolist(), inputs.values.tolist()
+
+
+def _cache(kernels):
+    return kernels.prepare_inputs.__self__._prepared._entries
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pixels_are_read_as_value_over_255_bit_for_bit(compiled, dtype):
+    """uint8 v is v / 255 in the parameters' dtype: the same bits as X.astype(dtype) / 255 (load_mnist's)."""
+    pixels = _pixels()
+    scaled = pixels.astype(dtype)
+    scaled /= 255
+    assert numpy_backend.prepare_inputs(pixels, dtype).tobytes() == scaled.tobytes()
+    assert numpy_backend.pixel_values(dtype).tolist() == [dtype(v) / dtype(255) for v in range(256)]
+    from_pixels, from_floats = compiled.prepare_inputs(pixels, dtype), compiled.prepare_inputs(scaled)
+    assert from_pixels.mode == from_floats.mode == CSR_INPUTS and from_pixels.dtype == dtype
+    assert _csr(from_pixels) == _csr(from_floats)
+
+
+def test_float64_rows_prepared_for_float32_parameters(compiled):
+    X = _pixels().astype(np.float64) / 7.0
+    converted = X.astype(np.float32)
+    assert _csr(compiled.prepare_inputs(X, np.float32)) == _csr(compiled.prepare_inputs(converted))
+    assert compiled.prepare_inputs(X, np.float32).values.dtype == np.float32
+
+
+def test_dense_pixels_become_dense_rows_of_the_dtype(compiled):
+    pixels = np.random.default_rng(1).integers(1, 256, (20, 30)).astype(np.uint8)  # no zeros: dense
+    inputs = compiled.prepare_inputs(pixels, np.float64)
+    assert inputs.mode == DENSE_INPUTS
+    np.testing.assert_array_equal(inputs.arrays()[1], (pixels / 255.0).reshape(-1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nonfinite_values_are_found_with_their_row(compiled, dtype, bad):
+    X = _pixels(50).astype(dtype)
+    X[37, 600] = bad
+    for kernels in (compiled, numpy_backend):
+        with pytest.raises(ValueError, match="^train_X contains NaN or infinite values"):
+            kernels.prepare_inputs(X, argument="train_X")
+    with pytest.raises(ValueError, match=r"\(row 37\)"):
+        compiled.prepare_inputs(X)
+
+
+def test_an_unchanged_array_is_prepared_once(compiled):
+    X = _pixels().astype(np.float32)
+    first = compiled.prepare_inputs(X)
+    again = compiled.prepare_inputs(X)
+    assert again.arrays()[3] is first.arrays()[3]  # the same CSR arrays, not rebuilt
+    assert compiled.prepare_inputs(X, np.float64).dtype == np.float64  # another dtype: its own preparation
+    view = X[:]
+    assert compiled.prepare_inputs(view).arrays()[3] is not first.arrays()[3]  # another array object
+
+
+@pytest.mark.parametrize("source", ["float32", "float64", "uint8"])
+@pytest.mark.parametrize("write", ["change", "new nonzero", "zeroed", "moved", "last value"])
+def test_a_write_into_the_array_is_always_noticed(compiled, source, write):
+    X = _pixels().astype(source)
+    compiled.prepare_inputs(X)
+    row = X[123]
+    nonzero, zero = np.flatnonzero(row), np.flatnonzero(row == 0)
+    if write == "change":
+        row[nonzero[3]] = row[nonzero[3]] - 1 if row[nonzero[3]] > 1 else 2
+    elif write == "new nonzero":
+        row[zero[0]] = 1
+    elif write == "zeroed":
+        row[nonzero[0]] = 0
+    elif write == "moved":  # the same count and the same values, one moved to a zero pixel
+        row[zero[0]], row[nonzero[0]] = row[nonzero[0]], 0
+    else:
+        X[-1, -1] = 9 if X[-1, -1] != 9 else 10
+    expected = compiled.prepare_inputs(X.copy())
+    assert _csr(compiled.prepare_inputs(X)) == _csr(expected)
+
+
+def test_a_nan_written_after_preparing_is_refused(compiled):
+    X = _pixels().astype(np.float32)
+    compiled.prepare_inputs(X)
+    X[5, 5] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        compiled.prepare_inputs(X)
+
+
+def test_prepared_rows_are_not_kept_after_the_array_goes(compiled):
+    X = _pixels(seed=7).astype(np.float32)
+    compiled.prepare_inputs(X)
+    assert any(entry[0]() is X for entry in _cache(compiled).values())
+    del X
+    gc.collect()
+    assert all(entry[0]() is not None for entry in _cache(compiled).values())
+
+
+def test_the_cache_holds_a_few_sets(compiled):
+    arrays = [_pixels(20, seed=seed).astype(np.float32) for seed in range(10)]
+    for X in arrays:
+        compiled.prepare_inputs(X)
+    assert len(_cache(compiled)) <= 4
+
+
+@pytest.mark.parametrize("backend", fastnet.backends.available())
+def test_networks_train_on_pixels_as_on_their_scaled_floats(backend):
+    """fit, predict, evaluate and cost on uint8 images: bit-identical to the same images as v / 255."""
+    pixels, labels = _pixels(200, 64), np.random.default_rng(3).integers(0, 10, 200)
+    scaled = pixels.astype(np.float32) / 255
+    nets = [fastnet.Network([64, 12, 10], backend=backend, seed=4) for _ in range(3)]
+    for net, X in zip(nets, (pixels, scaled, scaled.astype(np.float64))):
+        net.fit(X, labels, epochs=2, eta=1.0, seed=5, test=(X, labels), progress=False)
+    assert nets[0].params.tobytes() == nets[1].params.tobytes() == nets[2].params.tobytes()
+    net = nets[0]
+    np.testing.assert_array_equal(net.predict(pixels), net.predict(scaled))
+    assert net.feedforward(pixels[0]).tobytes() == net.feedforward(scaled[0]).tobytes()
+    assert net.evaluate(pixels, labels) == net.evaluate(scaled, labels)
+    assert net.cost(pixels, labels) == net.cost(scaled, labels)
+
+
+def test_parameters_given_as_uint8_are_not_scaled():
+    net = fastnet.Network([3, 2], seed=0)
+    net.params = np.arange(net.num_params, dtype=np.uint8)
+    assert net.params.tolist() == list(range(net.num_params))
