@@ -45,13 +45,13 @@ def test_train_and_save(mnist, tmp_path):
     np.testing.assert_array_equal(fastnet.load(again).params, net.params)
 
 
-def test_train_defaults_to_the_3blue1brown_network_on_the_sample(tmp_path):
+def test_train_defaults_to_the_3blue1brown_network_on_the_shipped_mnist(tmp_path):
     result = run("train", "--epochs", "1", "--no-download",
                  env={"FASTNET_CACHE": str(tmp_path), "FASTNET_DATA": ""})
     assert result.returncode == 0, result.stderr
     assert "Network([784, 16, 16, 10], activation='sigmoid'" in result.stdout and "13,002 parameters" in result.stdout
     assert "batch size 10, eta 3.0" in result.stdout
-    assert "sample" in result.stdout and "sample" in result.stderr
+    assert "MNIST shipped with fastnet; 60,000 training, 10,000 test images" in result.stdout
 
 
 @pytest.mark.parametrize("args, message", [

@@ -1,4 +1,5 @@
-"""Where MNIST comes from: path, FASTNET_DATA, cache, download (from a local server), shipped sample."""
+"""Where MNIST comes from (path, FASTNET_DATA, cache, the copy shipped in the package, a download from a local
+server) and the decoded arrays kept beside the cache."""
 import gzip
 import http.server
 import os
@@ -116,25 +117,80 @@ def test_cache_is_used(mnist_directory, tmp_path):
     assert "cache" in load_mnist(download=False, progress=False).source
 
 
-def test_sample_when_nothing_else(capsys):
+def test_the_shipped_mnist_when_nothing_else(capsys):
     (train_X, train_y), (test_X, test_y) = data = load_mnist(download=False, progress=False)
-    assert (len(train_y), len(test_y)) == (5000, 1000)
-    assert "sample" in data.source
-    notice = capsys.readouterr().err.strip().splitlines()
-    assert len(notice) == 1 and "sample" in notice[0] and "FASTNET_DATA" in notice[0]
+    assert (len(train_y), len(test_y)) == (60000, 10000)
+    assert data.source == "MNIST shipped with fastnet"
+    assert capsys.readouterr().err == ""
     train, validation, test = load_mnist(download=False, split="nielsen", progress=False)
-    assert (len(train.labels), len(validation.labels)) == (4167, 833)
+    assert (len(train.labels), len(validation.labels), len(test.labels)) == (50000, 10000, 10000)
 
 
-def test_sample_is_real_mnist(mnist_directory):
-    (sample_X, sample_y), (sample_test_X, _) = load_mnist(download=False, progress=False)
-    (train_X, train_y), (test_X, _) = load_mnist(mnist_directory, progress=False)
-    np.testing.assert_array_equal(sample_X, train_X[:5000])
-    np.testing.assert_array_equal(sample_y, train_y[:5000])
-    np.testing.assert_array_equal(sample_test_X, test_X[:1000])
+def test_the_shipped_mnist_is_the_official_one(mnist_directory):
+    shipped = load_mnist(download=False, progress=False, dtype="uint8")
+    official = load_mnist(mnist_directory, progress=False, dtype="uint8")
+    for ours, theirs in zip(shipped, official):
+        np.testing.assert_array_equal(ours.images, theirs.images)
+        np.testing.assert_array_equal(ours.labels, theirs.labels)
 
 
-def test_download_skips_bad_mirrors_and_fills_the_cache(server, monkeypatch, mnist_directory):
+@pytest.fixture
+def nothing_shipped(monkeypatch, tmp_path):
+    """An installation without the MNIST files in the package."""
+    monkeypatch.setattr(mnist, "EMBEDDED_DIRECTORY", str(tmp_path / "not-shipped"))
+
+
+def test_uint8_pixels_are_the_float_images_times_255():
+    (pixels, labels), (test_pixels, _) = load_mnist(download=False, progress=False, dtype="uint8")
+    (images, same_labels), _ = load_mnist(download=False, progress=False)
+    assert pixels.dtype == np.uint8 and pixels.shape == (60000, 784)
+    scaled = pixels.astype(np.float32)
+    scaled /= 255
+    assert scaled.tobytes() == images.tobytes()
+    np.testing.assert_array_equal(labels, same_labels)
+    assert test_pixels.shape == (10000, 784)
+
+
+def test_decoded_arrays_are_kept_and_read_back(monkeypatch):
+    first = load_mnist(download=False, progress=False, dtype="uint8")
+    decoded = os.path.join(os.environ["FASTNET_CACHE"], "decoded")
+    assert len([name for name in os.listdir(decoded) if name.endswith(".npy")]) == 4
+    monkeypatch.setattr(mnist, "read_idx", None)  # a second load must not decode
+    second = load_mnist(download=False, progress=False, dtype="uint8")
+    for ours, theirs in zip(first, second):
+        np.testing.assert_array_equal(ours.images, theirs.images)
+        np.testing.assert_array_equal(ours.labels, theirs.labels)
+
+
+def test_a_changed_file_is_decoded_again(tmp_path):
+    directory = fake_idx_set(tmp_path / "fake", seed=0)
+    (before, _), _ = load_mnist(directory, verify=False, dtype="uint8")
+    (expected, _), _ = load_mnist(fake_idx_set(tmp_path / "other", seed=1), verify=False, dtype="uint8")
+    os.replace(tmp_path / "other" / "train-images-idx3-ubyte.gz", directory / "train-images-idx3-ubyte.gz")
+    (after, _), _ = load_mnist(directory, verify=False, dtype="uint8")
+    assert not np.array_equal(before, after)
+    np.testing.assert_array_equal(after, expected)
+
+
+def test_a_damaged_decoded_file_is_decoded_again(tmp_path):
+    directory = fake_idx_set(tmp_path / "fake")
+    (expected, _), _ = load_mnist(directory, verify=False, dtype="uint8")
+    decoded = os.path.join(os.environ["FASTNET_CACHE"], "decoded")
+    for name in os.listdir(decoded):
+        with open(os.path.join(decoded, name), "r+b") as file:
+            file.truncate(20)
+    (images, _), _ = load_mnist(directory, verify=False, dtype="uint8")
+    np.testing.assert_array_equal(images, expected)
+
+
+def test_an_unverified_decoding_is_not_used_by_a_verified_load(tmp_path):
+    directory = fake_idx_set(tmp_path / "fake")
+    load_mnist(directory, verify=False)
+    with pytest.raises(ChecksumError):
+        load_mnist(directory)
+
+
+def test_download_skips_bad_mirrors_and_fills_the_cache(server, monkeypatch, mnist_directory, nothing_shipped):
     monkeypatch.setenv("FASTNET_MNIST_MIRRORS", ",".join([server.url("missing"), server.url("truncated"),
                                                           server.url("wrong"), server.url("good")]))
     data = load_mnist(progress=False)
@@ -146,18 +202,25 @@ def test_download_skips_bad_mirrors_and_fills_the_cache(server, monkeypatch, mni
     assert "cache" in load_mnist(download=False, progress=False).source
 
 
-def test_interrupted_download_leaves_nothing_and_falls_back_to_the_sample(server, monkeypatch, capsys):
+def test_interrupted_download_leaves_nothing(server, monkeypatch, nothing_shipped):
     monkeypatch.setenv("FASTNET_MNIST_MIRRORS", server.url("truncated"))
     with pytest.raises(DownloadError, match="connection closed after"):
         download("t10k-labels-idx1-ubyte.gz", mnist.cache_directory(), mnist.FILES["test_labels"][1], progress=False)
     assert os.listdir(mnist.cache_directory()) == []
-    data = load_mnist(progress=False)
-    assert "sample" in data.source
-    assert "download failed" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match="MNIST not found: the download failed .*FASTNET_DATA"):
+        load_mnist(progress=False)
 
 
-def test_unreachable_network_falls_back_to_the_sample():
-    assert "sample" in load_mnist(progress=False).source
+def test_nothing_is_downloaded_when_the_package_ships_mnist(monkeypatch):
+    monkeypatch.setattr(mnist.downloads, "download", None)  # would fail if called
+    assert load_mnist(progress=False).source == "MNIST shipped with fastnet"
+
+
+def test_without_shipped_files_or_network_the_error_says_what_to_do(nothing_shipped):
+    with pytest.raises(FileNotFoundError, match="download failed"):
+        load_mnist(progress=False)
+    with pytest.raises(FileNotFoundError, match="does not include MNIST.*allow the download"):
+        load_mnist(download=False, progress=False)
 
 
 def test_other_idx_data_needs_verify_false(tmp_path):

@@ -42,7 +42,7 @@ def _fetch(url, destination, md5, progress):
     try:
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
             total = int(response.headers.get("Content-Length") or 0)
-            bar = ProgressBar(total, f"downloading {os.path.basename(destination)}", enabled=progress)
+            bar = ProgressBar(total, f"downloading {os.path.basename(destination)}", enabled=progress, unit="B")
             received = 0
             while True:
                 chunk = response.read(1 << 16)

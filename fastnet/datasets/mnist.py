@@ -2,18 +2,23 @@
 
 Sources, in order: the ``path`` argument; the ``FASTNET_DATA`` environment
 variable; the cache folder (``$FASTNET_CACHE`` or ``~/.cache/fastnet``, in its
-``mnist`` subfolder); a verified download from the public mirrors into that
-cache; and, when none of these can serve, the small sample of real MNIST
-shipped inside the package (with a notice saying so).
+``mnist`` subfolder); the full MNIST shipped inside the package (the four
+original files, 11 MB: the default offline); and, in an installation without
+those files, a verified download from the public mirrors into the cache.
+
+Decoded images and labels are kept beside the cache as ``.npy`` files
+(``decoded_arrays``), written once after their checksums were verified, so a
+second load reads them instead of decompressing and parsing again.
 """
 import collections
-import json
+import hashlib
 import os
-import sys
+import tempfile
 
 import numpy as np
 
-from .._checks import check_choice, check_dtype
+from .._checks import check_choice
+from ..backends.numpy_backend import PIXEL_MAX
 from . import download as downloads
 from .idx import IdxError, read_idx
 
@@ -27,7 +32,8 @@ FILES = {
 SPLITS = ("standard", "nielsen")
 DATA_VARIABLE = "FASTNET_DATA"
 CACHE_VARIABLE = "FASTNET_CACHE"
-SAMPLE_DIRECTORY = os.path.join(os.path.dirname(__file__), "sample")
+EMBEDDED_DIRECTORY = os.path.join(os.path.dirname(__file__), "mnist_files")
+DTYPES = ("float32", "float64", "uint8")
 
 Split = collections.namedtuple("Split", ["images", "labels"])
 
@@ -77,47 +83,38 @@ def _explicit_directory(directory, what):
 
 
 def locate(path=None, *, download=True, progress=True):
-    """``({key: path}, checksums, description)`` of the MNIST files to read, trying each source in order."""
-    official = {key: md5 for key, (_, md5) in FILES.items()}
+    """``({key: path}, description)`` of the MNIST files to read, trying each source in order."""
     if path is not None:
-        return _explicit_directory(os.fspath(path), "path"), official, f"MNIST from {os.fspath(path)}"
+        return _explicit_directory(os.fspath(path), "path"), f"MNIST from {os.fspath(path)}"
     if os.environ.get(DATA_VARIABLE):
         directory = os.environ[DATA_VARIABLE]
-        return _explicit_directory(directory, DATA_VARIABLE), official, f"MNIST from {directory} ({DATA_VARIABLE})"
+        return _explicit_directory(directory, DATA_VARIABLE), f"MNIST from {directory} ({DATA_VARIABLE})"
     cache = cache_directory()
     found, missing = _files_in(cache)
     if not missing:
-        return found, official, f"MNIST from the cache {cache}"
+        return found, f"MNIST from the cache {cache}"
+    embedded, missing_here = _files_in(EMBEDDED_DIRECTORY)
+    if not missing_here:
+        return embedded, "MNIST shipped with fastnet"
+    reason = "this installation does not include MNIST"
     if download:
         try:
             for key, (stem, md5) in FILES.items():
                 if found[key] is None:
                     found[key] = downloads.download(stem + ".gz", cache, md5, progress=progress)
-            return found, official, f"MNIST downloaded to {cache}"
+            return found, f"MNIST downloaded to {cache}"
         except downloads.DownloadError as exc:
             attempts = str(exc).splitlines()[1:]
-            print(f"fastnet: MNIST download failed ({len(attempts)} mirrors tried; last: {attempts[-1].strip()})",
-                  file=sys.stderr)
-        except OSError as exc:  # the cache folder cannot be made or written: as if download=False
-            print(f"fastnet: cannot download MNIST into {cache} ({exc})", file=sys.stderr)
-    return _sample(cache)
+            reason = f"the download failed ({len(attempts)} mirrors tried; last: {attempts[-1].strip()})"
+        except OSError as exc:  # the cache folder cannot be made or written
+            reason = f"it cannot be downloaded into {cache} ({exc})"
+    raise FileNotFoundError(f"MNIST not found: {reason}; put the four MNIST files in {cache} or point "
+                            f"{DATA_VARIABLE} at them{'' if download else ', or allow the download'}")
 
 
-def _sample(cache):
-    with open(os.path.join(SAMPLE_DIRECTORY, "manifest.json")) as manifest_file:
-        manifest = json.load(manifest_file)
-    found, _ = _files_in(SAMPLE_DIRECTORY)
-    description = (f"the MNIST sample shipped with fastnet ({manifest['train']:,} training and "
-                   f"{manifest['test']:,} test images)")
-    print(f"fastnet: using {description}; for the full set put the four MNIST files in "
-          f"{cache} or point {DATA_VARIABLE} at them, or run again with network access",
-          file=sys.stderr)
-    return found, manifest["md5"], description
-
-
-def _read_split(images_path, labels_path, checksums, keys, verify):
-    images = read_idx(images_path, md5=checksums[keys[0]] if verify else None)
-    labels = read_idx(labels_path, md5=checksums[keys[1]] if verify else None)
+def _read_split(images_path, labels_path, keys, verify):
+    images = decoded_arrays(images_path, FILES[keys[0]][1] if verify else None)
+    labels = decoded_arrays(labels_path, FILES[keys[1]][1] if verify else None)
     if images.ndim != 3 or images.dtype != np.uint8:
         raise IdxError(images_path, f"expected uint8 images (n, rows, columns); got {images.dtype} of shape {images.shape}")
     if labels.ndim != 1 or labels.dtype != np.uint8:
@@ -131,8 +128,48 @@ def _read_split(images_path, labels_path, checksums, keys, verify):
     return images, labels
 
 
+def decoded_arrays(path, md5):
+    """The array of the IDX file at ``path`` (its MD5 checked when ``md5`` is given), read from a ``.npy``
+    file in ``$FASTNET_CACHE/decoded`` when one was written before.
+
+    The ``.npy`` file is named after the IDX file's real path, size, modification
+    time and the MD5 asked for, so a changed file is decoded (and verified)
+    again; it is written atomically after the IDX file was read and verified.
+    Without a usable cache folder the file is decoded every time. (Read, not
+    memory-mapped: a mapped file cut short by another program would crash the
+    interpreter on the next read of the array.)
+    """
+    status = os.stat(path)
+    identity = f"{os.path.realpath(path)}\0{status.st_size}\0{status.st_mtime_ns}\0{md5}"
+    name = f"{os.path.basename(path).split('.')[0]}-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.npy"
+    decoded = os.path.join(os.path.dirname(cache_directory()), "decoded", name)
+    try:
+        return np.load(decoded, allow_pickle=False)
+    except (OSError, ValueError, EOFError):  # not written yet, or damaged: decode again
+        pass
+    array = read_idx(path, md5=md5)
+    try:
+        os.makedirs(os.path.dirname(decoded), exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(decoded), prefix=".decoding-", suffix=".npy")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                np.save(file, array, allow_pickle=False)
+            os.replace(temporary, decoded)
+        finally:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+    except OSError:  # a read-only or full disk: cache nothing
+        pass
+    return array
+
+
 def load_mnist(path=None, *, split="standard", download=True, verify=True, dtype="float32", progress=True):
-    """MNIST as arrays: images (n, 784) of ``dtype`` scaled to [0, 1], labels (n,) int64.
+    """MNIST as arrays: images (n, 784) of ``dtype``, labels (n,) int64.
+
+    ``dtype`` "float32" or "float64" gives pixels scaled to [0, 1];
+    "uint8" gives the original pixels 0..255 (4x less memory; fastnet's
+    networks read uint8 pixels v as v / 255, bit for bit the values the
+    float32 images hold).
 
     ``split="standard"`` gives ``(train, test)``: 60,000 and 10,000 images.
     ``split="nielsen"`` gives the book's ``(train, validation, test)``:
@@ -145,15 +182,18 @@ def load_mnist(path=None, *, split="standard", download=True, verify=True, dtype
     Fashion-MNIST); ``download=False`` never touches the network.
     """
     check_choice("split", split, SPLITS)
-    dtype = check_dtype(dtype)
-    found, checksums, source = locate(path, download=download, progress=progress)
+    check_choice("dtype", np.dtype(dtype).name if isinstance(dtype, (type, np.dtype)) else dtype, DTYPES)
+    dtype = np.dtype(dtype)
+    found, source = locate(path, download=download, progress=progress)
     parts = []
     for part in ("train", "test"):
         keys = (f"{part}_images", f"{part}_labels")
-        images, labels = _read_split(found[keys[0]], found[keys[1]], checksums, keys, verify)
-        scaled = images.reshape(len(images), -1).astype(dtype)
-        scaled /= 255
-        parts.append(Split(scaled, labels.astype(np.int64)))
+        images, labels = _read_split(found[keys[0]], found[keys[1]], keys, verify)
+        images = images.reshape(len(images), -1)
+        if dtype != np.uint8:
+            images = images.astype(dtype)
+            images /= PIXEL_MAX
+        parts.append(Split(images, labels.astype(np.int64)))
     train, test = parts
     if train.images.shape[1] != test.images.shape[1]:
         raise IdxError(found["test_images"], f"holds images of {test.images.shape[1]} pixels, but the training "
