@@ -1,6 +1,5 @@
-"""A minimal text progress bar, drawn only where someone is watching."""
+"""Progress bars (tqdm's), drawn only where someone is watching."""
 import sys
-import time
 
 
 def will_draw(enabled=True, stream=None):
@@ -10,32 +9,22 @@ def will_draw(enabled=True, stream=None):
 
 
 class ProgressBar:
-    """``[#####.....] 50%  label`` redrawn in place on ``stream`` (stderr by default).
+    """A tqdm bar on ``stream`` (stderr by default) that ``update(done)`` moves to ``done`` of ``total``.
 
     Draws nothing when the stream is not a terminal (logs, CI) or when
-    ``enabled`` is false; ``close()`` erases the bar.
+    ``enabled`` is false; ``close()`` erases the bar. ``unit`` names what is
+    counted ("B" counts bytes, shown as kB, MB).
     """
 
-    width = 30
+    def __init__(self, total, label="", *, stream=None, enabled=True, unit="it"):
+        from tqdm import tqdm  # imported when a bar is made: kept out of `import fastnet`
 
-    def __init__(self, total, label="", *, stream=None, enabled=True):
-        self.stream = sys.stderr if stream is None else stream
-        self.total = max(total, 1)
-        self.label = label
-        self.enabled = will_draw(enabled, self.stream)
-        self._last_draw = 0.0
+        stream = sys.stderr if stream is None else stream
+        self._bar = tqdm(total=total or None, desc=label, file=stream, disable=not will_draw(enabled, stream),
+                         leave=False, unit=unit, unit_scale=unit == "B", dynamic_ncols=True)
 
     def update(self, done):
-        now = time.monotonic()
-        if not self.enabled or (now - self._last_draw < 0.1 and done < self.total):
-            return
-        self._last_draw = now
-        filled = int(self.width * min(done, self.total) / self.total)
-        percent = 100 * min(done, self.total) / self.total
-        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {percent:3.0f}%  {self.label}")
-        self.stream.flush()
+        self._bar.update(done - self._bar.n)
 
     def close(self):
-        if self.enabled:
-            self.stream.write("\r" + " " * (self.width + 10 + len(self.label)) + "\r")
-            self.stream.flush()
+        self._bar.close()

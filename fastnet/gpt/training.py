@@ -127,7 +127,7 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
                  "seconds": seconds_before + time.perf_counter() - start}
         files.save_checkpoint(model, checkpoint, state, {"adam_m": m, "adam_v": v})
 
-    bar = ProgressBar(iters, "gpt training", enabled=progress)
+    bar = ProgressBar(iters, "gpt training", enabled=progress, unit="step")
     start = time.perf_counter()
 
     def evaluate(steps):
