@@ -25,7 +25,25 @@ def _sizes(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated layer widths such as 784,30,10; got {text!r}") from None
 
 
+def _epoch_numbers(text):
+    try:
+        return [int(epoch) for epoch in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated epoch numbers such as 20,30; got {text!r}") from None
+
+
 SHOWS = ("weights", "curves", "confusion", "junk", "archetype")
+
+# Recipes for ``fastnet train --preset NAME``: option defaults, measured in BENCHMARKS.md ("The best preset").
+PRESETS = {
+    "best": dict(sizes=[784, 300, 10], activation="relu", cost="log_likelihood", init="he", epochs=30,
+                 batch_size=100, eta=0.05, momentum=0.9, lmbda=5.0, shift=1, halve_eta_after=[15, 22, 27]),
+}
+
+
+def _preset_text(name):
+    return ", ".join(f"--{key.replace('_', '-')} {','.join(map(str, value)) if isinstance(value, list) else value}"
+                     for key, value in PRESETS[name].items())
 
 
 def _network_options(parser, sizes=(784, 16, 16, 10)):
@@ -66,6 +84,12 @@ def _parser():
                        help="hold out the last N training images as a validation set (the book: 10000)")
     train.add_argument("--halve-eta-patience", type=int, default=None, metavar="K",
                        help="halve eta after K epochs without a better validation accuracy")
+    train.add_argument("--halve-eta-after", type=_epoch_numbers, default=None, metavar="E1,E2,...",
+                       help="halve eta after each of these epochs (a fixed schedule)")
+    train.add_argument("--shift", type=int, default=0, metavar="N",
+                       help="train each epoch on the images moved by up to N pixels at random (default 0: as they are)")
+    train.add_argument("--preset", choices=tuple(PRESETS), default=None,
+                       help="best: " + _preset_text("best") + " (options given explicitly still win)")
     train.add_argument("--early-stopping-patience", type=int, default=None, metavar="K",
                        help="stop after K epochs without a better validation accuracy (keeps the best)")
     train.add_argument("--checkpoint", metavar="PATH", default=None, help="save the training state to PATH every epoch")
@@ -112,6 +136,7 @@ def _parser():
     bench.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="gpt: default float32")
     bench.add_argument("--plot", metavar="PNG", default=None, help="gpt: also draw the results as bar charts")
     gpt_cli.add_commands(commands)
+    parser.train_parser = train  # --preset sets its defaults
     return parser
 
 
@@ -163,7 +188,7 @@ def _fit(net, args, train_X, train_y, test, **options):
 
 
 def _train(args):
-    from . import pictures
+    from . import datasets, pictures
 
     for argument, path in (("--save", args.save), ("--checkpoint", args.checkpoint), ("--curves", args.curves)):
         if path:
@@ -184,7 +209,8 @@ def _train(args):
     if resume:
         print(f"resuming from {resume}")
     history = _fit(net, args, train_X, train_y, test, validation=validation, checkpoint=args.checkpoint,
-                   resume=resume, halve_eta_patience=args.halve_eta_patience,
+                   resume=resume, halve_eta_patience=args.halve_eta_patience, halve_eta_after=args.halve_eta_after,
+                   augment=datasets.random_shifts(args.shift) if args.shift else None,
                    early_stopping_patience=args.early_stopping_patience)
     if history.stopped_early:
         print(f"stopped early: back to epoch {history.best_epoch}, the best on the validation set")
@@ -336,7 +362,11 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def main(argv=None):
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "preset", None):  # the preset's values become the defaults; options given still win
+        parser.train_parser.set_defaults(**PRESETS[args.preset])
+        args = parser.parse_args(argv)
     warnings.showwarning = _one_line_warning  # a command-line user reads one line, not a source location
     try:
         {"train": _train, "show": _show, "info": _info, "bench": _bench, "gpt": gpt_cli.run}[args.command](args)

@@ -342,7 +342,8 @@ class Network:
 
     def fit(self, X, y, *, epochs=30, batch_size=10, eta=3.0, lmbda=0.0, momentum=0.0, validation=None,
             test=None, seed=None, progress=True, callbacks=None, halve_eta_patience=None,
-            early_stopping_patience=None, checkpoint=None, resume=None, training_metrics="running"):
+            early_stopping_patience=None, checkpoint=None, resume=None, training_metrics="running",
+            halve_eta_after=None, augment=None):
         """Train by mini-batch stochastic gradient descent; returns a ``fastnet.History``.
 
         Each epoch visits the examples in an order drawn from
@@ -370,6 +371,12 @@ class Network:
         ``early_stopping_patience=k`` stops after k such epochs and returns to
         the parameters of the best one.
 
+        ``halve_eta_after=[k, ...]`` halves eta after each of those epochs (a
+        fixed schedule). ``augment`` is a callable ``f(X, rng)`` that gives the
+        rows each epoch trains on (same shape; drawn with the epoch's generator
+        after its visiting order), such as ``fastnet.datasets.random_shifts()``;
+        the training metrics are then those of the changed rows.
+
         ``checkpoint=path`` saves the network and the training state after
         every epoch (atomically); ``resume=path`` continues from such a file,
         with the same arguments, to the same result as an uninterrupted run
@@ -386,7 +393,7 @@ class Network:
                                 momentum=momentum, validation=validation, test=test, seed=seed, progress=progress,
                                 callbacks=callbacks, halve_eta_patience=halve_eta_patience,
                                 early_stopping_patience=early_stopping_patience, checkpoint=checkpoint, resume=resume,
-                                training_metrics=training_metrics)
+                                training_metrics=training_metrics, halve_eta_after=halve_eta_after, augment=augment)
 
     def save(self, path):
         """Write the network to ``path`` (.npz, atomically); read it back with ``fastnet.load``.

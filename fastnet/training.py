@@ -179,6 +179,24 @@ def _check_patience(argument, value, validation):
     return value
 
 
+def _check_epochs(argument, epochs):
+    """``epochs`` (None or integers >= 1) as a set."""
+    if epochs is None:
+        return set()
+    if not hasattr(epochs, "__iter__") or isinstance(epochs, (str, bytes)):
+        raise TypeError(f"{argument} must be a list of epoch numbers; got {epochs!r}")
+    return {check_int(f"{argument}[]", epoch, 1) for epoch in epochs}
+
+
+def _augmented(net, augment, rows, rng):
+    """The rows of this epoch, ``augment(rows, rng)``, checked and prepared (a new array every epoch)."""
+    changed = augment(rows, rng)
+    if not (isinstance(changed, np.ndarray) and changed.shape == rows.shape):
+        raise ValueError(f"augment must return an array of shape {rows.shape}; got "
+                         f"{getattr(changed, 'shape', type(changed).__name__)}")
+    return _prepared(net, "augment(X, rng)", batch_source(net, "augment(X, rng)", changed))
+
+
 class _Plateau:
     """Epochs since the validation accuracy last improved, for the schedule and early stopping."""
 
@@ -199,7 +217,8 @@ TRAINING_METRICS = ("running", "exact")
 
 
 def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation, seed, progress, callbacks,
-        halve_eta_patience, early_stopping_patience, checkpoint, resume, training_metrics="running"):
+        halve_eta_patience, early_stopping_patience, checkpoint, resume, training_metrics="running",
+        halve_eta_after=None, augment=None):
     """Mini-batch SGD on ``net``; see ``Network.fit``."""
     check_finite_params(net.params)
     rows = batch_source(net, "X", X)
@@ -213,6 +232,9 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
     running = check_choice("training_metrics", training_metrics, TRAINING_METRICS) == "running"
     halve_eta_patience = _check_patience("halve_eta_patience", halve_eta_patience, validation)
     early_stopping_patience = _check_patience("early_stopping_patience", early_stopping_patience, validation)
+    halve_eta_after = _check_epochs("halve_eta_after", halve_eta_after)
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment must be a callable f(X, rng) giving the X of an epoch; got {augment!r}")
     rng = net.rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
     checkpoint = None if checkpoint is None else os.fspath(checkpoint)
     if checkpoint is not None:
@@ -226,6 +248,10 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
 
     settings = {"examples": len(rows), "batch_size": batch_size, "eta": eta, "lmbda": lmbda, "momentum": momentum,
                 "halve_eta_patience": halve_eta_patience, "early_stopping_patience": early_stopping_patience}
+    if halve_eta_after:  # only when given: checkpoints written before these options still resume
+        settings["halve_eta_after"] = sorted(halve_eta_after)
+    if augment is not None:
+        settings["augment"] = repr(augment)
     l2 = lmbda / len(rows)  # the book's λ/n: each step multiplies weights by 1 − eta λ/n
     velocity = np.zeros_like(net.params) if momentum else None
     best_params = net.params.copy() if early_stopping_patience else None
@@ -255,6 +281,9 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
     for epoch in range(first_epoch, last_epoch + 1):
         rng_state = rng.bit_generator.state
         order = rng.permutation(len(rows))
+        if epoch - 1 in halve_eta_after:
+            eta /= 2
+        inputs = training.inputs if augment is None else _augmented(net, augment, rows, rng)
         last_good = net.params.copy()
         last_velocity = None if velocity is None else velocity.copy()
         bar = ProgressBar(len(rows), f"epoch {epoch}/{epochs}", enabled=progress, unit="img")
@@ -262,7 +291,7 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
         start = time.perf_counter()
         for begin in range(0, len(rows), batches_per_piece * batch_size):
             piece = order[begin:begin + batches_per_piece * batch_size]
-            net.kernels.sgd_epoch(*net.kernel_arguments, training.inputs, targets, piece, batch_size, eta, l2,
+            net.kernels.sgd_epoch(*net.kernel_arguments, inputs, targets, piece, batch_size, eta, l2,
                                   momentum, velocity, measured)
             bar.update(begin + len(piece))
         seconds = time.perf_counter() - start

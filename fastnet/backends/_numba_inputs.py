@@ -85,7 +85,10 @@ def csr_matches(source, width, table, indptr, indices, values):
         count, bad = _row_count(row)
         if bad or count != indptr[k + 1] - indptr[k]:
             return False
-        for p in range(indptr[k], indptr[k + 1]):
-            if converted(row[indices[p]], table) != values[p]:
-                return False
+        columns, expected = indices[indptr[k]:indptr[k + 1]], values[indptr[k]:indptr[k + 1]]
+        same = True
+        for p in range(len(columns)):  # no exit inside: a gather and a compare the compiler vectorises
+            same &= converted(row[columns[p]], table) == expected[p]
+        if not same:
+            return False
     return True
