@@ -74,7 +74,7 @@ class TrainingWarning(UserWarning):
 
 
 # Warn when the training cost has grown this many times over its first value, or when the training accuracy
-# has stayed near chance (1 / classes: within CHANCE_MARGIN, or three standard deviations of the accuracy of
+# has stayed near chance (1 / classes: within CHANCE_MARGIN, or two standard deviations of the accuracy of
 # n guesses at chance when that is wider) for STALLED_EPOCHS epochs in a row on at least STALL_MIN_EXAMPLES
 # examples (fewer say little about chance).
 COST_RISE_FACTOR = 100.0
@@ -89,7 +89,7 @@ class _Watch:
     def __init__(self, classes, examples):
         self.chance, self.first_cost, self.at_chance, self.warned = 1 / classes, None, 0, False
         self.watch_chance = examples >= STALL_MIN_EXAMPLES
-        self.margin = max(CHANCE_MARGIN, 3 * math.sqrt(self.chance * (1 - self.chance) / max(examples, 1)))
+        self.margin = max(CHANCE_MARGIN, 2 * math.sqrt(self.chance * (1 - self.chance) / max(examples, 1)))
 
     def update(self, record):
         cost, accuracy = record["train_cost"], record["train_accuracy"]
