@@ -127,7 +127,8 @@ def _parser():
     bench.add_argument("--sweep", metavar="PNG", default=None,
                        help="also sweep hidden width 16-1024 and batch size 1-256 (fastnet vs PyTorch) and plot to PNG")
     bench.add_argument("--sweep-size", type=int, default=10000, help="training images per sweep epoch (default 10000)")
-    bench.add_argument("--rounds", type=int, default=20, help="gpt: training steps per contender, alternated "
+    bench.add_argument("--rounds", type=int, default=None, help="fit: fastnet train runs (default 3); "
+                       "gpt: training steps per contender, alternated "
                        "(default 20; generation runs a quarter as many)")
     bench.add_argument("--configs", nargs="+", choices=("nanogpt-cpu", "small"), default=["nanogpt-cpu", "small"],
                        help="gpt: the model sizes (default both)")
@@ -332,9 +333,12 @@ def _bench_fit(args):
 
     if args.epochs < 1 or (args.train_size is not None and args.train_size < 1):
         raise ValueError("--epochs and --train-size must be at least 1")
+    runs = 3 if args.rounds is None else args.rounds
+    if runs < 0:
+        raise ValueError("--rounds must be at least 0")
     bench.limit_threads(args.threads)
     results = {**bench.where_and_when(), "threads": args.threads,
-               **fit.run(epochs=args.epochs, train_size=args.train_size, data=args.data)}
+               **fit.run(epochs=args.epochs, train_size=args.train_size, data=args.data, command_runs=runs)}
     path = "fastnet-bench-fit.json" if args.json == "fastnet-bench.json" else args.json
     bench.write_json(results, path)
     print(f"results written to {path}")
@@ -344,10 +348,11 @@ def _bench_gpt(args):
     from . import bench
     from .bench import gpt
 
-    if args.rounds < 1 or args.threads < 1:
+    rounds = 20 if args.rounds is None else args.rounds
+    if rounds < 1 or args.threads < 1:
         raise ValueError("--rounds and --threads must be at least 1")
     bench.limit_threads(args.threads)
-    results = gpt.run(configs=args.configs, parts=args.parts, rounds=args.rounds, dtype=args.dtype, only=args.only)
+    results = gpt.run(configs=args.configs, parts=args.parts, rounds=rounds, dtype=args.dtype, only=args.only)
     results["threads"] = args.threads
     if args.plot:
         gpt.plot(results, args.plot)

@@ -93,3 +93,24 @@ def test_bench_gpt_refuses_bad_options(tmp_path):
 
     result = run("bench", "gpt", "--rounds", "0")
     assert result.returncode != 0 and "--rounds" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bench_fit_compares_fit_with_the_compiled_epoch_and_runs_train(tmp_path):
+    path = tmp_path / "fit.json"
+    code = ("import sys; from fastnet import cli; "
+            f"sys.exit(cli.main(['bench', 'fit', '--train-size', '400', '--epochs', '2', '--rounds', '1', "
+            f"'--json', {str(path)!r}]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "| what | seconds (median) | × the compiled epoch |" in result.stdout
+    results = json.loads(path.read_text())
+    rows = {row["name"]: row for row in results["rows"]}
+    import fastnet
+
+    for name in set(fastnet.backends.available()) - {"numpy"}:
+        assert rows[f"fastnet {name}"]["times_compiled_epoch"] == 1.0
+        for dtype in ("float32", "float64", "uint8"):
+            assert rows[f"fit(X {dtype}, epochs=1), {name}"]["times_compiled_epoch"] > 0
+    (run,) = results["train_command"]
+    assert run["wall_seconds"] > 0 and 30 < run["peak_rss_mb"] < 5000 and "Epoch  30/30" in run["last_line"]
+    assert set(results["load_mnist_seconds"]) == {"uint8", "float32"}
