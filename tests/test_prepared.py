@@ -128,13 +128,14 @@ def test_the_cache_holds_a_few_sets(compiled):
 
 
 @pytest.mark.parametrize("backend", fastnet.backends.available())
-def test_networks_train_on_pixels_as_on_their_scaled_floats(backend):
+@pytest.mark.parametrize("sizes, batch_size", [([64, 12, 10], 10), ([64, 128, 128, 10], 64)])  # 64: the BLAS path
+def test_networks_train_on_pixels_as_on_their_scaled_floats(backend, sizes, batch_size):
     """fit, predict, evaluate and cost on uint8 images: bit-identical to the same images as v / 255."""
     pixels, labels = _pixels(200, 64), np.random.default_rng(3).integers(0, 10, 200)
     scaled = pixels.astype(np.float32) / 255
-    nets = [fastnet.Network([64, 12, 10], backend=backend, seed=4) for _ in range(3)]
+    nets = [fastnet.Network(sizes, backend=backend, seed=4) for _ in range(3)]
     for net, X in zip(nets, (pixels, scaled, scaled.astype(np.float64))):
-        net.fit(X, labels, epochs=2, eta=1.0, seed=5, test=(X, labels), progress=False)
+        net.fit(X, labels, epochs=2, eta=1.0, batch_size=batch_size, seed=5, test=(X, labels), progress=False)
     assert nets[0].params.tobytes() == nets[1].params.tobytes() == nets[2].params.tobytes()
     net = nets[0]
     np.testing.assert_array_equal(net.predict(pixels), net.predict(scaled))

@@ -69,7 +69,7 @@ class Inputs:
     dense modes read, not prepared CSR rows.
     """
 
-    __slots__ = ("source", "examples", "width", "dtype", "mode", "_arrays")
+    __slots__ = ("source", "examples", "width", "dtype", "mode", "_arrays", "_rows")
 
     def __init__(self, source, mode, dense, indptr=None, indices=None, values=None):
         if mode not in (DENSE_INPUTS, CSR_INPUTS, COMPACT_INPUTS):
@@ -79,7 +79,8 @@ class Inputs:
         indices = np.empty(0, _INDEX) if indices is None else indices
         values = np.empty(0, dtype) if values is None else values
         for name, value in dict(source=source, examples=source.shape[0], width=source.shape[1], dtype=dtype,
-                                mode=mode, _arrays=(mode, dense.reshape(-1), indptr, indices, values)).items():
+                                mode=mode, _arrays=(mode, dense.reshape(-1), indptr, indices, values),
+                                _rows=None).items():
             object.__setattr__(self, name, value)
 
     def __setattr__(self, name, value):
@@ -97,8 +98,13 @@ class Inputs:
         return self._arrays
 
     def rows(self):
-        """The rows as a dense (examples, width) array of ``dtype`` (converted from ``source`` when they differ)."""
-        return numpy_backend.prepare_inputs(self.source, self.dtype)
+        """The rows as a dense (examples, width) array of ``dtype`` (for the BLAS path): ``source`` itself when
+        it is of ``dtype``, else its conversion, made on the first call and kept."""
+        if self.source.dtype == self.dtype:
+            return self.source
+        if self._rows is None:
+            object.__setattr__(self, "_rows", numpy_backend.converted_rows(self.source, self.dtype))
+        return self._rows
 
 
 class _Prepared:
@@ -203,7 +209,7 @@ class CompiledKernels:
         np.cumsum(counts, out=indptr[1:])
         total = int(indptr[-1])
         if total > (1 - SPARSE_MIN_ZERO_FRACTION) * X.size:
-            return Inputs(X, DENSE_INPUTS, numpy_backend.prepare_inputs(X, dtype))
+            return Inputs(X, DENSE_INPUTS, numpy_backend.converted_rows(X, dtype))
         # Allocated here, by NumPy, so that these arrays (tens of MB) get huge pages
         # where the system allows: the epoch reads their rows in random order.
         indices, values = np.empty(total + 1, _INDEX), np.empty(total + 1, dtype)  # +1: see to_csr

@@ -234,6 +234,13 @@ def rows_dtype(X, dtype=None):
     return np.dtype(np.float32) if X.dtype == np.uint8 else X.dtype
 
 
+def converted_rows(X, dtype):
+    """X as a C-contiguous array of ``dtype`` (X itself when it is one); uint8 pixels v become v / 255."""
+    if X.dtype == np.uint8:
+        return pixel_values(dtype)[X]
+    return np.ascontiguousarray(X, dtype)
+
+
 def prepare_inputs(X, dtype=None, *, argument="X"):
     """The rows X (n, n_0) as this backend's kernels read them: a C-contiguous array of ``dtype``.
 
@@ -243,10 +250,9 @@ def prepare_inputs(X, dtype=None, *, argument="X"):
     representation once per data set here, such as the nonzeros of sparse
     images; every kernel that takes X accepts either.)
     """
-    dtype = rows_dtype(X, dtype)
+    rows = converted_rows(X, rows_dtype(X, dtype))
     if X.dtype == np.uint8:
-        return pixel_values(dtype)[X]
-    rows = np.ascontiguousarray(X, dtype)
+        return rows
     with np.errstate(over="ignore", invalid="ignore"):
         finite = bool(np.isfinite(rows).all())
     if not finite:
