@@ -10,8 +10,8 @@ import numpy as np
 from . import persistence
 from .backends.numpy_backend import mean_cost
 from ._checks import (
-    as_batch, as_labels, as_targets, check_choice, check_finite_params, check_int, check_nonnegative_finite, check_positive_finite,
-    check_seed,
+    as_batch, as_labels, as_targets, check_choice, check_finite_params, check_int, check_nonnegative_finite,
+    check_positive_finite, check_seed,
 )
 from ._progress import ProgressBar, will_draw
 
@@ -281,8 +281,6 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
     for epoch in range(first_epoch, last_epoch + 1):
         rng_state = rng.bit_generator.state
         order = rng.permutation(len(rows))
-        if epoch - 1 in halve_eta_after:
-            eta /= 2
         inputs = training.inputs if augment is None else _augmented(net, augment, rows, rng)
         last_good = net.params.copy()
         last_velocity = None if velocity is None else velocity.copy()
@@ -325,6 +323,8 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
             if halve_eta_patience and plateau.since_change >= halve_eta_patience:
                 eta, plateau.since_change = eta / 2, 0
             stop = bool(early_stopping_patience) and plateau.since_best >= early_stopping_patience
+        if epoch in halve_eta_after:  # the eta of the next epoch, and of a checkpoint of this one
+            eta /= 2
         if test is not None:
             record.update(test.measure(net, "test"))
         history.append(record)

@@ -101,3 +101,27 @@ def test_the_best_preset_sets_defaults_and_explicit_options_win(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Network([784, 20, 10], activation='relu', cost='log_likelihood', output='softmax'" in result.stdout
     assert "1 epochs, batch size 100, eta 0.05, lmbda 5.0, momentum 0.9" in result.stdout
+
+
+def test_an_epoch_rolled_back_after_a_halving_resumes_with_the_halved_eta(tmp_path):
+    """The checkpoint written when an epoch diverges holds the eta that epoch ran with, halved only once."""
+    import types
+
+    X, y = _images(30), np.arange(30) % 10
+    net = fastnet.Network([784, 5, 10], dtype="float64", backend="numpy", seed=0)
+    real, calls = net.kernels, []
+
+    def sgd_epoch(params, *args, **options):  # the second epoch ends with a NaN in the parameters
+        real.sgd_epoch(params, *args, **options)
+        calls.append(1)
+        if len(calls) == 2:
+            params[0] = np.nan
+
+    net._kernels = types.SimpleNamespace(**{name: getattr(real, name) for name in fastnet.backends.KERNELS})
+    net._kernels.sgd_epoch = sgd_epoch
+    path = tmp_path / "run.npz"
+    with pytest.raises(fastnet.TrainingDiverged):
+        net.fit(X, y, epochs=3, eta=0.8, halve_eta_after=[1], checkpoint=path, seed=2, progress=False)
+    net._kernels = real
+    history = net.fit(X, y, epochs=3, eta=0.8, halve_eta_after=[1], resume=path, seed=2, progress=False)
+    assert history["eta"] == [0.8, 0.4, 0.4]
