@@ -155,7 +155,7 @@ def _describe(net):
 def _data(args):
     from . import datasets
 
-    # The original pixels, memory-mapped: networks read uint8 v as v / 255, in their own dtype.
+    # The original pixels, a quarter of the memory of float32: networks read uint8 v as v / 255, in their dtype.
     data = datasets.load_mnist(args.data, download=not args.no_download, verify=not args.no_verify, dtype="uint8")
     (_, train_labels), (_, test_labels) = data
     print(f"data: {data.source}; {len(train_labels):,} training, {len(test_labels):,} test images")
@@ -196,6 +196,8 @@ def _train(args):
             check_destination(argument, path)
     if not 0 <= args.validation_size:
         raise ValueError("--validation-size must be at least 0")
+    if args.shift < 0:
+        raise ValueError("--shift must be at least 0")
     if args.resume and not args.checkpoint:
         raise ValueError("--resume continues from --checkpoint PATH: give the checkpoint too")
     net = _network(args)

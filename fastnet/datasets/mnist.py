@@ -145,7 +145,7 @@ def decoded_arrays(path, md5):
     decoded = os.path.join(os.path.dirname(cache_directory()), "decoded", name)
     try:
         return np.load(decoded, allow_pickle=False)
-    except (OSError, ValueError, EOFError):  # not written yet, or damaged: decode again
+    except (OSError, ValueError, EOFError, MemoryError):  # not written yet, or damaged: decode again
         pass
     array = read_idx(path, md5=md5)
     try:
