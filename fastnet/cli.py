@@ -32,6 +32,7 @@ def _epoch_numbers(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated epoch numbers such as 20,30; got {text!r}") from None
 
 
+MNIST_CLASSES = 10
 SHOWS = ("weights", "curves", "confusion", "junk", "archetype")
 
 # Recipes for ``fastnet train --preset NAME``: option defaults, measured in BENCHMARKS.md ("The best preset").
@@ -54,8 +55,10 @@ def _network_options(parser, sizes=(784, 16, 16, 10)):
     parser.add_argument("--output", choices=OUTPUTS, default=None, help="output layer (default: the cost's own)")
     parser.add_argument("--init", choices=INITS, default="normal", help="initial weights (default normal, the book's)")
     parser.add_argument("--backend", default="auto", help=f"auto or one of {', '.join(backends.names())}")
-    parser.add_argument("--dtype", choices=DTYPES, default="float32")
-    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--dtype", choices=DTYPES, default="float32",
+                        help="of the parameters and the arithmetic (default float32)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="the same seed gives the same initial parameters and visiting orders (default: random)")
     parser.add_argument("--data", metavar="DIR", default=None, help="folder with the four MNIST IDX files (else: "
                         "$FASTNET_DATA, the cache, the copy shipped with fastnet)")
     parser.add_argument("--no-download", action="store_true", help="never use the network")
@@ -77,7 +80,11 @@ def _parser():
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train a network on MNIST and report test accuracy per epoch")
+    train = commands.add_parser("train", help="train a network on MNIST and report test accuracy per epoch",
+                                description="Train a network on MNIST by mini-batch SGD and print the test accuracy "
+                                "after every epoch. The defaults are 3Blue1Brown's 784-16-16-10 sigmoid network "
+                                "with the book's quadratic cost, batch 10 and eta 3.0; --preset best is the "
+                                "recipe that passes 98.5%%.")
     _network_options(train)
     _training_options(train)
     train.add_argument("--validation-size", type=int, default=0, metavar="N",
@@ -105,7 +112,7 @@ def _parser():
     show.add_argument("--model", metavar="PATH", action="append", default=None,
                       help="a saved network (repeat for junk); default: train one now (see --epochs)")
     show.add_argument("--out", metavar="PNG", default=None, help="where to draw (default fastnet-PICTURE.png)")
-    _network_options(show, sizes=[784, 30, 10])
+    _network_options(show)
     _training_options(show, epochs=5)
     show.add_argument("--train-size", type=int, default=None, metavar="N",
                       help="train on the first N images (curves: default 1000)")
@@ -144,6 +151,9 @@ def _parser():
 def _network(args):
     from . import Network
 
+    if args.sizes[-1] != MNIST_CLASSES:
+        raise ValueError(f"--sizes must end with {MNIST_CLASSES} output neurons, one per digit; got "
+                         f"{','.join(map(str, args.sizes))}")
     return Network(args.sizes, activation=args.activation, cost=args.cost, output=args.output, init=args.init,
                    dtype=args.dtype, backend=args.backend, seed=args.seed)
 
@@ -178,8 +188,8 @@ def _print_epoch(epochs, test_size):
 def _fit(net, args, train_X, train_y, test, **options):
     """``net.fit`` with the training options of ``args``, printing one line per epoch."""
     print(f"{net!r}: {net.num_params:,} parameters")
-    print(f"SGD: {args.epochs} epochs, batch size {args.batch_size}, eta {args.eta}, lmbda {args.lmbda}, "
-          f"momentum {args.momentum}")
+    print(f"SGD: {args.epochs} epoch{'' if args.epochs == 1 else 's'}, batch size {args.batch_size}, eta {args.eta}, "
+          f"lmbda {args.lmbda}, momentum {args.momentum}")
     start = time.perf_counter()
     history = net.fit(train_X, train_y, epochs=args.epochs, batch_size=args.batch_size, eta=args.eta,
                       lmbda=args.lmbda, momentum=args.momentum, test=test, progress=True,
@@ -237,10 +247,14 @@ def _trained(args, data, **overrides):
 def _show(args):
     from . import load, pictures
 
+    pictures.pyplot()  # without matplotlib: say so now, not after training
     out = args.out or f"fastnet-{args.picture}.png"
-    data = _data(args)
     models = [load(path, backend=args.backend) for path in args.model or ()]
-    (train_X, train_y), test = data
+    if models and args.picture in ("weights", "junk", "archetype"):  # pictures of a saved network alone
+        data = None
+    else:
+        data = _data(args)
+        (train_X, train_y), test = data
     if args.picture == "curves":
         count = args.train_size or 1000
         net = models[0] if models else _network(args)
@@ -300,8 +314,9 @@ def _cpu():
 def _info(args):
     print(f"fastnet {__version__}")
     print(f"python {platform.python_version()} ({sys.executable})")
-    for distribution in ("numpy", "numba", "Cython"):
+    for distribution in ("numpy", "numba"):
         print(f"{distribution} {_version_of(distribution)}")
+    print(f"Cython (the compiler, needed only to build the extension at install) {_version_of('Cython')}")
     print(f"cpu: {_cpu()}, {os.cpu_count()} logical cores")
     print("backends (auto picks the first usable):")
     for name in backends.names():

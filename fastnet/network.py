@@ -73,6 +73,18 @@ class Network:
         self._weights, self._biases = (tuple(views) for views in split_params(self._params, self._sizes))
         self._training = threading.Lock()
 
+    def __getstate__(self):
+        """For pickle and copy: everything but the lock and the backend module (kept by name)."""
+        state = dict(self.__dict__)
+        del state["_training"], state["_kernels"], state["_weights"], state["_biases"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._kernels = backends.load(self._backend)
+        self._weights, self._biases = (tuple(views) for views in split_params(self._params, self._sizes))
+        self._training = threading.Lock()
+
     def __repr__(self):
         return (f"Network({list(self._sizes)}, activation={self._activation!r}, cost={self._cost!r}, "
                 f"output={self._output!r}, dtype={self._dtype.name!r}, backend={self._backend!r})")

@@ -13,7 +13,7 @@ that draws it (``fastnet show ...`` on the command line runs both):
   towards a chosen answer, raw and regularised (L2 and blur on the image).
 
 matplotlib is imported only when something is drawn
-(``pip install "fastnet[plot]"``).
+(``pip install "fastnet-3b1b[plot]"``).
 """
 import math
 
@@ -29,7 +29,7 @@ def pyplot():
     try:
         import matplotlib
     except ImportError:
-        raise ImportError('drawing needs matplotlib: pip install "fastnet[plot]" (or: pip install matplotlib)') from None
+        raise ImportError('drawing needs matplotlib: pip install "fastnet-3b1b[plot]" (or: pip install matplotlib)') from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -60,20 +60,22 @@ def first_layer_images(net):
 
 
 def draw_first_layer(net, path, *, columns=None):
-    """One image per hidden neuron, each on a diverging map centred at 0 (its own scale)."""
+    """One image per hidden neuron on one diverging colour scale centred at 0, shown beside them."""
     images = first_layer_images(net)
     columns = columns or math.ceil(math.sqrt(len(images)))
     rows = math.ceil(len(images) / columns)
+    limit = float(np.abs(images).max()) or 1.0
     plt = pyplot()
-    figure, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.3 * rows + 0.5), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(1.3 * columns + 1.0, 1.3 * rows + 0.5), squeeze=False)
+    shown = None
     for index, axis in enumerate(axes.flat):
         axis.set_axis_off()
         if index < len(images):
-            limit = np.abs(images[index]).max() or 1.0
-            axis.imshow(images[index], cmap=DIVERGING, vmin=-limit, vmax=limit)
+            shown = axis.imshow(images[index], cmap=DIVERGING, vmin=-limit, vmax=limit)
             axis.set_title(str(index), fontsize=7)
     figure.suptitle(f"first-layer weights of {net.sizes} (red +, blue -)")
     figure.tight_layout()
+    figure.colorbar(shown, ax=axes, shrink=0.8, label="weight")
     return _save(figure, path)
 
 
@@ -168,6 +170,7 @@ def draw_junk(reports, path):
         row[0].hist(report["confidence"], bins=20, range=(0, 1))
         row[0].set_title(f"{name}\n{100 * report['share_confident']:.0f}% named with confidence > 0.9", fontsize=8)
         row[0].set_xlabel("largest output")
+        row[0].set_ylabel("noise images")
         side = math.isqrt(report["images"].shape[1])
         for axis, image, label, confidence in zip(row[1:], report["images"], report["labels"], report["confidence"]):
             axis.imshow(image.reshape(side, side), cmap="gray")

@@ -100,7 +100,7 @@ def test_the_best_preset_sets_defaults_and_explicit_options_win(tmp_path):
                  env={"FASTNET_CACHE": str(tmp_path), "FASTNET_DATA": ""})
     assert result.returncode == 0, result.stderr
     assert "Network([784, 20, 10], activation='relu', cost='log_likelihood', output='softmax'" in result.stdout
-    assert "1 epochs, batch size 100, eta 0.05, lmbda 5.0, momentum 0.9" in result.stdout
+    assert "SGD: 1 epoch, batch size 100, eta 0.05, lmbda 5.0, momentum 0.9" in result.stdout
 
 
 def test_an_epoch_rolled_back_after_a_halving_resumes_with_the_halved_eta(tmp_path):

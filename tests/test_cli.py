@@ -81,7 +81,7 @@ def test_missing_numba_is_skipped_and_explained():
     assert any(re.match(r"numba +not usable: (ModuleNotFound|Import)Error", line.strip()) for line in lines)
     code = "import sys; sys.modules['numba'] = None; import fastnet; fastnet.Network([4, 2], backend='numba')"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert "BackendUnavailable" in result.stderr and 'pip install "fastnet[numba]"' in result.stderr
+    assert "BackendUnavailable" in result.stderr and 'pip install "fastnet-3b1b[numba]"' in result.stderr
 
 
 def test_train_with_validation_checkpoint_and_resume(tmp_path):
@@ -138,3 +138,25 @@ def test_show_reads_saved_networks_and_refuses_bad_ones(tmp_path):
     result = run("show", "weights", "--data", str(directory), "--no-verify", "--model", str(tmp_path / "broken.npz"))
     assert result.returncode == 2 and "not a readable fastnet network file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_what_a_newcomer_tripped_on(tmp_path):
+    """Issue 16's list: the output width, a missing matplotlib, data loaded only when needed, and the wording."""
+    result = run("train", "--sizes", "784,16,16", "--epochs", "1")
+    assert result.returncode == 2 and "--sizes must end with 10 output neurons, one per digit" in result.stderr
+    code = ("import sys; sys.modules['matplotlib'] = None; from fastnet.cli import main; "
+            "sys.exit(main(['show', 'weights']))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 2 and "drawing needs matplotlib" in result.stderr and "Epoch" not in result.stdout
+    saved = tmp_path / "net.npz"
+    fastnet.Network([784, 16, 16, 10], seed=0).save(saved)
+    empty = tmp_path / "no-mnist-here"
+    empty.mkdir()
+    result = run("show", "weights", "--model", str(saved), "--out", str(tmp_path / "w.png"),
+                 env={"FASTNET_DATA": str(empty)})  # a picture of a saved network reads no data
+    assert result.returncode == 0, result.stderr
+    assert "data:" not in result.stdout and (tmp_path / "w.png").exists()
+    info = run("info").stdout
+    assert "Cython (the compiler, needed only to build the extension at install)" in info
+    help_text = run("train", "--help").stdout
+    assert "Train a network on MNIST" in help_text and "the same seed gives" in help_text
