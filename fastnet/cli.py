@@ -151,7 +151,7 @@ def _parser():
 def _network(args):
     from . import Network
 
-    if args.sizes[-1] != MNIST_CLASSES:
+    if len(args.sizes) >= 2 and args.sizes[-1] != MNIST_CLASSES:  # fewer: Network says what is wrong
         raise ValueError(f"--sizes must end with {MNIST_CLASSES} output neurons, one per digit; got "
                          f"{','.join(map(str, args.sizes))}")
     return Network(args.sizes, activation=args.activation, cost=args.cost, output=args.output, init=args.init,

@@ -415,6 +415,29 @@ class Network:
         check_finite_params(self._params)
         return persistence.save(self, path)
 
+    # -- other formats (fastnet.export; onnx and torch are imported only when asked for)
+
+    def to_onnx(self, path):
+        """Write the network to ``path`` as an ONNX model: input "x" (n, n_0), output "y" (n, n_L)."""
+        from . import export
+
+        check_finite_params(self._params)
+        return export.to_onnx(self, path)
+
+    def to_torch(self):
+        """A ``torch.nn.Sequential`` (Linear and activation modules) with this network's parameters and outputs."""
+        from . import export
+
+        return export.to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module, *, cost=None, backend="auto"):
+        """A Network from a ``torch.nn.Sequential`` of Linear layers, each followed by Sigmoid, ReLU, Tanh or GELU
+        (the same one in every hidden layer) and Sigmoid or Softmax after the last (``fastnet.export.from_torch``)."""
+        from . import export
+
+        return export.from_torch(module, cls, cost=cost, backend=backend)
+
     def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None):
         """The book's ``SGD``: the same arguments and data format, the same printed lines.
 
