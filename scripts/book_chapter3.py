@@ -51,8 +51,9 @@ def main():
     training_data, validation_data, _ = fastnet.datasets.load_data_wrapper(progress=False)
     training_data = [(x.astype(np.float64), y.astype(np.float64)) for x, y in training_data]
     validation_data = [(x.astype(np.float64), y) for x, y in validation_data]
-    for name, module in (("the book's network2.py", book), ("fastnet.book.network2", fastnet_network2)):
-        if args.only and args.only not in name:
+    for key, name, module in (("book", "the book's network2.py", book), ("fastnet", "fastnet.book.network2",
+                                                                          fastnet_network2)):
+        if args.only not in (None, key):
             continue
         (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy), seconds = run(
             module, training_data, validation_data, args.epochs, args.seed)

@@ -92,3 +92,21 @@ def test_chapter_one_network(book_data, capsys):
     assert lines[0].startswith("Epoch 0: ") and lines[1].endswith(" / 300")
     assert isinstance(net.evaluate(evaluation_data), int)
     assert isinstance(network.sigmoid(0.0), float) and network.sigmoid_prime(0.0) == 0.25
+
+
+def test_numpy_and_python_seeds_repeat_a_run_as_in_the_book(book_data):
+    training_data, _ = book_data
+    results = []
+    for _ in range(2):
+        np.random.seed(5)
+        random.seed(6)
+        net = network2.Network([784, 10, 10])
+        start = net.params.copy()
+        net.SGD(training_data[:100], 1, 10, 0.5)
+        results.append((start, net.params.copy()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    np.random.seed(5)
+    first_bias = network.Network([784, 10, 10]).biases[0][0, 0]
+    np.random.seed(5)
+    assert first_bias == np.float32(np.random.standard_normal())  # the book's first draw: biases[0][0]

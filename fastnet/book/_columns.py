@@ -5,7 +5,22 @@ import fastnet
 
 
 class BookNetwork(fastnet.Network):
-    """A ``fastnet.Network`` whose ``biases`` are the book's column vectors, views into ``params``."""
+    """A ``fastnet.Network`` whose ``biases`` are the book's column vectors, views into ``params``.
+
+    Without a ``seed``, parameters are drawn as the book draws them, from
+    NumPy's global generator (``np.random.randn``: biases, then weights), so
+    ``np.random.seed`` repeats a run as it does with the book's code.
+    """
+
+    def __init__(self, sizes, *, seed=None, **options):
+        super().__init__(sizes, seed=seed, **options)
+        self._book_seed = seed
+
+    def draw(self, weight_scale):
+        """Biases N(0, 1) and weights N(0, 1) times ``weight_scale(n_in)``, in the book's order."""
+        normal = np.random.standard_normal if self._book_seed is None else self.rng.standard_normal
+        self.biases = [normal((n, 1)) for n in self.sizes[1:]]
+        self.weights = [normal((n_out, n_in)) * weight_scale(n_in) for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:])]
 
     @property
     def biases(self):

@@ -19,3 +19,5 @@ class Network(BookNetwork):
     def __init__(self, sizes, *, dtype="float32", backend="auto", seed=None):
         super().__init__(sizes, activation="sigmoid", cost="quadratic", init="normal", dtype=dtype,
                          backend=backend, seed=seed)
+        if seed is None:
+            self.draw(lambda n_in: 1.0)

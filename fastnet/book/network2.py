@@ -57,8 +57,9 @@ class Network(BookNetwork):
     """The book's improved network: a cost class, L2 regularisation, weights scaled by 1/√n_in.
 
     ``dtype``, ``backend`` and ``seed`` are fastnet's (the book has none of
-    them); without a seed, ``SGD`` draws its orders from Python's ``random``,
-    so ``random.seed`` makes a run repeatable, as in the book.
+    them); without a seed, parameters come from NumPy's global generator and
+    ``SGD`` draws its orders from Python's ``random``, so ``np.random.seed``
+    and ``random.seed`` repeat a run, as they do the book's.
     """
 
     def __init__(self, sizes, cost=CrossEntropyCost, *, dtype="float32", backend="auto", seed=None):
@@ -67,19 +68,16 @@ class Network(BookNetwork):
         super().__init__(sizes, activation="sigmoid", cost=cost.name, init="xavier", dtype=dtype, backend=backend,
                          seed=seed)
         self.cost = cost
-        self._seed = seed
+        if seed is None:
+            self.default_weight_initializer()
 
     def default_weight_initializer(self):
         """Weights N(0, 1/n_in), biases N(0, 1): the book's default."""
-        self._draw(self.sizes, lambda rows, columns: self.rng.standard_normal((rows, columns)) / np.sqrt(columns))
+        self.draw(lambda n_in: 1 / np.sqrt(n_in))
 
     def large_weight_initializer(self):
         """Weights and biases N(0, 1): chapter 1's initialisation."""
-        self._draw(self.sizes, lambda rows, columns: self.rng.standard_normal((rows, columns)))
-
-    def _draw(self, sizes, weights):
-        self.biases = [self.rng.standard_normal((n, 1)) for n in sizes[1:]]
-        self.weights = [weights(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+        self.draw(lambda n_in: 1.0)
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, evaluation_data=None,
             monitor_evaluation_cost=False, monitor_evaluation_accuracy=False, monitor_training_cost=False,
@@ -91,26 +89,25 @@ class Network(BookNetwork):
         (accuracies are counts). ``early_stopping_n`` > 0 stops after that many
         epochs without a better evaluation accuracy.
         """
-        training_data = list(training_data)
-        X, Y = book_pairs("training_data", training_data, self.sizes)
-        evaluation_data = None if evaluation_data is None else list(evaluation_data)
+        X, Y = self._rows("training_data", training_data)
+        evaluation = None if evaluation_data is None else self._rows("evaluation_data", evaluation_data)
         evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = [], [], [], []
         best = {"accuracy": 0, "since": 0}
 
         def monitor(net, record):
             print(f"Epoch {record['epoch'] - 1} training complete")
             if monitor_training_cost:
-                training_cost.append(self.total_cost(training_data, lmbda))
+                training_cost.append(self._total_cost(X, Y, lmbda))
                 print(f"Cost on training data: {training_cost[-1]}")
             if monitor_training_accuracy:
-                training_accuracy.append(self.accuracy(training_data, convert=True))
-                print(f"Accuracy on training data: {training_accuracy[-1]} / {len(training_data)}")
+                training_accuracy.append(self.evaluate(X, Y))
+                print(f"Accuracy on training data: {training_accuracy[-1]} / {len(X)}")
             if monitor_evaluation_cost:
-                evaluation_cost.append(self.total_cost(evaluation_data, lmbda, convert=True))
+                evaluation_cost.append(self._total_cost(*evaluation, lmbda))
                 print(f"Cost on evaluation data: {evaluation_cost[-1]}")
             if monitor_evaluation_accuracy:
-                evaluation_accuracy.append(self.accuracy(evaluation_data))
-                print(f"Accuracy on evaluation data: {evaluation_accuracy[-1]} / {len(evaluation_data)}")
+                evaluation_accuracy.append(self.evaluate(*evaluation))
+                print(f"Accuracy on evaluation data: {evaluation_accuracy[-1]} / {len(evaluation[0])}")
             print()
             if early_stopping_n > 0 and monitor_evaluation_accuracy:
                 if evaluation_accuracy[-1] > best["accuracy"]:
@@ -120,10 +117,15 @@ class Network(BookNetwork):
                 return best["since"] >= early_stopping_n
             return False
 
-        seed = self._seed if self._seed is not None else random.getrandbits(32)
+        seed = self._book_seed if self._book_seed is not None else random.getrandbits(32)
         self.fit(X, Y, epochs=epochs, batch_size=mini_batch_size, eta=eta, lmbda=lmbda, seed=seed, progress=False,
                  callbacks=[monitor])
         return evaluation_cost, evaluation_accuracy, training_cost, training_accuracy
+
+    def _rows(self, argument, data):
+        """(X, y) of the book's pairs, X in the network's dtype: converted once, read every epoch."""
+        X, y = book_pairs(argument, data, self.sizes)
+        return np.ascontiguousarray(X, self.dtype), y
 
     def accuracy(self, data, convert=False):
         """The number of (x, y) in ``data`` classified right; ``convert=True`` for one-hot y (training data)."""
@@ -132,7 +134,9 @@ class Network(BookNetwork):
 
     def total_cost(self, data, lmbda, convert=False):
         """(1/n) Σ_x C_x + (λ/2n) Σ w² over the n pairs of ``data``; ``convert=True`` for int labels."""
-        X, y = book_pairs("data", data, self.sizes)
+        return self._total_cost(*book_pairs("data", data, self.sizes), lmbda)
+
+    def _total_cost(self, X, y, lmbda):
         penalty = 0.5 * (lmbda / len(X)) * sum(float(np.linalg.norm(w) ** 2) for w in self.weights)
         return BookNetwork.cost(self, X, y) + penalty  # fastnet's mean cost: ``self.cost`` is the book's class
 
