@@ -2,7 +2,7 @@
 
 ``Network.to_onnx(path)``, ``Network.to_torch()`` and ``Network.from_torch(module)``
 call these; onnx and torch are imported only here, when asked for
-(``pip install "fastnet-3b1b[onnx]"``; torch as PyTorch installs it).
+(``pip install onnx onnxruntime``, the ``onnx`` extra; torch as PyTorch installs it).
 Layer l computes f(W_l a + b_l) in every format: ONNX ``Gemm`` with
 ``transB=1`` and ``torch.nn.Linear`` both hold W as (n_out, n_in), as fastnet does.
 """

@@ -13,7 +13,7 @@ that draws it (``fastnet show ...`` on the command line runs both):
   towards a chosen answer, raw and regularised (L2 and blur on the image).
 
 matplotlib is imported only when something is drawn
-(``pip install "fastnet-3b1b[plot]"``).
+(``pip install matplotlib``, or the ``plot`` extra).
 """
 import math
 
@@ -29,7 +29,7 @@ def pyplot():
     try:
         import matplotlib
     except ImportError:
-        raise ImportError('drawing needs matplotlib: pip install "fastnet-3b1b[plot]" (or: pip install matplotlib)') from None
+        raise ImportError('drawing needs matplotlib: pip install matplotlib') from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -1,6 +1,6 @@
 """fastnet as a scikit-learn classifier: ``NetworkClassifier`` in pipelines, grid searches and ``clone``.
 
-Needs scikit-learn (``pip install "fastnet-3b1b[sklearn]"``); ``import fastnet``
+Needs scikit-learn (``pip install scikit-learn``, the ``sklearn`` extra); ``import fastnet``
 does not import this module. The estimator follows scikit-learn's
 conventions rather than fastnet's where they differ: X is read as numbers
 (uint8 features are not taken for pixels and scaled; put a ``MinMaxScaler``

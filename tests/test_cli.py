@@ -81,7 +81,7 @@ def test_missing_numba_is_skipped_and_explained():
     assert any(re.match(r"numba +not usable: (ModuleNotFound|Import)Error", line.strip()) for line in lines)
     code = "import sys; sys.modules['numba'] = None; import fastnet; fastnet.Network([4, 2], backend='numba')"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert "BackendUnavailable" in result.stderr and 'pip install "fastnet-3b1b[numba]"' in result.stderr
+    assert "BackendUnavailable" in result.stderr and 'pip install numba' in result.stderr
 
 
 def test_train_with_validation_checkpoint_and_resume(tmp_path):

@@ -18,7 +18,7 @@ GPT_KERNELS = ("logits", "attention_weights", "loss", "loss_and_gradient", "new_
 
 # name -> (module, how to make it usable); in order of preference for "auto".
 _BACKENDS = {
-    "numba": ("fastnet.backends.numba_backend", 'pip install "fastnet-3b1b[numba]" (or: pip install numba)'),
+    "numba": ("fastnet.backends.numba_backend", 'pip install numba'),
     "cython": ("fastnet.backends.cython_backend",
                "reinstall fastnet where a C compiler is available (pip install . builds the extension)"),
     "numpy": ("fastnet.backends.numpy_backend", "NumPy is a dependency of fastnet: pip install numpy"),

@@ -28,7 +28,7 @@ class Contender:
             try:
                 importlib.import_module(module)
             except Exception as exc:  # noqa: BLE001 - any failure to import means "skip"
-                return f"{module} is not usable ({type(exc).__name__}: {exc}); pip install \"fastnet-3b1b[bench]\""
+                return f"{module} is not usable ({type(exc).__name__}: {exc}); pip install {module}"
         return None
 
     def setup(self, sizes, params, X, Y, eta):
