@@ -131,9 +131,9 @@ def run(*, backends=("numba", "cython"), epochs=10, train_size=None, data=None, 
     for row in skipped:
         print(f"| {row['name']} | skipped: {row['skipped']} | | |", file=stream)
     results = {"images": len(X), "epochs": epochs, "rows": rows + skipped, "load_mnist_seconds": load_times(data)}
-    print(f"\nload_mnist, decoded arrays cached: "
-          + ", ".join(f"dtype={dtype} {1e3 * seconds:.0f} ms" for dtype, seconds in results["load_mnist_seconds"].items()),
-          file=stream)
+    loads = results["load_mnist_seconds"].items()
+    print("\nload_mnist, decoded arrays cached: " + ", ".join(f"dtype={dtype} {1e3 * seconds:.0f} ms"
+                                                             for dtype, seconds in loads), file=stream)
     if command_runs:
         runs = train_command(command_runs)
         walls = ", ".join(f"{run['wall_seconds']:.2f}" for run in runs)
