@@ -44,6 +44,12 @@ def test_chapter_three_example_runs_unchanged(book_data, capsys):
     assert net.accuracy(training_data, convert=True) == training_accuracy[-1]
 
 
+def test_monitoring_evaluation_needs_evaluation_data(book_data):
+    training_data, _ = book_data
+    with pytest.raises(ValueError, match="need evaluation_data"):
+        network2.Network([784, 10, 10]).SGD(training_data[:50], 1, 10, 0.5, monitor_evaluation_accuracy=True)
+
+
 def test_the_same_python_seed_repeats_a_run(book_data):
     training_data, _ = book_data
     results = []

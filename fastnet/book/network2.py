@@ -89,6 +89,8 @@ class Network(BookNetwork):
         (accuracies are counts). ``early_stopping_n`` > 0 stops after that many
         epochs without a better evaluation accuracy.
         """
+        if (monitor_evaluation_cost or monitor_evaluation_accuracy) and evaluation_data is None:
+            raise ValueError("monitor_evaluation_cost and monitor_evaluation_accuracy need evaluation_data")
         X, Y = self._rows("training_data", training_data)
         evaluation = None if evaluation_data is None else self._rows("evaluation_data", evaluation_data)
         evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = [], [], [], []
