@@ -9,6 +9,7 @@ import numbers
 
 import numpy as np
 
+from ._numerics import check_finite
 from .backends import numpy_backend
 
 DTYPES = ("float32", "float64")
@@ -118,30 +119,10 @@ def _as_real_array(argument, value):
     return _as_array(argument, value, "biuf", "an array of real numbers")
 
 
-# Up to this many values the element-wise test is the quicker one (one 784-pixel
-# image); above it, the dot product below (timings in BENCHMARKS.md, "Finiteness checks").
-ELEMENTWISE_FINITE_MAX = 4096
-
-
-def _check_finite(argument, array):
-    # The dot product of the values with themselves is finite only when every
-    # value is (a NaN or an infinity propagates); when large finite values
-    # overflow it, the element-wise test decides.
-    if array.dtype.kind != "f":
-        return
-    if array.size > ELEMENTWISE_FINITE_MAX:
-        flat = array.reshape(-1)
-        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is answered below, whatever np.seterr says
-            if math.isfinite(float(np.dot(flat, flat))):
-                return
-    if not np.isfinite(array).all():
-        raise ValueError(f"{argument} contains NaN or infinite values")
-
-
 def check_finite_params(params):
     """Raise ValueError if the parameter vector holds NaN or infinite values (a diverged or damaged network)."""
     try:
-        _check_finite("params", params)
+        check_finite("params", params)
     except ValueError:
         raise ValueError("the network's params hold NaN or infinite values (did training diverge?); set finite "
                          "ones, or load a saved network, before using it") from None
@@ -171,7 +152,7 @@ def as_inputs(argument, value, width, dtype, *, pixels=True):
     if pixels and rows.dtype == np.uint8:
         return numpy_backend.prepare_inputs(rows, dtype), form
     rows = np.ascontiguousarray(rows, dtype=dtype)
-    _check_finite(argument, rows)
+    check_finite(argument, rows)
     return rows, form
 
 
@@ -189,7 +170,7 @@ def as_labels(argument, value, n, classes):
     if array.dtype.kind == "b":
         raise TypeError(f"{argument} must hold class labels or one-hot rows, not bools")
     if array.ndim == 2 and array.shape == (n, classes):
-        _check_finite(argument, array)
+        check_finite(argument, array)
         if not (np.isin(array, (0, 1)).all() and (array.sum(axis=1) == 1).all()):
             raise ValueError(f"{argument} rows must be one-hot (a single 1, the rest 0) to name a class")
         return array.argmax(axis=1)
@@ -199,7 +180,7 @@ def as_labels(argument, value, n, classes):
             f"got shape {array.shape}"
         )
     if array.dtype.kind == "f":
-        _check_finite(argument, array)
+        check_finite(argument, array)
         if not np.array_equal(array, np.round(array)):
             raise ValueError(f"{argument} must hold whole-number class labels")
     if n and (array.min() < 0 or array.max() >= classes):
@@ -215,7 +196,7 @@ def as_targets(argument, value, n, classes, dtype):
     array = _as_real_array(argument, value)
     if array.ndim == 2 and array.shape == (n, classes):
         targets = np.ascontiguousarray(array, dtype=dtype)
-        _check_finite(argument, targets)
+        check_finite(argument, targets)
         return targets
     if array.ndim == 2:
         raise ValueError(f"{argument} one-hot rows must have shape ({n}, {classes}); got shape {array.shape}")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fastnet
-from fastnet import _checks
+from fastnet import _numerics
 from fastnet.backends import numpy_backend
 
 
@@ -80,7 +80,7 @@ def test_bad_inputs_to_evaluation(net, method, x, error, message):
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # W·x overflows to ±inf: σ saturates
-@pytest.mark.parametrize("rows", [3, _checks.ELEMENTWISE_FINITE_MAX])  # tested element-wise, then by their sum
+@pytest.mark.parametrize("rows", [3, _numerics.ELEMENTWISE_FINITE_MAX])  # tested element-wise, then by their sum
 @pytest.mark.parametrize("dtype, huge", [("float64", 1e300), ("float32", 3e38)])
 def test_huge_but_finite_inputs_are_accepted(dtype, huge, rows):
     net = fastnet.Network([4, 2], dtype=dtype, seed=0)

@@ -50,7 +50,7 @@ import math
 import numpy as np
 
 from .._layout import split_params
-from .._numerics import quiet
+from .._numerics import check_finite, quiet
 from .codes import (CROSS_ENTROPY, GELU, LOG_LIKELIHOOD, QUADRATIC, RELU, SIGMOID, SIGMOID_OUTPUT, SOFTMAX_OUTPUT,
                     TANH)
 
@@ -251,12 +251,7 @@ def prepare_inputs(X, dtype=None, *, argument="X"):
     images; every kernel that takes X accepts either.)
     """
     rows = converted_rows(X, rows_dtype(X, dtype))
-    if X.dtype == np.uint8:
-        return rows
-    with np.errstate(over="ignore", invalid="ignore"):
-        finite = bool(np.isfinite(rows).all())
-    if not finite:
-        raise ValueError(f"{argument} contains NaN or infinite values")
+    check_finite(argument, rows)  # uint8 pixels are finite: passed at once
     return rows
 
 
