@@ -2,6 +2,7 @@
 import numpy as np
 
 import fastnet
+from fastnet.backends import numpy_backend
 
 
 class BookNetwork(fastnet.Network):
@@ -32,10 +33,12 @@ class BookNetwork(fastnet.Network):
 
 
 def sigmoid(z):
-    """The sigmoid function σ(z) = 1 / (1 + e^−z), elementwise."""
-    return 1.0 / (1.0 + np.exp(-z))
+    """The sigmoid function σ(z) = 1 / (1 + e^−z), elementwise (the reference's: no overflow for any z)."""
+    z = np.asarray(z, dtype=np.float64)
+    return numpy_backend.sigmoid(z, np.empty_like(z))[()]
 
 
 def sigmoid_prime(z):
     """σ'(z) = σ(z) (1 − σ(z))."""
-    return sigmoid(z) * (1 - sigmoid(z))
+    a = np.asarray(sigmoid(z))
+    return numpy_backend.sigmoid_derivative(a, None, np.empty_like(a))[()]
