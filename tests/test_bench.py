@@ -69,13 +69,17 @@ def test_sweep_plots_and_compares_with_pytorch(mnist, tmp_path):
     assert sweep.slower_than_pytorch(fake) == [("width", 16, 10, 2.0, 1.0)]
 
 
+def _bench(tmp_path, *args, timeout=300):
+    """``fastnet bench ARGS`` run from tmp_path: from the repository's root, "-c" would import its source tree,
+    not the installed package."""
+    code = f"import sys; from fastnet import cli; sys.exit(cli.main({['bench', *map(str, args)]!r}))"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=tmp_path)
+
+
 def test_bench_gpt_prints_tables_and_writes_json(tmp_path):
     path = tmp_path / "gpt.json"
-    code = ("import sys; from fastnet import cli; "
-            f"sys.exit(cli.main(['bench', 'gpt', '--configs', 'small', '--parts', 'training', 'generation', "
-            f"'--rounds', '2', '--json', {str(path)!r}, '--plot', {str(tmp_path / 'gpt.png')!r}]))")
-    # run from tmp_path: from the repository's root, "-c" would import its source tree, not the installed package
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    result = _bench(tmp_path, "gpt", "--configs", "small", "--parts", "training", "generation", "--rounds", 2,
+                    "--json", path, "--plot", tmp_path / "gpt.png")
     assert result.returncode == 0, result.stderr
     assert "| contender | ms per iteration |" in result.stdout and "| contender | tokens/s |" in result.stdout
     results = json.loads(path.read_text())
@@ -97,10 +101,7 @@ def test_bench_gpt_refuses_bad_options(tmp_path):
 
 def test_bench_fit_compares_fit_with_the_compiled_epoch_and_runs_train(tmp_path):
     path = tmp_path / "fit.json"
-    code = ("import sys; from fastnet import cli; "
-            f"sys.exit(cli.main(['bench', 'fit', '--train-size', '400', '--epochs', '2', '--rounds', '1', "
-            f"'--json', {str(path)!r}]))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    result = _bench(tmp_path, "fit", "--train-size", 400, "--epochs", 2, "--rounds", 1, "--json", path, timeout=600)
     assert result.returncode == 0, result.stderr
     assert "| what | seconds (median) | × the compiled epoch |" in result.stdout
     results = json.loads(path.read_text())
