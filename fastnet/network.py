@@ -238,6 +238,24 @@ class Network:
             return outputs
         return outputs[0] if form == "single" else outputs.reshape(-1, 1)
 
+    def activations(self, x):
+        """Every layer's activations for x: the list [a_0, a_1, ..., a_L], input first.
+
+        a_0 is x as the network reads it (uint8 pixels v as v / 255), a_l =
+        f(W_l a_{l-1} + b_l) and a_L the output. One example ``(n_0,)`` gives
+        vectors ``(n_l,)``; rows ``(n, n_0)`` give ``(n, n_l)`` arrays; a
+        book-style column ``(n_0, 1)`` gives columns ``(n_l, 1)``.
+        """
+        rows, form = as_inputs("x", x, self._sizes[0], self._dtype)
+        check_finite_params(self._params)
+        every = np.empty((len(rows), sum(self._sizes[1:])), dtype=self._dtype)
+        if len(rows):
+            self._kernels.activations(self._params, self._sizes_array, *self._codes[:2], rows, every)
+        layers = [rows] + np.split(every, np.cumsum(self._sizes[1:-1]), axis=1)
+        if form == "batch":
+            return layers
+        return [layer[0] if form == "single" else layer.reshape(-1, 1) for layer in layers]
+
     def predict(self, X):
         """Predicted class labels: argmax of the output. An int for one example, else an int64 array."""
         rows, form = as_inputs("X", X, self._sizes[0], self._dtype)

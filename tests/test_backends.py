@@ -78,6 +78,11 @@ def test_forward_and_gradients_match_reference(compiled, images, dtype, activati
     labels = compiled.predict(params, S, code, 0, X, np.empty(len(X), np.int64))
     assert np.mean(labels == expected.argmax(axis=1)) > 0.999  # ties within rounding may differ
 
+    every = numpy_backend.activations(params, S, code, 0, X[:20], np.empty((20, 42), dtype))
+    np.testing.assert_allclose(every[:, -10:], expected[:20], rtol=0, atol=tolerance)  # the last layer: the outputs
+    np.testing.assert_allclose(compiled.activations(params, S, code, 0, X[:20], np.empty_like(every)), every,
+                               rtol=0, atol=tolerance)
+
     for rows in (slice(0, 1), slice(0, 10), slice(5, 42)):
         expected = numpy_backend.gradient(params, S, code, 0, 0, X[rows], Y[rows], np.empty_like(params))
         actual = compiled.gradient(params, S, code, 0, 0, X[rows], Y[rows], np.empty_like(params))
@@ -286,6 +291,8 @@ def test_output_arrays_are_checked(compiled):
     params, S, X, _ = _good()
     with pytest.raises(ValueError, match=r"out must be of shape \(5, 3\)"):
         compiled.feedforward(params, S, 0, 0, X, np.empty((4, 3), np.float32))
+    with pytest.raises(ValueError, match=r"out must be of shape \(5, 7\)"):  # every layer: 4 + 3 columns
+        compiled.activations(params, S, 0, 0, X, np.empty((5, 3), np.float32))
     with pytest.raises(ValueError, match="labels must be a C-contiguous 1-D int64"):
         compiled.predict(params, S, 0, 0, X, np.empty(5, np.int32))
     with pytest.raises(ValueError, match="grad must be"):

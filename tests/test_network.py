@@ -55,6 +55,35 @@ def test_feedforward_shapes():
     assert isinstance(net.predict(x), int) and net.predict(np.stack([x, x])).shape == (2,)
 
 
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_activations_are_every_layer_of_the_forward_pass(backend, activation):
+    net = fastnet.Network([784, 16, 16, 10], activation=activation, cost="log_likelihood", dtype="float64", seed=0,
+                          backend=backend)
+    pixels = np.random.default_rng(0).integers(0, 256, (3, 784)).astype(np.uint8)
+    layers = net.activations(pixels)
+    assert [layer.shape for layer in layers] == [(3, 784), (3, 16), (3, 16), (3, 10)]
+    np.testing.assert_array_equal(layers[0], pixels / 255)  # the input as the network reads it
+    weights, biases = net.weights, net.biases
+    for l in range(3):  # a_l = f(W_l a_{l-1} + b_l), softmax at the output
+        z = layers[l] @ weights[l].T + biases[l]
+        expected = (np.exp(z) / np.exp(z).sum(axis=1, keepdims=True) if l == 2
+                    else 1 / (1 + np.exp(-z)) if activation == "sigmoid" else np.maximum(z, 0))
+        np.testing.assert_allclose(layers[l + 1], expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(layers[-1], net.feedforward(pixels), rtol=1e-12, atol=1e-14)
+    one = net.activations(pixels[1])
+    assert [layer.shape for layer in one] == [(784,), (16,), (16,), (10,)]
+    column = net.activations(pixels[1].reshape(784, 1))
+    assert [layer.shape for layer in column] == [(784, 1), (16, 1), (16, 1), (10, 1)]
+    for a, b, c in zip(one, column, layers):
+        np.testing.assert_array_equal(a, b[:, 0])
+        np.testing.assert_allclose(a, c[1], rtol=1e-12, atol=1e-14)
+    assert [layer.shape for layer in net.activations(np.empty((0, 784)))] == [(0, 784), (0, 16), (0, 16), (0, 10)]
+    with pytest.raises(ValueError, match="x must have shape"):
+        net.activations(np.zeros(783))
+    with pytest.raises(ValueError, match="NaN"):
+        net.activations(np.full(784, np.nan))
+
+
 def test_same_seed_gives_bit_identical_parameters_and_training():
     X, y = random_problem([20, 8, 3], 50)
     runs = []

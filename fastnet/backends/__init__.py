@@ -11,7 +11,7 @@ otherwise the first usable backend in ``AUTO_ORDER``.
 import importlib
 import os
 
-KERNELS = ("prepare_inputs", "feedforward", "predict", "backprop", "gradient", "sgd_epoch")
+KERNELS = ("prepare_inputs", "feedforward", "activations", "predict", "backprop", "gradient", "sgd_epoch")
 # The GPT's kernels (``fastnet.GPT``), documented in the NumPy reference ``numpy_gpt``.
 GPT_KERNELS = ("logits", "attention_weights", "loss", "loss_and_gradient", "new_cache", "prefill", "decode_step",
                "adamw_step", "bpe_merges")

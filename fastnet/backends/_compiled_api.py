@@ -248,13 +248,26 @@ class CompiledKernels:
             check_rows("X", X, params, sizes[0])
             check_array("out", out, params.dtype, 2, (len(X), sizes[-1]), writable=True)
             if matvec:
-                self._driver("matvec_kernel", params.dtype)(params, sizes, activation, output, X, out)
+                out[...] = self._every_layer(params, sizes, activation, output, X)[:, -sizes[-1]:]
                 return out
             return numpy_backend.feedforward(params, sizes, activation, output, X, out)
         inputs = self._inputs(X, params, sizes[0])
         check_array("out", out, params.dtype, 2, (inputs.examples, sizes[-1]), writable=True)
         self._driver("feedforward_kernel", params.dtype)(
             params, sizes, activation, output, *inputs.arrays(), inputs.examples, out, _EMPTY_LABELS)
+        return out
+
+    def _every_layer(self, params, sizes, activation, output, X):
+        out = np.empty((len(X), int(sizes[1:].sum())), params.dtype)
+        self._driver("matvec_kernel", params.dtype)(params, sizes, activation, output, X, out)
+        return out
+
+    def activations(self, params, sizes, activation, output, X, out):
+        """out (n, n_1 + ... + n_L) = every layer's activations [a_1 | ... | a_L] for the n rows of X (an array)."""
+        check_network(params, sizes, activation, output)
+        check_rows("X", X, params, sizes[0])
+        check_array("out", out, params.dtype, 2, (len(X), int(sizes[1:].sum())), writable=True)
+        self._driver("matvec_kernel", params.dtype)(params, sizes, activation, output, X, out)
         return out
 
     def predict(self, params, sizes, activation, output, X, labels):
@@ -319,4 +332,5 @@ class CompiledKernels:
 
     def exports(self):
         """The kernel functions, for a backend module to expose under ``fastnet.backends.KERNELS``."""
-        return (self.prepare_inputs, self.feedforward, self.predict, self.backprop, self.gradient, self.sgd_epoch)
+        return (self.prepare_inputs, self.feedforward, self.activations, self.predict, self.backprop, self.gradient,
+                self.sgd_epoch)

@@ -240,12 +240,13 @@ def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation
 
 def matvec_kernel(const real[::1] params, const int64_t[::1] sizes, long activation, long output,
                   const real[:, ::1] X, real[:, ::1] out):
-    """out[k] = a_L for each row of X, layer by layer as W a + b on the natural layout (no packing)."""
+    """out[k] = [a_1 | a_2 | ... | a_L] for each row of X: every layer's activations side by side
+    (n_1 + ... + n_L columns), layer by layer as W a + b on the natural layout (no packing)."""
     dtype = np.asarray(params).dtype
     cdef long widest = max(np.asarray(sizes).max(), 1)
     cdef real[::1] a = np.empty(widest, dtype)
     cdef real[::1] z = np.empty(widest, dtype)
-    cdef long layers = sizes.shape[0] - 1, k, l, i, j, offset, n_in, n_out
+    cdef long layers = sizes.shape[0] - 1, k, l, i, j, offset, column, n_in, n_out
     cdef unsigned int mxcsr
     with nogil:
         mxcsr = fastnet_flush_denormals()
@@ -253,6 +254,7 @@ def matvec_kernel(const real[::1] params, const int64_t[::1] sizes, long activat
             for i in range(sizes[0]):
                 a[i] = X[k, i]
             offset = 0
+            column = 0
             for l in range(layers):
                 n_in, n_out = sizes[l], sizes[l + 1]
                 for j in range(n_out):
@@ -264,7 +266,7 @@ def matvec_kernel(const real[::1] params, const int64_t[::1] sizes, long activat
                 activate_layer(activation, output, l, layers, &z[0], n_out, n_out)
                 for j in range(n_out):
                     a[j] = z[j]
+                    out[k, column + j] = z[j]
                 offset += n_out * (n_in + 1)
-            for j in range(sizes[layers]):
-                out[k, j] = a[j]
+                column += n_out
         fastnet_restore_mxcsr(mxcsr)

@@ -213,7 +213,8 @@ def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indpt
 
 @njit(nogil=True, cache=True, error_model="numpy", fastmath={"contract", "reassoc"})
 def matvec_kernel(params, sizes, activation, output, X, out):
-    """out[k] = a_L for each row of X, layer by layer as W a + b on the natural layout (no packing).
+    """out[k] = [a_1 | a_2 | ... | a_L] for each row of X: every layer's activations side by side
+    (n_1 + ... + n_L columns), layer by layer as W a + b on the natural layout (no packing).
 
     The matrix-vector pass of the seed; for a few examples it beats packing
     the parameters. Its dot products may be summed in any order (reassoc).
@@ -228,6 +229,7 @@ def matvec_kernel(params, sizes, activation, output, X, out):
         for i in range(sizes[0]):
             a[i] = X[k, i]
         offset = 0
+        column = 0
         for l in range(layers):
             n_in, n_out = sizes[l], sizes[l + 1]
             for j in range(n_out):
@@ -246,6 +248,7 @@ def matvec_kernel(params, sizes, activation, output, X, out):
                 for j in range(n_out):
                     a[j] = exact_sigmoid(z[j], one)
             offset += n_out * (n_in + 1)
-        for j in range(sizes[-1]):
-            out[k, j] = a[j]
+            for j in range(n_out):
+                out[k, column + j] = a[j]
+            column += n_out
     restore_mxcsr(mxcsr)

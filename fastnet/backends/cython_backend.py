@@ -14,7 +14,7 @@ except ImportError as exc:
                       f"installed (was a C compiler available?): {exc}") from None
 from ._compiled_api import CompiledKernels, Inputs, blas_is_faster
 
-__all__ = ["prepare_inputs", "feedforward", "predict", "backprop", "gradient", "sgd_epoch", "Inputs",
+__all__ = ["prepare_inputs", "feedforward", "activations", "predict", "backprop", "gradient", "sgd_epoch", "Inputs",
            "blas_is_faster"]
 
 
@@ -23,4 +23,4 @@ def _driver(name, dtype):
     return getattr(_kernels, name)
 
 
-(prepare_inputs, feedforward, predict, backprop, gradient, sgd_epoch) = CompiledKernels(_driver).exports()
+(prepare_inputs, feedforward, activations, predict, backprop, gradient, sgd_epoch) = CompiledKernels(_driver).exports()

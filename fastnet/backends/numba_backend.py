@@ -27,7 +27,7 @@ from numba.core import config as _numba_config
 from . import _numba_inputs, _numba_kernels
 from ._compiled_api import CompiledKernels, Inputs, blas_is_faster
 
-__all__ = ["prepare_inputs", "feedforward", "predict", "backprop", "gradient", "sgd_epoch", "Inputs",
+__all__ = ["prepare_inputs", "feedforward", "activations", "predict", "backprop", "gradient", "sgd_epoch", "Inputs",
            "blas_is_faster"]
 
 # ---------------------------------------------------------------------------
@@ -92,4 +92,4 @@ def _driver(name, dtype):
 
 
 
-(prepare_inputs, feedforward, predict, backprop, gradient, sgd_epoch) = CompiledKernels(_driver).exports()
+(prepare_inputs, feedforward, activations, predict, backprop, gradient, sgd_epoch) = CompiledKernels(_driver).exports()

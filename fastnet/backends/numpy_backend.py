@@ -255,16 +255,36 @@ def prepare_inputs(X, dtype=None, *, argument="X"):
     return rows
 
 
-@quiet
-def feedforward(params, sizes, activation, output, X, out):
-    """out (n, n_L) = the network's outputs for the n rows of X (n, n_0)."""
+def _layers_forward(params, sizes, activation, output, X):
+    """Yield a_1, ..., a_L (each (n, n_l)) for the n rows of X (n, n_0): a_l = f(W_l a_{l-1} + b_l)."""
     weights, biases = split_params(params, sizes)
     a = X
     for layer, (W, b) in enumerate(zip(weights, biases)):
         z = a @ W.T
         z += b
         a = _activate_layer(activation, output, layer, len(weights), z, z)
+        yield a
+
+
+@quiet
+def feedforward(params, sizes, activation, output, X, out):
+    """out (n, n_L) = the network's outputs for the n rows of X (n, n_0)."""
+    for a in _layers_forward(params, sizes, activation, output, X):
+        pass
     out[...] = a
+    return out
+
+
+@quiet
+def activations(params, sizes, activation, output, X, out):
+    """out (n, n_1 + ... + n_L) = every layer's activations [a_1 | a_2 | ... | a_L] for the n rows of X (n, n_0).
+
+    Layer l's a_l fills the n_l columns after those of layers 1..l-1; the last n_L are the outputs.
+    """
+    column = 0
+    for a in _layers_forward(params, sizes, activation, output, X):
+        out[:, column:column + a.shape[1]] = a
+        column += a.shape[1]
     return out
 
 
