@@ -5,6 +5,7 @@ Both tokenizers have ``vocab_size``, ``encode(text) -> int64 array``,
 piece by piece), ``save(path)`` and ``load(path)`` (JSON), and ``to_json()``;
 ``tokenizer_from_json`` reads either kind back.
 """
+import codecs
 import collections
 import json
 import os
@@ -217,6 +218,23 @@ def merge_pair(ids, word_of, weights, pair, new_token):
     drop = np.zeros(len(ids), bool)
     drop[starts + 1] = True
     return ids[~drop], word_of[~drop], weights[~drop]
+
+
+def decode_stream(tokenizer, ids):
+    """Yield the text of each token id of the iterable ``ids`` as it arrives.
+
+    A character whose UTF-8 bytes span several tokens (byte-pair tokens may
+    split one) is yielded once all its bytes have come; bytes that never form
+    a character become U+FFFD.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    for token in ids:
+        piece = decoder.decode(tokenizer.to_bytes([token]))
+        if piece:
+            yield piece
+    rest = decoder.decode(b"", final=True)
+    if rest:
+        yield rest
 
 
 def _check_ids(ids, vocab_size):

@@ -1,5 +1,4 @@
 """``fastnet gpt train | sample | next``: the GPT from the command line."""
-import codecs
 import os
 import sys
 import time
@@ -138,11 +137,10 @@ def _loaded(args):
 
 def _stream(model, prompt, count, **options):
     """Print the prompt's continuation token by token, as it is generated."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    for token in model.stream(prompt, count, **options):
-        sys.stdout.write(decoder.decode(model.tokenizer.to_bytes([token])))
+    for piece in texts.decode_stream(model.tokenizer, model.stream(prompt, count, **options)):
+        sys.stdout.write(piece)
         sys.stdout.flush()
-    sys.stdout.write(decoder.decode(b"", final=True) + "\n")
+    sys.stdout.write("\n")
 
 
 def _sample(args):
