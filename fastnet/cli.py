@@ -1,4 +1,4 @@
-"""The ``fastnet`` command line: ``fastnet train``, ``show``, ``info``, ``bench`` and ``gpt``."""
+"""The ``fastnet`` command line: ``fastnet train``, ``show``, ``info``, ``bench``, ``gpt`` and ``serve``."""
 import argparse
 import importlib.metadata
 import os
@@ -15,6 +15,7 @@ from ._checks import DTYPES
 from ._init import INITS
 from .backends.codes import ACTIVATIONS, COSTS, OUTPUTS
 from .gpt import cli as gpt_cli
+from .serve import cli as serve_cli
 from .persistence import check_destination
 
 
@@ -120,9 +121,10 @@ def _parser():
     commands.add_parser("info", help="versions, backends and CPU")
 
     bench = commands.add_parser("bench", help="fastnet's backends and PyTorch, JAX, scikit-learn side by side")
-    bench.add_argument("model", nargs="?", choices=("mlp", "gpt", "fit"), default="mlp",
-                       help="the digit network's epoch against its peers (mlp, the default), the GPT, or the path "
-                       "users run: fit(X, y, epochs=1) and fastnet train against the compiled epoch (fit)")
+    bench.add_argument("model", nargs="?", choices=("mlp", "gpt", "fit", "serve"), default="mlp",
+                       help="the digit network's epoch against its peers (mlp, the default), the GPT, the path "
+                       "users run: fit(X, y, epochs=1) and fastnet train against the compiled epoch (fit), or "
+                       "fastnet serve's /api/predict under load (serve)")
     bench.add_argument("--sizes", type=_sizes, action="append", help="an architecture (repeat for several; "
                        "default 784,16,16,10 and 784,30,10)")
     bench.add_argument("--epochs", type=int, default=3, help="epochs per contender, alternated (default 3)")
@@ -134,7 +136,8 @@ def _parser():
     bench.add_argument("--sweep", metavar="PNG", default=None,
                        help="also sweep hidden width 16-1024 and batch size 1-256 (fastnet vs PyTorch) and plot to PNG")
     bench.add_argument("--sweep-size", type=int, default=10000, help="training images per sweep epoch (default 10000)")
-    bench.add_argument("--rounds", type=int, default=None, help="fit: fastnet train runs (default 3); "
+    bench.add_argument("--rounds", type=int, default=None, help="fit: fastnet train runs (default 3); serve: "
+                       "requests one at a time, then at once (default 200); "
                        "gpt: training steps per contender, alternated "
                        "(default 20; generation runs a quarter as many)")
     bench.add_argument("--configs", nargs="+", choices=("nanogpt-cpu", "small"), default=["nanogpt-cpu", "small"],
@@ -144,6 +147,7 @@ def _parser():
     bench.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="gpt: default float32")
     bench.add_argument("--plot", metavar="PNG", default=None, help="gpt: also draw the results as bar charts")
     gpt_cli.add_commands(commands)
+    serve_cli.add_command(commands)
     parser.train_parser = train  # --preset sets its defaults
     return parser
 
@@ -333,6 +337,8 @@ def _bench(args):
         return _bench_gpt(args)
     if args.model == "fit":
         return _bench_fit(args)
+    if args.model == "serve":
+        return _bench_serve(args)
     if args.epochs < 1 or args.threads < 1 or (args.train_size is not None and args.train_size < 1):
         raise ValueError("--epochs, --threads and --train-size must be at least 1")
     results = bench.run(architectures=args.sizes or ((784, 16, 16, 10), (784, 30, 10)), epochs=args.epochs,
@@ -357,6 +363,19 @@ def _bench_fit(args):
     results = {**bench.where_and_when(), "threads": args.threads,
                **fit.run(epochs=args.epochs, train_size=args.train_size, data=args.data, command_runs=runs)}
     path = "fastnet-bench-fit.json" if args.json == "fastnet-bench.json" else args.json
+    bench.write_json(results, path)
+    print(f"results written to {path}")
+
+
+def _bench_serve(args):
+    from . import bench
+    from .bench import serve
+
+    requests = 200 if args.rounds is None else args.rounds
+    if requests < 1:
+        raise ValueError("--rounds must be at least 1")
+    results = {**bench.where_and_when(), **serve.run(sequential=requests, concurrent=requests)}
+    path = "fastnet-bench-serve.json" if args.json == "fastnet-bench.json" else args.json
     bench.write_json(results, path)
     print(f"results written to {path}")
 
@@ -391,7 +410,8 @@ def main(argv=None):
         args = parser.parse_args(argv)
     warnings.showwarning = _one_line_warning  # a command-line user reads one line, not a source location
     try:
-        {"train": _train, "show": _show, "info": _info, "bench": _bench, "gpt": gpt_cli.run}[args.command](args)
+        {"train": _train, "show": _show, "info": _info, "bench": _bench, "gpt": gpt_cli.run,
+         "serve": serve_cli.run}[args.command](args)
     except KeyboardInterrupt:
         print(f"fastnet {args.command}: interrupted", file=sys.stderr)
         return 130

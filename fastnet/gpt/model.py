@@ -261,15 +261,21 @@ class GPT:
         weights = self._kernels.attention_weights(self._params, self._config, rows)
         return weights[:, 0] if single else weights
 
-    def next_token_probabilities(self, tokens, *, temperature=1.0):
+    def next_token_probabilities(self, tokens, *, temperature=1.0, top_k=None):
         """p (V,): the distribution over the token after the sequence ``tokens`` (T,): softmax(logits / temperature).
 
-        A sequence longer than the context is read from its last ``context`` tokens.
+        With ``top_k``, the distribution ``generate`` draws from: zero outside
+        the top_k likeliest, the rest renormalised. A sequence longer than the
+        context is read from its last ``context`` tokens.
         """
         rows, _ = as_tokens("tokens", tokens, self.vocab_size, batch=False)
+        temperature, top_k = _check_temperature(temperature), self._check_top_k(top_k)
         cache = self._kernels.new_cache(self._config, 1, self._dtype)
         last = self._kernels.prefill(self._params, self._config, rows[:, -self.context:], cache)
-        return _probabilities(last, _check_temperature(temperature))[0]
+        return _probabilities(last, temperature, top_k)[0]
+
+    def _check_top_k(self, top_k):
+        return None if top_k is None else min(check_int("top_k", top_k, 1), self.vocab_size)
 
     def generate(self, tokens, max_new_tokens, *, temperature=1.0, top_k=None, seed=None):
         """The sequence(s) ``tokens`` (T,) or (B, T) followed by ``max_new_tokens`` sampled tokens.
@@ -295,9 +301,7 @@ class GPT:
     def _sample(self, rows, max_new_tokens, temperature, top_k, seed):
         """Yield (B,) new tokens; arguments checked before the first one is drawn."""
         max_new_tokens = check_int("max_new_tokens", max_new_tokens, 0)
-        temperature = _check_temperature(temperature)
-        if top_k is not None:
-            top_k = min(check_int("top_k", top_k, 1), self.vocab_size)
+        temperature, top_k = _check_temperature(temperature), self._check_top_k(top_k)
         rng = self._rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
         return self._sampled(rows, max_new_tokens, temperature, top_k, rng)
 

@@ -1,0 +1,51 @@
+"""``fastnet serve``: a local web page to draw a digit and watch the network think, or type a prompt and watch the GPT.
+
+    >>> from fastnet.serve import DigitModel, LanguageModel, make_app, run
+    >>> app = make_app(DigitModel(net, "my network"), LanguageModel(gpt, "gpt.npz"))
+    >>> run(app, host="127.0.0.1", port=8000)          # blocks; Ctrl-C stops
+
+Modules: ``app`` (routes: the JSON API and the static page), ``payloads``
+(request bodies checked), ``digits`` and ``language`` (what each page asks of
+its model), ``cli`` (the command), ``static/`` (the page: plain HTML, CSS and
+JavaScript, no build step, nothing fetched from the internet).
+
+Needs Starlette and uvicorn: ``pip install "fastnet-3b1b[serve]"``.
+"""
+from .digits import DigitModel
+from .language import LanguageModel
+
+__all__ = ["DigitModel", "LanguageModel", "make_app", "run"]
+BACKLOG = 2048  # connections waiting to be accepted (uvicorn's default)
+
+
+def make_app(digits, language):
+    """The ASGI application (Starlette) for ``digits`` (``DigitModel``) and ``language`` (``LanguageModel``)."""
+    from .app import make_app
+
+    return make_app(digits, language)
+
+
+def run(app, *, host="127.0.0.1", port=8000, on_start=None):
+    """Serve ``app`` with uvicorn until interrupted (Ctrl-C).
+
+    The socket is bound here first, so a port in use is an OSError naming it;
+    ``on_start(url)`` is then called with the address (port 0: any free port).
+    """
+    import socket
+
+    import uvicorn
+
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    listener = socket.socket(family, kind, proto)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(BACKLOG)  # connections wait from now on, even before uvicorn accepts them
+    except OSError as exc:
+        listener.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    bound = listener.getsockname()
+    if on_start is not None:
+        on_start(f"http://{f'[{bound[0]}]' if family == socket.AF_INET6 else bound[0]}:{bound[1]}/")
+    with listener:
+        uvicorn.Server(uvicorn.Config(app, log_level="warning", backlog=BACKLOG, timeout_graceful_shutdown=2)).run(sockets=[listener])

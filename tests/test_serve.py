@@ -1,0 +1,285 @@
+"""``fastnet serve``'s JSON API through Starlette's test client: every route, every bad request."""
+import json
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("httpx2")
+from starlette.testclient import TestClient  # noqa: E402
+
+import fastnet  # noqa: E402
+from fastnet.serve import DigitModel, LanguageModel, make_app, payloads  # noqa: E402
+from fastnet.serve import language as language_module  # noqa: E402
+
+TEXT = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n" * 4
+
+
+@pytest.fixture(scope="module")
+def net():
+    return fastnet.Network([784, 16, 16, 10], seed=0)
+
+
+@pytest.fixture(scope="module")
+def gpt():
+    tokenizer = fastnet.text.CharTokenizer.fit(TEXT)
+    model = fastnet.GPT(tokenizer.vocab_size, context=16, n_layer=2, n_head=2, n_embd=16, dtype="float64", seed=0)
+    model.tokenizer = tokenizer
+    return model
+
+
+@pytest.fixture(scope="module")
+def client(net, gpt):
+    return TestClient(make_app(DigitModel(net, "a test network"), LanguageModel(gpt, "a test GPT")))
+
+
+def _pixels(seed=0):
+    return np.random.default_rng(seed).random(784)
+
+
+def test_the_page_and_its_files_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and 'id="pad"' in page.text
+    for element in ("pad", "prediction", "clear", "prompt", "next-tokens"):  # the ids the browser tests find
+        assert f'id="{element}"' in page.text
+    for name in ("draw.js", "digits.js", "gpt.js", "style.css"):
+        assert client.get(f"/static/{name}").status_code == 200
+    assert "https://" not in page.text and "http://" not in page.text  # nothing fetched from elsewhere: works offline
+
+
+def test_health_and_network(client):
+    health = client.get("/api/health").json()
+    assert health["status"] == "ok" and health["gpt"]["ready"] and health["network"]["sizes"] == [784, 16, 16, 10]
+    network = client.get("/api/network").json()
+    assert network == {"sizes": [784, 16, 16, 10], "activation": "sigmoid", "output": "sigmoid", "cost": "quadratic",
+                       "image_side": 28, "probabilities_are": "sigmoid outputs divided by their sum",
+                       "source": "a test network"}
+
+
+def test_layers_are_the_weights_and_biases(client, net):
+    for layer in (1, 2, 3):
+        answer = client.get(f"/api/network/layers/{layer}").json()
+        np.testing.assert_allclose(answer["weights"], net.weights[layer - 1], atol=5e-7)
+        np.testing.assert_allclose(answer["biases"], net.biases[layer - 1], atol=5e-7)
+    for layer in (0, 4):
+        answer = client.get(f"/api/network/layers/{layer}")
+        assert answer.status_code == 404 and "layer must be from 1 to 3" in answer.json()["error"]
+
+
+def test_predict_gives_every_layer_and_the_probabilities(client, net):
+    pixels = _pixels()
+    answer = client.post("/api/predict", json={"pixels": pixels.tolist()}).json()
+    expected = net.activations(pixels)
+    assert [len(layer) for layer in answer["activations"]] == [784, 16, 16, 10]
+    for got, want in zip(answer["activations"], expected):
+        np.testing.assert_array_equal(np.float32(got), want)  # exactly the network's float32 values
+    outputs = expected[-1].astype(np.float64)
+    np.testing.assert_allclose(answer["probabilities"], outputs / outputs.sum(), rtol=1e-12)
+    assert answer["prediction"] == net.predict(pixels) == int(np.argmax(answer["probabilities"]))
+    assert answer["probabilities_are"] == "sigmoid outputs divided by their sum"
+    integers = client.post("/api/predict", json={"pixels": [0] * 392 + [1] * 392}).json()  # ints are numbers too
+    assert integers["activations"][0] == [0.0] * 392 + [1.0] * 392
+
+
+def test_softmax_probabilities_are_the_outputs():
+    net = fastnet.Network([784, 10, 10], cost="log_likelihood", seed=1)
+    client = TestClient(make_app(DigitModel(net, "softmax"), LanguageModel()))
+    answer = client.post("/api/predict", json={"pixels": _pixels(1).tolist()}).json()
+    assert answer["probabilities_are"] == "softmax outputs"
+    np.testing.assert_allclose(answer["probabilities"], net.feedforward(_pixels(1)), rtol=1e-6)
+    assert abs(sum(answer["probabilities"]) - 1) < 1e-6
+
+
+def test_archetype_is_an_image_the_network_reads(client, net):
+    answer = client.post("/api/archetype", json={"digit": 3, "seed": 2}).json()
+    expected = fastnet.pictures.archetype(net, 3, seed=2, l2=0.02, blur_sigma=0.5)
+    np.testing.assert_allclose(answer["pixels"], expected)
+    assert answer["digit"] == 3 and answer["prediction"] == net.predict(expected)
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"pixels": [0.5] * 783}, "pixels must be a list of 784 numbers in \\[0, 1\\] \\(row-major\\); got a list of 783"),
+    ({"pixels": [0.5] * 785}, "got a list of 785"),
+    ({}, "pixels must be a list of 784 .* got NoneType"),
+    ({"pixels": "0.5"}, "got str"),
+    ({"pixels": [0.5] * 783 + ["0.5"]}, "pixels must be numbers in \\[0, 1\\]; got '0.5'"),
+    ({"pixels": [0.5] * 783 + [True]}, "got True"),
+    ({"pixels": [0.5] * 783 + [None]}, "got None"),
+    ({"pixels": [0.5] * 783 + [[0.5]]}, "got \\[0.5\\]"),
+    ({"pixels": [0.5] * 783 + [1.5]}, "got 1.5"),
+    ({"pixels": [0.5] * 783 + [-0.1]}, "got -0.1"),
+])
+def test_predict_refuses_bad_pixels(client, body, message):
+    answer = client.post("/api/predict", json=body)
+    assert answer.status_code == 400
+    assert __import__("re").search(message, answer.json()["error"]), answer.json()
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b'{"pixels": [' + b"0.5, " * 783 + b"NaN]}", "NaN is not a number in JSON"),
+    (b'{"pixels": [' + b"0.5, " * 783 + b"Infinity]}", "Infinity is not a number in JSON"),
+    (b'{"pixels": [' + b"0.5, " * 783 + b"1e400]}", "got inf"),  # a JSON number too large for a float
+    (b'{"pixels": [' + b"0.5, " * 783 + b"1" + b"0" * 400 + b"]}", "got 1000"),  # an int beyond float64
+    (b'{"pixels": [0.5,', "must be a JSON object: Expecting value"),
+    (b"", "must be a JSON object"),
+    (b"[0.5]", "must be a JSON object; got a JSON list"),
+    (b"\xff\xfe\x00", "must be a JSON object"),
+    (b"[" * 100000 + b"]" * 100000, "at most 65536 bytes"),
+])
+def test_predict_refuses_bodies_that_are_not_json_objects(client, raw, message):
+    answer = client.post("/api/predict", content=raw, headers={"content-type": "application/json"})
+    assert 400 <= answer.status_code < 500 and message in answer.json()["error"], answer.json()
+
+
+def test_bodies_over_the_limit_are_refused_unread(client):
+    big = json.dumps({"pixels": [0.123456789] * 10000}).encode()
+    answer = client.post("/api/predict", content=big)
+    assert answer.status_code == 413 and "at most 65536 bytes" in answer.json()["error"]
+
+    def chunks():  # no Content-Length: the limit is enforced while reading
+        for _ in range(100):
+            yield b" " * 1000
+    answer = client.post("/api/predict", content=chunks())
+    assert answer.status_code == 413
+
+
+def test_unknown_routes_and_methods_are_json_errors(client):
+    assert client.get("/api/nothing").json() == {"error": "Not Found"}
+    assert client.get("/api/nothing").status_code == 404
+    answer = client.get("/api/predict")
+    assert answer.status_code == 405 and answer.json() == {"error": "Method Not Allowed"}
+    assert client.get("/static/../app.py").status_code == 404
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"digit": 10}, "digit must be an integer from 0 to 9; got 10"),
+    ({"digit": -1}, "got -1"),
+    ({"digit": "3"}, "got '3'"),
+    ({"digit": 2.5}, "got 2.5"),
+    ({}, "got None"),
+    ({"digit": 3, "seed": -1}, "seed must be an integer from 0"),
+])
+def test_archetype_refuses_bad_digits(client, body, message):
+    answer = client.post("/api/archetype", json=body)
+    assert answer.status_code == 400 and message in answer.json()["error"]
+
+
+# -- the GPT --------------------------------------------------------------------------------------------
+
+
+def test_next_tokens_are_the_models_distribution(client, gpt):
+    answer = client.post("/api/gpt/next", json={"prompt": "To be", "temperature": 0.8, "top_k": 5}).json()
+    p = gpt.next_token_probabilities(gpt.tokenizer.encode("To be"), temperature=0.8, top_k=5)
+    order = np.argsort(-p, kind="stable")[:5]
+    assert answer["tokens"] == [gpt.tokenizer.decode([t]) for t in order]
+    np.testing.assert_allclose(answer["probabilities"], p[order], rtol=1e-12)
+    assert abs(sum(answer["probabilities"]) - 1) < 1e-9  # the top 5 carry everything
+    every = client.post("/api/gpt/next", json={"prompt": "To be"}).json()  # defaults: temperature 1, 20 tokens
+    assert len(every["tokens"]) == 20 and every["probabilities"] == sorted(every["probabilities"], reverse=True)
+    more = client.post("/api/gpt/next", json={"prompt": "To be", "top_k": 10**6, "count": 1000}).json()
+    assert len(more["tokens"]) == gpt.vocab_size and abs(sum(more["probabilities"]) - 1) < 1e-9
+
+
+def test_generate_streams_what_generate_draws(client, gpt):
+    with client.stream("POST", "/api/gpt/generate", json={"prompt": "To", "max_new_tokens": 30, "seed": 7,
+                                                          "temperature": 0.9, "top_k": 10}) as response:
+        assert response.status_code == 200 and response.headers["content-type"] == "application/x-ndjson"
+        lines = [json.loads(line) for line in response.iter_lines() if line]
+    assert lines[-1] == {"done": True}
+    expected = gpt.generate(gpt.tokenizer.encode("To"), 30, temperature=0.9, top_k=10, seed=7)[2:]
+    assert "".join(line["text"] for line in lines[:-1]) == gpt.tokenizer.decode(expected)
+    assert len(lines) == 31  # one line per character token, then done
+
+
+def test_attention_is_the_models(client, gpt):
+    prompt = "Whether 'tis nobler in the mind"  # longer than the context of 16: its last 16 tokens
+    answer = client.post("/api/gpt/attention", json={"prompt": prompt, "layer": 1, "head": 1}).json()
+    tokens = gpt.tokenizer.encode(prompt)[-16:]
+    assert answer["tokens"] == list(prompt[-16:]) and (answer["layer"], answer["head"]) == (1, 1)
+    np.testing.assert_allclose(answer["weights"], gpt.attention(tokens)[1, 1], rtol=1e-12)
+    answer = client.post("/api/gpt/attention", json={"prompt": prompt, "layer": 2, "head": 0})
+    assert answer.status_code == 400 and "layer must be below 2 and head below 2; got 2, 0" in answer.json()["error"]
+
+
+@pytest.mark.parametrize("route", ["next", "generate", "attention"])
+@pytest.mark.parametrize("body, message", [
+    ({}, "prompt must be a string of 1 to 4000 characters; got NoneType"),
+    ({"prompt": ""}, "got 0 characters"),
+    ({"prompt": "x" * 4001}, "got 4001 characters"),
+    ({"prompt": 3}, "got int"),
+    ({"prompt": "To be é"}, "prompt: text holds the character 'é', which is not in this tokenizer's vocabulary"),
+])
+def test_gpt_routes_refuse_bad_prompts(client, route, body, message):
+    answer = client.post(f"/api/gpt/{route}", json=body)
+    assert answer.status_code == 400 and message in answer.json()["error"], answer.json()
+
+
+@pytest.mark.parametrize("route", ["next", "generate"])
+@pytest.mark.parametrize("field, value, message", [
+    ("temperature", 0, "temperature must be a number above 0 and at most 100; got 0"),
+    ("temperature", -1, "got -1"),
+    ("temperature", "hot", "got 'hot'"),
+    ("temperature", 1e308 * 10, "got inf"),
+    ("top_k", 0, "top_k must be an integer from 1"),
+    ("top_k", 1.5, "got 1.5"),
+    ("top_k", True, "got True"),
+])
+def test_gpt_routes_refuse_bad_sampling(client, route, field, value, message):
+    answer = client.post(f"/api/gpt/{route}", content=json.dumps({"prompt": "To", field: value}).encode())
+    if value == 1e308 * 10:  # json.dumps writes Infinity, which is not JSON
+        assert answer.status_code == 400 and "Infinity is not a number" in answer.json()["error"]
+        return
+    assert answer.status_code == 400 and message in answer.json()["error"], answer.json()
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"prompt": "To", "max_new_tokens": 0}, "max_new_tokens must be an integer from 1 to 2000; got 0"),
+    ({"prompt": "To", "max_new_tokens": 2001}, "got 2001"),
+    ({"prompt": "To", "seed": -3}, "seed must be an integer from 0"),
+])
+def test_generate_refuses_bad_lengths_and_seeds(client, body, message):
+    answer = client.post("/api/gpt/generate", json=body)
+    assert answer.status_code == 400 and message in answer.json()["error"]
+
+
+def test_without_a_gpt_the_routes_say_so(net):
+    client = TestClient(make_app(DigitModel(net, "net"), LanguageModel()))
+    status = client.get("/api/gpt").json()
+    assert status["ready"] is False and "fastnet gpt train" in status["how_to"]
+    for route in ("next", "generate", "attention"):
+        answer = client.post(f"/api/gpt/{route}", json={"prompt": "To"})
+        assert answer.status_code == 503 and "no GPT is loaded yet" in answer.json()["error"]
+
+
+def test_the_background_gpt_answers_while_it_trains_and_stops_when_asked(net, monkeypatch):
+    monkeypatch.setitem(language_module.BACKGROUND_CONFIG, "n_layer", 1)
+    monkeypatch.setitem(language_module.BACKGROUND_CONFIG, "n_embd", 16)
+    language = LanguageModel()
+    client = TestClient(make_app(DigitModel(net, "net"), language))
+    language.train_in_background(20, seed=0)
+    deadline = time.monotonic() + 300
+    while language.training["state"] not in ("done", "failed") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    status = client.get("/api/gpt").json()
+    assert status["training"]["state"] == "done", status
+    assert status["training"]["iteration"] == 20 and status["config"]["n_layer"] == 1
+    assert "20 steps on Tiny Shakespeare" in status["source"]
+    answer = client.post("/api/gpt/next", json={"prompt": "ROMEO:"}).json()
+    assert len(answer["tokens"]) == 20
+    language.stop(timeout=10)  # after the end: nothing to stop, returns at once
+
+
+def test_a_gpt_without_tokenizer_is_refused(gpt):
+    bare = fastnet.GPT(gpt.vocab_size, context=16, n_layer=1, n_head=1, n_embd=8, seed=0)
+    with pytest.raises(ValueError, match="no tokenizer"):
+        LanguageModel(bare, "bare")
+
+
+def test_a_network_whose_input_is_not_square_is_refused():
+    with pytest.raises(ValueError, match="must be a square image; got 20 inputs"):
+        DigitModel(fastnet.Network([20, 3], seed=0), "flat")
+
+
+def test_payload_limits_are_consistent():
+    assert len(json.dumps({"pixels": [0.12345678901234567] * 784})) < payloads.MAX_BODY_BYTES
