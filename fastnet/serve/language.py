@@ -22,6 +22,12 @@ HOW_TO = ("make a better model with `fastnet gpt train --save gpt.npz` (a few mi
           "`fastnet serve --gpt gpt.npz`")
 
 
+def _shape():
+    c = BACKGROUND_CONFIG
+    return (f"{c['n_layer']} block{'s' * (c['n_layer'] != 1)}, {c['n_head']} heads, width {c['n_embd']}, "
+            f"context {c['context']}")
+
+
 def _copy(model):
     """A new GPT with ``model``'s shape, backend, tokenizer and (a copy of its) parameters."""
     config = model.config
@@ -47,7 +53,7 @@ class LanguageModel:
 
     def train_in_background(self, iters, *, seed=0, backend="auto"):
         """Start training a small GPT on Tiny Shakespeare in a daemon thread; it answers from step 0 on."""
-        self.source = f"training in the background: {BACKGROUND_CONFIG}, Tiny Shakespeare's characters"
+        self.source = f"training in the background: {_shape()}, on Tiny Shakespeare's characters"
         self.training = {"iteration": 0, "iters": iters, "state": "starting"}
         self._thread = threading.Thread(target=self._train, args=(iters, seed, backend), name="fastnet-gpt-training",
                                         daemon=True)
@@ -73,7 +79,7 @@ class LanguageModel:
                       eval_interval=max(1, min(100, iters // 10)), seed=seed, progress=False, callbacks=[publish],
                       **BACKGROUND_TRAINING)
             self.training["state"] = "stopped" if self._stop.is_set() else "done"
-            self.source = f"trained here: {BACKGROUND_CONFIG}, {self.training['iteration']} steps on Tiny Shakespeare"
+            self.source = f"trained here: {_shape()}, {self.training['iteration']} steps on Tiny Shakespeare"
         except Exception as exc:  # noqa: BLE001 - the page says what went wrong; the digit page keeps working
             self.training = {**(self.training or {}), "state": "failed", "error": f"{type(exc).__name__}: {exc}"}
 
