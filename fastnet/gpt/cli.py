@@ -1,4 +1,5 @@
 """``fastnet gpt train | sample | next``: the GPT from the command line."""
+import contextlib
 import os
 import sys
 import time
@@ -53,6 +54,9 @@ def add_commands(commands):
     train.add_argument("--resume", action="store_true", help="continue from --checkpoint PATH when it exists")
     train.add_argument("--sample", type=int, default=300, metavar="N", help="tokens of text to sample after "
                        "training (default 300; 0 for none)")
+    train.add_argument("--distributed", action="store_true", help="data-parallel over the processes started by "
+                       "mpiexec -n N (mpi4py): --batch-size windows per process, gradients averaged every step; "
+                       "rank 0 prints, evaluates and saves")
 
     for name, text in (("sample", "stream text sampled from a saved GPT"),
                        ("next", "the likeliest next tokens after a prompt, with their probabilities")):
@@ -75,7 +79,24 @@ def run(args):
     {"train": _train, "sample": _sample, "next": _next}[args.gpt_command](args)
 
 
+def _communicator():
+    """MPI's world communicator, or ValueError saying what to install."""
+    try:
+        from mpi4py import MPI
+    except ImportError as exc:  # mpi4py missing, or no MPI library for it
+        raise ValueError(f"--distributed needs mpi4py and an MPI library (pip install mpi4py mpich): {exc}") from None
+    return MPI.COMM_WORLD
+
+
 def _train(args):
+    comm = _communicator() if args.distributed else None
+    if comm is not None and comm.Get_rank() != 0:  # the other ranks train in silence and save nothing
+        with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+            return _train_on(args, comm, lead=False)
+    return _train_on(args, comm, lead=True)
+
+
+def _train_on(args, comm, lead):
     for argument, path in (("--save", args.save), ("--checkpoint", args.checkpoint)):
         if path:
             check_destination(argument, path)
@@ -98,7 +119,8 @@ def _train(args):
                 n_embd=args.n_embd, bias=args.bias, dtype=args.dtype, backend=args.backend, seed=args.seed)
     model.tokenizer = tokenizer
     print(f"{model!r}: {model.num_params:,} parameters")
-    print(f"AdamW: {args.iters} steps, batch {args.batch_size}, lr {args.lr:g} -> {args.min_lr:g} after "
+    ranks = "" if comm is None else f" per process x {comm.Get_size()} processes"
+    print(f"AdamW: {args.iters} steps, batch {args.batch_size}{ranks}, lr {args.lr:g} -> {args.min_lr:g} after "
           f"{args.warmup} warm-up steps, betas {args.beta1}/{args.beta2}, weight decay {args.weight_decay:g}, "
           f"clip {args.grad_clip:g}")
     resume = args.checkpoint if args.resume and os.path.exists(args.checkpoint) else None
@@ -113,7 +135,9 @@ def _train(args):
                         min_lr=args.min_lr, warmup=args.warmup, weight_decay=args.weight_decay,
                         betas=(args.beta1, args.beta2), grad_clip=args.grad_clip, eval_interval=args.eval_interval,
                         eval_batches=args.eval_batches, seed=args.seed, checkpoint=args.checkpoint, resume=resume,
-                        progress=True, callbacks=[report])
+                        progress=True, callbacks=[report], comm=comm)
+    if not lead:  # the records are rank 0's
+        return
     print(f"done: val loss {history[-1]['val_loss']:.4f} after {history[-1]['iteration']} steps, "
           f"{time.perf_counter() - start:.1f} s in all")
     model.save(args.save)

@@ -331,7 +331,7 @@ class GPT:
 
     def fit(self, tokens, *, iters=2000, batch_size=12, lr=1e-3, min_lr=1e-4, warmup=100, weight_decay=0.1,
             betas=(0.9, 0.99), grad_clip=1.0, val=None, eval_interval=250, eval_batches=20, seed=None,
-            checkpoint=None, resume=None, progress=True, callbacks=()):
+            checkpoint=None, resume=None, progress=True, callbacks=(), comm=None):
         """Train on a token stream (1-D int array) with AdamW; returns a ``fastnet.gpt.GPTHistory``.
 
         Each iteration draws ``batch_size`` random windows of context + 1
@@ -351,12 +351,23 @@ class GPT:
         whole training state at each of those points (atomically);
         ``resume=path`` continues from such a file, with the same arguments,
         to the same parameters as an uninterrupted run.
+
+        ``comm``, an MPI communicator (mpi4py's ``MPI.COMM_WORLD``), trains
+        data-parallel: every process calls ``fit`` with the same arguments;
+        each starts from rank 0's parameters, each step draws
+        ``comm.size * batch_size`` windows from the one seeded stream, rank r
+        takes windows r·batch_size onwards, and one Allreduce averages the
+        gradients (and losses), so every rank takes the same AdamW step: the
+        run equals one process with ``batch_size * comm.size``, to rounding.
+        Rank 0 alone evaluates, calls ``callbacks``, shows progress and
+        writes checkpoints (the returned history's records are rank 0's).
         """
         with held(self._training, self):
             return training.fit(self, tokens, iters=iters, batch_size=batch_size, lr=lr, min_lr=min_lr,
                                 warmup=warmup, weight_decay=weight_decay, betas=betas, grad_clip=grad_clip, val=val,
                                 eval_interval=eval_interval, eval_batches=eval_batches, seed=seed,
-                                checkpoint=checkpoint, resume=resume, progress=progress, callbacks=callbacks)
+                                checkpoint=checkpoint, resume=resume, progress=progress, callbacks=callbacks,
+                                comm=comm)
 
     def save(self, path):
         """Write the model and its tokenizer to ``path`` (.npz, atomically); read it back with ``fastnet.load``."""

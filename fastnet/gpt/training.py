@@ -75,8 +75,21 @@ def _fingerprint(tokens):
     return None if tokens is None else [len(tokens), zlib.crc32(tokens.tobytes())]
 
 
+def _all_average(comm, buffer, loss):
+    """One Allreduce over the ranks of ``comm``: buffer = [gradient..., loss] summed, then divided by the ranks.
+
+    Returns the mean loss; buffer[:-1] is then the mean gradient, the same bits on every rank.
+    """
+    from mpi4py import MPI
+
+    buffer[-1] = loss
+    comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.SUM)
+    buffer /= comm.Get_size()
+    return float(buffer[-1])
+
+
 def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, betas, grad_clip, val, eval_interval,
-        eval_batches, seed, checkpoint, resume, progress, callbacks):
+        eval_batches, seed, checkpoint, resume, progress, callbacks, comm=None):
     """AdamW on ``model``; see ``GPT.fit``. Every argument is checked before the first step."""
     tokens = _stream("tokens", tokens, model)
     val = None if val is None else _stream("val", val, model)
@@ -93,6 +106,12 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
     eval_interval = check_int("eval_interval", eval_interval, 1)
     eval_batches = check_int("eval_batches", eval_batches, 1)
     callbacks = check_callbacks(callbacks)
+    ranks, rank = (1, 0) if comm is None else (comm.Get_size(), comm.Get_rank())
+    if comm is not None:  # every rank: rank 0's parameters and one stream of batches
+        comm.Bcast(model.params, root=0)
+        if check_seed("seed", seed) is None:
+            seed = comm.bcast(int(model.rng.integers(2 ** 63)) if rank == 0 else None, root=0)
+    lead = rank == 0  # the rank that evaluates, calls back, checkpoints and shows progress
     rng = model.rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
     checkpoint = None if checkpoint is None else os.fspath(checkpoint)
     if checkpoint is not None:
@@ -102,7 +121,9 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
                 "lr": lr, "min_lr": min_lr, "warmup": warmup, "weight_decay": weight_decay, "betas": [beta1, beta2],
                 "grad_clip": grad_clip, "eval_interval": eval_interval, "eval_batches": eval_batches}
     kernels, config, params = model.kernels, model.shape, model.params
-    m, v, grad = np.zeros_like(params), np.zeros_like(params), np.empty_like(params)
+    m, v = np.zeros_like(params), np.zeros_like(params)
+    buffer = np.empty(params.size + 1, params.dtype)  # the gradient, then the loss: what the ranks average
+    grad = buffer[:-1]
     # Evaluation batches come from their own generator, so that evaluating does not change the training batches.
     eval_rng = np.random.default_rng(rng.integers(2 ** 63))
     history, done, seconds_before = GPTHistory(), 0, 0.0
@@ -120,18 +141,22 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
         return learning_rate(iteration, iters=iters, lr=lr, min_lr=min_lr, warmup=warmup)
 
     def save_checkpoint(steps, finished):
-        if checkpoint is None:
+        if checkpoint is None or not lead:
             return
         state = {"iteration": steps, "finished": finished, "settings": settings, "rng": rng.bit_generator.state,
                  "eval_rng": eval_rng.bit_generator.state, "history": list(history), "losses": history.losses,
                  "seconds": seconds_before + time.perf_counter() - start}
         files.save_checkpoint(model, checkpoint, state, {"adam_m": m, "adam_v": v})
 
-    bar = ProgressBar(iters, "gpt training", enabled=progress, unit="step")
+    bar = ProgressBar(iters, "gpt training", enabled=progress and lead, unit="step")
     start = time.perf_counter()
 
     def evaluate(steps):
-        """Record the losses after ``steps`` iterations; True when a callback asks to stop."""
+        """Record the losses after ``steps`` iterations (rank 0); True when a callback asks to stop."""
+        stop = lead and record_losses(steps)
+        return stop if comm is None else comm.bcast(stop, root=0)
+
+    def record_losses(steps):
         record = {"iteration": steps, "train_loss": mean_loss(tokens)}
         if val is not None:
             record["val_loss"] = mean_loss(val)
@@ -146,8 +171,11 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
         return history
     for iteration in range(done, iters):
         step_lr = schedule(iteration)
-        inputs, targets = random_windows(tokens, config.context, batch_size, rng)
-        loss, _ = kernels.loss_and_gradient(params, config, inputs, targets, grad)
+        inputs, targets = random_windows(tokens, config.context, batch_size * ranks, rng)
+        share = slice(rank * batch_size, (rank + 1) * batch_size)  # this rank's windows of the step's batch
+        loss, _ = kernels.loss_and_gradient(params, config, inputs[share], targets[share], grad)
+        if comm is not None:
+            loss = _all_average(comm, buffer, loss)
         norm = math.nan
         if math.isfinite(loss):
             norm = kernels.adamw_step(params, grad, m, v, iteration + 1, step_lr, beta1, beta2, ADAM_EPS,
