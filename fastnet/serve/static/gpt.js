@@ -118,10 +118,12 @@ document.addEventListener("DOMContentLoaded", () => {
       const status = await fastnet.api("/api/gpt");
       const training = status.training;
       let line = status.source || "No GPT loaded.";
-      if (training) {
-        line = `Training a small GPT here: step ${training.iteration} of ${training.iters}` +
-          (training.val_loss !== undefined ? `, validation loss ${training.val_loss.toFixed(3)}` : "") +
-          ` (${training.state}${training.error ? ": " + training.error : ""}). Answers come from the latest step.`;
+      const loss = training && training.val_loss !== undefined ? `, validation loss ${training.val_loss.toFixed(3)}` : "";
+      if (training && training.state === "done") {
+        line = `GPT ${status.source}${loss}.`;
+      } else if (training) {
+        line = `Training a small GPT here: step ${training.iteration} of ${training.iters}${loss} ` +
+          `(${training.state}${training.error ? ": " + training.error : ""}). Answers come from the latest step.`;
       }
       if (!status.ready || training) line += ` To use your own: ${status.how_to}.`;
       document.getElementById("gpt-status").textContent = line;
