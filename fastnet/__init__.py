@@ -14,7 +14,8 @@ from ._version import __version__
 from .gpt import GPT, GPTHistory
 from .network import Network
 from .loading import load
+from .sweeps import sweep
 from .training import History, TrainingDiverged, TrainingWarning
 
-__all__ = ["Network", "GPT", "load", "History", "GPTHistory", "TrainingDiverged", "TrainingWarning", "backends",
+__all__ = ["Network", "GPT", "load", "sweep", "History", "GPTHistory", "TrainingDiverged", "TrainingWarning", "backends",
            "datasets", "pictures", "text", "__version__"]

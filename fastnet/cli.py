@@ -1,4 +1,4 @@
-"""The ``fastnet`` command line: ``fastnet train``, ``show``, ``info``, ``bench``, ``gpt`` and ``serve``."""
+"""The ``fastnet`` command line: ``fastnet train``, ``show``, ``info``, ``bench``, ``gpt``, ``serve`` and ``sweep``."""
 import argparse
 import importlib.metadata
 import os
@@ -16,6 +16,7 @@ from ._init import INITS
 from .backends.codes import ACTIVATIONS, COSTS, OUTPUTS
 from .gpt import cli as gpt_cli
 from .serve import cli as serve_cli
+from .sweeps import cli as sweep_cli
 from .persistence import check_destination
 
 
@@ -148,6 +149,7 @@ def _parser():
     bench.add_argument("--plot", metavar="PNG", default=None, help="gpt: also draw the results as bar charts")
     gpt_cli.add_commands(commands)
     serve_cli.add_command(commands)
+    sweep_cli.add_command(commands)
     parser.train_parser = train  # --preset sets its defaults
     return parser
 
@@ -411,7 +413,7 @@ def main(argv=None):
     warnings.showwarning = _one_line_warning  # a command-line user reads one line, not a source location
     try:
         {"train": _train, "show": _show, "info": _info, "bench": _bench, "gpt": gpt_cli.run,
-         "serve": serve_cli.run}[args.command](args)
+         "serve": serve_cli.run, "sweep": sweep_cli.run}[args.command](args)
     except KeyboardInterrupt:
         print(f"fastnet {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -10,7 +10,8 @@ that draws it (``fastnet show ...`` on the command line runs both):
 - ``junk_confidence`` / ``draw_junk``: how confidently the network names a digit
   for uniform noise;
 - ``archetype`` / ``draw_archetypes``: gradient descent on the input image
-  towards a chosen answer, raw and regularised (L2 and blur on the image).
+  towards a chosen answer, raw and regularised (L2 and blur on the image);
+- ``draw_sweep``: a sweep's test accuracy against each setting it varied.
 
 matplotlib is imported only when something is drawn
 (``pip install matplotlib``, or the ``plot`` extra).
@@ -256,3 +257,33 @@ def draw_archetypes(net, path, *, digits=range(10), raw=None, regularised=None):
     figure.tight_layout()
     _save(figure, path)
     return outputs
+
+
+# ---------------------------------------------------------------------------
+# A sweep's results
+
+
+def draw_sweep(rows, names, path):
+    """One panel per grid name that takes several values: each row's test accuracy (dots, one per
+    configuration and seed) against that name's value, and the mean over the rows with that value (bars).
+    ``rows``: a sweep's rows (dicts or a DataFrame); failed rows are left out."""
+    plt = pyplot()
+    rows = rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
+    rows = [row for row in rows if "error" not in row or not isinstance(row["error"], str)]
+    varied = [name for name in names if len({repr(row[name]) for row in rows}) > 1] or list(names)[:1]
+    figure, axes = plt.subplots(1, len(varied), figsize=(3.6 * len(varied), 3.4), squeeze=False, sharey=True)
+    for axis, name in zip(axes[0], varied):
+        values = list(dict.fromkeys(repr(row[name]) for row in rows))  # in the grid's order
+        for position, value in enumerate(values):
+            accuracy = [100 * row["test_accuracy"] for row in rows if repr(row[name]) == value]
+            axis.bar(position, np.mean(accuracy), color="#c8d8ea", width=0.6)
+            jitter = np.linspace(-0.18, 0.18, len(accuracy)) if len(accuracy) > 1 else [0.0]
+            axis.plot(position + np.asarray(jitter), accuracy, ".", color="#1f4e79")
+        axis.set_xticks(range(len(values)), [value.replace(", ", "-") for value in values], rotation=20)
+        axis.set_xlabel(name)
+        low = min(100 * row["test_accuracy"] for row in rows)
+        axis.set_ylim(max(0.0, low - 2), 100)
+    axes[0][0].set_ylabel("test accuracy (%)")
+    figure.suptitle(f"{len(rows)} runs: each dot one configuration and seed, bars the mean")
+    figure.tight_layout()
+    return _save(figure, path)

@@ -1,0 +1,112 @@
+"""Hyper-parameter sweeps on Dask: ``fastnet.sweep`` and ``fastnet sweep``.
+
+    >>> grid = {"eta": [0.5, 1.0, 3.0], "sizes": [[784, 30, 10], [784, 100, 10]], "lmbda": [0, 5]}
+    >>> rows = fastnet.sweep(grid, X, y, test=(test_X, test_y), epochs=30, seeds=range(5))
+
+Every configuration of the grid (``grid.py``) is trained once per seed, each
+as one Dask task on a ``dask.distributed`` cluster: a ``LocalCluster`` sized to
+this machine unless a ``Client`` is given. The data are scattered to the
+workers once; results come back as tasks finish and go straight into the
+results file (``table.py``), from which a killed sweep resumes. Needs
+``dask[distributed]`` (``pip install "dask[distributed]"``).
+"""
+import os
+import sys
+
+from .grid import check_grid, configurations, train_one
+from .table import ResultsFile, row_key
+
+__all__ = ["sweep"]
+
+
+def _check_seeds(seeds):
+    seeds = [seeds] if isinstance(seeds, int) else list(seeds)
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        raise ValueError(f"seeds must be integers >= 0 (at least one); got {seeds!r}")
+    return seeds
+
+
+def _results(rows):
+    """The rows as a pandas DataFrame where pandas is installed, else the list of dicts."""
+    try:
+        import pandas
+    except ImportError:
+        return rows
+    return pandas.DataFrame(rows)
+
+
+def local_cluster(workers=None, processes=True):
+    """A ``LocalCluster`` for this machine: ``workers`` (default: one per core) processes of one thread each,
+    or, with ``processes=False``, one process with that many threads (the kernels release the GIL)."""
+    from dask.distributed import LocalCluster
+
+    workers = workers or os.cpu_count() or 1
+    if processes:
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    return LocalCluster(n_workers=1, threads_per_worker=workers, processes=False, dashboard_address=None)
+
+
+def sweep(grid, X, y, *, test, epochs=30, seeds=(0,), client=None, out=None, workers=None, processes=True,
+          on_row=None):
+    """Train every configuration of ``grid`` with every seed; one row per (configuration, seed).
+
+    Each row holds the grid's settings, ``seed``, ``epochs``, ``test_accuracy``
+    and ``train_cost`` after the last epoch, ``seconds``, and ``error`` for a
+    configuration that failed (its results NaN); it equals
+    ``Network(sizes, seed=seed, ...).fit(X, y, epochs=epochs, seed=seed, test=test, ...)``
+    run alone. ``client``: a ``dask.distributed.Client`` (default: a
+    ``local_cluster(workers, processes)`` started and closed here). ``out``: a
+    results file (``.csv``, else JSON lines) written row by row; rows already
+    in it are not trained again. ``on_row(row, done, total)`` is called as each
+    row arrives. Returns the rows in grid order: a pandas DataFrame where pandas
+    is installed, else a list of dicts.
+    """
+    from dask.distributed import Client, as_completed
+
+    grid = check_grid(grid)
+    seeds = _check_seeds(seeds)
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be an integer >= 1; got {epochs!r}")
+    test_X, test_y = test
+    tasks = [(settings, seed) for settings in configurations(grid) for seed in seeds]
+    names = list(grid)
+    results = ResultsFile(out, names) if out is not None else None
+    done = {}
+    for row in results.read() if results is not None else ():
+        if row["epochs"] != epochs:
+            raise ValueError(f"{out}: holds rows of {row['epochs']} epochs; this sweep trains {epochs}")
+        done[row_key(row, names)] = row
+    pending = [(settings, seed) for settings, seed in tasks if row_key({**settings, "seed": seed}, names) not in done]
+
+    own = client is None
+    if own and pending:
+        client = Client(local_cluster(workers, processes))
+    try:
+        if pending:
+            data = [client.scatter(array, broadcast=True) for array in (X, y, test_X, test_y)]
+            futures = [client.submit(train_one, settings, seed, *data, epochs, pure=False)
+                       for settings, seed in pending]
+            for future in as_completed(futures):
+                row = {**future.result(), "epochs": epochs}
+                done[row_key(row, names)] = row
+                if results is not None:
+                    results.append(row)
+                if on_row is not None:
+                    on_row(row, len(done), len(tasks))
+    finally:
+        if own and pending:
+            cluster = client.cluster
+            client.close()
+            cluster.close()
+    return _results([done[row_key({**settings, "seed": seed}, names)] for settings, seed in tasks])
+
+
+def print_row(row, done, total, stream=None):
+    """One line per row as it arrives (``fastnet sweep``'s ``on_row``)."""
+    stream = sys.stdout if stream is None else stream
+    settings = ", ".join(f"{name}={value}" for name, value in row.items()
+                         if name not in ("seed", "epochs", "test_accuracy", "train_cost", "seconds", "error"))
+    result = (f"failed: {row['error']}" if "error" in row else
+              f"test accuracy {100 * row['test_accuracy']:.2f}%, cost {row['train_cost']:.4f}")
+    print(f"[{done}/{total}] {settings}, seed {row['seed']}: {result} ({row['seconds']:.1f} s)", file=stream,
+          flush=True)

@@ -1,0 +1,86 @@
+"""A sweep's results file: one row per configuration and seed, appended as each arrives.
+
+``.csv`` is a CSV table; any other name holds JSON lines. A row written is
+flushed at once, so a sweep that is killed leaves every finished row behind
+(and at most one cut-off line, dropped when the sweep resumes).
+"""
+import csv
+import io
+import json
+import math
+import os
+
+RESULTS = ("test_accuracy", "train_cost", "seconds")
+
+
+def row_key(row, names):
+    """What identifies a row: its value of every grid name, and its seed."""
+    return json.dumps([[row[name] for name in names], row["seed"]])
+
+
+class ResultsFile:
+    """The results of a sweep over the grid names ``names`` at ``path``."""
+
+    def __init__(self, path, names):
+        self.path, self.names = os.fspath(path), list(names)
+        self.csv = self.path.endswith(".csv")
+        self.columns = self.names + ["seed", "epochs", *RESULTS, "error"]
+
+    def read(self):
+        """The rows already in the file (none when it does not exist), its cut-off last line dropped from it."""
+        if not os.path.exists(self.path):
+            return []
+        with open(self.path, encoding="utf-8", newline="") as file:
+            text = file.read()
+        if text and not text.endswith("\n"):  # killed while writing a line: keep the lines before it
+            text = text[:text.rfind("\n") + 1]
+            with open(self.path, "w", encoding="utf-8", newline="") as file:
+                file.write(text)
+        rows = self._csv_rows(text) if self.csv else [json.loads(line) for line in text.splitlines() if line.strip()]
+        for row in rows:
+            if sorted(set(row) - {"error"}) != sorted(set(self.columns) - {"error"}):
+                raise ValueError(f"{self.path}: written by a sweep over other settings ({', '.join(row)}); "
+                                 f"this one varies {', '.join(self.names)}: give another results file")
+        return rows
+
+    def _csv_rows(self, text):
+        reader = csv.DictReader(io.StringIO(text))
+        if reader.fieldnames and reader.fieldnames != self.columns:
+            raise ValueError(f"{self.path}: written by a sweep over other settings ({', '.join(reader.fieldnames)}); "
+                             f"this one varies {', '.join(self.names)}: give another results file")
+        rows = []
+        for cells in reader:
+            row = {name: _cell_value(cells[name]) for name in self.names}
+            row.update(seed=int(cells["seed"]), epochs=int(cells["epochs"]),
+                       **{name: float(cells[name]) for name in RESULTS})
+            if cells["error"]:
+                row["error"] = cells["error"]
+            rows.append(row)
+        return rows
+
+    def append(self, row):
+        """Write one row at the end of the file, flushed."""
+        new = not os.path.exists(self.path) or os.path.getsize(self.path) == 0
+        with open(self.path, "a", encoding="utf-8", newline="") as file:
+            if self.csv:
+                writer = csv.writer(file, lineterminator="\n")
+                if new:
+                    writer.writerow(self.columns)
+                writer.writerow([_cell(row.get(name, "")) for name in self.columns])
+            else:
+                file.write(json.dumps(row) + "\n")
+
+
+def _cell(value):
+    if isinstance(value, (list, tuple)):
+        return json.dumps(value)
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    return value
+
+
+def _cell_value(text):
+    try:
+        return json.loads(text)  # numbers and lists
+    except ValueError:
+        return text  # names such as relu

@@ -1,0 +1,153 @@
+"""Sweeps on Dask (``fastnet.sweep``, ``fastnet sweep``) and batch prediction on Dask arrays."""
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("dask.distributed")
+import dask.array as da  # noqa: E402
+from dask.distributed import Client  # noqa: E402
+
+import fastnet  # noqa: E402
+import fastnet.dask  # noqa: E402
+from fastnet.sweeps import local_cluster  # noqa: E402
+from fastnet.sweeps.grid import parse_grid, parse_seeds  # noqa: E402
+from fastnet.sweeps.table import ResultsFile  # noqa: E402
+
+GRID = {"eta": [1.0, 3.0], "sizes": [[784, 16, 10], [784, 30, 10]], "activation": ["sigmoid", "swish"]}
+
+
+@pytest.fixture(scope="module")
+def data(mnist):
+    (X, y), (test_X, test_y) = mnist
+    return X[:2000], y[:2000], test_X[:1000], test_y[:1000]
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = local_cluster(workers=2)
+    with Client(cluster) as client:
+        yield client
+    cluster.close()
+
+
+def _rows(result):
+    return result.to_dict("records") if hasattr(result, "to_dict") else list(result)
+
+
+def test_a_sweep_on_two_workers_equals_each_configuration_alone(client, data, tmp_path):
+    X, y, test_X, test_y = data
+    rows = _rows(fastnet.sweep(GRID, X, y, test=(test_X, test_y), epochs=2, seeds=[0, 1], client=client,
+                               out=tmp_path / "sweep.jsonl"))
+    assert len(rows) == 16 and len(client.scheduler_info()["workers"]) == 2
+    for row, (eta, sizes, activation, seed) in zip(rows, [(e, s, a, seed) for e in GRID["eta"] for s in GRID["sizes"]
+                                                           for a in GRID["activation"] for seed in (0, 1)]):
+        assert (row["eta"], row["sizes"], row["activation"], row["seed"], row["epochs"]) == \
+               (eta, sizes, activation, seed, 2)
+        if activation == "swish":  # not an activation fastnet knows: reported, not fatal
+            assert "activation must be one of" in row["error"] and np.isnan(row["test_accuracy"])
+            continue
+        alone = fastnet.Network(sizes, activation=activation, seed=seed)
+        history = alone.fit(X, y, epochs=2, eta=eta, seed=seed, test=(test_X, test_y), progress=False)
+        assert row["test_accuracy"] == history[-1]["test_accuracy"]
+        assert row["train_cost"] == history[-1]["train_cost"]
+        assert "error" not in row or not isinstance(row["error"], str)
+        assert row["seconds"] > 0
+    written = ResultsFile(tmp_path / "sweep.jsonl", list(GRID)).read()
+    assert len(written) == 16  # every row, in the order they finished
+
+
+def test_a_finished_sweep_trains_nothing_again(client, data, tmp_path):
+    X, y, test_X, test_y = data
+    out = tmp_path / "sweep.csv"
+    grid = {"eta": [3.0], "lmbda": [0.0, 5.0]}
+    first = _rows(fastnet.sweep(grid, X, y, test=(test_X, test_y), epochs=1, seeds=[0], client=client, out=out))
+    arrived = []
+    again = _rows(fastnet.sweep(grid, X, y, test=(test_X, test_y), epochs=1, seeds=[0], client=client, out=out,
+                                on_row=lambda *row: arrived.append(row)))
+    assert arrived == [] and again == first  # read back from the CSV, the same values
+    with pytest.raises(ValueError, match="holds rows of 1 epochs; this sweep trains 2"):
+        fastnet.sweep(grid, X, y, test=(test_X, test_y), epochs=2, seeds=[0], client=client, out=out)
+    with pytest.raises(ValueError, match="written by a sweep over other settings"):
+        fastnet.sweep({"eta": [3.0]}, X, y, test=(test_X, test_y), epochs=1, seeds=[0], client=client, out=out)
+
+
+def test_a_killed_sweep_resumes_where_it_stopped(tmp_path, mnist_directory):
+    out = tmp_path / "sweep.csv"
+    command = [sys.executable, "-m", "fastnet.cli", "sweep", "--grid", "eta=0.5,1,2,3 sizes=784,100,10;784,60,10",
+               "--seeds", "0-1", "--epochs", "8", "--train-size", "10000", "--workers", "2", "--out", str(out),
+               "--data", mnist_directory]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 4):  # header + 3 rows
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    before = out.read_text().count("\n") - 1
+    assert 3 <= before < 16, "the sweep must be killed half-way for this test to mean anything"
+    with open(out, "a") as file:
+        file.write("0.5,\"[784, 60")  # a row cut off by the kill
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("test accuracy") == 16 - before  # only the rows that were missing
+    rows = ResultsFile(out, ["eta", "sizes"]).read()
+    keys = [(row["eta"], tuple(row["sizes"]), row["seed"]) for row in rows]
+    assert len(rows) == 16 and len(set(keys)) == 16
+
+
+def test_grid_and_seed_texts():
+    assert parse_grid("eta=0.5,1,3 sizes=784,30,10;784,100,10 lmbda=0,5 activation=relu") == {
+        "eta": [0.5, 1, 3], "sizes": [[784, 30, 10], [784, 100, 10]], "lmbda": [0, 5], "activation": ["relu"]}
+    assert parse_seeds("0-4") == [0, 1, 2, 3, 4] and parse_seeds("0,3,7") == [0, 3, 7] and parse_seeds("3") == [3]
+    for text, message in [("eta", "expected name=value"), ("colour=red", "not a setting a sweep can vary"),
+                          ("sizes=784,x,10", "sizes takes integers")]:
+        with pytest.raises(ValueError, match=message):
+            parse_grid(text)
+    for text in ("a-b", "", "-3"):
+        with pytest.raises(ValueError, match="--seeds"):
+            parse_seeds(text)
+
+
+@pytest.mark.parametrize("grid, seeds, epochs, message", [
+    ({}, [0], 1, "grid must be a non-empty dict"),
+    ({"eta": []}, [0], 1, "must be a non-empty list"),
+    ({"eta": [1.0]}, [], 1, "seeds must be integers >= 0"),
+    ({"eta": [1.0]}, [-1], 1, "seeds must be integers >= 0"),
+    ({"eta": [1.0]}, [0], 0, "epochs must be an integer >= 1"),
+])
+def test_bad_sweeps_are_refused_before_any_cluster_starts(data, grid, seeds, epochs, message):
+    X, y, test_X, test_y = data
+    with pytest.raises(ValueError, match=message):
+        fastnet.sweep(grid, X, y, test=(test_X, test_y), epochs=epochs, seeds=seeds)
+
+
+def test_sweep_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    rows = [{"eta": eta, "sizes": [784, n, 10], "seed": seed, "test_accuracy": 0.9 + eta / 100 + seed / 1000}
+            for eta in (1, 3) for n in (30, 100) for seed in (0, 1)]
+    rows.append({"eta": 9, "sizes": [784, 30, 10], "seed": 0, "test_accuracy": float("nan"), "error": "diverged"})
+    path = fastnet.pictures.draw_sweep(rows, ["eta", "sizes"], tmp_path / "sweep.png")
+    assert os.path.getsize(path) > 5000
+
+
+def test_dask_predict_matches_predict_across_chunks(client, data):
+    X, _, _, _ = data
+    net = fastnet.Network([784, 16, 16, 10], seed=0)
+    array = da.from_array(X, chunks=(700, 392))  # 3 chunks of rows, 2 of columns
+    labels = fastnet.dask.predict(net, array)
+    assert labels.shape == (2000,) and labels.dtype == np.int64 and labels.npartitions == 3
+    np.testing.assert_array_equal(labels.compute(scheduler="threads"), net.predict(X))
+    np.testing.assert_array_equal(client.compute(labels).result(), net.predict(X))  # on the cluster's workers
+
+
+def test_dask_predict_refuses_what_it_cannot_read():
+    net = fastnet.Network([784, 10], seed=0)
+    with pytest.raises(TypeError, match="X must be a dask array"):
+        fastnet.dask.predict(net, np.zeros((3, 784)))
+    with pytest.raises(ValueError, match=r"X must have shape \(n, 784\)"):
+        fastnet.dask.predict(net, da.zeros((3, 783)))
+    with pytest.raises(TypeError, match="net must be a fastnet.Network"):
+        fastnet.dask.predict("net", da.zeros((3, 784)))
