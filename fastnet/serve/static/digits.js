@@ -210,7 +210,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       const {weights, biases} = await layer(hit.layer);
       const row = weights[hit.index], scale = Math.max(...row.map(Math.abs));
       document.getElementById("neuron-title").textContent =
-        `layer ${hit.layer}, neuron ${hit.index}: incoming weights (blue +, red −), bias ${biases[hit.index].toFixed(3)}`;
+        `layer ${hit.layer}, neuron ${hit.index}: incoming weights (red +, blue −), bias ${biases[hit.index].toFixed(3)}`;
       document.getElementById("neuron").classList.add("shown");
       const canvas = document.getElementById("neuron-weights");
       const context = canvas.getContext("2d");

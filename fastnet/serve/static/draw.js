@@ -23,11 +23,12 @@ const fastnet = {
     return `rgb(${level},${level},${level})`;
   },
 
-  // A signed weight as a colour: blue positive, red negative, brighter further from 0 (scale: the largest |w|).
+  // A signed weight as a colour: red positive, blue negative (as fastnet show weights), brighter further from 0
+  // (scale: the largest |w|).
   signed(value, scale) {
     const t = Math.min(1, Math.abs(value) / (scale || 1));
-    const strong = Math.round(255 * t);
-    return value >= 0 ? `rgb(${Math.round(40 * t)},${Math.round(120 * t)},${strong})` : `rgb(${strong},${Math.round(40 * t)},${Math.round(40 * t)})`;
+    const strong = Math.round(255 * t), weak = Math.round(50 * t);
+    return value >= 0 ? `rgb(${strong},${weak},${weak})` : `rgb(${weak},${Math.round(110 * t)},${strong})`;
   },
 
   // Draw values (row-major side x side) as a size x size picture at (x, y) of a canvas context, coloured by colour(value).
