@@ -28,7 +28,7 @@ def data(mnist):
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = local_cluster(workers=2)
+    cluster = local_cluster(workers=2, processes=True)  # two worker processes: the data really travel
     with Client(cluster) as client:
         yield client
     cluster.close()

@@ -13,7 +13,8 @@ results file (``table.py``), from which a killed sweep resumes. Needs
 import os
 import sys
 
-from .grid import check_grid, configurations, train_one
+from .._layout import count_params
+from .grid import DEFAULT_SIZES, check_grid, configurations, train_one
 from .table import ResultsFile, row_key
 
 __all__ = ["sweep"]
@@ -35,9 +36,9 @@ def _results(rows):
     return pandas.DataFrame(rows)
 
 
-def local_cluster(workers=None, processes=True):
-    """A ``LocalCluster`` for this machine: ``workers`` (default: one per core) processes of one thread each,
-    or, with ``processes=False``, one process with that many threads (the kernels release the GIL)."""
+def local_cluster(workers=None, processes=False):
+    """A ``LocalCluster`` for this machine: one process with ``workers`` threads (default: one per core; the
+    kernels release the GIL, and threads share the data), or ``workers`` processes of one thread each."""
     from dask.distributed import LocalCluster
 
     workers = workers or os.cpu_count() or 1
@@ -46,7 +47,13 @@ def local_cluster(workers=None, processes=True):
     return LocalCluster(n_workers=1, threads_per_worker=workers, processes=False, dashboard_address=None)
 
 
-def sweep(grid, X, y, *, test, epochs=30, seeds=(0,), client=None, out=None, workers=None, processes=True,
+def _priority(settings):
+    """Larger networks first, so that no long task starts last while the other workers wait (an estimate of
+    the work: the parameters, per example of a batch)."""
+    return count_params(settings.get("sizes", DEFAULT_SIZES))
+
+
+def sweep(grid, X, y, *, test, epochs=30, seeds=(0,), client=None, out=None, workers=None, processes=False,
           on_row=None):
     """Train every configuration of ``grid`` with every seed; one row per (configuration, seed).
 
@@ -55,7 +62,9 @@ def sweep(grid, X, y, *, test, epochs=30, seeds=(0,), client=None, out=None, wor
     configuration that failed (its results NaN); it equals
     ``Network(sizes, seed=seed, ...).fit(X, y, epochs=epochs, seed=seed, test=test, ...)``
     run alone. ``client``: a ``dask.distributed.Client`` (default: a
-    ``local_cluster(workers, processes)`` started and closed here). ``out``: a
+    ``local_cluster(workers, processes)`` started and closed here; threads
+    by default, measured faster on 2 cores, see BENCHMARKS.md). Larger
+    networks are started first. ``out``: a
     results file (``.csv``, else JSON lines) written row by row; rows already
     in it are not trained again. ``on_row(row, done, total)`` is called as each
     row arrives. Returns the rows in grid order: a pandas DataFrame where pandas
@@ -84,7 +93,7 @@ def sweep(grid, X, y, *, test, epochs=30, seeds=(0,), client=None, out=None, wor
     try:
         if pending:
             data = [client.scatter(array, broadcast=True) for array in (X, y, test_X, test_y)]
-            futures = [client.submit(train_one, settings, seed, *data, epochs, pure=False)
+            futures = [client.submit(train_one, settings, seed, *data, epochs, pure=False, priority=_priority(settings))
                        for settings, seed in pending]
             for future in as_completed(futures):
                 row = {**future.result(), "epochs": epochs}

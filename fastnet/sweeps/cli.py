@@ -21,8 +21,8 @@ def add_command(commands):
     sweep.add_argument("--scheduler", metavar="tcp://HOST:8786", default=None,
                        help="a running Dask scheduler (default: a local cluster sized to this machine)")
     sweep.add_argument("--workers", type=int, default=None, help="local cluster: workers (default: one per core)")
-    sweep.add_argument("--threads", action="store_true",
-                       help="local cluster: one process with --workers threads instead of --workers processes")
+    sweep.add_argument("--processes", action="store_true",
+                       help="local cluster: --workers processes instead of one process with --workers threads")
     sweep.add_argument("--out", metavar="PATH", default="sweep.csv", help="results, .csv or JSON lines "
                        "(default sweep.csv); rows already there are not trained again")
     sweep.add_argument("--plot", metavar="PNG", default=None, help="draw test accuracy against each setting")
@@ -53,7 +53,7 @@ def run(args):
     start = time.perf_counter()
     try:
         rows = sweep(args.grid, train_X, train_y, test=test, epochs=args.epochs, seeds=args.seeds, client=client,
-                     out=args.out, workers=args.workers, processes=not args.threads, on_row=print_row)
+                     out=args.out, workers=args.workers, processes=args.processes, on_row=print_row)
     finally:
         if client is not None:
             client.close()
