@@ -47,7 +47,8 @@ def main():
         busy = sum(row["seconds"] for row in rows)
         results[mode] = {"cluster_start_s": started - start, "sweep_s": wall, "rows": len(rows),
                          "task_seconds_sum": busy, "overhead_per_task_s": (wall * workers - busy) / len(rows),
-                         "best": max(rows, key=lambda row: row["test_accuracy"])}
+                         "longest_task_s": max(row["seconds"] for row in rows),
+                         "best": max(rows, key=lambda row: row["test_accuracy"]), "rows_of_the_sweep": rows}
         print(f"{mode}: cluster {started - start:.1f} s, sweep {wall:.1f} s for {len(rows)} rows "
               f"(tasks' own time {busy:.1f} s; Dask's cost per task {results[mode]['overhead_per_task_s']:.3f} s)",
               flush=True)
