@@ -30,12 +30,12 @@ class ResultsFile:
         """The rows already in the file (none when it does not exist), its cut-off last line dropped from it."""
         if not os.path.exists(self.path):
             return []
-        with open(self.path, encoding="utf-8", newline="") as file:
-            text = file.read()
-        if text and not text.endswith("\n"):  # killed while writing a line: keep the lines before it
-            text = text[:text.rfind("\n") + 1]
-            with open(self.path, "w", encoding="utf-8", newline="") as file:
-                file.write(text)
+        with open(self.path, "rb") as file:
+            data = file.read()
+        if data and not data.endswith(b"\n"):  # killed while writing a line: keep the lines before it
+            data = data[:data.rfind(b"\n") + 1]
+            os.truncate(self.path, len(data))  # one call: the complete lines are never rewritten
+        text = data.decode("utf-8")
         rows = self._csv_rows(text) if self.csv else [json.loads(line) for line in text.splitlines() if line.strip()]
         for row in rows:
             if sorted(set(row) - {"error"}) != sorted(set(self.columns) - {"error"}):
