@@ -339,8 +339,8 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
 
 def check_same_settings(path, saved, settings, data):
     """Raise ValueError unless the checkpoint's ``saved`` settings are the ``settings`` of this call."""
-    different = [f"{key} {saved.get(key)!r} (now {value!r})" for key, value in settings.items()
-                 if saved.get(key) != value]
+    different = [f"{key} {saved.get(key)!r} (now {settings.get(key)!r})" for key in {**saved, **settings}
+                 if saved.get(key) != settings.get(key)]
     if different:
         raise ValueError(f"{path}: the checkpoint was trained with other settings: {', '.join(different)}; "
                          f"resume with the same {data} and fit arguments")

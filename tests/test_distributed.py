@@ -22,10 +22,11 @@ def _mpiexec():
     return found
 
 
-def _run_ranks(ranks, folder, batch_size):
+def _run_ranks(ranks, folder, batch_size, *checkpoint):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     result = subprocess.run([_mpiexec(), "-n", str(ranks), sys.executable, os.path.join(HERE, "mpi_fit.py"),
-                             str(folder), str(batch_size)], capture_output=True, text=True, timeout=600, env=env)
+                             str(folder), str(batch_size), *map(str, checkpoint)], capture_output=True, text=True,
+                            timeout=600, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -45,6 +46,18 @@ def test_two_ranks_equal_one_process_with_twice_the_batch(tmp_path):
     np.testing.assert_allclose(rank0, alone.params, rtol=0, atol=1e-12)
     np.testing.assert_allclose(np.load(tmp_path / "losses.npy"), history.losses, rtol=1e-12)
     assert np.load(tmp_path / "val_iterations.npy").tolist() == history["iteration"] == [0, 5, 10, 12]
+
+
+def test_a_checkpoint_resumes_only_on_as_many_processes_as_wrote_it(tmp_path):
+    checkpoint = tmp_path / "run.npz"
+    _run_ranks(2, tmp_path, 3, checkpoint)
+    text = fastnet.datasets.load_text()[:20000]
+    tokenizer = fastnet.text.CharTokenizer.fit(text)
+    model = fastnet.GPT(tokenizer.vocab_size, context=16, n_layer=2, n_head=2, n_embd=32, dtype="float64",
+                        backend="numpy", seed=100)
+    with pytest.raises(ValueError, match="ranks 2 \\(now None\\)"):  # one process would draw other batches
+        model.fit(tokenizer.encode(text), iters=12, batch_size=3, lr=1e-2, warmup=2, seed=3, eval_interval=5,
+                  eval_batches=2, progress=False, resume=checkpoint)
 
 
 def test_fastnet_gpt_train_distributed(tmp_path):

@@ -120,6 +120,8 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
     settings = {"tokens": _fingerprint(tokens), "val": _fingerprint(val), "iters": iters, "batch_size": batch_size,
                 "lr": lr, "min_lr": min_lr, "warmup": warmup, "weight_decay": weight_decay, "betas": [beta1, beta2],
                 "grad_clip": grad_clip, "eval_interval": eval_interval, "eval_batches": eval_batches}
+    if ranks > 1:  # the batches depend on it: a checkpoint resumes on as many processes as wrote it
+        settings["ranks"] = ranks
     kernels, config, params = model.kernels, model.shape, model.params
     m, v = np.zeros_like(params), np.zeros_like(params)
     buffer = np.empty(params.size + 1, params.dtype)  # the gradient, then the loss: what the ranks average
