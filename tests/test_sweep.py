@@ -98,6 +98,22 @@ def test_a_killed_sweep_resumes_where_it_stopped(tmp_path, mnist_directory):
     assert len(rows) == 16 and len(set(keys)) == 16
 
 
+def test_fastnet_sweep_uses_the_scheduler_it_is_given(tmp_path, mnist_directory):
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        result = subprocess.run([sys.executable, "-m", "fastnet.cli", "sweep", "--grid", "eta=1,3", "--epochs", "1",
+                                 "--train-size", "1000", "--scheduler", cluster.scheduler_address, "--out",
+                                 str(tmp_path / "sweep.csv"), "--data", mnist_directory],
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr
+        assert f"on the cluster at {cluster.scheduler_address}" in result.stdout
+        assert result.stdout.count("test accuracy") == 2
+        prefixes = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
+        assert "train_one" in prefixes  # the rows were trained on this cluster
+
+
 def test_grid_and_seed_texts():
     assert parse_grid("eta=0.5,1,3 sizes=784,30,10;784,100,10 lmbda=0,5 activation=relu") == {
         "eta": [0.5, 1, 3], "sizes": [[784, 30, 10], [784, 100, 10]], "lmbda": [0, 5], "activation": ["relu"]}
