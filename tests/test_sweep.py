@@ -102,7 +102,7 @@ def test_fastnet_sweep_uses_the_scheduler_it_is_given(tmp_path, mnist_directory)
     from dask.distributed import LocalCluster
 
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         result = subprocess.run([sys.executable, "-m", "fastnet.cli", "sweep", "--grid", "eta=1,3", "--epochs", "1",
                                  "--train-size", "1000", "--scheduler", cluster.scheduler_address, "--out",
                                  str(tmp_path / "sweep.csv"), "--data", mnist_directory],
@@ -138,6 +138,19 @@ def test_bad_sweeps_are_refused_before_any_cluster_starts(data, grid, seeds, epo
     X, y, test_X, test_y = data
     with pytest.raises(ValueError, match=message):
         fastnet.sweep(grid, X, y, test=(test_X, test_y), epochs=epochs, seeds=seeds)
+
+
+@pytest.mark.parametrize("arrays, message", [
+    (lambda X, y, tX, ty: (X[0], y, (tX, ty)), "X must be a non-empty 2-D array"),
+    (lambda X, y, tX, ty: (X, y[:-1], (tX, ty)), "the labels of X must be 2000 integers"),
+    (lambda X, y, tX, ty: (X, y.astype(float), (tX, ty)), "the labels of X must be 2000 integers"),
+    (lambda X, y, tX, ty: (X, y, tX), "test must be a pair"),
+    (lambda X, y, tX, ty: (X, y, (tX, ty[:5])), "the labels of test X must be 1000 integers"),
+])
+def test_bad_data_is_refused_before_any_cluster_starts(data, arrays, message):
+    X, y, test = arrays(*data)
+    with pytest.raises(ValueError, match=message):
+        fastnet.sweep({"eta": [1.0]}, X, y, test=test, epochs=1)
 
 
 def test_sweep_plot(tmp_path):

@@ -40,7 +40,8 @@ TOP_TOKENS = 20  # the next-token list's default length
 
 
 async def _body(request):
-    """The request's JSON object, read at most MAX_BODY_BYTES + 1 bytes far (a larger body is refused, not read)."""
+    """The request's JSON object; a body over MAX_BODY_BYTES is refused (413) by its Content-Length, or as soon
+    as the bytes read pass the limit, without reading the rest."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > payloads.MAX_BODY_BYTES:
         raise BadRequest(f"the request body must be at most {payloads.MAX_BODY_BYTES} bytes; got {declared}", 413)

@@ -13,6 +13,8 @@ results file (``table.py``), from which a killed sweep resumes. Needs
 import os
 import sys
 
+import numpy as np
+
 from .._layout import count_params
 from .grid import DEFAULT_SIZES, check_grid, configurations, train_one
 from .table import ResultsFile, row_key
@@ -25,6 +27,23 @@ def _check_seeds(seeds):
     if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
         raise ValueError(f"seeds must be integers >= 0 (at least one); got {seeds!r}")
     return seeds
+
+
+def _check_data(X, y, test):
+    """(X, y, test_X, test_y), each checked for shape: rows of examples and as many labels."""
+    if not isinstance(test, (tuple, list)) or len(test) != 2:
+        raise ValueError(f"test must be a pair (X_test, y_test); got {type(test).__name__}")
+    arrays = []
+    for name, images, labels in (("X", X, y), ("test X", *test)):
+        images, labels = np.asarray(images), np.asarray(labels)
+        if images.ndim != 2 or images.dtype.kind not in "uif" or len(images) == 0:
+            raise ValueError(f"{name} must be a non-empty 2-D array of numbers (rows of examples); "
+                             f"got shape {images.shape}, dtype {images.dtype}")
+        if labels.shape != (len(images),) or labels.dtype.kind not in "ui":
+            raise ValueError(f"the labels of {name} must be {len(images)} integers; got shape {labels.shape}, "
+                             f"dtype {labels.dtype}")
+        arrays += [images, labels]
+    return arrays
 
 
 def _results(rows):
@@ -43,8 +62,8 @@ def local_cluster(workers=None, processes=False):
 
     workers = workers or os.cpu_count() or 1
     if processes:
-        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-    return LocalCluster(n_workers=1, threads_per_worker=workers, processes=False, dashboard_address=None)
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+    return LocalCluster(n_workers=1, threads_per_worker=workers, processes=False, dashboard_address=":0")
 
 
 def _priority(settings):
@@ -76,7 +95,7 @@ def sweep(grid, X, y, *, test, epochs=30, seeds=(0,), client=None, out=None, wor
     seeds = _check_seeds(seeds)
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be an integer >= 1; got {epochs!r}")
-    test_X, test_y = test
+    X, y, test_X, test_y = _check_data(X, y, test)
     tasks = [(settings, seed) for settings in configurations(grid) for seed in seeds]
     names = list(grid)
     results = ResultsFile(out, names) if out is not None else None
