@@ -9,8 +9,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
-import sys
 import time
 import urllib.request
 
@@ -22,6 +20,8 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+from fastnet.bench.serve import Server  # noqa: E402
 
 START_TIMEOUT = 900  # seconds: the default network trains at start, after a first compilation of the kernels
 PAD = 280
@@ -47,28 +47,14 @@ def artifacts(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server():
     """``fastnet serve`` as a user starts it: the default network trained at start, a GPT trained behind."""
-    command = [sys.executable, "-m", "fastnet.cli", "serve", "--port", "0", "--gpt-iters", "40", "--seed", "0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines, url = [], None
-    deadline = time.monotonic() + START_TIMEOUT
-    for line in process.stdout:
-        lines.append(line)
-        if line.startswith("fastnet serve: http://"):
-            url = line.split()[2]
-            break
-        if time.monotonic() > deadline:
-            break
-    if url is None:
-        process.kill()
-        pytest.fail("fastnet serve did not start:\n" + "".join(lines))
-    while time.monotonic() < deadline:  # the GPT answers from its first evaluation on
-        with urllib.request.urlopen(url + "api/gpt", timeout=30) as response:
-            if json.loads(response.read())["ready"]:
-                break
-        time.sleep(1)
-    yield url
-    process.terminate()
-    process.wait(30)
+    with Server("--gpt-iters", "40", "--seed", "0", timeout=START_TIMEOUT) as running:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:  # the GPT answers from its first evaluation on
+            with urllib.request.urlopen(running.url + "api/gpt", timeout=30) as response:
+                if json.loads(response.read())["ready"]:
+                    break
+            time.sleep(1)
+        yield running.url
 
 
 @pytest.fixture(scope="module")

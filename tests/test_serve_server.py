@@ -26,7 +26,7 @@ def test_200_concurrent_predictions_are_all_answered_right():
 def test_the_server_answers_its_page_and_stops_on_terminate(tmp_path):
     path = str(tmp_path / "net.npz")
     fastnet.Network([784, 16, 16, 10], seed=0).save(path)
-    with serve_bench.Server(path) as server:
+    with serve_bench.Server("--model", path, "--gpt-iters", "0") as server:
         assert server.url.startswith("http://127.0.0.1:")
         seconds, status, answer = serve_bench.post(server.url, "/api/predict", {"pixels": [0.0] * 784})
         assert status == 200 and len(answer["activations"]) == 4

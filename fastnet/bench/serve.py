@@ -9,10 +9,12 @@ network's ``predict`` in this process.
 from concurrent.futures import ThreadPoolExecutor
 import json
 import os
+import queue
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -25,23 +27,36 @@ REQUEST_TIMEOUT = 120
 
 
 class Server:
-    """``fastnet serve --model PATH --port 0 --gpt-iters 0`` in a child process; ``url`` once it listens."""
+    """``fastnet serve --port 0 OPTIONS...`` in a child process; ``url`` once it listens.
 
-    def __init__(self, model_path, *extra):
-        command = [sys.executable, "-m", "fastnet.cli", "serve", "--model", model_path, "--port", "0",
-                   "--gpt-iters", "0", *extra]
+    Its output is read by a thread (``output``: the lines so far), so waiting
+    for the address never blocks past ``timeout`` seconds.
+    """
+
+    def __init__(self, *options, timeout=START_TIMEOUT):
+        command = [sys.executable, "-m", "fastnet.cli", "serve", "--port", "0", *options]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.output = []
-        deadline = time.monotonic() + START_TIMEOUT
-        for line in self.process.stdout:  # the server prints its address once it listens
-            self.output.append(line)
+        self.output, lines = [], queue.Queue()
+        threading.Thread(target=self._read, args=(lines,), daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:  # the process ended
+                break
             if line.startswith("fastnet serve: http://"):
                 self.url = line.split()[2]
                 return
-            if time.monotonic() > deadline:
-                break
         self.close()
         raise RuntimeError("fastnet serve did not start: " + "".join(self.output[-5:]))
+
+    def _read(self, lines):
+        for line in self.process.stdout:
+            self.output.append(line)
+            lines.put(line)
+        lines.put(None)
 
     def close(self):
         self.process.terminate()
@@ -83,7 +98,7 @@ def run(*, sequential=200, concurrent=200, seed=0, stream=None):
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "net.npz")
         net.save(path)
-        with Server(path) as server:
+        with Server("--model", path, "--gpt-iters", "0") as server:
             post(server.url, "/api/predict", {"pixels": images[0].tolist()})  # warm: the first call may compile
             bodies = [{"pixels": image.tolist()} for image in images]
             alone = [post(server.url, "/api/predict", bodies[i]) for i in range(sequential)]
