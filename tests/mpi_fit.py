@@ -1,7 +1,8 @@
 """Run by tests/test_distributed.py under ``mpiexec -n N``: data-parallel ``GPT.fit``, each rank's result saved.
 
-Usage: mpi_fit.py FOLDER BATCH_SIZE [CHECKPOINT]. Every rank starts from a different seed, so equal results show that rank 0's
-parameters were broadcast; each writes rank{r}.npy (its parameters) and rank 0 also losses.npy.
+Usage: mpi_fit.py FOLDER BATCH_SIZE [CHECKPOINT]. Every rank starts from a different seed, so equal results
+show that rank 0's parameters were broadcast; each writes rank{r}.npy (its parameters) and rank 0 also
+losses.npy.
 """
 import os
 import sys

@@ -64,11 +64,12 @@ def test_fastnet_gpt_train_distributed(tmp_path):
     data = tmp_path / "text.txt"
     data.write_text(fastnet.datasets.load_text()[:5000])
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([_mpiexec(), "-n", "2", sys.executable, "-m", "fastnet.cli", "gpt", "train", "--distributed",
-                             "--data", str(data), "--context", "16", "--n-layer", "1", "--n-head", "2", "--n-embd", "16",
-                             "--iters", "6", "--eval-interval", "3", "--eval-batches", "1", "--batch-size", "2",
-                             "--backend", "numpy", "--seed", "0", "--sample", "0", "--save", str(tmp_path / "gpt.npz")],
-                            capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+    options = ["--data", str(data), "--context", "16", "--n-layer", "1", "--n-head", "2", "--n-embd", "16",
+               "--iters", "6", "--eval-interval", "3", "--eval-batches", "1", "--batch-size", "2", "--backend", "numpy",
+               "--seed", "0", "--sample", "0", "--save", str(tmp_path / "gpt.npz")]
+    result = subprocess.run([_mpiexec(), "-n", "2", sys.executable, "-m", "fastnet.cli", "gpt", "train",
+                             "--distributed", *options], capture_output=True, text=True, timeout=600, env=env,
+                            cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "batch 2 per process x 2 processes" in result.stdout
     assert result.stdout.count("done: val loss") == 1  # rank 0 alone speaks

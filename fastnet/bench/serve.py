@@ -116,6 +116,7 @@ def run(*, sequential=200, concurrent=200, seed=0, stream=None):
     print(f"  one at a time: {sequential} requests, median {results['sequential']['median_ms']:.2f} ms, "
           f"p90 {results['sequential']['p90_ms']:.2f} ms", file=stream)
     print(f"  {concurrent} at once: all answered in {wall:.2f} s ({results['concurrent']['requests_per_s']:.0f}/s), "
-          f"median {results['concurrent']['median_ms']:.1f} ms, max {results['concurrent']['max_ms']:.1f} ms", file=stream)
+          f"median {results['concurrent']['median_ms']:.1f} ms, max {results['concurrent']['max_ms']:.1f} ms",
+          file=stream)
     print(f"  wrong answers: {wrong}", file=stream)
     return results

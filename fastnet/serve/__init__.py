@@ -48,4 +48,5 @@ def run(app, *, host="127.0.0.1", port=8000, on_start=None):
     if on_start is not None:
         on_start(f"http://{f'[{bound[0]}]' if family == socket.AF_INET6 else bound[0]}:{bound[1]}/")
     with listener:
-        uvicorn.Server(uvicorn.Config(app, log_level="warning", backlog=BACKLOG, timeout_graceful_shutdown=2)).run(sockets=[listener])
+        config = uvicorn.Config(app, log_level="warning", backlog=BACKLOG, timeout_graceful_shutdown=2)
+        uvicorn.Server(config).run(sockets=[listener])
