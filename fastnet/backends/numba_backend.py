@@ -1,8 +1,8 @@
 """The Numba backend: the kernels compiled by Numba, with the NumPy backend's semantics.
 
 Kernel functions (the same names and arguments as ``numpy_backend``, which
-states the math): ``prepare_inputs``, ``feedforward``, ``predict``,
-``backprop``, ``gradient`` and ``sgd_epoch``, the last running a whole epoch,
+states the math): ``prepare_inputs``, ``feedforward``, ``activations``,
+``predict``, ``backprop``, ``gradient`` and ``sgd_epoch``, the last running a whole epoch,
 every mini-batch, in one compiled call that releases the GIL. Each checks its
 arguments before compiled code runs (``_compiled_api``, shared with the Cython
 backend). Inputs may be given as arrays or as the result of
