@@ -43,7 +43,8 @@ def _save(figure, path):
     return path
 
 
-def _image_side(net):
+def image_side(net):
+    """The side of the square image the network's input layer reads (28 for MNIST's 784), or ValueError."""
     side = math.isqrt(net.sizes[0])
     if side * side != net.sizes[0]:
         raise ValueError(f"the input layer ({net.sizes[0]} values) is not a square image")
@@ -56,7 +57,7 @@ def _image_side(net):
 
 def first_layer_images(net):
     """(n_1, side, side): row j of W_0, the weights into hidden neuron j, as the image it responds to."""
-    side = _image_side(net)
+    side = image_side(net)
     return np.asarray(net.weights[0], dtype=np.float64).reshape(-1, side, side)
 
 
@@ -216,7 +217,7 @@ def archetype(net, digit, *, steps=300, step_size=0.02, l2=0.0, blur_sigma=0.0, 
     vanishes where an output saturates, and the descent would stall there.
     Returns the image (n_0,) as float64.
     """
-    side = _image_side(net)
+    side = image_side(net)
     digit = int(as_labels("digit", [digit], 1, net.sizes[-1])[0])
     steps, blur_every = check_int("steps", steps, 1), check_int("blur_every", blur_every, 1)
     rng = np.random.default_rng(check_seed("seed", seed))
@@ -239,7 +240,7 @@ def draw_archetypes(net, path, *, digits=range(10), raw=None, regularised=None):
     """
     rows = {"raw": raw or {}, "L2 + blur": regularised or {"l2": 0.02, "blur_sigma": 0.5}}
     digits = list(digits)
-    side = _image_side(net)
+    side = image_side(net)
     plt = pyplot()
     figure, axes = plt.subplots(2, len(digits), figsize=(1.4 * len(digits), 3.4), squeeze=False)
     outputs = {}

@@ -277,7 +277,7 @@ def test_a_gpt_without_tokenizer_is_refused(gpt):
 
 
 def test_a_network_whose_input_is_not_square_is_refused():
-    with pytest.raises(ValueError, match="must be a square image; got 20 inputs"):
+    with pytest.raises(ValueError, match="the input layer \\(20 values\\) is not a square image"):
         DigitModel(fastnet.Network([20, 3], seed=0), "flat")
 
 

@@ -14,7 +14,7 @@ Needs Starlette and uvicorn: ``pip install "fastnet-3b1b[serve]"``.
 from .digits import DigitModel
 from .language import LanguageModel
 
-__all__ = ["DigitModel", "LanguageModel", "make_app", "run"]
+__all__ = ["DigitModel", "LanguageModel", "make_app", "listen", "url", "run"]
 BACKLOG = 2048  # connections waiting to be accepted (uvicorn's default)
 
 
@@ -25,28 +25,41 @@ def make_app(digits, language):
     return make_app(digits, language)
 
 
-def run(app, *, host="127.0.0.1", port=8000, on_start=None):
-    """Serve ``app`` with uvicorn until interrupted (Ctrl-C).
+def listen(host="127.0.0.1", port=8000):
+    """A socket bound to host:port and listening (port 0: any free port), or OSError naming the address.
 
-    The socket is bound here first, so a port in use is an OSError naming it;
-    ``on_start(url)`` is then called with the address (port 0: any free port).
+    Connections wait in its backlog from now on, until ``run`` accepts them.
     """
     import socket
-
-    import uvicorn
 
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     listener = socket.socket(family, kind, proto)
     try:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(address)
-        listener.listen(BACKLOG)  # connections wait from now on, even before uvicorn accepts them
+        listener.listen(BACKLOG)
     except OSError as exc:
         listener.close()
         raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    bound = listener.getsockname()
+    return listener
+
+
+def url(listener):
+    """The address of a listening socket as a URL, such as http://127.0.0.1:8000/."""
+    host, port = listener.getsockname()[:2]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+
+
+def run(app, *, host="127.0.0.1", port=8000, listener=None, on_start=None):
+    """Serve ``app`` with uvicorn until interrupted (Ctrl-C), on ``listener`` or a new ``listen(host, port)``.
+
+    ``on_start(url)`` is called once the socket listens.
+    """
+    import uvicorn
+
+    listener = listen(host, port) if listener is None else listener
     if on_start is not None:
-        on_start(f"http://{f'[{bound[0]}]' if family == socket.AF_INET6 else bound[0]}:{bound[1]}/")
+        on_start(url(listener))
     with listener:
         config = uvicorn.Config(app, log_level="warning", backlog=BACKLOG, timeout_graceful_shutdown=2)
         uvicorn.Server(config).run(sockets=[listener])

@@ -72,23 +72,22 @@ def _language_model(args):
 
 
 def run(args):
-    from . import make_app, run as serve
+    from . import listen, make_app, run as serve
 
     _check_web_libraries()
     if args.gpt_iters < 0 or not 0 <= args.port <= 65535:
         raise ValueError("--gpt-iters must be at least 0 and --port from 0 to 65535")
     backends.check_name(args.backend, allow_auto=True)
-    language = _language_model(args)  # the GPT's file is checked before the network trains
-    digits = _digit_model(args)
-    if language.model is None and args.gpt_iters:
-        language.train_in_background(args.gpt_iters, seed=args.seed, backend=args.backend)
-        print(f"no --gpt: training a small GPT in the background ({args.gpt_iters} steps); the page shows its "
-              f"progress", flush=True)
-
-    def started(url):
-        print(f"fastnet serve: {url} (Ctrl-C stops)", flush=True)
-
+    language = _language_model(args)  # the files and the port are checked before anything trains
+    listener = listen(args.host, args.port)
     try:
-        serve(make_app(digits, language), host=args.host, port=args.port, on_start=started)
+        digits = _digit_model(args)
+        if language.model is None and args.gpt_iters:
+            language.train_in_background(args.gpt_iters, seed=args.seed, backend=args.backend)
+            print(f"no --gpt: training a small GPT in the background ({args.gpt_iters} steps); the page shows its "
+                  f"progress", flush=True)
+        serve(make_app(digits, language), listener=listener,
+              on_start=lambda url: print(f"fastnet serve: {url} (Ctrl-C stops)", flush=True))
     finally:
+        listener.close()
         language.stop(timeout=10)

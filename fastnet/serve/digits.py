@@ -1,6 +1,6 @@
 """The digit page's answers: a ``Network``'s every layer, its weights and its archetypes, as JSON-ready values.
 
-Every method takes values already checked by ``fastnet.serve.requests`` and
+Every method takes values already checked by ``fastnet.serve.payloads`` and
 returns plain lists and numbers. The network is only read, never trained, so
 any number of requests may use it at once: the forward pass runs in compiled
 code that does not hold the GIL.
@@ -23,12 +23,9 @@ class DigitModel:
     """
 
     def __init__(self, network, source):
-        side = int(round(np.sqrt(network.sizes[0])))
-        if side * side != network.sizes[0]:
-            raise ValueError(f"the network's input layer must be a square image; got {network.sizes[0]} inputs")
+        self.side = pictures.image_side(network)
         self.network = network
         self.source = source
-        self.side = side
 
     @property
     def probabilities_are(self):
