@@ -18,8 +18,7 @@ from .payloads import BadRequest
 # a few hundred steps a minute run on one core beside the page.
 BACKGROUND_CONFIG = dict(context=64, n_layer=4, n_head=4, n_embd=64)
 BACKGROUND_TRAINING = dict(batch_size=12, lr=2e-3, min_lr=2e-4, warmup=50, eval_batches=4)
-HOW_TO = ("make a better model with `fastnet gpt train --save gpt.npz` (a few minutes), then "
-          "`fastnet serve --gpt gpt.npz`")
+HOW_TO = "train one with `fastnet gpt train --save gpt.npz` (a few minutes), then `fastnet serve --gpt gpt.npz`"
 
 
 def _shape():

@@ -136,7 +136,7 @@ document.addEventListener("DOMContentLoaded", () => {
         if (first || (training && training.iteration !== lastIteration)) promptChanged();
         lastIteration = training ? training.iteration : -1;
       }
-      if (!status.ready || (training && ["starting", "training"].includes(training.state))) setTimeout(poll, 1000);
+      if (training && ["starting", "training"].includes(training.state)) setTimeout(poll, 1000);  // news to come
     } catch (error) {
       fastnet.showError(error);
       setTimeout(poll, 3000);
