@@ -67,8 +67,8 @@ def local_cluster(workers=None, processes=False):
 
 
 def _priority(settings):
-    """Larger networks first, so that no long task starts last while the other workers wait (an estimate of
-    the work: the parameters, per example of a batch)."""
+    """Larger networks first, so that no long task starts last while the other workers wait (the number of
+    parameters as the estimate of a task's work)."""
     return count_params(settings.get("sizes", DEFAULT_SIZES))
 
 
@@ -81,11 +81,10 @@ def sweep(grid, X, y, *, test, epochs=30, seeds=(0,), client=None, out=None, wor
     configuration that failed (its results NaN); it equals
     ``Network(sizes, seed=seed, ...).fit(X, y, epochs=epochs, seed=seed, test=test, ...)``
     run alone. ``client``: a ``dask.distributed.Client`` (default: a
-    ``local_cluster(workers, processes)`` started and closed here; threads
-    by default, measured faster on 2 cores, see BENCHMARKS.md). Larger
-    networks are started first. ``out``: a
-    results file (``.csv``, else JSON lines) written row by row; rows already
-    in it are not trained again. ``on_row(row, done, total)`` is called as each
+    ``local_cluster(workers, processes)`` started and closed here; threads by
+    default, measured faster on 2 cores, see BENCHMARKS.md). Larger networks
+    are started first. ``out``: a results file (``.csv``, else JSON lines)
+    written row by row; rows already in it are not trained again. ``on_row(row, done, total)`` is called as each
     row arrives. Returns the rows in grid order: a pandas DataFrame where pandas
     is installed, else a list of dicts.
     """
