@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from ._checks import as_batch, as_labels, check_int, check_seed
+from .sweeps import records
 
 DIVERGING = "RdBu_r"  # negative weights blue, positive red, zero white
 
@@ -269,8 +270,7 @@ def draw_sweep(rows, names, path):
     configuration and seed) against that name's value, and the mean over the rows with that value (bars).
     ``rows``: a sweep's rows (dicts or a DataFrame); failed rows are left out."""
     plt = pyplot()
-    rows = rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
-    rows = [row for row in rows if "error" not in row or not isinstance(row["error"], str)]
+    rows = [row for row in records(rows) if "error" not in row or not isinstance(row["error"], str)]
     varied = [name for name in names if len({repr(row[name]) for row in rows}) > 1] or list(names)[:1]
     figure, axes = plt.subplots(1, len(varied), figsize=(3.6 * len(varied), 3.4), squeeze=False, sharey=True)
     for axis, name in zip(axes[0], varied):

@@ -16,7 +16,7 @@ import time
 from dask.distributed import Client
 
 import fastnet
-from fastnet.sweeps import local_cluster
+from fastnet.sweeps import local_cluster, records
 
 GRID = {"eta": [0.5, 1.0, 3.0], "sizes": [[784, 30, 10], [784, 16, 16, 10]], "lmbda": [0.0, 5.0],
         "batch_size": [10, 20]}
@@ -43,7 +43,7 @@ def main():
             rows = fastnet.sweep(GRID, X, y, test=test, epochs=args.epochs, seeds=[0], client=client)
             wall = time.perf_counter() - started
         cluster.close()
-        rows = rows.to_dict("records") if hasattr(rows, "to_dict") else rows
+        rows = records(rows)
         busy = sum(row["seconds"] for row in rows)
         results[mode] = {"cluster_start_s": started - start, "sweep_s": wall, "rows": len(rows),
                          "task_seconds_sum": busy, "overhead_per_task_s": (wall * workers - busy) / len(rows),

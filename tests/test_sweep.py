@@ -13,7 +13,7 @@ from dask.distributed import Client  # noqa: E402
 
 import fastnet  # noqa: E402
 import fastnet.dask  # noqa: E402
-from fastnet.sweeps import local_cluster  # noqa: E402
+from fastnet.sweeps import local_cluster, records  # noqa: E402
 from fastnet.sweeps.grid import parse_grid, parse_seeds  # noqa: E402
 from fastnet.sweeps.table import ResultsFile  # noqa: E402
 
@@ -34,13 +34,9 @@ def client():
     cluster.close()
 
 
-def _rows(result):
-    return result.to_dict("records") if hasattr(result, "to_dict") else list(result)
-
-
 def test_a_sweep_on_two_workers_equals_each_configuration_alone(client, data, tmp_path):
     X, y, test_X, test_y = data
-    rows = _rows(fastnet.sweep(GRID, X, y, test=(test_X, test_y), epochs=2, seeds=[0, 1], client=client,
+    rows = records(fastnet.sweep(GRID, X, y, test=(test_X, test_y), epochs=2, seeds=[0, 1], client=client,
                                out=tmp_path / "sweep.jsonl"))
     assert len(rows) == 16 and len(client.scheduler_info()["workers"]) == 2
     for row, (eta, sizes, activation, seed) in zip(rows, [(e, s, a, seed) for e in GRID["eta"] for s in GRID["sizes"]
@@ -64,9 +60,9 @@ def test_a_finished_sweep_trains_nothing_again(client, data, tmp_path):
     X, y, test_X, test_y = data
     out = tmp_path / "sweep.csv"
     grid = {"eta": [3.0], "lmbda": [0.0, 5.0]}
-    first = _rows(fastnet.sweep(grid, X, y, test=(test_X, test_y), epochs=1, seeds=[0], client=client, out=out))
+    first = records(fastnet.sweep(grid, X, y, test=(test_X, test_y), epochs=1, seeds=[0], client=client, out=out))
     arrived = []
-    again = _rows(fastnet.sweep(grid, X, y, test=(test_X, test_y), epochs=1, seeds=[0], client=client, out=out,
+    again = records(fastnet.sweep(grid, X, y, test=(test_X, test_y), epochs=1, seeds=[0], client=client, out=out,
                                 on_row=lambda *row: arrived.append(row)))
     assert arrived == [] and again == first  # read back from the CSV, the same values
     with pytest.raises(ValueError, match="holds rows of 1 epochs; this sweep trains 2"):

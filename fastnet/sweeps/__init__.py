@@ -19,7 +19,7 @@ from .._layout import count_params
 from .grid import DEFAULT_SIZES, check_grid, configurations, train_one
 from .table import ResultsFile, row_key
 
-__all__ = ["sweep"]
+__all__ = ["sweep", "records", "local_cluster"]
 
 
 def _check_seeds(seeds):
@@ -44,6 +44,11 @@ def _check_data(X, y, test):
                              f"dtype {labels.dtype}")
         arrays += [images, labels]
     return arrays
+
+
+def records(rows):
+    """A sweep's rows as a list of dicts, whether ``sweep`` gave a DataFrame or the list itself."""
+    return rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
 
 
 def _results(rows):

@@ -32,7 +32,7 @@ def add_command(commands):
 
 def run(args):
     from .. import datasets, pictures, sweep
-    from . import print_row
+    from . import print_row, records
 
     if importlib.util.find_spec("distributed") is None:
         raise ValueError('fastnet sweep needs Dask\'s distributed scheduler: pip install "dask[distributed]"')
@@ -57,7 +57,7 @@ def run(args):
     finally:
         if client is not None:
             client.close()
-    rows = rows.to_dict("records") if hasattr(rows, "to_dict") else rows
+    rows = records(rows)
     failed = sum(isinstance(row.get("error"), str) for row in rows)
     print(f"done: {len(rows)} rows ({failed} failed) in {time.perf_counter() - start:.1f} s", flush=True)
     if args.plot:
