@@ -149,6 +149,13 @@ def test_bad_data_is_refused_before_any_cluster_starts(data, arrays, message):
         fastnet.sweep({"eta": [1.0]}, X, y, test=test, epochs=1)
 
 
+def test_seeds_may_be_numpy_integers():
+    from fastnet.sweeps import _check_seeds
+
+    assert _check_seeds(np.arange(3)) == [0, 1, 2] and _check_seeds(np.int64(4)) == [4]
+    assert all(type(seed) is int for seed in _check_seeds(np.arange(3)))
+
+
 def test_sweep_plot(tmp_path):
     pytest.importorskip("matplotlib")
     rows = [{"eta": eta, "sizes": [784, n, 10], "seed": seed, "test_accuracy": 0.9 + eta / 100 + seed / 1000}

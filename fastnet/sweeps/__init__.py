@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 
+from .._checks import is_integer
 from .._layout import count_params
 from .grid import DEFAULT_SIZES, check_grid, configurations, train_one
 from .table import ResultsFile, row_key
@@ -23,10 +24,10 @@ __all__ = ["sweep", "records", "local_cluster"]
 
 
 def _check_seeds(seeds):
-    seeds = [seeds] if isinstance(seeds, int) else list(seeds)
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+    seeds = [seeds] if is_integer(seeds) else list(seeds)
+    if not seeds or not all(is_integer(s) and s >= 0 for s in seeds):
         raise ValueError(f"seeds must be integers >= 0 (at least one); got {seeds!r}")
-    return seeds
+    return [int(s) for s in seeds]
 
 
 def _check_data(X, y, test):
