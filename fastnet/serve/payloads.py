@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from .._checks import is_integer, is_real_number
+
 MAX_BODY_BYTES = 64 * 1024  # a request body: 784 pixels written out in full take about 20 KB
 MAX_PROMPT_CHARACTERS = 4000
 MAX_NEW_TOKENS = 2000
@@ -39,10 +41,6 @@ def decode(body):
     return value
 
 
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def pixels(body, count):
     """body["pixels"]: ``count`` finite numbers in [0, 1], as a float64 array."""
     values = body.get("pixels")
@@ -54,7 +52,7 @@ def pixels(body, count):
     except OverflowError:  # an integer beyond float64
         array = None
     if array is None or not np.all((array >= 0) & (array <= 1)):  # NaN and inf fail the comparison too
-        bad = next(v for v in values if not (_is_number(v) and 0 <= v <= 1))
+        bad = next(v for v in values if not (is_real_number(v) and 0 <= v <= 1))
         raise BadRequest(f"pixels must be numbers in [0, 1]; got {bad!r}")
     return array
 
@@ -66,7 +64,7 @@ def integer(body, name, low, high, default=None):
     value = body.get(name)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+    if not is_integer(value) or not low <= value <= high:
         raise BadRequest(f"{name} must be an integer from {low} to {high}; got {value!r}")
     return value
 
@@ -79,7 +77,7 @@ def optional_integer(body, name, low, high):
 def temperature(body, default=1.0):
     """body["temperature"]: a positive finite number (``default`` when absent)."""
     value = body.get("temperature", default)
-    if not _is_number(value) or not (math.isfinite(value) and 0 < value <= 100):
+    if not is_real_number(value) or not (math.isfinite(value) and 0 < value <= 100):
         raise BadRequest(f"temperature must be a number above 0 and at most 100; got {value!r}")
     return float(value)
 
