@@ -17,5 +17,18 @@ from .loading import load
 from .sweeps import sweep
 from .training import History, TrainingDiverged, TrainingWarning
 
+# Submodules that import what they need (Dask, scikit-learn, Starlette...) only when used: ``fastnet.dask.predict``
+# works after ``import fastnet`` alone, and ``import fastnet`` imports none of them.
+_LAZY_SUBMODULES = ("bench", "book", "dask", "export", "serve", "sklearn", "sweeps")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = ["Network", "GPT", "load", "sweep", "History", "GPTHistory", "TrainingDiverged", "TrainingWarning", "backends",
            "datasets", "pictures", "text", "__version__"]

@@ -43,12 +43,14 @@ def is_real_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def check_int(argument, value, minimum):
-    """``value`` as an int, if it is an integer (not a bool) >= minimum."""
+def check_int(argument, value, minimum, maximum=None):
+    """``value`` as an int, if it is an integer (not a bool) >= minimum (and <= maximum when given)."""
     if not is_integer(value):
         raise TypeError(f"{argument} must be an integer; got {value!r}")
     if value < minimum:
         raise ValueError(f"{argument} must be at least {minimum}; got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{argument} must be at most {maximum:,}; got {value:,}")
     return int(value)
 
 
@@ -119,13 +121,13 @@ def _as_real_array(argument, value):
     return _as_array(argument, value, "biuf", "an array of real numbers")
 
 
-def check_finite_params(params):
-    """Raise ValueError if the parameter vector holds NaN or infinite values (a diverged or damaged network)."""
+def check_finite_params(params, model="network"):
+    """Raise ValueError if the parameter vector holds NaN or infinite values (a diverged or damaged ``model``)."""
     try:
         check_finite("params", params)
     except ValueError:
-        raise ValueError("the network's params hold NaN or infinite values (did training diverge?); set finite "
-                         "ones, or load a saved network, before using it") from None
+        raise ValueError(f"the {model}'s params hold NaN or infinite values (did training diverge?); set finite "
+                         f"ones, or load a saved {model}, before using it") from None
 
 
 def as_inputs(argument, value, width, dtype, *, pixels=True):
@@ -219,7 +221,9 @@ def as_tokens(argument, value, vocab_size, *, max_length=None, batch=True):
     Ids must be integers (not bools or floats) in [0, vocab_size); T >= 1,
     and T <= max_length when given. With ``batch=False`` only a 1-D sequence is accepted.
     """
-    array = _as_array(argument, value, "iu", "an array of integer token ids")
+    array = _as_array(argument, value, "biuf", "an array of integer token ids")
+    if array.size and array.dtype.kind not in "iu":  # an empty list is float64 to NumPy: said below to be empty
+        raise TypeError(f"{argument} must be an array of integer token ids; got dtype {array.dtype}")
     if array.ndim not in ((1, 2) if batch else (1,)):
         shapes = "(T,) or (B, T)" if batch else "(T,)"
         raise ValueError(f"{argument} must have shape {shapes}; got shape {array.shape}")

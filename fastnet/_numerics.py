@@ -23,17 +23,22 @@ def quiet(function):
 ELEMENTWISE_FINITE_MAX = 4096
 
 
-def check_finite(argument, array):
-    """Raise ValueError naming ``argument`` when a float ``array`` holds NaN or an infinity."""
+def all_finite(array):
+    """Whether every value of ``array`` is finite (integer arrays always are)."""
     # The dot product of the values with themselves is finite only when every
     # value is (a NaN or an infinity propagates); when large finite values
     # overflow it, the element-wise test decides.
     if array.dtype.kind != "f":
-        return
+        return True
     if array.size > ELEMENTWISE_FINITE_MAX:
         flat = array.reshape(-1)
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is answered below, whatever np.seterr says
             if math.isfinite(float(np.dot(flat, flat))):
-                return
-    if not np.isfinite(array).all():
+                return True
+    return bool(np.isfinite(array).all())
+
+
+def check_finite(argument, array):
+    """Raise ValueError naming ``argument`` when a float ``array`` holds NaN or an infinity."""
+    if not all_finite(array):
         raise ValueError(f"{argument} contains NaN or infinite values")

@@ -50,21 +50,22 @@ def from_torch(module, network_class, *, cost=None, backend="auto"):
     """
     import torch
 
-    layers = list(module.children()) if isinstance(module, torch.nn.Sequential) else None
-    if not layers or len(layers) % 2 or not all(isinstance(m, torch.nn.Linear) for m in layers[::2]):
-        raise ValueError("module must be a torch.nn.Sequential of Linear layers, each followed by an activation "
-                         f"(Sigmoid, ReLU, Tanh or GELU; Sigmoid or Softmax last); got {module!r}")
-    names = {cls: name for name, cls in TORCH_ACTIVATIONS.items()}
-    hidden = {names.get(type(m).__name__) for m in layers[1:-1:2]}
+    # The classes themselves, not look-alikes: a subclass or a class of the same name may compute anything.
+    layers = list(module.children()) if type(module) is torch.nn.Sequential else None
+    if not layers or len(layers) % 2 or not all(type(m) is torch.nn.Linear for m in layers[::2]):
+        raise ValueError("module must be a torch.nn.Sequential of Linear layers (torch.nn.Linear itself), each "
+                         f"followed by an activation (Sigmoid, ReLU, Tanh or GELU; Sigmoid or Softmax last); got {module!r}")
+    names = {getattr(torch.nn, cls): name for name, cls in TORCH_ACTIVATIONS.items()}
+    hidden = {names.get(type(m)) for m in layers[1:-1:2]}
     last = layers[-1]
     if None in hidden or len(hidden) > 1:
         raise ValueError(f"the hidden activations must all be one of {', '.join(TORCH_ACTIVATIONS.values())}; "
                          f"got {[type(m).__name__ for m in layers[1:-1:2]]}")
     if any(isinstance(m, torch.nn.GELU) and m.approximate != "none" for m in layers[1::2]):
         raise ValueError("GELU must be the exact one (approximate='none'), as fastnet computes it")
-    if isinstance(last, torch.nn.Softmax) and last.dim in (1, -1):
+    if type(last) is torch.nn.Softmax and last.dim in (1, -1):
         output = "softmax"
-    elif isinstance(last, torch.nn.Sigmoid):
+    elif type(last) is torch.nn.Sigmoid:
         output = "sigmoid"
     else:
         raise ValueError(f"the last activation must be Sigmoid or Softmax(dim=1); got {last!r}")
@@ -72,14 +73,36 @@ def from_torch(module, network_class, *, cost=None, backend="auto"):
     sizes = [linears[0].in_features] + [m.out_features for m in linears]
     if any(m.bias is None for m in linears) or any(a.out_features != b.in_features for a, b in zip(linears, linears[1:])):
         raise ValueError("every Linear layer must have a bias and take the previous layer's outputs")
-    dtype = linears[0].weight.dtype
+    tensors = [t for m in linears for t in (m.weight, m.bias)]
+    dtype = tensors[0].dtype
+    if dtype not in (torch.float32, torch.float64) or any(t.dtype != dtype for t in tensors):
+        raise ValueError(f"the Linear layers must all be float32 or all float64; got "
+                         f"{sorted({str(t.dtype) for t in tensors})}")
+    if any(t.device.type != "cpu" for t in tensors):
+        raise ValueError(f"the Linear layers must be on the CPU (move them with module.cpu()); got "
+                         f"{sorted({str(t.device) for t in tensors})}")
     net = network_class(sizes, activation=hidden.pop() if hidden else "sigmoid",
                         cost=cost or ("log_likelihood" if output == "softmax" else "quadratic"), output=output,
                         dtype="float64" if dtype == torch.float64 else "float32", backend=backend)
     with torch.no_grad():
-        net.weights = [m.weight.detach().cpu().numpy() for m in linears]
-        net.biases = [m.bias.detach().cpu().numpy() for m in linears]
+        net.weights = [m.weight.detach().numpy() for m in linears]
+        net.biases = [m.bias.detach().numpy() for m in linears]
+        _check_same_outputs(module, net, torch)
     return net
+
+
+PROBE_ROWS = 8
+
+
+def _check_same_outputs(module, net, torch):
+    """ValueError unless ``module`` and ``net`` give the same outputs on a probe batch (hooks, overridden methods)."""
+    probe = np.random.default_rng(0).random((PROBE_ROWS, net.sizes[0])).astype(net.dtype)
+    expected = module(torch.from_numpy(probe)).detach().numpy()
+    tolerance = 1e-4 if net.dtype == np.float32 else 1e-10
+    if expected.shape != (PROBE_ROWS, net.sizes[-1]) or \
+            not np.allclose(net.feedforward(probe), expected, rtol=tolerance, atol=tolerance):
+        raise ValueError("the module's outputs differ from those of the network read from its layers (a forward "
+                         "hook, or a module that computes more than its class says?): it cannot be converted")
 
 
 def _onnx_function(helper, function, value, out):

@@ -446,6 +446,7 @@ class Network:
         """A ``torch.nn.Sequential`` (Linear and activation modules) with this network's parameters and outputs."""
         from . import export
 
+        check_finite_params(self._params)
         return export.to_torch(self)
 
     @classmethod

@@ -17,11 +17,11 @@ import math
 import os
 import re
 import secrets
-import stat
 import zipfile
 
 import numpy as np
 
+from ._io import json_value, open_for_reading
 from ._layout import count_params
 from ._version import __version__
 from .backends.codes import COSTS, output_for
@@ -72,8 +72,7 @@ def replace_atomically(path, contents):
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     _remove_stale_temporaries(directory)
-    temporary = os.path.join(directory, f".fastnet-{os.getpid()}-{secrets.token_hex(8)}.tmp")
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    temporary, handle = _temporary_beside(path)
     try:
         with os.fdopen(handle, "wb") as out:
             if callable(contents):
@@ -95,16 +94,29 @@ def replace_atomically(path, contents):
     return path
 
 
-def check_destination(argument, path):
-    """Raise ValueError unless a file can be written at ``path`` (its folder exists and is writable).
+def _temporary_beside(path):
+    """(name, descriptor) of a new empty temporary file in ``path``'s folder, open for writing."""
+    directory = os.path.dirname(os.path.abspath(os.fspath(path)))
+    temporary = os.path.join(directory, f".fastnet-{os.getpid()}-{secrets.token_hex(8)}.tmp")
+    return temporary, os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
 
-    Checked before training, so that a long run is not lost to a bad output path.
+
+def check_destination(argument, path):
+    """Raise ValueError unless a file can be written at ``path``: a temporary file is created beside it, then removed.
+
+    Checked before training, so that a long run is not lost to a bad output
+    path (creating the file is the one test that holds for root, for
+    read-only file systems and for /proc alike).
     """
-    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise ValueError(f"{argument}: cannot write {os.fspath(path)}: its folder does not exist or is not writable")
+    path = os.fspath(path)
     if os.path.isdir(path):
-        raise ValueError(f"{argument}: {os.fspath(path)} is a folder, not a file")
+        raise ValueError(f"{argument}: {path} is a folder, not a file")
+    try:
+        temporary, handle = _temporary_beside(path)
+    except OSError as exc:
+        raise ValueError(f"{argument}: cannot write {path}: {exc.strerror or exc}") from None
+    os.close(handle)
+    os.remove(temporary)
 
 
 def write_atomically(path, arrays):
@@ -153,13 +165,13 @@ class ModelFile:
 
     def __init__(self, path):
         self.path = os.fspath(path)
-        if not stat.S_ISREG(os.stat(self.path).st_mode):  # a FIFO would block forever
-            raise ValueError(f"{self.path}: not a regular file")
+        self._handle = open_for_reading(self.path)
         try:
-            self._zip = zipfile.ZipFile(self.path)
+            self._zip = zipfile.ZipFile(self._handle)
             self._members = {info.filename[:-len(".npy")]: info for info in self._zip.infolist()
                              if info.filename.endswith(".npy")}
         except Exception as exc:  # noqa: BLE001 - zipfile raises many kinds for damaged archives
+            self._handle.close()
             raise ValueError(f"{self.path}: not a readable fastnet network file, nor a GPT file "
                              f"({type(exc).__name__}: {exc})") from None
 
@@ -168,6 +180,7 @@ class ModelFile:
 
     def __exit__(self, *exc):
         self._zip.close()
+        self._handle.close()
 
     def __contains__(self, name):
         return name in self._members
@@ -265,11 +278,11 @@ def read_network(file):
 
 def read_training_state(file, params):
     """(state, arrays) of a checkpoint: its JSON training state and its state arrays, each shaped like ``params``."""
-    try:
-        state = json.loads(file.text("training_state"))
-    except (TypeError, json.JSONDecodeError):
+    text = file.text("training_state")
+    if text is None:
         raise ValueError(f"{file.path}: a model file without a readable training state; "
-                         "resume needs a file written by fit(..., checkpoint=...)") from None
+                         "resume needs a file written by fit(..., checkpoint=...)")
+    state = json_value(text, f"{file.path}: the training state")
     if not isinstance(state, dict):
         raise ValueError(f"{file.path}: damaged training state (not a JSON object)")
     arrays = {}

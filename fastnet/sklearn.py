@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._checks import is_integer
 from .network import Network
 
 # scikit-learn's estimator checks this classifier is known to fail, each with the reason; the test suite runs
@@ -60,7 +61,7 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
     def _start(self, X, y, classes):
         """A new network for the features of X and ``classes``; the generator of its visiting orders."""
         self.classes_ = np.unique(y) if classes is None else np.unique(np.asarray(classes))
-        hidden = [int(width) for width in np.atleast_1d(self.hidden_layer_sizes)]
+        hidden = _hidden_sizes(self.hidden_layer_sizes)
         random = check_random_state(self.random_state)
         self.network_ = Network([X.shape[1], *hidden, len(self.classes_)], activation=self.activation,
                                 cost=self.cost, output=self.output, init=self.init, dtype=self.dtype,
@@ -118,3 +119,12 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = self._validate(X, reset=False)
         return self.classes_[self.network_.predict(X)]
+
+
+def _hidden_sizes(value):
+    """``hidden_layer_sizes`` (an int or a sequence of ints) as a list of positive ints; ValueError otherwise."""
+    widths = [value] if is_integer(value) else list(value) if isinstance(value, (list, tuple, np.ndarray)) else None
+    if widths is None or not all(is_integer(width) and width >= 1 for width in widths):
+        raise ValueError(f"hidden_layer_sizes must be a positive integer or a sequence of them, such as (30,); "
+                         f"got {value!r}")
+    return [int(width) for width in widths]

@@ -13,7 +13,8 @@ import re
 
 import numpy as np
 
-from ._checks import check_int
+from ._checks import check_int, is_integer
+from ._io import json_value, read_bytes
 
 
 class CharTokenizer:
@@ -30,12 +31,13 @@ class CharTokenizer:
         if not characters or not all(isinstance(c, str) and len(c) == 1 for c in characters) \
                 or len(set(characters)) != len(characters):
             raise ValueError("characters must be distinct one-character strings (at least one)")
+        _check_no_surrogates("characters", "".join(characters))
         self.characters = characters
         self._ids = {c: i for i, c in enumerate(characters)}
 
     @classmethod
     def fit(cls, text):
-        """The tokenizer whose vocabulary is the sorted characters of ``text``."""
+        """The tokenizer whose vocabulary is the sorted characters of ``text`` (UTF-8 text: no lone surrogates)."""
         if not isinstance(text, str) or not text:
             raise ValueError("text must be a non-empty str")
         return cls(sorted(set(text)))
@@ -89,18 +91,28 @@ class BPETokenizer:
     """
 
     kind = "bpe"
+    CACHED_CHUNKS = 8192  # the chunk cache's bound (least recently used dropped first): a server stays bounded
+    CACHED_CHUNK_LENGTH = 64  # longer chunks are encoded each time
 
     def __init__(self, merges):
-        merges = [tuple(int(t) for t in pair) for pair in merges]
+        if not isinstance(merges, (list, tuple)):
+            raise ValueError(f"merges must be a list of pairs of token ids; got {type(merges).__name__}")
+        checked = []
         for rank, pair in enumerate(merges):
-            if len(pair) != 2 or not all(0 <= t < 256 + rank for t in pair):
-                raise ValueError(f"merge {rank} must be a pair of earlier tokens; got {pair}")
-        self.merges = merges
-        self._ranks = {pair: rank for rank, pair in enumerate(merges)}
+            if not (isinstance(pair, (list, tuple)) and len(pair) == 2
+                    and all(is_integer(t) and 0 <= t < 256 + rank for t in pair)):
+                raise ValueError(f"merge {rank} must be a pair of integer ids of earlier tokens (< {256 + rank}); "
+                                 f"got {pair!r}")
+            checked.append((int(pair[0]), int(pair[1])))
+        self._ranks = {pair: rank for rank, pair in enumerate(checked)}
+        if len(self._ranks) != len(checked):
+            twice = next(pair for rank, pair in enumerate(checked) if self._ranks[pair] != rank)
+            raise ValueError(f"merges must be distinct; {list(twice)} appears twice")
+        self.merges = checked
         self._bytes = [bytes([b]) for b in range(256)]
-        for a, b in merges:
+        for a, b in checked:
             self._bytes.append(self._bytes[a] + self._bytes[b])
-        self._chunk_cache = {}
+        self._chunk_cache = collections.OrderedDict()
 
     @classmethod
     def train(cls, text, vocab_size, *, backend="auto"):
@@ -131,6 +143,7 @@ class BPETokenizer:
     def _encode_chunk(self, chunk):
         cached = self._chunk_cache.get(chunk)
         if cached is not None:
+            self._chunk_cache.move_to_end(chunk)
             return cached
         tokens = list(chunk.encode("utf-8"))
         while len(tokens) > 1:
@@ -149,13 +162,17 @@ class BPETokenizer:
                     out.append(tokens[j])
                     j += 1
             tokens = out
-        self._chunk_cache[chunk] = tokens
+        if len(chunk) <= self.CACHED_CHUNK_LENGTH:
+            self._chunk_cache[chunk] = tokens
+            if len(self._chunk_cache) > self.CACHED_CHUNKS:
+                self._chunk_cache.popitem(last=False)
         return tokens
 
     def encode(self, text):
-        """Token ids (int64) of ``text``."""
+        """Token ids (int64) of ``text`` (UTF-8 text: a lone surrogate such as "\\ud800" is refused)."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a str; got {type(text).__name__}")
+        _check_no_surrogates("text", text)
         tokens = [t for chunk in SPLIT_PATTERN.findall(text) for t in self._encode_chunk(chunk)]
         return np.array(tokens, np.int64)
 
@@ -237,8 +254,21 @@ def decode_stream(tokenizer, ids):
         yield rest
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_no_surrogates(argument, text):
+    """ValueError if ``text`` holds a lone surrogate (a str that is not Unicode text: it has no UTF-8 bytes)."""
+    found = _SURROGATE.search(text)
+    if found:
+        raise ValueError(f"{argument} holds the lone surrogate {found.group()!r} at {found.start()}, "
+                         "which is not a character (it has no UTF-8 encoding)")
+
+
 def _check_ids(ids, vocab_size):
     array = np.asarray(ids)
+    if array.size == 0 and array.ndim == 1:
+        return []
     if array.dtype.kind not in "iu" or array.ndim > 1:
         raise TypeError(f"ids must be a sequence of integer token ids; got {array.dtype} {array.shape}")
     array = array.reshape(-1)
@@ -249,14 +279,14 @@ def _check_ids(ids, vocab_size):
 
 def tokenizer_from_json(text):
     """The tokenizer that ``to_json`` wrote (either kind); ValueError for anything else."""
+    data = json_value(text, "the tokenizer")
     try:
-        data = json.loads(text)
         kind = data["kind"]
         if kind == CharTokenizer.kind and isinstance(data["characters"], str):
             return CharTokenizer(data["characters"])
         if kind == BPETokenizer.kind and isinstance(data["merges"], list):
             return BPETokenizer(data["merges"])
-    except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
+    except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"not a fastnet tokenizer ({type(exc).__name__}: {exc})") from None
     raise ValueError("not a fastnet tokenizer (unknown kind or contents)")
 
@@ -269,8 +299,7 @@ def _save(tokenizer, path):
 
 def _load(path, cls):
     path = os.fspath(path)
-    with open(path, "rb") as file:
-        raw = file.read()
+    raw = read_bytes(path)
     try:
         tokenizer = tokenizer_from_json(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:

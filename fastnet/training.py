@@ -355,7 +355,7 @@ def _resume(net, path, settings, rng, velocity, best_params, history, plateau):
         type(rng.bit_generator)().state = state["rng"]  # a valid generator state (tried on a spare generator)
         records, plateau_state = list(state["history"]), dict(state["plateau"])
         saved_arrays = [arrays[name] for name in needed]
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"{path}: damaged training state ({type(exc).__name__}: {exc})") from None
     check_same_settings(path, saved_settings, settings, "data")
     if completed < 0 or len(records) != completed or not (math.isfinite(eta) and eta > 0):

@@ -16,6 +16,8 @@ import random
 import numpy as np
 
 from .._book import book_pairs
+from .._checks import is_integer
+from .._io import json_value, read_bytes
 from ._columns import BookNetwork, sigmoid, sigmoid_prime
 
 __all__ = ["QuadraticCost", "CrossEntropyCost", "Network", "load", "vectorized_result", "sigmoid", "sigmoid_prime"]
@@ -151,15 +153,27 @@ class Network(BookNetwork):
 
 
 def load(filename):
-    """A ``Network`` from a JSON file written by ``save`` (this module's or the book's)."""
-    with open(filename) as file:
-        data = json.load(file)
+    """A ``Network`` from a JSON file written by ``save`` (this module's or the book's).
+
+    The weights and biases are read and their shapes checked against
+    ``sizes`` before the network is built, so a small file cannot make it
+    allocate a large one; anything else than such a file raises ValueError.
+    """
+    data = json_value(read_bytes(filename), f"{filename}")
     try:
-        cost = COSTS[data["cost"]]
-        net = Network(data["sizes"], cost=cost)
-        net.weights = [np.array(w) for w in data["weights"]]
-        net.biases = [np.array(b) for b in data["biases"]]
-    except (KeyError, TypeError) as exc:
+        cost, sizes = COSTS[data["cost"]], data["sizes"]
+        weights = [np.array(w, dtype=np.float64) for w in data["weights"]]
+        biases = [np.array(b, dtype=np.float64) for b in data["biases"]]
+        if not isinstance(sizes, list) or len(sizes) < 2 or not all(is_integer(n) and n >= 1 for n in sizes):
+            raise TypeError(f"sizes must list at least two positive integers; got {sizes!r}")
+        for name, arrays, shapes in (("weights", weights, [(n, m) for m, n in zip(sizes, sizes[1:])]),
+                                     ("biases", biases, [(n, 1) for n in sizes[1:]])):
+            if [a.shape for a in arrays] != shapes:
+                raise TypeError(f"{name} must have shapes {shapes} to fit sizes {sizes}; got "
+                                f"{[a.shape for a in arrays]}")
+        net = Network(sizes, cost=cost)
+        net.weights, net.biases = weights, biases
+    except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{filename}: not a network2 JSON file ({type(exc).__name__}: {exc})") from None
     return net
 

@@ -18,6 +18,8 @@ import zlib
 
 import numpy as np
 
+from .._io import open_for_reading
+
 TYPE_CODES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
@@ -72,8 +74,8 @@ def read_idx(path, *, md5=None):
     (ChecksumError otherwise). Raises IdxError for any malformed file.
     """
     path = os.fspath(path)
-    file_size = os.path.getsize(path)
-    with open(path, "rb") as raw:
+    with open_for_reading(path) as raw:
+        file_size = os.fstat(raw.fileno()).st_size
         compressed = raw.read(2) == b"\x1f\x8b"
         raw.seek(0)
         try:

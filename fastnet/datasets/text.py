@@ -2,7 +2,8 @@
 import bz2
 import hashlib
 import os
-import stat
+
+from .._io import read_bytes
 
 EMBEDDED = os.path.join(os.path.dirname(__file__), "tinyshakespeare.txt.bz2")
 EMBEDDED_MD5 = "6fb458f1232090904fb40fe944165e91"  # of input.txt, as char-rnn and nanoGPT have it
@@ -22,10 +23,7 @@ def load_text(path=None):
             raise ValueError(f"{EMBEDDED}: the shipped Tiny Shakespeare is damaged (checksum mismatch); reinstall fastnet")
         return raw.decode("utf-8")
     path = os.fspath(path)
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        raise ValueError(f"{path}: not a regular file")
-    with open(path, "rb") as file:
-        raw = file.read()
+    raw = read_bytes(path)
     if not raw:
         raise ValueError(f"{path}: the file is empty")
     if b"\0" in raw:

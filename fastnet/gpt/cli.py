@@ -1,5 +1,6 @@
 """``fastnet gpt train | sample | next``: the GPT from the command line."""
 import contextlib
+import math
 import os
 import sys
 import time
@@ -96,7 +97,22 @@ def _train(args):
     return _train_on(args, comm, lead=True)
 
 
+def _check_numbers(args):
+    """Every numeric option of ``gpt train`` checked before any data is read or model built."""
+    for option, minimum in (("iters", 1), ("batch_size", 1), ("context", 1), ("n_layer", 1), ("n_head", 1),
+                            ("n_embd", 1), ("warmup", 0), ("eval_interval", 1), ("eval_batches", 1), ("sample", 0),
+                            ("vocab_size", 256)):
+        value = getattr(args, option)
+        if value < minimum:
+            raise ValueError(f"--{option.replace('_', '-')} must be at least {minimum}; got {value}")
+    for option in ("lr", "min_lr", "weight_decay", "beta1", "beta2", "grad_clip"):
+        value = getattr(args, option)
+        if not (math.isfinite(value) and value >= 0 and (value > 0 or option != "lr")):
+            raise ValueError(f"--{option.replace('_', '-')} must be a finite number >= 0 (lr: > 0); got {value}")
+
+
 def _train_on(args, comm, lead):
+    _check_numbers(args)
     for argument, path in (("--save", args.save), ("--checkpoint", args.checkpoint)):
         if path:
             check_destination(argument, path)
@@ -143,8 +159,7 @@ def _train_on(args, comm, lead):
     model.save(args.save)
     print(f"saved to {args.save}")
     if args.sample:
-        print("sample:")
-        _stream(model, tokenizer.encode("\n"), args.sample, temperature=0.8, top_k=200, seed=args.seed)
+        _stream(model, tokenizer.encode("\n"), args.sample, "sample:\n", temperature=0.8, top_k=200, seed=args.seed)
 
 
 def _loaded(args):
@@ -159,9 +174,12 @@ def _loaded(args):
     return model, prompt
 
 
-def _stream(model, prompt, count, **options):
-    """Print the prompt's continuation token by token, as it is generated."""
-    for piece in texts.decode_stream(model.tokenizer, model.stream(prompt, count, **options)):
+def _stream(model, prompt, count, heading, **options):
+    """Print ``heading``, then the prompt's continuation token by token, as it is generated (arguments checked
+    before anything is printed)."""
+    tokens = model.stream(prompt, count, **options)
+    sys.stdout.write(heading)
+    for piece in texts.decode_stream(model.tokenizer, tokens):
         sys.stdout.write(piece)
         sys.stdout.flush()
     sys.stdout.write("\n")
@@ -169,8 +187,7 @@ def _stream(model, prompt, count, **options):
 
 def _sample(args):
     model, prompt = _loaded(args)
-    sys.stdout.write(args.prompt)
-    _stream(model, prompt, args.tokens, temperature=args.temperature, top_k=args.top_k, seed=args.seed)
+    _stream(model, prompt, args.tokens, args.prompt, temperature=args.temperature, top_k=args.top_k, seed=args.seed)
 
 
 def _next(args):

@@ -13,6 +13,7 @@ import json
 import numpy as np
 
 from .. import persistence
+from .._io import json_value
 from .._version import __version__
 from ..text import tokenizer_from_json
 from .layout import Config, count_params
@@ -52,10 +53,7 @@ def read(file):
     version = file.array(persistence.GPT_FORMAT_KEY)
     if version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT:
         raise ValueError(f"{file.path}: not a GPT file of format {FORMAT} (gpt_format is {version!r})")
-    try:
-        config = json.loads(file.text("config", "null"))
-    except json.JSONDecodeError:
-        raise ValueError(f"{file.path}: config is not valid JSON") from None
+    config = json_value(file.text("config", "null"), f"{file.path}: config")
     if not isinstance(config, dict) or sorted(config) != sorted(CONFIG_KEYS):
         raise ValueError(f"{file.path}: config must hold exactly {', '.join(CONFIG_KEYS)}")
     sizes = [config[key] for key in CONFIG_KEYS[:-1]]
@@ -68,7 +66,7 @@ def read(file):
         try:
             tokenizer = tokenizer_from_json(file.text("tokenizer"))
         except ValueError as exc:
-            raise ValueError(f"{file.path}: {exc}") from None
+            raise ValueError(f"{file.path}: tokenizer: {exc}") from None
     return config, params, tokenizer
 
 

@@ -65,8 +65,14 @@ def tensor_shapes(config):
 
 
 def count_params(config):
-    """Number of values in the flat vector (the tied head counted once)."""
-    return sum(int(np.prod(shape)) for _, shape in tensor_shapes(config))
+    """Number of values in the flat vector (the tied head counted once), by arithmetic: O(1) for any n_layer.
+
+    Each block holds 12·C² + 2·C values (c_attn 3C², attn c_proj C², c_fc and
+    mlp c_proj 4C² each, two LayerNorm weights), plus 11·C biases with ``bias``.
+    """
+    C, bias = config.n_embd, bool(config.bias)
+    block = 12 * C * C + 2 * C + (11 * C if bias else 0)
+    return (config.vocab_size + config.context) * C + config.n_layer * block + C * (2 if bias else 1)
 
 
 def named_views(flat, config):

@@ -6,11 +6,16 @@ import threading
 import numpy as np
 
 from .. import backends
-from .._checks import as_tokens, check_bool, check_dtype, check_int, check_seed, is_real_number
+from .._io import open_for_reading
+from .._checks import (
+    as_tokens, check_bool, check_dtype, check_finite_params, check_int, check_positive_finite, check_seed,
+)
 from ..training import held
 from . import files, layout, training
 
 INIT_STD = 0.02  # nanoGPT: N(0, 0.02) for linear and embedding weights
+MAX_NEW_TOKENS = 10**7  # tokens one generate/stream call draws per sequence
+MAX_GENERATED = 10**8  # tokens one generate call holds, prompts included (800 MB of int64)
 
 
 def _positive_int(argument, value):
@@ -159,14 +164,16 @@ class GPT:
             import torch
         except ImportError:
             raise ImportError("reading a nanoGPT checkpoint needs PyTorch: pip install torch") from None
+        with open_for_reading(path) as file:  # a FIFO is refused, not waited on
+            try:
+                checkpoint = torch.load(file, map_location="cpu", weights_only=True)
+            except Exception as exc:  # noqa: BLE001 - torch.load raises many kinds for a file that is not one
+                raise ValueError(f"{path}: not a nanoGPT checkpoint ({type(exc).__name__}: {exc})") from None
         try:
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
             args, state = checkpoint["model_args"], checkpoint["model"]
             config = {"vocab_size": args["vocab_size"], "context": args["block_size"], "n_layer": args["n_layer"],
                       "n_head": args["n_head"], "n_embd": args["n_embd"], "bias": bool(args["bias"])}
-        except Exception as exc:  # noqa: BLE001 - torch.load raises many kinds for a file that is not a checkpoint
-            if isinstance(exc, FileNotFoundError):
-                raise
+        except Exception as exc:  # noqa: BLE001 - a checkpoint of another shape
             raise ValueError(f"{path}: not a nanoGPT checkpoint ({type(exc).__name__}: {exc})") from None
         return cls(**config, dtype=dtype, backend=backend).load_state_dict(state)
 
@@ -230,10 +237,15 @@ class GPT:
     def _tokens(self, argument, tokens):
         return as_tokens(argument, tokens, self.vocab_size, max_length=self.context)
 
+    def _finite_params(self):
+        """The parameters, after checking that they are finite (a diverged or damaged GPT answers nothing)."""
+        check_finite_params(self._params, "GPT")
+        return self._params
+
     def logits(self, tokens):
         """Logits (B, T, V) for tokens (B, T), or (T, V) for one sequence (T,); T <= context."""
         rows, single = self._tokens("tokens", tokens)
-        out = self._kernels.logits(self._params, self._config, rows)
+        out = self._kernels.logits(self._finite_params(), self._config, rows)
         return out[0] if single else out
 
     def _pair(self, tokens, targets):
@@ -245,12 +257,13 @@ class GPT:
 
     def loss(self, tokens, targets):
         """The mean cross-entropy −ln p(target) over every position (targets: the next tokens, same shape)."""
-        return self._kernels.loss(self._params, self._config, *self._pair(tokens, targets))
+        return self._kernels.loss(self._finite_params(), self._config, *self._pair(tokens, targets))
 
     def gradient(self, tokens, targets):
         """∂loss/∂params (P,), laid out like ``params``, by the hand-written backward pass."""
         grad = np.empty_like(self._params)
-        return self._kernels.loss_and_gradient(self._params, self._config, *self._pair(tokens, targets), grad)[1]
+        return self._kernels.loss_and_gradient(self._finite_params(), self._config, *self._pair(tokens, targets),
+                                               grad)[1]
 
     def attention(self, tokens):
         """The attention weights (n_layer, n_head, T, T) for one sequence (T,) (or (n_layer, B, n_head, T, T)).
@@ -258,7 +271,7 @@ class GPT:
         Entry [l, h, i, j] is how much position i attends to position j (0 for j > i; each row sums to 1).
         """
         rows, single = self._tokens("tokens", tokens)
-        weights = self._kernels.attention_weights(self._params, self._config, rows)
+        weights = self._kernels.attention_weights(self._finite_params(), self._config, rows)
         return weights[:, 0] if single else weights
 
     def next_token_probabilities(self, tokens, *, temperature=1.0, top_k=None):
@@ -271,7 +284,7 @@ class GPT:
         rows, _ = as_tokens("tokens", tokens, self.vocab_size, batch=False)
         temperature, top_k = _check_temperature(temperature), self._check_top_k(top_k)
         cache = self._kernels.new_cache(self._config, 1, self._dtype)
-        last = self._kernels.prefill(self._params, self._config, rows[:, -self.context:], cache)
+        last = self._kernels.prefill(self._finite_params(), self._config, rows[:, -self.context:], cache)
         return _probabilities(last, temperature, top_k)[0]
 
     def _check_top_k(self, top_k):
@@ -293,16 +306,22 @@ class GPT:
         return out[0] if single else out
 
     def stream(self, tokens, max_new_tokens, *, temperature=1.0, top_k=None, seed=None):
-        """``generate`` for one sequence (T,), yielding each new token id as it is drawn."""
+        """``generate`` for one sequence (T,): an iterator of each new token id as it is drawn.
+
+        The arguments are checked when ``stream`` is called, before anything is drawn.
+        """
         rows, _ = as_tokens("tokens", tokens, self.vocab_size, batch=False)
-        for column in self._sample(rows, max_new_tokens, temperature, top_k, seed):
-            yield int(column[0])
+        return (int(column[0]) for column in self._sample(rows, max_new_tokens, temperature, top_k, seed))
 
     def _sample(self, rows, max_new_tokens, temperature, top_k, seed):
-        """Yield (B,) new tokens; arguments checked before the first one is drawn."""
-        max_new_tokens = check_int("max_new_tokens", max_new_tokens, 0)
+        """An iterator of (B,) new tokens; arguments checked before the first one is drawn."""
+        max_new_tokens = check_int("max_new_tokens", max_new_tokens, 0, MAX_NEW_TOKENS)
+        if rows.size + len(rows) * max_new_tokens > MAX_GENERATED:
+            raise ValueError(f"generate would hold {len(rows)} sequences of {rows.shape[1] + max_new_tokens} "
+                             f"tokens; at most {MAX_GENERATED:,} tokens in all: generate fewer at a time")
         temperature, top_k = _check_temperature(temperature), self._check_top_k(top_k)
         rng = self._rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
+        self._finite_params()
         return self._sampled(rows, max_new_tokens, temperature, top_k, rng)
 
     def _sampled(self, rows, count, temperature, top_k, rng):
@@ -370,14 +389,19 @@ class GPT:
                                 comm=comm)
 
     def save(self, path):
-        """Write the model and its tokenizer to ``path`` (.npz, atomically); read it back with ``fastnet.load``."""
+        """Write the model and its tokenizer to ``path`` (.npz, atomically); read it back with ``fastnet.load``.
+
+        Non-finite parameters (a diverged GPT) are refused: nothing is written.
+        """
+        self._finite_params()
         return files.save(self, path)
 
 
 def _check_temperature(temperature):
-    if not is_real_number(temperature) or not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be a positive finite number; got {temperature!r}")
-    return float(temperature)
+    try:
+        return check_positive_finite("temperature", temperature)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _probabilities(logits, temperature, top_k=None):

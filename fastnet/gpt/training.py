@@ -10,11 +10,13 @@ from .._checks import (
     as_tokens, check_int, check_nonnegative_finite, check_positive_finite, check_seed,
 )
 from .. import persistence
+from .._numerics import all_finite
 from .._progress import ProgressBar
 from ..training import Records, TrainingDiverged, check_callbacks, check_same_settings
 from . import files
 
 ADAM_EPS = 1e-8
+MAX_BATCH_TOKENS = 1 << 22  # batch_size x context of one step (GPT-2 trained on 2**19 tokens a step)
 
 
 class GPTHistory(Records):
@@ -94,7 +96,7 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
     tokens = _stream("tokens", tokens, model)
     val = None if val is None else _stream("val", val, model)
     iters = check_int("iters", iters, 1)
-    batch_size = check_int("batch_size", batch_size, 1)
+    batch_size = check_int("batch_size", batch_size, 1, MAX_BATCH_TOKENS // model.context)
     lr = check_positive_finite("lr", lr)
     min_lr = check_nonnegative_finite("min_lr", min_lr)
     if min_lr > lr:
@@ -126,6 +128,7 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
     m, v = np.zeros_like(params), np.zeros_like(params)
     buffer = np.empty(params.size + 1, params.dtype)  # the gradient, then the loss: what the ranks average
     grad = buffer[:-1]
+    before_step = np.empty_like(params)  # restored when a step makes the parameters non-finite
     # Evaluation batches come from their own generator, so that evaluating does not change the training batches.
     eval_rng = np.random.default_rng(rng.integers(2 ** 63))
     history, done, seconds_before = GPTHistory(), 0, 0.0
@@ -178,15 +181,21 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
         loss, _ = kernels.loss_and_gradient(params, config, inputs[share], targets[share], grad)
         if comm is not None:
             loss = _all_average(comm, buffer, loss)
-        norm = math.nan
-        if math.isfinite(loss):
+        diverged = None if math.isfinite(loss) else f"the loss became {loss}"
+        if diverged is None:
+            np.copyto(before_step, params)
             norm = kernels.adamw_step(params, grad, m, v, iteration + 1, step_lr, beta1, beta2, ADAM_EPS,
                                       weight_decay, model.decay_mask, grad_clip)
-        if not (math.isfinite(loss) and math.isfinite(norm)):
+            if not math.isfinite(norm):
+                diverged = f"the gradient norm became {norm}"
+            elif not all_finite(params):
+                diverged = f"the step (lr {step_lr:g}) made parameters overflow"
+            if diverged is not None:
+                np.copyto(params, before_step)
+        if diverged is not None:
             bar.close()
-            raise TrainingDiverged(f"training diverged at iteration {iteration + 1}: the loss became {loss} "
-                                   f"(gradient norm {norm}); try a smaller lr than {lr} (the parameters from "
-                                   "before this step are kept)")
+            raise TrainingDiverged(f"training diverged at iteration {iteration + 1}: {diverged}; try a smaller "
+                                   f"lr than {lr} (the parameters from before this step are kept)")
         history.losses.append(loss)
         bar.update(iteration + 1)
         steps = iteration + 1
@@ -209,7 +218,7 @@ def _resume(model, path, settings, rng, eval_rng, m, v, history):
         for name in ("rng", "eval_rng"):
             type(rng.bit_generator)().state = state[name]  # a valid generator state (tried on a spare generator)
         records, losses = [dict(record) for record in state["history"]], [float(x) for x in state["losses"]]
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"{path}: damaged training state ({type(exc).__name__}: {exc})") from None
     check_same_settings(path, saved_settings, settings, "tokens")
     if not 0 <= done <= settings["iters"] or len(losses) != done:
