@@ -71,6 +71,26 @@ def test_a_finished_sweep_trains_nothing_again(client, data, tmp_path):
         fastnet.sweep({"eta": [3.0]}, X, y, test=(test_X, test_y), epochs=1, seeds=[0], client=client, out=out)
 
 
+ODD_VALUES = [float("nan"), float("inf"), -float("inf"), "true", "null", "NaN", "3", " 4", "[1]", [1, 2], True, None,
+              "relu", 0.1, 1e-300, "a,b", 'say "hi"', "line\nbreak", "", np.float64(0.5), np.int64(7)]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_resumed_sweeps_never_duplicate_rows(client, data, tmp_path, suffix):
+    """Issue 25, item 8: values that did not read back as themselves (nan, inf, "true", "null", lists...) were
+    trained again on every resume and appended as duplicates (4 -> 7 -> 10 rows)."""
+    X, y, test_X, test_y = data
+    out = tmp_path / f"sweep{suffix}"
+    grid = {"eta": ODD_VALUES}
+    counts = []
+    for _ in range(3):
+        arrived = []
+        fastnet.sweep(grid, X[:50], y[:50], test=(test_X[:20], test_y[:20]), epochs=1, seeds=[0], client=client,
+                      out=out, on_row=lambda *row: arrived.append(row))
+        counts.append((len(ResultsFile(out, ["eta"]).read()), len(arrived)))
+    assert counts == [(len(ODD_VALUES), len(ODD_VALUES)), (len(ODD_VALUES), 0), (len(ODD_VALUES), 0)]
+
+
 def test_a_killed_sweep_resumes_where_it_stopped(tmp_path, mnist_directory):
     out = tmp_path / "sweep.csv"
     command = [sys.executable, "-m", "fastnet.cli", "sweep", "--grid", "eta=0.5,1,2,3 sizes=784,100,10;784,60,10",

@@ -10,21 +10,26 @@ workers once; results come back as tasks finish and go straight into the
 results file (``table.py``), from which a killed sweep resumes. Needs
 ``dask[distributed]`` (``pip install "dask[distributed]"``).
 """
+import itertools
+import math
 import os
 import sys
 
 import numpy as np
 
 from .._checks import is_integer
+from ..persistence import check_destination
 from .._layout import count_params
-from .grid import DEFAULT_SIZES, check_grid, configurations, train_one
+from .grid import DEFAULT_SIZES, MAX_ROWS, check_grid, configurations, train_one
 from .table import ResultsFile, row_key
 
 __all__ = ["sweep", "records", "local_cluster"]
 
 
 def _check_seeds(seeds):
-    seeds = [seeds] if is_integer(seeds) else list(seeds)
+    seeds = [seeds] if is_integer(seeds) else list(itertools.islice(seeds, MAX_ROWS + 1))
+    if len(seeds) > MAX_ROWS:
+        raise ValueError(f"seeds: a sweep trains at most {MAX_ROWS:,} rows; got more seeds than that")
     if not seeds or not all(is_integer(s) and s >= 0 for s in seeds):
         raise ValueError(f"seeds must be integers >= 0 (at least one); got {seeds!r}")
     return [int(s) for s in seeds]
@@ -98,11 +103,16 @@ def sweep(grid, X, y, *, test, epochs=30, seeds=(0,), client=None, out=None, wor
 
     grid = check_grid(grid)
     seeds = _check_seeds(seeds)
+    rows = math.prod(len(values) for values in grid.values()) * len(seeds)
+    if rows > MAX_ROWS:
+        raise ValueError(f"the grid's configurations x seeds make {rows:,} rows; a sweep trains at most {MAX_ROWS:,}")
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be an integer >= 1; got {epochs!r}")
     X, y, test_X, test_y = _check_data(X, y, test)
     tasks = [(settings, seed) for settings in configurations(grid) for seed in seeds]
     names = list(grid)
+    if out is not None:
+        check_destination("out", out)
     results = ResultsFile(out, names) if out is not None else None
     done = {}
     for row in results.read() if results is not None else ():

@@ -1,8 +1,21 @@
 """``fastnet sweep``: a grid of networks on MNIST, trained on Dask."""
+import argparse
 import importlib.util
+import re
 import time
 
+from ..persistence import check_destination
 from .grid import parse_grid, parse_seeds
+
+
+def _argument(parse):
+    """``parse`` as an argparse type whose ValueError message reaches the user (argparse hides a ValueError's)."""
+    def parsed(text):
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(re.sub(r"^--[\w-]+: ", "", str(exc))) from None  # argparse names it
+    return parsed
 
 
 def add_command(commands):
@@ -12,10 +25,10 @@ def add_command(commands):
                                 description="Train every configuration of --grid with every seed of --seeds, one "
                                 "Dask task each, on a local cluster (or --scheduler's). Rows are written to --out as "
                                 "they arrive; run the same command again to resume a sweep that was stopped.")
-    sweep.add_argument("--grid", type=parse_grid, required=True, metavar='"NAME=V1,V2 ..."',
+    sweep.add_argument("--grid", type=_argument(parse_grid), required=True, metavar='"NAME=V1,V2 ..."',
                        help='settings to vary, e.g. "eta=0.5,1,3 sizes=784,30,10;784,100,10 lmbda=0,5" (names: '
                        'Network and fit arguments)')
-    sweep.add_argument("--seeds", type=parse_seeds, default=[0], metavar="0-4", help="seeds, as 0-4 or 0,3,7 "
+    sweep.add_argument("--seeds", type=_argument(parse_seeds), default=[0], metavar="0-4", help="seeds, as 0-4 or 0,3,7 "
                        "(default 0)")
     sweep.add_argument("--epochs", type=int, default=30, help="default 30")
     sweep.add_argument("--scheduler", metavar="tcp://HOST:8786", default=None,
@@ -41,6 +54,8 @@ def run(args):
         raise ValueError("--epochs, --workers and --train-size must be at least 1")
     if args.plot:
         pictures.pyplot()  # without matplotlib: say so now, not after the sweep
+        check_destination("--plot", args.plot)
+    check_destination("--out", args.out)
     (train_X, train_y), test = datasets.load_mnist(args.data, download=False, dtype="uint8", progress=False)
     train_X, train_y = train_X[:args.train_size], train_y[:args.train_size]
     client = None

@@ -6,6 +6,7 @@ configurations are every combination of one value per name (names in the
 grid's order, the last varying fastest).
 """
 import itertools
+import json
 import math
 import time
 import warnings
@@ -13,6 +14,7 @@ import warnings
 NETWORK_OPTIONS = ("sizes", "activation", "cost", "output", "init", "dtype", "backend")
 FIT_OPTIONS = ("batch_size", "eta", "lmbda", "momentum", "training_metrics", "halve_eta_after")
 DEFAULT_SIZES = [784, 16, 16, 10]  # fastnet train's network, where the grid does not say
+MAX_ROWS = 100_000  # configurations x seeds of one sweep: each row is a network trained
 
 
 def check_grid(grid):
@@ -26,8 +28,23 @@ def check_grid(grid):
                              f"{', '.join(NETWORK_OPTIONS + FIT_OPTIONS)}")
         if not isinstance(values, (list, tuple)) or not values:
             raise ValueError(f"grid[{name!r}] must be a non-empty list of values; got {values!r}")
-        checked[name] = list(values)
+        checked[name] = [_plain(name, value) for value in values]
+    count = math.prod(len(values) for values in checked.values())
+    if count > MAX_ROWS:
+        raise ValueError(f"grid holds {count:,} configurations; a sweep trains at most {MAX_ROWS:,} rows")
     return checked
+
+
+def _plain(name, value):
+    """A grid value as plain Python (NumPy scalars and arrays too), refused unless JSON can hold it: the results
+    file and the resume key are JSON."""
+    value = value.tolist() if hasattr(value, "tolist") else value
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"grid[{name!r}] values must be numbers, strings, booleans, None or lists of them; "
+                         f"got {value!r}") from None
+    return value
 
 
 def configurations(grid):
@@ -47,6 +64,8 @@ def parse_grid(text):
         name, equals, values = item.partition("=")
         if not equals or not name or not values:
             raise ValueError(f"--grid: expected name=value,value,... such as eta=0.5,1,3; got {item!r}")
+        if name in grid:
+            raise ValueError(f"--grid: {name} is given twice; give all its values once, such as {name}=0.5,3")
         if name in ("sizes", "halve_eta_after"):
             grid[name] = [[_number(v, name) for v in choice.split(",")] for choice in values.split(";")]
         else:
@@ -55,14 +74,21 @@ def parse_grid(text):
 
 
 def parse_seeds(text):
-    """``"0-4"`` (a range, inclusive), ``"0,3,7"`` or ``"3"`` as a list of ints."""
+    """``"0-4"`` (a range, inclusive), ``"0,3,7"`` or ``"3"`` as a list of at most MAX_ROWS ints."""
+    too_many = ValueError(f"--seeds: at most {MAX_ROWS:,} seeds; got {text[:40]!r}{'...' * (len(text) > 40)}")
     try:
         if "-" in text:
             first, last = (int(part) for part in text.split("-", 1))
+            if last - first + 1 > MAX_ROWS:
+                raise too_many
             seeds = list(range(first, last + 1))
         else:
+            if text.count(",") >= MAX_ROWS:
+                raise too_many
             seeds = [int(part) for part in text.split(",")]
-    except ValueError:
+    except ValueError as exc:
+        if exc is too_many:
+            raise
         raise ValueError(f"--seeds: expected a range such as 0-4 or a list such as 0,3,7; got {text!r}") from None
     if not seeds or min(seeds) < 0:
         raise ValueError(f"--seeds: expected seeds >= 0; got {text!r}")

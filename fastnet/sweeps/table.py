@@ -7,8 +7,9 @@ flushed at once, so a sweep that is killed leaves every finished row behind
 import csv
 import io
 import json
-import math
 import os
+
+from .._io import json_value, read_bytes
 
 RESULTS = ("test_accuracy", "train_cost", "seconds")
 
@@ -30,18 +31,24 @@ class ResultsFile:
         """The rows already in the file (none when it does not exist), its cut-off last line dropped from it."""
         if not os.path.exists(self.path):
             return []
-        with open(self.path, "rb") as file:
-            data = file.read()
+        data = read_bytes(self.path)
         if data and not data.endswith(b"\n"):  # killed while writing a line: keep the lines before it
             data = data[:data.rfind(b"\n") + 1]
             os.truncate(self.path, len(data))  # one call: the complete lines are never rewritten
         text = data.decode("utf-8")
-        rows = self._csv_rows(text) if self.csv else [json.loads(line) for line in text.splitlines() if line.strip()]
+        rows = self._csv_rows(text) if self.csv else [self._json_row(n, line) for n, line in
+                                                      enumerate(text.splitlines(), 1) if line.strip()]
         for row in rows:
             if sorted(set(row) - {"error"}) != sorted(set(self.columns) - {"error"}):
                 raise ValueError(f"{self.path}: written by a sweep over other settings ({', '.join(row)}); "
                                  f"this one varies {', '.join(self.names)}: give another results file")
         return rows
+
+    def _json_row(self, number, line):
+        row = json_value(line, f"{self.path}: line {number}")
+        if not isinstance(row, dict):
+            raise ValueError(f"{self.path}: line {number} is not a JSON object")
+        return row
 
     def _csv_rows(self, text):
         reader = csv.DictReader(io.StringIO(text))
@@ -72,15 +79,23 @@ class ResultsFile:
 
 
 def _cell(value):
-    if isinstance(value, (list, tuple)):
-        return json.dumps(value)
-    if isinstance(value, float) and math.isnan(value):
-        return "nan"
-    return value
+    """A CSV cell that ``_cell_value`` reads back as ``value``: JSON, except for a string that JSON would read
+    as something else (such as relu), which is written as it is."""
+    if isinstance(value, str) and not _reads_as_json(value):
+        return value
+    return json.dumps(value)  # numbers (NaN and Infinity included), lists, true, null, and strings such as "3"
+
+
+def _reads_as_json(text):
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _cell_value(text):
     try:
-        return json.loads(text)  # numbers and lists
+        return json.loads(text)
     except ValueError:
-        return text  # names such as relu
+        return text
