@@ -251,11 +251,14 @@ def _trained(args, data, **overrides):
 
 
 def _show(args):
-    from . import load, pictures
+    from . import Network, load, pictures
 
     pictures.pyplot()  # without matplotlib: say so now, not after training
     out = args.out or f"fastnet-{args.picture}.png"
     models = [load(path, backend=args.backend) for path in args.model or ()]
+    for path, model in zip(args.model or (), models):
+        if not isinstance(model, Network):
+            raise ValueError(f"--model {path} holds a GPT, not a digit network: fastnet show draws digit networks")
     if models and args.picture in ("weights", "junk", "archetype"):  # pictures of a saved network alone
         data = None
     else:
