@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx2")
@@ -12,6 +13,13 @@ from starlette.testclient import TestClient  # noqa: E402
 import fastnet  # noqa: E402
 from fastnet.serve import DigitModel, LanguageModel, make_app, payloads  # noqa: E402
 from fastnet.serve import language as language_module  # noqa: E402
+
+LOCAL = "http://127.0.0.1:8000"  # the address fastnet serve answers by default (any other Host is refused)
+
+
+def local_client(digits, language, **options):
+    return TestClient(make_app(digits, language, **options), base_url=LOCAL)
+
 
 TEXT = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n" * 4
 
@@ -31,7 +39,7 @@ def gpt():
 
 @pytest.fixture(scope="module")
 def client(net, gpt):
-    return TestClient(make_app(DigitModel(net, "a test network"), LanguageModel(gpt, "a test GPT")))
+    return local_client(DigitModel(net, "a test network"), LanguageModel(gpt, "a test GPT"))
 
 
 def _pixels(seed=0):
@@ -84,7 +92,7 @@ def test_predict_gives_every_layer_and_the_probabilities(client, net):
 
 def test_softmax_probabilities_are_the_outputs():
     net = fastnet.Network([784, 10, 10], cost="log_likelihood", seed=1)
-    client = TestClient(make_app(DigitModel(net, "softmax"), LanguageModel()))
+    client = local_client(DigitModel(net, "softmax"), LanguageModel())
     answer = client.post("/api/predict", json={"pixels": _pixels(1).tolist()}).json()
     assert answer["probabilities_are"] == "softmax outputs"
     np.testing.assert_allclose(answer["probabilities"], net.feedforward(_pixels(1)), rtol=1e-6)
@@ -134,13 +142,13 @@ def test_predict_refuses_bodies_that_are_not_json_objects(client, raw, message):
 
 def test_bodies_over_the_limit_are_refused_unread(client):
     big = json.dumps({"pixels": [0.123456789] * 10000}).encode()
-    answer = client.post("/api/predict", content=big)
+    answer = client.post("/api/predict", content=big, headers={"content-type": "application/json"})
     assert answer.status_code == 413 and "at most 65536 bytes" in answer.json()["error"]
 
     def chunks():  # no Content-Length: the limit is enforced while reading
         for _ in range(100):
             yield b" " * 1000
-    answer = client.post("/api/predict", content=chunks())
+    answer = client.post("/api/predict", content=chunks(), headers={"content-type": "application/json"})
     assert answer.status_code == 413
 
 
@@ -226,7 +234,8 @@ def test_gpt_routes_refuse_bad_prompts(client, route, body, message):
     ("top_k", True, "got True"),
 ])
 def test_gpt_routes_refuse_bad_sampling(client, route, field, value, message):
-    answer = client.post(f"/api/gpt/{route}", content=json.dumps({"prompt": "To", field: value}).encode())
+    answer = client.post(f"/api/gpt/{route}", content=json.dumps({"prompt": "To", field: value}).encode(),
+                         headers={"content-type": "application/json"})
     if value == 1e308 * 10:  # json.dumps writes Infinity, which is not JSON
         assert answer.status_code == 400 and "Infinity is not a number" in answer.json()["error"]
         return
@@ -244,7 +253,7 @@ def test_generate_refuses_bad_lengths_and_seeds(client, body, message):
 
 
 def test_without_a_gpt_the_routes_say_so(net):
-    client = TestClient(make_app(DigitModel(net, "net"), LanguageModel()))
+    client = local_client(DigitModel(net, "net"), LanguageModel())
     status = client.get("/api/gpt").json()
     assert status["ready"] is False and "fastnet gpt train" in status["how_to"]
     for route in ("next", "generate", "attention"):
@@ -256,7 +265,7 @@ def test_the_background_gpt_answers_while_it_trains_and_stops_when_asked(net, mo
     monkeypatch.setitem(language_module.BACKGROUND_CONFIG, "n_layer", 1)
     monkeypatch.setitem(language_module.BACKGROUND_CONFIG, "n_embd", 16)
     language = LanguageModel()
-    client = TestClient(make_app(DigitModel(net, "net"), language))
+    client = local_client(DigitModel(net, "net"), language)
     language.train_in_background(20, seed=0)
     deadline = time.monotonic() + 300
     while language.training["state"] not in ("done", "failed") and time.monotonic() < deadline:
@@ -283,3 +292,125 @@ def test_a_network_whose_input_is_not_square_is_refused():
 
 def test_payload_limits_are_consistent():
     assert len(json.dumps({"pixels": [0.12345678901234567] * 784})) < payloads.MAX_BODY_BYTES
+
+
+# -- issue 25 (hardening II): hosts, origins, content types, bounded answers -------------------------------------
+
+@pytest.mark.parametrize("host, status", [
+    ("127.0.0.1:8000", 200), ("localhost:8000", 200), ("LOCALHOST:8000", 200), ("[::1]:8000", 200),
+    ("attacker.example:8000", 400), ("attacker.example", 400), ("127.0.0.1:8001", 400), ("127.0.0.1", 400),
+    ("", 400), ("127.0.0.1:x", 400), ("127.0.0.1.attacker.example:8000", 400),
+])
+def test_only_the_servers_own_host_names_are_answered(net, host, status):
+    """Item 12: the server answered any Host header, so a page on a domain resolving to 127.0.0.1 (DNS
+    rebinding) could read the API."""
+    client = local_client(DigitModel(net, "net"), LanguageModel(), port=8000)
+    for answer in (client.get("/api/network", headers={"host": host}),
+                   client.post("/api/predict", json={"pixels": [0.0] * 784}, headers={"host": host})):
+        assert answer.status_code == status, (host, answer.text)
+        if status == 400:
+            assert "not for Host" in answer.json()["error"]
+
+
+@pytest.mark.parametrize("headers, status", [
+    ({"content-type": "text/plain"}, 415),
+    ({"content-type": "application/x-www-form-urlencoded"}, 415),
+    ({"content-type": "multipart/form-data; boundary=x"}, 415),
+    ({}, 415),
+    ({"content-type": "application/json; charset=utf-8"}, 200),
+    ({"content-type": "application/json", "origin": "http://attacker.example"}, 403),
+    ({"content-type": "application/json", "origin": "null"}, 403),
+    ({"content-type": "application/json", "origin": "http://127.0.0.1:9999"}, 403),
+    ({"content-type": "application/json", "origin": "https://127.0.0.1:8000"}, 403),
+    ({"content-type": "application/json", "origin": "http://127.0.0.1:8000"}, 200),
+    ({"content-type": "application/json", "origin": "http://localhost:8000"}, 200),
+])
+def test_posts_must_be_json_from_this_origin(net, headers, status):
+    """Item 12: a simple cross-origin POST (Content-Type text/plain, a foreign Origin) ran the model."""
+    client = local_client(DigitModel(net, "net"), LanguageModel(), port=8000)
+    body = json.dumps({"pixels": [0.0] * 784}).encode()
+    answer = client.post("/api/predict", content=body, headers=headers)
+    assert answer.status_code == status, answer.text
+
+
+@pytest.mark.parametrize("index", ["1" * 4301, "0" * 5000 + "1", "abc", "-1", "１", "1.0", "0", "4"])
+def test_bad_layer_numbers_are_404_not_500(client, index):
+    """Item 14: /api/network/layers/ followed by 4,301 digits answered 500 (Python's int conversion limit)."""
+    answer = client.get(f"/api/network/layers/{index}")
+    assert answer.status_code == 404 and "layer must be from 1 to 3" in answer.json()["error"]
+
+
+def test_prompts_with_lone_surrogates_are_refused(client):
+    """Item 14: a lone surrogate made /api/gpt/next and /attention answer 500 and /generate end without done."""
+    for route in ("next", "generate", "attention"):
+        answer = client.post(f"/api/gpt/{route}", content=b'{"prompt": "To \\ud800 be"}',
+                             headers={"content-type": "application/json"})
+        assert answer.status_code == 400 and "prompt" in answer.json()["error"], answer.text
+
+
+def test_tokenizers_with_lone_surrogates_are_refused(tmp_path):
+    """Item 14: a CharTokenizer could hold "\\ud800" (built, or loaded from a GPT file), which has no UTF-8."""
+    with pytest.raises(ValueError, match="surrogate"):
+        fastnet.text.CharTokenizer("ab\ud800")
+    with pytest.raises(ValueError, match="surrogate"):
+        fastnet.text.CharTokenizer.fit("To be\udfff")
+    with pytest.raises(ValueError, match="surrogate"):
+        fastnet.text.BPETokenizer([]).encode("a\ud800")
+    model = fastnet.GPT(4, context=4, n_layer=1, n_head=1, n_embd=4, seed=0)
+    model.tokenizer = fastnet.text.CharTokenizer("abc")
+    model.save(tmp_path / "gpt.npz")
+    with np.load(tmp_path / "gpt.npz") as data:
+        arrays = dict(data)
+    arrays["tokenizer"] = np.str_(json.dumps({"kind": "char", "characters": "ab\ud800"}))
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match="surrogate"):
+        fastnet.load(tmp_path / "bad.npz")
+
+
+def test_generate_ends_with_an_error_line_when_the_model_fails_mid_stream(net, gpt, monkeypatch):
+    """Item 14: a failure after the answer's status ended the stream without a last line; it now says why."""
+    language = LanguageModel(gpt, "a test GPT")
+
+    def failing(*args, **kwargs):
+        yield "To"
+        raise ValueError("the model failed")
+
+    monkeypatch.setattr(language, "generate", lambda *args, **kwargs: failing())
+    answer = local_client(DigitModel(net, "net"), language).post("/api/gpt/generate", json={"prompt": "To"})
+    lines = [json.loads(line) for line in answer.text.splitlines()]
+    assert lines == [{"text": "To"}, {"error": "the model failed"}]
+
+
+ROUTES = ["/api/predict", "/api/archetype", "/api/gpt/next", "/api/gpt/generate", "/api/gpt/attention"]
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+                           | st.text(max_size=20),
+                           lambda children: st.lists(children, max_size=5)
+                           | st.dictionaries(st.text(max_size=10), children, max_size=5), max_leaves=30)
+FIELDS = ["pixels", "digit", "seed", "prompt", "temperature", "top_k", "count", "max_new_tokens", "layer", "head"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(route=st.sampled_from(ROUTES),
+       body=st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES, max_size=6) | JSON_VALUES)
+def test_fuzzed_json_bodies_never_get_a_5xx(fuzz_client, route, body):
+    """Item 14 (must show): random JSON values, sizes and nesting on every route: 2xx or 4xx, never 5xx."""
+    answer = fuzz_client.post(route, json=body)
+    assert answer.status_code < 500, (route, body, answer.text)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(route=st.sampled_from(ROUTES), raw=st.binary(max_size=200)
+       | st.integers(1, 3000).map(lambda depth: b"[" * depth + b"]" * depth)
+       | st.integers(1, 3000).map(lambda depth: b'{"prompt": ' + b"[" * depth + b"]" * depth + b"}"))
+def test_fuzzed_raw_bodies_never_get_a_5xx(fuzz_client, route, raw):
+    """Item 14 (must show): bytes that may not be JSON at all, and deep nesting: never 5xx, server alive after."""
+    answer = fuzz_client.post(route, content=raw, headers={"content-type": "application/json"})
+    assert answer.status_code < 500, (route, raw[:50], answer.text)
+    assert fuzz_client.get("/api/health").status_code == 200
+
+
+@pytest.fixture(scope="module")
+def fuzz_client(net, gpt):
+    """A client whose server errors come back as 500 answers (not raised), as a browser would see them."""
+    return TestClient(make_app(DigitModel(net, "net"), LanguageModel(gpt, "a test GPT")), base_url=LOCAL,
+                      raise_server_exceptions=False)

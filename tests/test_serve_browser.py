@@ -117,7 +117,8 @@ def test_junk_and_archetype_buttons(server, browser, artifacts):
     _prediction_becomes(browser, "?")
     browser.find_element(By.CSS_SELECTOR, "#archetype-digit option[value='3']").click()
     browser.find_element(By.ID, "archetype").click()  # the page's first archetype: seed 0
-    request = urllib.request.Request(server + "api/archetype", data=json.dumps({"digit": 3, "seed": 0}).encode())
+    request = urllib.request.Request(server + "api/archetype", data=json.dumps({"digit": 3, "seed": 0}).encode(),
+                                     headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=120) as response:
         expected = json.loads(response.read())
     # Gradient descent on the input makes a 3 for this network for most seeds (28 of 30 measured), not all:

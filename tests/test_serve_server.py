@@ -74,3 +74,70 @@ def test_without_starlette_the_command_says_what_to_install():
             "from fastnet.cli import main; sys.exit(main(['serve']))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "fastnet serve needs starlette: pip install starlette uvicorn" in result.stderr
+
+
+def _port(server):
+    return int(server.url.rstrip("/").rsplit(":", 1)[1])
+
+
+def _closed_within(sock, seconds):
+    """Whether the server closes ``sock`` within ``seconds`` (reading until end of file)."""
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(4096):
+            pass
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+    return True
+
+
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory):
+    """fastnet serve with a 2 s request deadline."""
+    path = str(tmp_path_factory.mktemp("serve") / "net.npz")
+    fastnet.Network([784, 16, 16, 10], seed=0).save(path)
+    with serve_bench.Server("--model", path, "--gpt-iters", "0", "--request-timeout", "2") as server:
+        yield server
+
+
+def test_slow_clients_are_cut_off_and_others_still_served(strict_server):
+    """Issue 25, item 13: a connection that never finished its headers, or sent half a body, stayed open (35 s+)."""
+    port = _port(strict_server)
+    stalled_headers = socket.create_connection(("127.0.0.1", port))
+    stalled_headers.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % port)
+    half_body = socket.create_connection(("127.0.0.1", port))
+    half_body.sendall(b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: 1000\r\n\r\n{\"pixels\": [" % port)
+    silent = socket.create_connection(("127.0.0.1", port))
+    seconds, status, answer = serve_bench.post(strict_server.url, "/api/predict", {"pixels": [0.0] * 784})
+    assert status == 200  # served while the others stall
+    for sock in (stalled_headers, half_body, silent):
+        with sock:
+            assert _closed_within(sock, 30)
+
+
+def test_a_client_leaving_mid_body_logs_no_traceback(strict_server):
+    """Issue 25, item 13: a client that disconnects mid-body must not make the server log a traceback."""
+    port = _port(strict_server)
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 1000\r\n\r\n{\"pix" % port)
+    seconds, status, answer = serve_bench.post(strict_server.url, "/api/predict", {"pixels": [0.0] * 784})
+    assert status == 200
+    assert not any("Traceback" in line or "Exception" in line for line in strict_server.output), \
+        "".join(strict_server.output)
+
+
+def test_the_real_server_refuses_other_host_names(strict_server):
+    """Issue 25, item 12: DNS rebinding: a request naming another host is refused by the running server."""
+    port = _port(strict_server)
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"GET /api/network HTTP/1.1\r\nHost: attacker.example:%d\r\nConnection: close\r\n\r\n" % port)
+        sock.settimeout(30)
+        reply = b""
+        while chunk := sock.recv(4096):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 400") and b"not for Host" in reply

@@ -16,13 +16,18 @@ from .language import LanguageModel
 
 __all__ = ["DigitModel", "LanguageModel", "make_app", "listen", "url", "run"]
 BACKLOG = 2048  # connections waiting to be accepted (uvicorn's default)
+REQUEST_TIMEOUT = 30  # seconds a client has to send a whole request (headers and body)
 
 
-def make_app(digits, language):
-    """The ASGI application (Starlette) for ``digits`` (``DigitModel``) and ``language`` (``LanguageModel``)."""
-    from .app import make_app
+def make_app(digits, language, hosts=None, port=None):
+    """The ASGI application (Starlette) for ``digits`` (``DigitModel``) and ``language`` (``LanguageModel``).
 
-    return make_app(digits, language)
+    It answers only requests whose Host header is one of ``hosts`` (default:
+    127.0.0.1, localhost and [::1]) on ``port`` (None: any); see ``app.Guard``.
+    """
+    from .app import LOOPBACK_NAMES, make_app
+
+    return make_app(digits, language, hosts=LOOPBACK_NAMES if hosts is None else hosts, port=port)
 
 
 def listen(host="127.0.0.1", port=8000):
@@ -50,16 +55,21 @@ def url(listener):
     return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
 
 
-def run(app, *, host="127.0.0.1", port=8000, listener=None, on_start=None):
+def run(app, *, host="127.0.0.1", port=8000, listener=None, on_start=None, request_timeout=REQUEST_TIMEOUT):
     """Serve ``app`` with uvicorn until interrupted (Ctrl-C), on ``listener`` or a new ``listen(host, port)``.
 
-    ``on_start(url)`` is called once the socket listens.
+    ``on_start(url)`` is called once the socket listens. A connection that has
+    not sent a whole request (headers and body) ``request_timeout`` seconds
+    after it opened, or after its previous answer, is closed.
     """
     import uvicorn
+
+    from .connections import deadline_protocol
 
     listener = listen(host, port) if listener is None else listener
     if on_start is not None:
         on_start(url(listener))
     with listener:
-        config = uvicorn.Config(app, log_level="warning", backlog=BACKLOG, timeout_graceful_shutdown=2)
+        config = uvicorn.Config(app, log_level="warning", backlog=BACKLOG, timeout_graceful_shutdown=2,
+                                http=deadline_protocol(request_timeout))
         uvicorn.Server(config).run(sockets=[listener])

@@ -18,16 +18,25 @@ POST     /api/gpt/generate            the same with ``max_new_tokens`` and ``see
 POST     /api/gpt/attention           ``{"prompt", "layer", "head"}`` -> tokens and weights (T, T)
 =======  ===========================  =================================================================
 
+Every request passes ``Guard`` first: the Host header must name this server
+(127.0.0.1, localhost, [::1] or the --host value, with its port), so a page
+on another domain that resolves to 127.0.0.1 (DNS rebinding) gets 400; a
+POST must say ``Content-Type: application/json`` (415 otherwise) and, when a
+browser sends an Origin, come from this server's own origin (403 otherwise),
+so another site's page cannot make the browser post to it.
+
 The models run in worker threads (``run_in_threadpool``), so a request never
 blocks the event loop, and the network's compiled forward pass releases the
 GIL: requests are answered in parallel.
 """
 import json
 import os
+import urllib.parse
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -46,15 +55,72 @@ async def _body(request):
     if declared.isdigit() and int(declared) > payloads.MAX_BODY_BYTES:
         raise BadRequest(f"the request body must be at most {payloads.MAX_BODY_BYTES} bytes; got {declared}", 413)
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > payloads.MAX_BODY_BYTES:
-            raise BadRequest(f"the request body must be at most {payloads.MAX_BODY_BYTES} bytes", 413)
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > payloads.MAX_BODY_BYTES:
+                raise BadRequest(f"the request body must be at most {payloads.MAX_BODY_BYTES} bytes", 413)
+    except ClientDisconnect:  # the client left mid-body (or was cut off for being too slow): no one to answer
+        raise BadRequest("the client disconnected before sending the whole body") from None
     return payloads.decode(bytes(body))
 
 
-def make_app(digits, language):
-    """The Starlette application serving ``digits`` (a ``DigitModel``) and ``language`` (a ``LanguageModel``)."""
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _host_and_port(authority):
+    """(host name in lower case, port or None) of "host[:port]" ("[::1]:8000" gives "::1"); ("", None) if invalid."""
+    try:
+        parts = urllib.parse.urlsplit(f"//{authority}")
+        return parts.hostname or "", parts.port
+    except ValueError:  # a port that is not a number, or out of range
+        return "", None
+
+
+class Guard:
+    """ASGI middleware: refuse requests for other hosts (400), POSTs that are not JSON (415) or that a page of
+    another origin makes (403), before any route runs.
+
+    ``hosts``: the host names this server answers to (lower case; IPv6 in
+    brackets); ``port``: the port it serves (None: any).
+    """
+
+    def __init__(self, app, hosts, port):
+        self.app, self.port = app, port
+        self.hosts = {_host_and_port(host)[0] for host in hosts}
+
+    def _authority_ok(self, authority):
+        host, port = _host_and_port(authority)
+        return host in self.hosts and (self.port is None or (port or 80) == self.port)
+
+    def _refusal(self, scope):
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        host = headers.get("host", "")
+        if not self._authority_ok(host):
+            return 400, f"this server answers requests for {', '.join(sorted(self.hosts))}, not for Host {host!r}"
+        if scope["method"] not in ("GET", "HEAD"):
+            origin = headers.get("origin")
+            scheme, _, authority = (origin or "").partition("://")
+            if origin is not None and not (scheme == "http" and self._authority_ok(authority)):
+                return 403, f"requests from the page of another origin ({origin}) are refused"
+            kind = headers.get("content-type", "").split(";")[0].strip().lower()
+            if kind != "application/json":
+                return 415, f"the request body must be JSON sent as Content-Type: application/json; got {kind!r}"
+        return None
+
+    async def __call__(self, scope, receive, send):
+        refusal = self._refusal(scope) if scope["type"] == "http" else None
+        if refusal is None:
+            return await self.app(scope, receive, send)
+        status, message = refusal
+        return await JSONResponse({"error": message}, status_code=status)(scope, receive, send)
+
+
+def make_app(digits, language, hosts=LOOPBACK_NAMES, port=None):
+    """The Starlette application serving ``digits`` (a ``DigitModel``) and ``language`` (a ``LanguageModel``).
+
+    It answers requests whose Host is one of ``hosts`` on ``port`` (None: any port); see ``Guard``.
+    """
 
     async def index(request):
         return FileResponse(os.path.join(STATIC, "index.html"))
@@ -66,9 +132,10 @@ def make_app(digits, language):
         return JSONResponse(digits.describe())
 
     async def layer(request):
-        index = request.path_params["index"]
-        if not 1 <= index < len(digits.network.sizes):
-            raise BadRequest(f"layer must be from 1 to {len(digits.network.sizes) - 1}; got {index}", 404)
+        text, count = request.path_params["index"], len(digits.network.sizes) - 1
+        index = int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else None  # no huge numbers
+        if index is None or not 1 <= index <= count:
+            raise BadRequest(f"layer must be from 1 to {count}; got {text[:20]!r}", 404)
         return JSONResponse(await run_in_threadpool(digits.layer, index))
 
     async def predict(request):
@@ -101,8 +168,12 @@ def make_app(digits, language):
         pieces = await run_in_threadpool(language.generate, prompt, count, seed=seed, **sampling)
 
         def lines():  # iterated in a worker thread by Starlette: each token computed there
-            for piece in pieces:
-                yield json.dumps({"text": piece}) + "\n"
+            try:
+                for piece in pieces:
+                    yield json.dumps({"text": piece}) + "\n"
+            except ValueError as exc:  # the status is sent: the stream ends with the error instead of "done"
+                yield json.dumps({"error": str(exc)}) + "\n"
+                return
             yield json.dumps({"done": True}) + "\n"
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
@@ -124,7 +195,7 @@ def make_app(digits, language):
         Route("/", index),
         Route("/api/health", health),
         Route("/api/network", network),
-        Route("/api/network/layers/{index:int}", layer),
+        Route("/api/network/layers/{index}", layer),
         Route("/api/predict", predict, methods=["POST"]),
         Route("/api/archetype", archetype, methods=["POST"]),
         Route("/api/gpt", gpt_status),
@@ -133,4 +204,5 @@ def make_app(digits, language):
         Route("/api/gpt/attention", gpt_attention, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    return Starlette(routes=routes, exception_handlers={BadRequest: refused, HTTPException: http_error})
+    app = Starlette(routes=routes, exception_handlers={BadRequest: refused, HTTPException: http_error})
+    return Guard(app, hosts, port)

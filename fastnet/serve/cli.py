@@ -1,8 +1,10 @@
 """``fastnet serve``: the web page from the command line."""
 import importlib.util
+import math
 import time
 
 from .. import backends
+from . import REQUEST_TIMEOUT
 
 DEFAULT_SIZES = [784, 16, 16, 10]
 DEFAULT_TRAINING = dict(epochs=30, batch_size=10, eta=3.0)  # fastnet train's defaults: the book's network
@@ -23,6 +25,12 @@ def add_command(commands):
                        help=f"steps of the background GPT (default {DEFAULT_GPT_ITERS}; 0: none)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free port)")
+    serve.add_argument("--allow-host", action="append", metavar="NAME", default=[], help="another name the "
+                       "page may be reached by (the Host header), besides 127.0.0.1, localhost, [::1] and --host; "
+                       "repeat for several")
+    serve.add_argument("--request-timeout", type=float, default=REQUEST_TIMEOUT, metavar="SECONDS",
+                       help=f"close a connection that has not sent a whole request in this time (default "
+                       f"{REQUEST_TIMEOUT})")
     serve.add_argument("--backend", default="auto", help=f"auto or one of {', '.join(backends.names())}")
     serve.add_argument("--seed", type=int, default=0, help="of the networks trained here (default 0)")
     serve.add_argument("--data", metavar="DIR", default=None, help="folder with the four MNIST IDX files")
@@ -73,10 +81,13 @@ def _language_model(args):
 
 def run(args):
     from . import listen, make_app, run as serve
+    from .app import LOOPBACK_NAMES
 
     _check_web_libraries()
     if args.gpt_iters < 0 or not 0 <= args.port <= 65535:
         raise ValueError("--gpt-iters must be at least 0 and --port from 0 to 65535")
+    if not (math.isfinite(args.request_timeout) and args.request_timeout > 0):
+        raise ValueError(f"--request-timeout must be a positive number of seconds; got {args.request_timeout}")
     backends.check_name(args.backend, allow_auto=True)
     language = _language_model(args)  # the files and the port are checked before anything trains
     listener = listen(args.host, args.port)
@@ -86,7 +97,9 @@ def run(args):
             language.train_in_background(args.gpt_iters, seed=args.seed, backend=args.backend)
             print(f"no --gpt: training a small GPT in the background ({args.gpt_iters} steps); the page shows its "
                   f"progress", flush=True)
-        serve(make_app(digits, language), listener=listener,
+        hosts = (*LOOPBACK_NAMES, args.host, *args.allow_host)
+        app = make_app(digits, language, hosts=hosts, port=listener.getsockname()[1])
+        serve(app, listener=listener, request_timeout=args.request_timeout,
               on_start=lambda url: print(f"fastnet serve: {url} (Ctrl-C stops)", flush=True))
     finally:
         listener.close()
