@@ -84,3 +84,33 @@ def test_distributed_without_mpi4py_says_what_to_install():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "--distributed needs mpi4py and an MPI library (pip install mpi4py mpich)" in result.stderr
+
+
+RANK_OPTIONS = ["--context", "16", "--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--iters", "4",
+                "--eval-interval", "2", "--eval-batches", "1", "--batch-size", "2", "--backend", "numpy", "--seed", "0",
+                "--sample", "0"]
+
+
+@pytest.mark.parametrize("rank1, message", [
+    (["--iters", "6"], "rank 1 was given other settings than rank 0 (iters)"),
+    (["--n-embd", "32"], "other settings than rank 0 (config)"),
+    (["--batch-size", "3"], "other settings than rank 0 (batch_size)"),
+    (["--lr", "2e-3"], "other settings than rank 0 (lr)"),
+    (["--iters", "0"], "rank 1: --iters must be at least 1"),
+    (["--save", "/proc/fastnet/gpt.npz"], "rank 1: --save: cannot write"),
+])
+def test_ranks_that_disagree_end_every_rank_at_once(tmp_path, rank1, message):
+    """Issue 25, item 3: ranks given other settings (or one refusing its own) left the others spinning forever."""
+    data = tmp_path / "text.txt"
+    data.write_text(fastnet.datasets.load_text()[:3000])
+    common = ["gpt", "train", "--distributed", "--data", str(data), *RANK_OPTIONS]
+    command = [_mpiexec(), "-n", "1", sys.executable, "-m", "fastnet.cli", *common, "--save", str(tmp_path / "a.npz"),
+               ":", "-n", "1", sys.executable, "-m", "fastnet.cli", *common, "--save", str(tmp_path / "b.npz"),
+               *rank1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the ranks were still running after 180 s")
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+    assert not (tmp_path / "a.npz").exists()

@@ -10,6 +10,7 @@ from .._checks import DTYPES
 from ..loading import load
 from ..persistence import check_destination
 from .model import GPT
+from .training import RanksDisagree
 
 TOKENIZERS = ("char", "bpe")
 DEFAULT_SAVE = "gpt.npz"
@@ -91,10 +92,23 @@ def _communicator():
 
 def _train(args):
     comm = _communicator() if args.distributed else None
-    if comm is not None and comm.Get_rank() != 0:  # the other ranks train in silence and save nothing
-        with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+    if comm is None:
+        return _train_on(args, None, lead=True)
+    rank = comm.Get_rank()
+    try:
+        if rank == 0:
+            return _train_on(args, comm, lead=True)
+        with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # the other ranks train in silence
             return _train_on(args, comm, lead=False)
-    return _train_on(args, comm, lead=True)
+    except RanksDisagree:  # raised on every rank together: rank 0 says why, the others end quietly
+        if rank == 0:
+            raise
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - one rank's error: the others would wait for it forever
+        if comm.Get_size() == 1:
+            raise
+        print(f"fastnet gpt: error: rank {rank}: {exc}; ending every rank", file=sys.stderr, flush=True)
+        comm.Abort(2)
 
 
 def _check_numbers(args):

@@ -1,6 +1,7 @@
 """The GPT's training loop behind ``GPT.fit``: batches, the learning-rate schedule, AdamW, evaluations, checkpoints."""
 import math
 import os
+import sys
 import time
 import zlib
 
@@ -90,9 +91,14 @@ def _all_average(comm, buffer, loss):
     return float(buffer[-1])
 
 
-def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, betas, grad_clip, val, eval_interval,
-        eval_batches, seed, checkpoint, resume, progress, callbacks, comm=None):
-    """AdamW on ``model``; see ``GPT.fit``. Every argument is checked before the first step."""
+class RanksDisagree(ValueError):
+    """Raised on every rank of a data-parallel ``fit`` when a rank's arguments are refused or differ from rank 0's."""
+
+
+def _checked(model, tokens, val, iters, batch_size, lr, min_lr, warmup, weight_decay, betas, grad_clip, eval_interval,
+             eval_batches, seed, checkpoint, callbacks, ranks, lead):
+    """(tokens, val, settings, callbacks, checkpoint) with every argument checked; ``settings`` (a JSON-able dict
+    of the numbers and the data's fingerprints) is what a checkpoint must match and what the ranks compare."""
     tokens = _stream("tokens", tokens, model)
     val = None if val is None else _stream("val", val, model)
     iters = check_int("iters", iters, 1)
@@ -107,23 +113,82 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
     grad_clip = check_nonnegative_finite("grad_clip", grad_clip)
     eval_interval = check_int("eval_interval", eval_interval, 1)
     eval_batches = check_int("eval_batches", eval_batches, 1)
+    check_seed("seed", seed)
     callbacks = check_callbacks(callbacks)
-    ranks, rank = (1, 0) if comm is None else (comm.Get_size(), comm.Get_rank())
-    if comm is not None:  # every rank: rank 0's parameters and one stream of batches
-        comm.Bcast(model.params, root=0)
-        if check_seed("seed", seed) is None:
-            seed = comm.bcast(int(model.rng.integers(2 ** 63)) if rank == 0 else None, root=0)
-    lead = rank == 0  # the rank that evaluates, calls back, checkpoints and shows progress
-    rng = model.rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
     checkpoint = None if checkpoint is None else os.fspath(checkpoint)
-    if checkpoint is not None:
+    if checkpoint is not None and lead:  # rank 0 alone writes it
         persistence.check_destination("checkpoint", checkpoint)
-
     settings = {"tokens": _fingerprint(tokens), "val": _fingerprint(val), "iters": iters, "batch_size": batch_size,
                 "lr": lr, "min_lr": min_lr, "warmup": warmup, "weight_decay": weight_decay, "betas": [beta1, beta2],
                 "grad_clip": grad_clip, "eval_interval": eval_interval, "eval_batches": eval_batches}
     if ranks > 1:  # the batches depend on it: a checkpoint resumes on as many processes as wrote it
         settings["ranks"] = ranks
+    return tokens, val, settings, callbacks, checkpoint
+
+
+def _agree(comm, problem, summary):
+    """Every rank's verdict on its arguments, compared in one collective: RanksDisagree on every rank when one
+    refused its arguments (``problem``) or its ``summary`` differs from rank 0's; None when they all agree."""
+    verdicts = comm.allgather(None if problem is not None else summary)
+    problems = comm.allgather(None if problem is None else f"{type(problem).__name__}: {problem}")
+    for rank, message in enumerate(problems):
+        if message is not None:
+            raise RanksDisagree(f"rank {rank} refused its arguments ({message}); no rank trains")
+    for rank, other in enumerate(verdicts[1:], 1):
+        if other != verdicts[0]:
+            keys = sorted(key for key in set(other) | set(verdicts[0]) if other.get(key) != verdicts[0].get(key))
+            raise RanksDisagree(f"rank {rank} was given other settings than rank 0 ({', '.join(keys)}); every "
+                                "process must call fit with the same model and arguments")
+
+
+def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, betas, grad_clip, val, eval_interval,
+        eval_batches, seed, checkpoint, resume, progress, callbacks, comm=None):
+    """AdamW on ``model``; see ``GPT.fit``. Every argument is checked before the first step.
+
+    With ``comm``, the ranks first agree (one collective): a rank that
+    refuses its arguments, or holds other settings, model or data than rank 0,
+    makes every rank raise ``RanksDisagree`` at once; an error on one rank
+    during training aborts the MPI job (``comm.Abort``), since the others
+    would wait for it forever.
+    """
+    ranks, rank = (1, 0) if comm is None else (comm.Get_size(), comm.Get_rank())
+    lead = rank == 0  # the rank that evaluates, calls back, checkpoints and shows progress
+    try:
+        tokens, val, settings, callbacks, checkpoint = _checked(
+            model, tokens, val, iters, batch_size, lr, min_lr, warmup, weight_decay, betas, grad_clip, eval_interval,
+            eval_batches, seed, checkpoint, callbacks, ranks, lead)
+        problem = None
+    except (TypeError, ValueError) as exc:
+        if comm is None:
+            raise
+        problem = exc
+    if comm is None:
+        return _fit(model, tokens, val, settings, seed, checkpoint, resume, progress, callbacks, None, 0, lead)
+    _agree(comm, problem, None if problem is not None else
+           {**settings, "config": model.config, "dtype": model.dtype.name, "seed": seed, "resume": resume is not None})
+    try:
+        return _fit(model, tokens, val, settings, seed, checkpoint, resume, progress, callbacks, comm, rank, lead)
+    except TrainingDiverged:
+        raise  # every rank sees the same averaged loss and gradient: they all raise it together
+    except BaseException as exc:
+        if ranks > 1:
+            print(f"fastnet: rank {rank}: {type(exc).__name__}: {exc}; aborting every rank", file=sys.stderr,
+                  flush=True)
+            comm.Abort(1)
+        raise
+
+
+def _fit(model, tokens, val, settings, seed, checkpoint, resume, progress, callbacks, comm, rank, lead):
+    """The training loop of ``fit``, on checked arguments (``settings`` holds the numbers)."""
+    iters, batch_size, lr, min_lr, warmup, weight_decay, (beta1, beta2), grad_clip, eval_interval, eval_batches = (
+        settings[name] for name in ("iters", "batch_size", "lr", "min_lr", "warmup", "weight_decay", "betas",
+                                    "grad_clip", "eval_interval", "eval_batches"))
+    ranks = settings.get("ranks", 1)
+    if comm is not None:  # every rank: rank 0's parameters and one stream of batches
+        comm.Bcast(model.params, root=0)
+        if seed is None:
+            seed = comm.bcast(int(model.rng.integers(2 ** 63)) if rank == 0 else None, root=0)
+    rng = model.rng if seed is None else np.random.default_rng(seed)
     kernels, config, params = model.kernels, model.shape, model.params
     m, v = np.zeros_like(params), np.zeros_like(params)
     buffer = np.empty(params.size + 1, params.dtype)  # the gradient, then the loss: what the ranks average
