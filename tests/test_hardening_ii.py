@@ -15,6 +15,7 @@ import tracemalloc
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import fastnet
 from fastnet import GPT, Network
@@ -416,3 +417,35 @@ def test_the_bpe_chunk_cache_is_bounded():
     assert grown < 16 * 2**20, f"{grown / 2**20:.1f} MB kept after 300 prompts"
     prompt = "the quick brown fox " * 10
     assert tokenizer.encode(prompt).tolist() == BPETokenizer(tokenizer.merges).encode(prompt).tolist()
+
+
+# -- the files' JSON members, fuzzed ---------------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats()
+                           | st.text(max_size=8), lambda children: st.lists(children, max_size=4)
+                           | st.dictionaries(st.text(max_size=8), children, max_size=4), max_leaves=20)
+CONFIG_VALUES = st.fixed_dictionaries({}, optional={key: JSON_VALUES | st.integers(-3, 2**40) for key in
+                                                    ("vocab_size", "context", "n_layer", "n_head", "n_embd", "bias")})
+TOKENIZERS = (st.fixed_dictionaries({"kind": st.sampled_from(["char", "bpe", "other"])},
+                                    optional={"characters": JSON_VALUES, "merges": JSON_VALUES
+                                              | st.lists(st.lists(JSON_VALUES | st.integers(0, 300), max_size=3),
+                                                         max_size=4)})
+              | JSON_VALUES)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(config=CONFIG_VALUES | JSON_VALUES, tokenizer=TOKENIZERS)
+def test_fuzzed_gpt_file_members_raise_only_value_error(tmp_path, config, tokenizer):
+    """Items 1, 15, 17 (must show): a GPT file's config and tokenizer as random JSON: a model or ValueError."""
+    saved = tmp_path / "gpt.npz"
+    if not saved.exists():
+        tiny_gpt().save(saved)
+    crafted = rewritten(saved, tmp_path / "crafted.npz", config=json.dumps(config), tokenizer=json.dumps(tokenizer))
+    try:
+        fastnet.load(crafted)
+    except ValueError:
+        pass
+    try:
+        tokenizer_from_json(json.dumps(tokenizer))
+    except ValueError:
+        pass
