@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from . import __version__, backends
-from ._checks import DTYPES
+from ._checks import DTYPES, check_int, check_nonnegative_finite, check_positive_finite
 from ._init import INITS
 from .backends.codes import ACTIVATIONS, COSTS, OUTPUTS
 from .gpt import cli as gpt_cli
@@ -76,8 +76,33 @@ def _training_options(parser, epochs=30):
     parser.add_argument("--momentum", type=float, default=0.0, help="momentum μ in [0, 1) (default 0)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """fastnet's parsers: no abbreviated options (--epoch is not --epochs), in every command alike (subcommands'
+    parsers are of the class of their parent)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
+def _innermost(parser, args):
+    """The parser of the (sub)command that ``args`` ran: where an unknown option's error belongs."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and getattr(args, action.dest, None) in action.choices:
+            return _innermost(action.choices[getattr(args, action.dest)], args)
+    return parser
+
+
+def _parse(parser, argv):
+    """``parser.parse_args(argv)``, an unknown option reported with the usage of the command it was given to."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _innermost(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
 def _parser():
-    parser = argparse.ArgumentParser(prog="fastnet", description="The neural network of 3Blue1Brown and Nielsen's book, made fast.")
+    parser = _Parser(prog="fastnet", description="The neural network of 3Blue1Brown and Nielsen's book, made fast.")
     parser.add_argument("--version", action="version", version=f"fastnet {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -86,7 +111,7 @@ def _parser():
                                 description="Train a network on MNIST by mini-batch SGD and print the test accuracy "
                                 "after every epoch. The defaults are 3Blue1Brown's 784-16-16-10 sigmoid network "
                                 "with the book's quadratic cost, batch 10 and eta 3.0; --preset best is the "
-                                "recipe that passes 98.5%%.")
+                                "recipe that passes 98.5%.")
     _network_options(train)
     _training_options(train)
     train.add_argument("--validation-size", type=int, default=0, metavar="N",
@@ -204,9 +229,19 @@ def _fit(net, args, train_X, train_y, test, **options):
     return history
 
 
+def _check_training_options(args):
+    """The training options of ``train`` and ``show``, checked before any data is read or network built."""
+    check_int("--epochs", args.epochs, 1)
+    check_int("--batch-size", args.batch_size, 1)
+    check_positive_finite("--eta", args.eta)
+    check_nonnegative_finite("--lmbda", args.lmbda)
+    check_nonnegative_finite("--momentum", args.momentum, below=1)
+
+
 def _train(args):
     from . import datasets, pictures
 
+    _check_training_options(args)
     for argument, path in (("--save", args.save), ("--checkpoint", args.checkpoint), ("--curves", args.curves)):
         if path:
             check_destination(argument, path)
@@ -254,6 +289,7 @@ def _show(args):
     from . import Network, load, pictures
 
     pictures.pyplot()  # without matplotlib: say so now, not after training
+    _check_training_options(args)
     out = args.out or f"fastnet-{args.picture}.png"
     models = [load(path, backend=args.backend) for path in args.model or ()]
     for path, model in zip(args.model or (), models):
@@ -409,10 +445,10 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 def main(argv=None):
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if getattr(args, "preset", None):  # the preset's values become the defaults; options given still win
         parser.train_parser.set_defaults(**PRESETS[args.preset])
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv)
     warnings.showwarning = _one_line_warning  # a command-line user reads one line, not a source location
     try:
         {"train": _train, "show": _show, "info": _info, "bench": _bench, "gpt": gpt_cli.run,

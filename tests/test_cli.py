@@ -58,7 +58,7 @@ def test_train_defaults_to_the_3blue1brown_network_on_the_shipped_mnist(tmp_path
     (["train", "--sizes", "784"], "sizes must list at least two layers"),
     (["train", "--sizes", "784,x,10"], "comma-separated layer widths"),
     (["train", "--eta", "-1", "--no-download"], "eta must be a positive finite number"),
-    (["train", "--batch-size", "0", "--no-download"], "batch_size must be at least 1"),
+    (["train", "--batch-size", "0", "--no-download"], "--batch-size must be at least 1"),
     (["train", "--backend", "fortran"], "backend must be one of"),
     (["train", "--data", "/nonexistent"], "lacks the MNIST files"),
     (["train", "--sizes", "100,10", "--no-download"], r"shape \(100,\)"),

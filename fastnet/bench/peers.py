@@ -16,6 +16,10 @@ import fastnet
 from fastnet._layout import split_params
 
 
+# module -> what to install to get it, where the names differ
+PACKAGES = {"sklearn": "scikit-learn", "jax": "jax jaxlib"}
+
+
 class Contender:
     """One way to train the network. Subclasses set ``name`` and implement the hooks."""
 
@@ -28,7 +32,8 @@ class Contender:
             try:
                 importlib.import_module(module)
             except Exception as exc:  # noqa: BLE001 - any failure to import means "skip"
-                return f"{module} is not usable ({type(exc).__name__}: {exc}); pip install {module}"
+                return (f"{module} is not usable ({type(exc).__name__}: {exc}); pip install "
+                        f"{PACKAGES.get(module, module)}")
         return None
 
     def setup(self, sizes, params, X, Y, eta):

@@ -1,0 +1,89 @@
+"""What a newcomer meets first (issue 30): help that reads right, errors before any work, hints that work."""
+import argparse
+import os
+import subprocess
+import sys
+
+import pytest
+
+from fastnet import cli
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "fastnet.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def _every_parser(parser, path=()):
+    """(command words, parser) for the top parser and every subcommand's, nested ones too."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _every_parser(sub, path + (name,))
+
+
+def test_no_help_text_shows_a_doubled_percent_sign():
+    """Item 3: fastnet train --help printed "98.5%%"."""
+    for path, parser in _every_parser(cli._parser()):
+        text = parser.format_help()
+        assert "%%" not in text, (path, text)
+
+
+def test_no_option_may_be_abbreviated():
+    """Item 3: --epoch 3 was silently taken as --epochs; every command refuses abbreviations alike."""
+    for path, parser in _every_parser(cli._parser()):
+        assert parser.allow_abbrev is False, path
+    result = run("train", "--epoch", "3")
+    assert result.returncode == 2 and "unrecognized arguments: --epoch 3" in result.stderr
+
+
+@pytest.mark.parametrize("args, usage", [
+    (["train", "--epochz", "3"], "usage: fastnet train"),
+    (["gpt", "sample", "--tokenz", "3"], "usage: fastnet gpt sample"),
+    (["serve", "--prot", "1"], "usage: fastnet serve"),
+])
+def test_an_unknown_option_shows_its_commands_usage(args, usage):
+    """Item 3: train --epochz 3 printed the top-level usage instead of train's."""
+    result = run(*args)
+    assert result.returncode == 2 and result.stderr.startswith(usage) and "unrecognized arguments" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--eta", "-1"], "--eta must be a positive finite number"),
+    (["train", "--epochs", "0"], "--epochs must be at least 1"),
+    (["train", "--batch-size", "0"], "--batch-size must be at least 1"),
+    (["train", "--momentum", "1"], "--momentum must be"),
+    (["train", "--lmbda", "-2"], "--lmbda must be"),
+    (["show", "weights", "--eta", "nan"], "--eta must be a positive finite number"),
+])
+def test_training_options_are_checked_before_any_work(args, message, tmp_path):
+    """Item 3: train --eta -1 was refused only after the data loaded and the header printed."""
+    result = run(*args, "--data", tmp_path / "nothing-here", cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr and result.stdout == "", result
+
+
+@pytest.mark.parametrize("command", ["sample", "next"])
+def test_a_missing_gpt_says_how_to_make_one(command, tmp_path):
+    """Item 3: gpt sample/next without gpt.npz said only "[Errno 2] No such file..."."""
+    result = run("gpt", command, cwd=tmp_path)
+    assert result.returncode == 2 and "fastnet gpt train" in result.stderr and "gpt.npz" in result.stderr, result
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_missing_peer_hints_name_the_package_to_install(monkeypatch):
+    """Item 2: the bench said "pip install sklearn" (a deprecated placeholder on PyPI) for scikit-learn."""
+    from fastnet.bench import peers
+    real = peers.importlib.import_module
+
+    def no_peers(name, *args):
+        if name in ("sklearn", "jax", "torch"):
+            raise ImportError(f"no {name}")
+        return real(name, *args)
+
+    monkeypatch.setattr(peers.importlib, "import_module", no_peers)
+    hints = {module: peers.Contender.missing(type("C", (peers.Contender,), {"requires": (module,)})())
+             for module in ("sklearn", "jax", "torch")}
+    assert hints["sklearn"].endswith("pip install scikit-learn")
+    assert hints["jax"].endswith("pip install jax jaxlib")
+    assert hints["torch"].endswith("pip install torch")
