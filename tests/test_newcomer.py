@@ -1,9 +1,11 @@
 """What a newcomer meets first (issue 30): help that reads right, errors before any work, hints that work."""
 import argparse
-import os
+import io
 import subprocess
 import sys
+import time
 
+import numpy as np
 import pytest
 
 from fastnet import cli
@@ -87,3 +89,46 @@ def test_missing_peer_hints_name_the_package_to_install(monkeypatch):
     assert hints["sklearn"].endswith("pip install scikit-learn")
     assert hints["jax"].endswith("pip install jax jaxlib")
     assert hints["torch"].endswith("pip install torch")
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_gpt_training_shows_its_progress_after_every_evaluation(monkeypatch):
+    """Item 1: the step counter vanished after step 0's evaluation (the bar was closed there, for good)."""
+    import fastnet
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    model = fastnet.GPT(10, context=4, n_layer=1, n_head=1, n_embd=4, backend="numpy", seed=0)
+    kernels = model.kernels
+
+    class Slow:  # steps long enough for tqdm to redraw (it redraws at most every 0.1 s)
+        def __getattr__(self, name):
+            return getattr(kernels, name)
+
+        def loss_and_gradient(self, *args):
+            time.sleep(0.15)
+            return kernels.loss_and_gradient(*args)
+
+    model._kernels = Slow()
+    model.fit(np.arange(200) % 10, iters=6, eval_interval=3, eval_batches=1, seed=0, progress=True)
+    shown = screen.getvalue()
+    assert "4/6" in shown and "6/6" in shown, shown
+
+
+def test_a_long_first_compilation_is_never_silent():
+    """Item 1: the first fastnet train said it was compiling, then nothing for 86 s; a heartbeat now counts."""
+    from fastnet._progress import Heartbeat
+    log = io.StringIO()
+    with Heartbeat("compiling the Numba kernel x (float32)", note="once", delay=0.0, interval=0.2, stream=log):
+        time.sleep(1.1)
+    lines = log.getvalue().splitlines()
+    assert lines[0] == "fastnet: compiling the Numba kernel x (float32) (once)"
+    assert sum(line.startswith("fastnet: still compiling the Numba kernel x (float32): ") for line in lines) >= 3
+    assert lines[-1].startswith("fastnet: done compiling the Numba kernel x (float32) in 1.")
+    quiet = io.StringIO()
+    with Heartbeat("compiling y", delay=5.0, stream=quiet):
+        pass
+    assert quiet.getvalue() == ""  # quick work: nothing said

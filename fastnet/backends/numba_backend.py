@@ -18,13 +18,13 @@ and never for other code.
 """
 import contextlib
 import os
-import sys
 import threading
 
 import numpy as np
 from numba.core import config as _numba_config
 
 from . import _numba_inputs, _numba_kernels
+from .._progress import Heartbeat
 from ._compiled_api import CompiledKernels, Inputs, blas_is_faster
 
 __all__ = ["prepare_inputs", "feedforward", "activations", "predict", "backprop", "gradient", "sgd_epoch", "Inputs",
@@ -34,17 +34,10 @@ __all__ = ["prepare_inputs", "feedforward", "activations", "predict", "backprop"
 # Compilation: with SLP vectorisation, once per kernel and dtype, then cached
 
 COMPILE_NOTICE_SECONDS = 2.0  # a first call still running after this long is compiling: say so
+COMPILE_NOTE = ("Numba compiles each kernel on its first use on this CPU, once: 10 s to a minute or so each; "
+                "later runs load it from the cache in a fraction of a second")
 _compile_lock = threading.Lock()
-_noticed = threading.Event()
 _compiled_keys = set()
-
-
-def _notice_compiling():
-    """Say once per process that a first call is compilation."""
-    if not _noticed.is_set():
-        _noticed.set()
-        print("fastnet: compiling the Numba kernels for this machine (once: a minute or so; later runs load "
-              "them from the cache)", file=sys.stderr, flush=True)
 
 
 def _never_cached(kernel):
@@ -56,18 +49,12 @@ def _never_cached(kernel):
 
 
 @contextlib.contextmanager
-def compile_notice(kernel=None):
-    """Around a first call: say it is compiling, at once when ``kernel`` has no cache on disk, else if it is
-    still running after COMPILE_NOTICE_SECONDS."""
-    if kernel is not None and _never_cached(kernel):
-        _notice_compiling()
-    notice = threading.Timer(COMPILE_NOTICE_SECONDS, _notice_compiling)
-    notice.daemon = True
-    notice.start()
-    try:
+def compile_notice(kernel, name):
+    """Around a first call of ``kernel`` (described by ``name``): a heartbeat saying it is compiling, shown at
+    once when ``kernel`` has no cache on disk, else when the call is still running after COMPILE_NOTICE_SECONDS."""
+    delay = 0.0 if _never_cached(kernel) else COMPILE_NOTICE_SECONDS
+    with Heartbeat(f"compiling the Numba kernel {name}", note=COMPILE_NOTE, delay=delay):
         yield
-    finally:
-        notice.cancel()
 
 
 def _driver(name, dtype):
@@ -78,7 +65,7 @@ def _driver(name, dtype):
         return kernel
 
     def first_call(*args):
-        with _compile_lock, compile_notice(kernel):
+        with _compile_lock, compile_notice(kernel, f"{name} ({np.dtype(dtype).name})"):
             saved = _numba_config.SLP_VECTORIZE
             _numba_config.SLP_VECTORIZE = 1
             try:

@@ -12,7 +12,7 @@ from .numba_backend import compile_notice
 
 
 
-def _announced(kernel):
+def _announced(name, kernel):
     """``kernel``, its first call per dtype of its first argument under ``compile_notice``."""
     done = set()
 
@@ -20,7 +20,7 @@ def _announced(kernel):
         key = args[0].dtype.char
         if key in done:
             return kernel(*args)
-        with compile_notice(kernel):
+        with compile_notice(kernel, f"GPT {name} ({args[0].dtype.name})"):
             result = kernel(*args)
         done.add(key)
         return result
@@ -28,7 +28,7 @@ def _announced(kernel):
     return call
 
 
-_drivers = types.SimpleNamespace(**{name: _announced(kernel) for name, kernel in (
+_drivers = types.SimpleNamespace(**{name: _announced(name, kernel) for name, kernel in (
     ("forward", _numba_gpt.forward), ("loss", _numba_gpt.loss), ("loss_and_gradient", _numba_gpt.loss_and_gradient),
     ("decode_step", _numba_gpt.decode_step), ("adamw", _numba_gpt.adamw), ("bpe_merges", _numba_bpe.bpe_merges))})
 (logits, attention_weights, loss, loss_and_gradient, new_cache, prefill, decode_step, adamw_step,

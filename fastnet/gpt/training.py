@@ -232,7 +232,7 @@ def _fit(model, tokens, val, settings, seed, checkpoint, resume, progress, callb
             record["val_loss"] = mean_loss(val)
         record.update(lr=schedule(steps), seconds=seconds_before + time.perf_counter() - start)
         history.append(record)
-        bar.close()
+        bar.clear()  # the callbacks may print; the bar is drawn again at the next step
         stop = any([callback(model, record) for callback in callbacks])
         save_checkpoint(steps, stop or steps == iters)
         return stop
