@@ -79,6 +79,11 @@ class Heartbeat:
             seconds = time.monotonic() - self._start
             self._write(f"\r  ... {seconds:.0f} s" if terminal else f"fastnet: still {self.what}: {seconds:.0f} s\n")
 
+    @property
+    def shown(self):
+        """Whether anything was written."""
+        return self._shown
+
     def stop(self):
         self._stopped.set()
         if self._thread.is_alive():

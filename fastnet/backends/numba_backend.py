@@ -38,6 +38,7 @@ COMPILE_NOTE = ("Numba compiles each kernel on its first use on this CPU, once: 
                 "later runs load it from the cache in a fraction of a second")
 _compile_lock = threading.Lock()
 _compiled_keys = set()
+_explained = threading.Event()  # COMPILE_NOTE is said once per process, with the first kernel shown compiling
 
 
 def _never_cached(kernel):
@@ -53,8 +54,12 @@ def compile_notice(kernel, name):
     """Around a first call of ``kernel`` (described by ``name``): a heartbeat saying it is compiling, shown at
     once when ``kernel`` has no cache on disk, else when the call is still running after COMPILE_NOTICE_SECONDS."""
     delay = 0.0 if _never_cached(kernel) else COMPILE_NOTICE_SECONDS
-    with Heartbeat(f"compiling the Numba kernel {name}", note=COMPILE_NOTE, delay=delay):
+    heartbeat = Heartbeat(f"compiling the Numba kernel {name}", note="" if _explained.is_set() else COMPILE_NOTE,
+                          delay=delay)
+    with heartbeat:
         yield
+    if heartbeat.shown:
+        _explained.set()
 
 
 def _driver(name, dtype):
