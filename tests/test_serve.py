@@ -1,4 +1,5 @@
 """``fastnet serve``'s JSON API through Starlette's test client: every route, every bad request."""
+import copy
 import json
 import time
 
@@ -381,12 +382,15 @@ def test_generate_ends_with_an_error_line_when_the_model_fails_mid_stream(net, g
     assert lines == [{"text": "To"}, {"error": "the model failed"}]
 
 
-ROUTES = ["/api/predict", "/api/archetype", "/api/gpt/next", "/api/gpt/generate", "/api/gpt/attention"]
+ROUTES = ["/api/predict", "/api/archetype", "/api/gpt/next", "/api/gpt/generate", "/api/gpt/attention",
+          "/api/backprop", "/api/learn", "/api/reset", "/api/cohort", "/api/surface", "/api/gpt/neighbours",
+          "/api/gpt/dots"]
 JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
                            | st.text(max_size=20),
                            lambda children: st.lists(children, max_size=5)
                            | st.dictionaries(st.text(max_size=10), children, max_size=5), max_leaves=30)
-FIELDS = ["pixels", "digit", "seed", "prompt", "temperature", "top_k", "count", "max_new_tokens", "layer", "head"]
+FIELDS = ["pixels", "digit", "seed", "prompt", "temperature", "top_k", "count", "max_new_tokens", "layer", "head",
+          "label", "eta", "steps", "params", "span", "n", "token", "k"]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -411,6 +415,142 @@ def test_fuzzed_raw_bodies_never_get_a_5xx(fuzz_client, route, raw):
 
 @pytest.fixture(scope="module")
 def fuzz_client(net, gpt):
-    """A client whose server errors come back as 500 answers (not raised), as a browser would see them."""
-    return TestClient(make_app(DigitModel(net, "net"), LanguageModel(gpt, "a test GPT")), base_url=LOCAL,
-                      raise_server_exceptions=False)
+    """A client whose server errors come back as 500 answers (not raised), as a browser would see them; its
+    network is a copy (/api/learn trains it)."""
+    rng = np.random.default_rng(0)
+    training = (rng.random((50, 784)), rng.integers(0, 10, 50))
+    return TestClient(make_app(DigitModel(copy.deepcopy(net), "net", training=training),
+                               LanguageModel(gpt, "a test GPT")), base_url=LOCAL, raise_server_exceptions=False)
+
+
+# -- issue 31: how it learns (backprop's nudges, the cost surface) and what embeddings hold ---------------------
+
+@pytest.fixture(scope="module")
+def learner(mnist):
+    """A network trained a little, served with 1,000 training images; its own copy (the lessons may train it)."""
+    (X, y), _ = mnist
+    net = fastnet.Network([784, 16, 16, 10], seed=1)
+    net.fit(X[:3000], y[:3000], epochs=2, seed=0, progress=False)
+    return net, X[:1000], y[:1000]
+
+
+@pytest.fixture()
+def lesson_client(learner, gpt):
+    net, X, y = learner
+    return local_client(DigitModel(net, "learner", training=(X, y)), LanguageModel(gpt, "a test GPT"))
+
+
+def test_backprop_is_the_librarys_gradient(lesson_client, learner):
+    net, X, _ = learner
+    pixels = X[0].astype(np.float64)
+    answer = lesson_client.post("/api/backprop", json={"pixels": pixels.tolist(), "label": 8}).json()
+    nabla_b, nabla_w = net.backprop(pixels, 8)
+    for got, expected in zip(answer["deltas"], nabla_b):
+        assert got == expected.astype(np.float64).tolist()  # bit for bit: the same kernel, float32 read exactly
+    assert answer["bias_gradients"] == answer["deltas"]
+    assert answer["first_layer_gradient"] == nabla_w[0].astype(np.float64).tolist()
+    assert answer["weight_gradient_norms"][0] == np.linalg.norm(nabla_w[0], axis=1).astype(np.float64).tolist()
+    output = net.feedforward(pixels)
+    assert answer["output"] == output.astype(np.float64).tolist()
+    assert answer["desired"][8] > 0 and all(d <= 0 for i, d in enumerate(answer["desired"]) if i != 8)
+    assert answer["cost"] == net.cost(pixels.reshape(1, -1), [8])
+    assert len(answer["first_layer_gradient"]) == 16 and len(answer["first_layer_gradient"][0]) == 784
+
+
+def test_learning_changes_only_the_served_copy_and_reset_restores_it(learner, gpt, tmp_path):
+    net, X, y = learner
+    path = tmp_path / "net.npz"
+    net.save(path)
+    before_file = path.read_bytes()
+    served = fastnet.load(path)
+    loaded = served.params.copy()
+    client = local_client(DigitModel(served, str(path), training=(X, y)), LanguageModel(gpt, "gpt"))
+    pixels = X[0].astype(np.float64).tolist()
+    wanted = (int(net.predict(X[:1])[0]) + 1) % 10
+    answer = client.post("/api/learn", json={"pixels": pixels, "label": wanted, "eta": 3.0, "steps": 30}).json()
+    assert answer["prediction_after"] == wanted and answer["cost_after"] < answer["cost_before"]
+    assert not np.array_equal(served.params, loaded)
+    assert path.read_bytes() == before_file  # the model file is never written
+    assert client.post("/api/reset", json={}).json() == {"reset": True}
+    np.testing.assert_array_equal(served.params, loaded)
+
+
+def test_the_surface_is_the_mean_cost_around_two_parameters(lesson_client, learner):
+    net, X, y = learner
+    pixels = X[0].astype(np.float64).tolist()
+    answer = lesson_client.post("/api/surface", json={"pixels": pixels, "label": 3, "n": 5, "span": 1.0,
+                                                      "steps": 10, "eta": 1.0}).json()
+    i, j = answer["params"]
+    assert [i, j] == fastnet.lessons.largest_gradient_params(net, X[0].astype(np.float64), 3)
+    sample = answer["sample"]
+    assert answer["grid"][2][2] == net.cost(X[:sample], y[:sample])  # the centre: the network as it is
+    costs = [row[2] for row in answer["path"]]
+    assert costs[-1] < costs[0] and all(b <= a + 1e-12 for a, b in zip(costs, costs[1:]))
+    moved = net.params.copy()
+    moved[i] += answer["offsets"][0]
+    probe = fastnet.Network(net.sizes, seed=0)
+    probe.params = moved
+    assert answer["grid"][0][2] == pytest.approx(probe.cost(X[:sample], y[:sample]), rel=1e-12)
+    chosen = lesson_client.post("/api/surface", json={"pixels": pixels, "label": 3, "params": [5, 7], "n": 3}).json()
+    assert chosen["params"] == [5, 7] and chosen["names"] == ["W1[0, 5]", "W1[0, 7]"]
+
+
+def test_a_cohort_is_ten_votes_and_their_mean(lesson_client, learner):
+    net, X, y = learner
+    answer = lesson_client.post("/api/cohort", json={"pixels": X[0].astype(np.float64).tolist(),
+                                                     "label": 3}).json()
+    assert len(answer["desired"]) == 10 and len(answer["images"]) == 9 and answer["labels"][0] == 3
+    np.testing.assert_allclose(answer["mean_desired"], np.mean(answer["desired"], axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("route, body, message", [
+    ("/api/backprop", {"pixels": [0.0] * 784, "label": 10}, "label must be an integer from 0 to 9"),
+    ("/api/learn", {"pixels": [0.0] * 784, "label": 3, "eta": 0}, "eta must be a number above 0"),
+    ("/api/learn", {"pixels": [0.0] * 784, "label": 3, "steps": 10**6}, "steps must be an integer from 1 to 200"),
+    ("/api/surface", {"pixels": [0.0] * 784, "label": 3, "params": [1, 1]}, "two different parameters"),
+    ("/api/surface", {"pixels": [0.0] * 784, "label": 3, "params": [1, 10**9]}, "params must be an integer"),
+    ("/api/surface", {"pixels": [0.0] * 784, "label": 3, "n": 1000}, "n must be an integer from 3 to 41"),
+    ("/api/gpt/neighbours", {"token": -1}, "token must be an integer"),
+    ("/api/gpt/neighbours", {"token": 10**6}, "token must be below"),
+])
+def test_the_lessons_refuse_bad_requests(lesson_client, route, body, message):
+    answer = lesson_client.post(route, json=body)
+    assert 400 <= answer.status_code < 500 and message in answer.json()["error"], answer.text
+
+
+def test_without_training_images_the_cohort_and_surface_say_so(client):
+    for route in ("/api/cohort", "/api/surface"):
+        answer = client.post(route, json={"pixels": [0.0] * 784, "label": 3})
+        assert answer.status_code == 503 and "no training images" in answer.json()["error"]
+
+
+def test_embeddings_are_the_pca_of_wte(lesson_client, gpt):
+    answer = lesson_client.get("/api/gpt/embeddings").json()
+    wte = gpt.state_dict()["transformer.wte.weight"].astype(np.float64)
+    centred = wte - wte.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred)
+    expected = centred @ vt[:2].T
+    points = np.array(answer["points"])
+    assert points.shape == (gpt.vocab_size, 2) and len(answer["tokens"]) == gpt.vocab_size
+    for axis in range(2):  # up to sign
+        sign = np.sign(points[:, axis] @ expected[:, axis])
+        np.testing.assert_allclose(points[:, axis], sign * expected[:, axis], atol=1e-12)
+
+
+def test_neighbours_are_a_cosine_top_k(lesson_client, gpt):
+    answer = lesson_client.post("/api/gpt/neighbours", json={"token": 3, "k": 5}).json()
+    wte = gpt.state_dict()["transformer.wte.weight"].astype(np.float64)
+    cosines = wte @ wte[3] / (np.linalg.norm(wte, axis=1) * np.linalg.norm(wte[3]))
+    cosines[3] = -np.inf
+    expected = np.argsort(-cosines, kind="stable")[:5]
+    assert [row["token"] for row in answer["neighbours"]] == expected.tolist()
+    np.testing.assert_allclose([row["cosine"] for row in answer["neighbours"]], cosines[expected], rtol=1e-12)
+
+
+def test_dots_give_the_next_token_distribution(lesson_client, gpt):
+    answer = lesson_client.post("/api/gpt/dots", json={"prompt": "To be", "temperature": 0.7}).json()
+    tokens = gpt.tokenizer.encode("To be")
+    np.testing.assert_allclose(answer["dots"], gpt.logits(tokens)[-1], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(answer["probabilities"], gpt.next_token_probabilities(tokens, temperature=0.7),
+                               rtol=1e-9, atol=1e-15)
+    assert len(answer["vector"]) == gpt.n_embd

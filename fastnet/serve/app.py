@@ -16,6 +16,20 @@ POST     /api/gpt/next                ``{"prompt", "temperature", "top_k", "coun
 POST     /api/gpt/generate            the same with ``max_new_tokens`` and ``seed``: a stream of
                                       JSON lines ``{"text": piece}``, then ``{"done": true}``
 POST     /api/gpt/attention           ``{"prompt", "layer", "head"}`` -> tokens and weights (T, T)
+POST     /api/backprop                ``{"pixels", "label"}`` -> the nudges that example asks for: cost,
+                                      output, desired, deltas, bias_gradients, weight_gradient_norms,
+                                      first_layer_gradient (``fastnet.lessons.nudges``)
+POST     /api/learn                   ``{"pixels", "label", "eta", "steps"}`` -> cost and prediction before
+                                      and after that many steps on the served copy
+POST     /api/reset                   ``{}`` -> the network as the server loaded it
+POST     /api/cohort                  ``{"pixels", "label", "seed"}`` -> the drawing's nudge of the outputs
+                                      beside 9 random training images', and their mean
+POST     /api/surface                 ``{"pixels", "label", "params", "span", "n", "steps", "eta"}`` -> the
+                                      mean cost on a grid around two parameters, gradient descent's path
+GET      /api/gpt/embeddings          every token and its embedding projected to 2-D by PCA
+POST     /api/gpt/neighbours          ``{"token", "k"}`` -> the tokens of most similar embeddings
+POST     /api/gpt/dots                ``{"prompt", "temperature"}`` -> the last vector, its dot products
+                                      with every embedding and the next-token distribution
 =======  ===========================  =================================================================
 
 Every request passes ``Guard`` first: the Host header must name this server
@@ -46,6 +60,8 @@ from .payloads import BadRequest
 
 STATIC = os.path.join(os.path.dirname(__file__), "static")
 TOP_TOKENS = 20  # the next-token list's default length
+MAX_LEARN_STEPS = 200  # gradient steps one /api/learn or /api/surface request takes at most
+MAX_SURFACE_SIDE = 41  # a surface's grid side: 41 x 41 mean costs over the sample take about a second
 
 
 async def _body(request):
@@ -148,6 +164,61 @@ def make_app(digits, language, hosts=LOOPBACK_NAMES, port=None):
         seed = payloads.integer(body, "seed", 0, 2**32 - 1, default=0)
         return JSONResponse(await run_in_threadpool(digits.archetype, digit, seed))
 
+    def _example(body):
+        return (payloads.pixels(body, digits.network.sizes[0]),
+                payloads.integer(body, "label", 0, digits.network.sizes[-1] - 1))
+
+    async def backprop(request):
+        pixels, label = _example(await _body(request))
+        return JSONResponse(await run_in_threadpool(digits.backprop, pixels, label))
+
+    async def learn(request):
+        body = await _body(request)
+        pixels, label = _example(body)
+        eta = payloads.positive(body, "eta", 100, 3.0)
+        steps = payloads.integer(body, "steps", 1, MAX_LEARN_STEPS, default=1)
+        return JSONResponse(await run_in_threadpool(digits.learn, pixels, label, eta, steps))
+
+    async def reset(request):
+        await _body(request)
+        return JSONResponse(await run_in_threadpool(digits.reset))
+
+    async def cohort(request):
+        body = await _body(request)
+        pixels, label = _example(body)
+        seed = payloads.integer(body, "seed", 0, 2**32 - 1, default=0)
+        return JSONResponse(await run_in_threadpool(digits.cohort, pixels, label, seed))
+
+    async def surface(request):
+        body = await _body(request)
+        pixels, label = _example(body)
+        params = body.get("params")
+        if params is not None:
+            if not isinstance(params, list) or len(params) != 2:
+                raise BadRequest(f"params must be a list of two parameter indices; got {params!r}")
+            params = [payloads.integer({"params": p}, "params", 0, digits.network.num_params - 1) for p in params]
+            if params[0] == params[1]:
+                raise BadRequest(f"params must be two different parameters; got {params}")
+        options = dict(span=payloads.positive(body, "span", 100, 2.0),
+                       n=payloads.integer(body, "n", 3, MAX_SURFACE_SIDE, default=21),
+                       steps=payloads.integer(body, "steps", 0, MAX_LEARN_STEPS, default=20),
+                       eta=payloads.positive(body, "eta", 100, 3.0))
+        return JSONResponse(await run_in_threadpool(digits.surface, pixels, label, params, **options))
+
+    async def gpt_embeddings(request):
+        return JSONResponse(await run_in_threadpool(language.embeddings))
+
+    async def gpt_neighbours(request):
+        body = await _body(request)
+        token = payloads.integer(body, "token", 0, 10**9)
+        k = payloads.integer(body, "k", 1, 100, default=10)
+        return JSONResponse(await run_in_threadpool(language.neighbours, token, k))
+
+    async def gpt_dots(request):
+        body = await _body(request)
+        prompt, temperature = payloads.prompt(body), payloads.temperature(body)
+        return JSONResponse(await run_in_threadpool(language.dots, prompt, temperature))
+
     async def gpt_status(request):
         return JSONResponse(language.status())
 
@@ -202,6 +273,14 @@ def make_app(digits, language, hosts=LOOPBACK_NAMES, port=None):
         Route("/api/gpt/next", gpt_next, methods=["POST"]),
         Route("/api/gpt/generate", gpt_generate, methods=["POST"]),
         Route("/api/gpt/attention", gpt_attention, methods=["POST"]),
+        Route("/api/backprop", backprop, methods=["POST"]),
+        Route("/api/learn", learn, methods=["POST"]),
+        Route("/api/reset", reset, methods=["POST"]),
+        Route("/api/cohort", cohort, methods=["POST"]),
+        Route("/api/surface", surface, methods=["POST"]),
+        Route("/api/gpt/embeddings", gpt_embeddings),
+        Route("/api/gpt/neighbours", gpt_neighbours, methods=["POST"]),
+        Route("/api/gpt/dots", gpt_dots, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={BadRequest: refused, HTTPException: http_error})

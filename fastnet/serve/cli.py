@@ -51,9 +51,10 @@ def _digit_model(args):
         net = load(args.model, backend=args.backend)
         if not isinstance(net, Network):
             raise ValueError(f"--model {args.model}: holds a GPT, not a digit network (give it to --gpt)")
-        return DigitModel(net, args.model)
     (train_X, train_y), (test_X, test_y) = datasets.load_mnist(args.data, download=not args.no_download,
-                                                               dtype="uint8")
+                                                               dtype="uint8")  # the backprop view's cohorts too
+    if args.model:
+        return DigitModel(net, args.model, training=(train_X, train_y))
     net = Network(DEFAULT_SIZES, backend=args.backend, seed=args.seed)
     print(f"no --model: training fastnet train's default network {DEFAULT_SIZES} "
           f"({DEFAULT_TRAINING['epochs']} epochs of SGD, a few seconds once compiled)", flush=True)
@@ -62,7 +63,7 @@ def _digit_model(args):
     accuracy = 100 * history[-1]["test_accuracy"]
     print(f"trained in {time.perf_counter() - start:.1f} s: {accuracy:.2f}% of the test images right", flush=True)
     return DigitModel(net, f"trained at start: {DEFAULT_SIZES}, {DEFAULT_TRAINING['epochs']} epochs, "
-                      f"{accuracy:.2f}% on the test images")
+                      f"{accuracy:.2f}% on the test images", training=(train_X, train_y))
 
 
 def _language_model(args):

@@ -1,13 +1,17 @@
 """The digit page's answers: a ``Network``'s every layer, its weights and its archetypes, as JSON-ready values.
 
 Every method takes values already checked by ``fastnet.serve.payloads`` and
-returns plain lists and numbers. The network is only read, never trained, so
-any number of requests may use it at once: the forward pass runs in compiled
-code that does not hold the GIL.
+returns plain lists and numbers. The backprop view may train the served copy
+of the network (``learn``; ``reset`` restores what the server loaded, and the
+model file is never written), so every use of the network holds one lock:
+requests are answered one at a time where they touch it.
 """
+import threading
+
 import numpy as np
 
-from .. import pictures
+from .. import lessons, pictures
+from .payloads import BadRequest
 
 # The archetype the page draws: the regularised one of ``fastnet show archetype`` (L2 and a little blur give
 # strokes rather than speckle).
@@ -19,13 +23,18 @@ class DigitModel:
     """A trained digit network as the web page sees it.
 
     ``network`` a ``fastnet.Network`` whose input layer is a square image
-    (784 = 28x28 for MNIST); ``source`` says where it came from (shown on the page).
+    (784 = 28x28 for MNIST); ``source`` says where it came from (shown on the
+    page); ``training``: (X, y), training images for the cohort and the cost
+    surface (None: those views answer that there are none).
     """
 
-    def __init__(self, network, source):
+    def __init__(self, network, source, training=None):
         self.side = pictures.image_side(network)
         self.network = network
         self.source = source
+        self.training = training
+        self._loaded = network.params.copy()  # what ``reset`` restores
+        self._lock = threading.Lock()
 
     @property
     def probabilities_are(self):
@@ -46,7 +55,8 @@ class DigitModel:
         Probabilities: the softmax outputs as they are; sigmoid outputs divided by
         their sum (each sigmoid output alone is not a probability of the digit).
         """
-        layers = self.network.activations(pixels)
+        with self._lock:
+            layers = self.network.activations(pixels)
         output = layers[-1].astype(np.float64)
         total = output.sum()
         probabilities = output / total if total > 0 else np.full(output.shape, 1 / output.size)
@@ -57,11 +67,88 @@ class DigitModel:
     def layer(self, index):
         """Layer ``index`` (1..L): its weights W_l (n_l, n_{l-1}) and biases b_l (n_l,), rounded to DECIMALS."""
         net = self.network
-        weights, biases = net.weights[index - 1], net.biases[index - 1]
+        with self._lock:
+            weights, biases = net.weights[index - 1].copy(), net.biases[index - 1].copy()
         return {"layer": index, "weights": np.round(weights.astype(np.float64), DECIMALS).tolist(),
                 "biases": np.round(biases.astype(np.float64), DECIMALS).tolist()}
 
     def archetype(self, digit, seed):
         """An input the network takes for ``digit`` (gradient descent on the image), with the network's answer."""
-        image = pictures.archetype(self.network, digit, seed=seed, **ARCHETYPE_OPTIONS)
+        with self._lock:
+            image = pictures.archetype(self.network, digit, seed=seed, **ARCHETYPE_OPTIONS)
         return {"digit": digit, "pixels": image.tolist(), **self.predict(image)}
+
+    # -- how it learns (the seed's video 3 and 2) ---------------------------------------------------------------
+
+    def backprop(self, pixels, label):
+        """The nudges one example asks for (``fastnet.lessons.nudges``), the first layer's weight gradient whole."""
+        with self._lock:
+            nudges = lessons.nudges(self.network, pixels, label)
+        return {"cost": nudges["cost"], "label": label, "prediction": nudges["prediction"],
+                "output": _listed(nudges["output"]), "desired": _listed(nudges["desired"]),
+                "deltas": [_listed(d) for d in nudges["deltas"]],
+                "bias_gradients": [_listed(b) for b in nudges["bias_gradients"]],
+                "weight_gradient_norms": [_listed(n) for n in nudges["weight_gradient_norms"]],
+                "first_layer_gradient": _listed(nudges["weight_gradients"][0])}
+
+    def learn(self, pixels, label, eta, steps):
+        """``steps`` gradient steps of ``eta`` on this example, on the served copy; cost and prediction before/after."""
+        with self._lock:
+            return lessons.learn(self.network, pixels, label, eta=eta, steps=steps)
+
+    def reset(self):
+        """The network as the server loaded it, exactly."""
+        with self._lock:
+            self.network.params = self._loaded
+        return {"reset": True}
+
+    def _training(self):
+        if self.training is None:
+            raise BadRequest("no training images are loaded in this server", status=503)
+        return self.training
+
+    def cohort(self, pixels, label, seed):
+        """This example's nudge of the outputs beside those of 9 random training images, and their mean."""
+        X, y = self._training()
+        with self._lock:
+            cohort = lessons.cohort_nudges(self.network, pixels, label, X, y, size=COHORT, seed=seed)
+        images = np.asarray(X[cohort["indices"]], np.float64) / (255 if X.dtype == np.uint8 else 1)
+        return {"labels": cohort["labels"], "images": _listed(images),
+                "desired": _listed(cohort["desired"]), "mean_desired": _listed(cohort["mean_desired"]),
+                "mean_deltas": [_listed(d) for d in cohort["mean_deltas"]]}
+
+    def surface(self, pixels, label, params, span, n, steps, eta):
+        """The mean cost over SURFACE_SAMPLE training images around two parameters (default: the two with the
+        largest gradient for this example), and gradient descent's path (``fastnet.lessons.cost_surface``)."""
+        X, y = self._training()
+        with self._lock:
+            if params is None:
+                params = lessons.largest_gradient_params(self.network, pixels, label)
+            if max(params) >= self.network.num_params:
+                raise BadRequest(f"params must be indices below {self.network.num_params}; got {params}")
+            surface = lessons.cost_surface(self.network, params, X[:SURFACE_SAMPLE], y[:SURFACE_SAMPLE], span=span,
+                                           n=n, steps=steps, eta=eta)
+        return {"params": surface["params"], "names": [self.parameter_name(p) for p in surface["params"]],
+                "values": surface["values"], "offsets": _listed(surface["offsets"]), "grid": _listed(surface["grid"]),
+                "path": _listed(surface["path"]), "sample": len(y[:SURFACE_SAMPLE])}
+
+    def parameter_name(self, index):
+        """Which weight or bias ``params[index]`` is, in words such as "W1[3, 402]" (layers from 1)."""
+        offset = 0
+        for layer, (n_in, n_out) in enumerate(zip(self.network.sizes, self.network.sizes[1:]), 1):
+            if index < offset + n_out * n_in:
+                return f"W{layer}[{(index - offset) // n_in}, {(index - offset) % n_in}]"
+            offset += n_out * n_in
+            if index < offset + n_out:
+                return f"b{layer}[{index - offset}]"
+            offset += n_out
+        raise ValueError(f"no parameter {index}")
+
+
+COHORT = 9  # random training images beside the drawing: a mini-batch of 10
+SURFACE_SAMPLE = 500  # training images the surface's cost is the mean over
+
+
+def _listed(array):
+    """A NumPy array (or number) as nested lists of Python floats."""
+    return np.asarray(array, dtype=np.float64).tolist()

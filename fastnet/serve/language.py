@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from .. import datasets, text as texts
+from .. import datasets, lessons, text as texts
 from ..gpt import GPT
 from .payloads import BadRequest
 
@@ -143,3 +143,31 @@ class LanguageModel:
         weights = model.attention(tokens)[layer, head]
         return {"tokens": [self._piece(model, t) for t in tokens], "layer": layer, "head": head,
                 "weights": weights.astype(np.float64).tolist()}
+
+    # -- what embeddings hold (the seed's video 5) ------------------------------------------------------------
+
+    def embeddings(self):
+        """Every token's text and its embedding projected to two dimensions by PCA (``lessons.embedding_points``)."""
+        model = self._ready()
+        return {"tokens": lessons.token_texts(model), "points": lessons.embedding_points(model).tolist()}
+
+    def neighbours(self, token, k):
+        """The ``k`` tokens whose embeddings have the largest cosine similarity with ``token``'s."""
+        model = self._ready()
+        if token >= model.tokenizer.vocab_size:
+            raise BadRequest(f"token must be below {model.tokenizer.vocab_size}; got {token}")
+        texts_of = lessons.token_texts(model)
+        return {"token": token, "text": texts_of[token],
+                "neighbours": [{"token": t, "text": texts_of[t], "cosine": cosine}
+                               for t, cosine in lessons.neighbours(model, token, min(k, len(texts_of) - 1))]}
+
+    def dots(self, prompt, temperature):
+        """The prompt's final vector, its dot products with every token embedding (the logits) and
+        softmax(logits / temperature): the next-token distribution, step by step."""
+        model = self._ready()
+        final, dots = lessons.next_token_dots(model, self._encode(model, prompt))
+        scaled = dots / temperature
+        p = np.exp(scaled - scaled.max())
+        tokens = lessons.token_texts(model)  # the tokenizer's: a vocabulary may be padded past it
+        return {"vector": final.tolist(), "dots": dots[:len(tokens)].tolist(),
+                "probabilities": (p / p.sum())[:len(tokens)].tolist(), "tokens": tokens}

@@ -74,12 +74,17 @@ def optional_integer(body, name, low, high):
     return None if body.get(name) is None else integer(body, name, low, high)
 
 
+def positive(body, name, high, default):
+    """body[name]: a finite number above 0 and at most ``high`` (``default`` when absent)."""
+    value = body.get(name, default)
+    if not is_real_number(value) or not (math.isfinite(value) and 0 < value <= high):
+        raise BadRequest(f"{name} must be a number above 0 and at most {high}; got {value!r}")
+    return float(value)
+
+
 def temperature(body, default=1.0):
     """body["temperature"]: a positive finite number (``default`` when absent)."""
-    value = body.get("temperature", default)
-    if not is_real_number(value) or not (math.isfinite(value) and 0 < value <= 100):
-        raise BadRequest(f"temperature must be a number above 0 and at most 100; got {value!r}")
-    return float(value)
+    return positive(body, "temperature", 100, default)
 
 
 def prompt(body):
