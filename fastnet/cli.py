@@ -35,7 +35,7 @@ def _epoch_numbers(text):
 
 
 MNIST_CLASSES = 10
-SHOWS = ("weights", "curves", "confusion", "junk", "archetype")
+SHOWS = ("weights", "curves", "confusion", "junk", "archetype", "surface", "embeddings")
 
 # Recipes for ``fastnet train --preset NAME``: option defaults, measured in BENCHMARKS.md ("The best preset").
 PRESETS = {
@@ -135,7 +135,9 @@ def _parser():
     show.add_argument("picture", choices=SHOWS, help="weights: first-layer weights as images; curves: learning "
                       "curves on a small training subset (overfitting); confusion: confusion matrix on the test set; "
                       "junk: confidence on uniform noise, sigmoid/quadratic against softmax; archetype: gradient "
-                      "descent on the input towards each digit")
+                      "descent on the input towards each digit; surface: the mean cost over the two parameters "
+                      "the first test image pulls on hardest, with gradient descent's path; embeddings: a GPT's "
+                      "token embeddings by PCA (--model gpt.npz)")
     show.add_argument("--model", metavar="PATH", action="append", default=None,
                       help="a saved network (repeat for junk); default: train one now (see --epochs)")
     show.add_argument("--out", metavar="PNG", default=None, help="where to draw (default fastnet-PICTURE.png)")
@@ -229,6 +231,36 @@ def _fit(net, args, train_X, train_y, test, **options):
     return history
 
 
+SURFACE_SAMPLE = 500  # training images the surface's cost is the mean over (as the web page)
+
+
+def _show_surface(net, data, out):
+    from . import lessons, pictures
+
+    (train_X, train_y), (test_X, test_y) = data
+    params = lessons.largest_gradient_params(net, test_X[0], test_y[0])
+    surface = lessons.cost_surface(net, params, train_X[:SURFACE_SAMPLE], train_y[:SURFACE_SAMPLE], span=3.0, n=41,
+                                   steps=40, eta=50.0)
+    names = [lessons.parameter_name(net.sizes, p) for p in params]
+    costs = surface["path"][:, 2]
+    print(f"the two parameters test image 0 (a {test_y[0]}) pulls on hardest: {names[0]} and {names[1]}; gradient "
+          f"descent on them lowers the mean cost over {SURFACE_SAMPLE} images from {costs[0]:.5f} to {costs[-1]:.5f}")
+    pictures.draw_surface(surface, out, names=names)
+
+
+def _show_embeddings(args, out):
+    from . import GPT, lessons, load, pictures
+
+    if not args.model or len(args.model) != 1:
+        raise ValueError("fastnet show embeddings draws one GPT: give --model gpt.npz (fastnet gpt train saves one)")
+    model = load(args.model[0], backend=args.backend)
+    if not isinstance(model, GPT):
+        raise ValueError(f"--model {args.model[0]} holds a digit network, not a GPT")
+    tokens = lessons.token_texts(model)
+    pictures.draw_embeddings(lessons.embedding_points(model), tokens, out)
+    print(f"{len(tokens)} token embeddings of {model.n_embd} numbers each, projected by PCA; drawn to {out}")
+
+
 def _check_training_options(args):
     """The training options of ``train`` and ``show``, checked before any data is read or network built."""
     check_int("--epochs", args.epochs, 1)
@@ -291,10 +323,13 @@ def _show(args):
     pictures.pyplot()  # without matplotlib: say so now, not after training
     _check_training_options(args)
     out = args.out or f"fastnet-{args.picture}.png"
+    if args.picture == "embeddings":
+        return _show_embeddings(args, out)
     models = [load(path, backend=args.backend) for path in args.model or ()]
     for path, model in zip(args.model or (), models):
         if not isinstance(model, Network):
-            raise ValueError(f"--model {path} holds a GPT, not a digit network: fastnet show draws digit networks")
+            raise ValueError(f"--model {path} holds a GPT, not a digit network: fastnet show {args.picture} draws "
+                             "digit networks (fastnet show embeddings draws a GPT's)")
     if models and args.picture in ("weights", "junk", "archetype"):  # pictures of a saved network alone
         data = None
     else:
@@ -323,6 +358,8 @@ def _show(args):
         net = models[0] if models else _trained(args, data)
         if args.picture == "weights":
             pictures.draw_first_layer(net, out)
+        elif args.picture == "surface":
+            _show_surface(net, data, out)
         elif args.picture == "confusion":
             matrix = pictures.confusion_matrix(net, *test)
             off_diagonal = matrix - np.diag(np.diag(matrix))

@@ -106,6 +106,19 @@ def largest_gradient_params(net, x, label, count=2):
     return [int(i) for i in np.argsort(-np.abs(gradient), kind="stable")[:count]]
 
 
+def parameter_name(sizes, index):
+    """Which weight or bias ``params[index]`` of a network of ``sizes`` is, such as "W1[3, 402]" (layers from 1)."""
+    offset = 0
+    for layer, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]), 1):
+        if index < offset + n_out * n_in:
+            return f"W{layer}[{(index - offset) // n_in}, {(index - offset) % n_in}]"
+        offset += n_out * n_in
+        if index < offset + n_out:
+            return f"b{layer}[{index - offset}]"
+        offset += n_out
+    raise ValueError(f"index must be below the {offset} parameters; got {index}")
+
+
 def cost_surface(net, params, X, y, *, span=1.0, n=21, steps=20, eta=1.0):
     """The mean cost over (X, y) as two parameters vary around their values, and gradient descent's path on it.
 

@@ -265,6 +265,46 @@ def draw_archetypes(net, path, *, digits=range(10), raw=None, regularised=None):
 # A sweep's results
 
 
+# ---------------------------------------------------------------------------
+# The cost surface and the GPT's embeddings (fastnet.lessons)
+
+
+def draw_surface(surface, path, *, names=None):
+    """A ``lessons.cost_surface`` as a heat map with contour lines and gradient descent's path (white)."""
+    plt = pyplot()
+    i, j = surface["params"]
+    names = names or [f"params[{i}]", f"params[{j}]"]
+    first, second = (value + surface["offsets"] for value in surface["values"])
+    figure, axis = plt.subplots(figsize=(6.2, 5.2))
+    shown = axis.contourf(second, first, surface["grid"], levels=20, cmap="magma")
+    axis.contour(second, first, surface["grid"], levels=10, colors="white", linewidths=0.5, alpha=0.5)
+    path_points = surface["path"]
+    axis.plot(path_points[:, 1], path_points[:, 0], color="white", linewidth=2, marker=".", markersize=3)
+    axis.plot(*surface["values"][::-1], "o", color="white")
+    axis.set_xlabel(names[1])
+    axis.set_ylabel(names[0])
+    axis.set_title(f"mean cost over two parameters; gradient descent: {path_points[0, 2]:.4f} → "
+                   f"{path_points[-1, 2]:.4f}", fontsize=10)
+    figure.colorbar(shown, label="mean cost")
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def draw_embeddings(points, tokens, path):
+    """Token embeddings projected to 2-D (``lessons.embedding_points``), each labelled with its token."""
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(8, 7))
+    axis.scatter(points[:, 0], points[:, 1], s=8, color="#4a90d9")
+    for (x, y), token in zip(points, tokens):
+        shown = token.replace("\n", "⏎").replace(" ", "␣")[:8]
+        axis.annotate(shown, (x, y), fontsize=7, xytext=(2, 2), textcoords="offset points")
+    axis.set_xlabel("first principal direction")
+    axis.set_ylabel("second principal direction")
+    axis.set_title(f"{len(tokens)} token embeddings, projected by PCA")
+    figure.tight_layout()
+    return _save(figure, path)
+
+
 def draw_sweep(rows, names, path):
     """One panel per grid name that takes several values: each row's test accuracy (dots, one per
     configuration and seed) against that name's value, and the mean over the rows with that value (bars).

@@ -154,3 +154,75 @@ def test_typing_a_prompt_fills_the_next_tokens(server, browser, artifacts):
     WebDriverWait(browser, 60).until(lambda d: len(d.find_element(By.ID, "generated").text) > prompt_length + 50)
     browser.save_screenshot(os.path.join(artifacts, "serve-gpt.png"))
     assert browser.find_element(By.ID, "error").text == ""
+
+
+# -- issue 31: the seed's explanations on the page -------------------------------------------------------------
+
+THREE = [[(95 + 90 * math.sin(math.pi * t / 20), 90 - 50 * math.cos(math.pi * t / 20)) for t in range(21)]
+         + [(95 + 100 * math.sin(math.pi * t / 20), 190 - 50 * math.cos(math.pi * t / 20)) for t in range(1, 21)]]
+
+
+def _wait(driver, condition, seconds=60):
+    WebDriverWait(driver, seconds).until(condition)
+
+
+def _element_screenshot(driver, element_id, path):
+    element = driver.find_element(By.ID, element_id)
+    driver.execute_script("arguments[0].scrollIntoView()", element)
+    element.screenshot(path)
+
+
+def test_the_backprop_view_learns_an_8_and_reset_brings_back_the_3(server, browser, artifacts):
+    """Issue 31: draw a 3, choose 8, the nudges appear; "Learn this" until the page says 8; "Reset": 3 again."""
+    browser.get(server)
+    _wait(browser, lambda d: d.find_element(By.ID, "network-source").text)
+    browser.find_element(By.ID, "clear").click()
+    _prediction_becomes(browser, "?")
+    for points in THREE:
+        _stroke(browser, browser.find_element(By.ID, "pad"), points)
+    _prediction_becomes(browser, "3")
+    browser.find_element(By.CSS_SELECTOR, "#learn-label option[value='8']").click()
+    browser.find_element(By.ID, "show-nudges").click()
+    _wait(browser, lambda d: d.find_element(By.ID, "nudges").get_attribute("data-label") == "8")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#nudges .gradient-images canvas")) == 16
+    _element_screenshot(browser, "nudges", os.path.join(artifacts, "serve-nudges.png"))
+    for _ in range(40):
+        browser.find_element(By.ID, "learn").click()
+        _wait(browser, lambda d: "steps on this example" in d.find_element(By.ID, "learn-result").text)
+        if "→ 8" in browser.find_element(By.ID, "learn-result").text:
+            break
+        browser.execute_script("document.getElementById('learn-result').textContent = ''")
+    _prediction_becomes(browser, "8")
+    browser.find_element(By.ID, "cohort").click()
+    _wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#cohort-view .nudge-panel")) == 11)
+    browser.save_screenshot(os.path.join(artifacts, "serve-learned-8.png"))
+    browser.find_element(By.ID, "reset").click()
+    _prediction_becomes(browser, "3")
+    assert browser.find_element(By.ID, "error").text == ""
+
+
+def test_the_cost_surface_draws(server, browser, artifacts):
+    """Issue 31: the surface over the two parameters the drawing pulls on hardest, and gradient descent's path."""
+    browser.get(server)
+    _wait(browser, lambda d: d.find_element(By.ID, "network-source").text)
+    browser.find_element(By.ID, "junk").click()
+    _wait(browser, lambda d: d.find_element(By.ID, "prediction").text.isdigit())
+    browser.find_element(By.ID, "draw-surface").click()
+    _wait(browser, lambda d: d.find_element(By.ID, "surface").get_attribute("data-drawn") == "true", 120)
+    assert "steps of gradient descent" in browser.find_element(By.ID, "surface-caption").text
+    _element_screenshot(browser, "surface", os.path.join(artifacts, "serve-surface.png"))
+    assert browser.find_element(By.ID, "error").text == ""
+
+
+def test_the_embeddings_plot_shows_every_token(server, browser, artifacts):
+    """Issue 31: one point per token; clicking one lists its nearest tokens."""
+    with urllib.request.urlopen(server + "api/gpt/embeddings", timeout=60) as response:
+        tokens = json.loads(response.read())["tokens"]
+    browser.get(server)
+    browser.find_element(By.ID, "tab-gpt").click()
+    _wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#embeddings circle")) == len(tokens))
+    browser.find_elements(By.CSS_SELECTOR, "#embeddings circle")[len(tokens) // 2].click()
+    _wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#neighbours li")) == 10)
+    _wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#dots tr")) == 12)
+    browser.save_screenshot(os.path.join(artifacts, "serve-embeddings.png"))
+    assert browser.find_element(By.ID, "error").text == ""

@@ -128,21 +128,9 @@ class DigitModel:
                 raise BadRequest(f"params must be indices below {self.network.num_params}; got {params}")
             surface = lessons.cost_surface(self.network, params, X[:SURFACE_SAMPLE], y[:SURFACE_SAMPLE], span=span,
                                            n=n, steps=steps, eta=eta)
-        return {"params": surface["params"], "names": [self.parameter_name(p) for p in surface["params"]],
+        return {"params": surface["params"], "names": [lessons.parameter_name(self.network.sizes, p) for p in surface["params"]],
                 "values": surface["values"], "offsets": _listed(surface["offsets"]), "grid": _listed(surface["grid"]),
                 "path": _listed(surface["path"]), "sample": len(y[:SURFACE_SAMPLE])}
-
-    def parameter_name(self, index):
-        """Which weight or bias ``params[index]`` is, in words such as "W1[3, 402]" (layers from 1)."""
-        offset = 0
-        for layer, (n_in, n_out) in enumerate(zip(self.network.sizes, self.network.sizes[1:]), 1):
-            if index < offset + n_out * n_in:
-                return f"W{layer}[{(index - offset) // n_in}, {(index - offset) % n_in}]"
-            offset += n_out * n_in
-            if index < offset + n_out:
-                return f"b{layer}[{index - offset}]"
-            offset += n_out
-        raise ValueError(f"no parameter {index}")
 
 
 COHORT = 9  # random training images beside the drawing: a mini-batch of 10

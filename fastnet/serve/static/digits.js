@@ -143,7 +143,20 @@ document.addEventListener("DOMContentLoaded", async () => {
     }));
     document.getElementById("probabilities-are").textContent = `probabilities: ${answer.probabilities_are}`;
     drawNetwork();
+    document.dispatchEvent(new CustomEvent("predicted", {detail: answer}));
   }
+
+  // For the learning views (learn.js): the input shown now, and a redraw after the network changed.
+  fastnet.digits = {
+    input: () => (last ? last.activations[0] : null),
+    async refresh() {
+      for (const l of Object.keys(layers)) delete layers[l];
+      for (let l = 2; l < network.sizes.length; l++) {
+        if (network.sizes[l] * network.sizes[l - 1] <= 4096) await layer(l);
+      }
+      if (last) await ask(Float64Array.from(last.activations[0]));
+    },
+  };
 
   // The network drawn as 3Blue1Brown draws it: the input as its image, each further layer a column of neurons
   // (a grid when wide), lit by its activation; lines between small layers coloured by weight x activation.

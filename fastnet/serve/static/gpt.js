@@ -95,6 +95,7 @@ document.addEventListener("DOMContentLoaded", () => {
         for (const line of lines) {
           const message = JSON.parse(line);
           if (message.text !== undefined) generated.textContent += message.text;
+          if (message.error !== undefined) throw new Error(message.error);
         }
       }
       fastnet.showError(null);
