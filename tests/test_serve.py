@@ -543,8 +543,8 @@ def test_neighbours_are_a_cosine_top_k(lesson_client, gpt):
     cosines = wte @ wte[3] / (np.linalg.norm(wte, axis=1) * np.linalg.norm(wte[3]))
     cosines[3] = -np.inf
     expected = np.argsort(-cosines, kind="stable")[:5]
-    assert [row["token"] for row in answer["neighbours"]] == expected.tolist()
-    np.testing.assert_allclose([row["cosine"] for row in answer["neighbours"]], cosines[expected], rtol=1e-12)
+    assert [row["token"] for row in answer] == expected.tolist()
+    np.testing.assert_allclose([row["cosine"] for row in answer], cosines[expected], rtol=1e-12)
 
 
 def test_dots_give_the_next_token_distribution(lesson_client, gpt):

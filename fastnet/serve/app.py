@@ -27,7 +27,7 @@ POST     /api/cohort                  ``{"pixels", "label", "seed"}`` -> the dra
 POST     /api/surface                 ``{"pixels", "label", "params", "span", "n", "steps", "eta"}`` -> the
                                       mean cost on a grid around two parameters, gradient descent's path
 GET      /api/gpt/embeddings          every token and its embedding projected to 2-D by PCA
-POST     /api/gpt/neighbours          ``{"token", "k"}`` -> the tokens of most similar embeddings
+POST     /api/gpt/neighbours          ``{"token", "k"}`` -> ``[{"token", "text", "cosine"}]``, most similar first
 POST     /api/gpt/dots                ``{"prompt", "temperature"}`` -> the last vector, its dot products
                                       with every embedding and the next-token distribution
 =======  ===========================  =================================================================

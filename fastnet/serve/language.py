@@ -157,9 +157,8 @@ class LanguageModel:
         if token >= model.tokenizer.vocab_size:
             raise BadRequest(f"token must be below {model.tokenizer.vocab_size}; got {token}")
         texts_of = lessons.token_texts(model)
-        return {"token": token, "text": texts_of[token],
-                "neighbours": [{"token": t, "text": texts_of[t], "cosine": cosine}
-                               for t, cosine in lessons.neighbours(model, token, min(k, len(texts_of) - 1))]}
+        return [{"token": t, "text": texts_of[t], "cosine": cosine}
+                for t, cosine in lessons.neighbours(model, token, min(k, len(texts_of) - 1))]
 
     def dots(self, prompt, temperature):
         """The prompt's final vector, its dot products with every token embedding (the logits) and

@@ -8,10 +8,13 @@ document.addEventListener("DOMContentLoaded", () => {
   const visible = (token) => token.replace(/\n/g, "⏎").replace(/ /g, "␣").replace(/\t/g, "⇥");
   let drawnFor = null;  // the model status the plot was drawn for
   let circles = [];
+  let tokens = [];      // the text of every token, as /api/gpt/embeddings gives it
 
   async function drawEmbeddings() {
     try {
-      const {tokens, points} = await fastnet.api("/api/gpt/embeddings");
+      const answer = await fastnet.api("/api/gpt/embeddings");
+      const points = answer.points;
+      tokens = answer.tokens;
       const width = 560, height = 460, margin = 16;
       const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
       const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
@@ -45,12 +48,12 @@ document.addEventListener("DOMContentLoaded", () => {
     const token = event.target.dataset && event.target.dataset.token;
     if (token === undefined) return;
     try {
-      const answer = await fastnet.api("/api/gpt/neighbours", {token: Number(token), k: 10});
+      const neighbours = await fastnet.api("/api/gpt/neighbours", {token: Number(token), k: 10});
       for (const circle of circles) circle.setAttribute("class", "");
-      circles[answer.token].setAttribute("class", "chosen");
-      for (const near of answer.neighbours) circles[near.token].setAttribute("class", "near");
-      document.getElementById("neighbours-title").textContent = `Nearest to ${JSON.stringify(answer.text)}`;
-      document.getElementById("neighbours").replaceChildren(...answer.neighbours.map((near) => {
+      circles[Number(token)].setAttribute("class", "chosen");
+      for (const near of neighbours) circles[near.token].setAttribute("class", "near");
+      document.getElementById("neighbours-title").textContent = `Nearest to ${JSON.stringify(tokens[Number(token)])}`;
+      document.getElementById("neighbours").replaceChildren(...neighbours.map((near) => {
         const item = document.createElement("li");
         item.textContent = `${visible(near.text)}   cosine ${near.cosine.toFixed(3)}`;
         return item;
