@@ -16,6 +16,22 @@ def _mnist_directory():
     return None
 
 
+# Where nothing may be skipped (CI sets FASTNET_NO_SKIPS=1), a skipped test fails, except for these: scikit-learn's
+# own estimator checks that need what scikit-learn itself makes optional.
+ALLOWED_SKIPS = ("SCIPY_ARRAY_API is not set", "pandas is not installed")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With FASTNET_NO_SKIPS=1, a skip (a missing library, browser, data set...) is a failure that says why."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("FASTNET_NO_SKIPS") == "1" and report.skipped and not hasattr(report, "wasxfail") \
+            and not any(allowed in str(report.longrepr) for allowed in ALLOWED_SKIPS):
+        report.outcome = "failed"
+        report.longrepr = f"skipped where FASTNET_NO_SKIPS=1 allows no skip: {report.longrepr}"
+
+
 @pytest.fixture(scope="session")
 def mnist_directory():
     """The folder holding the full MNIST .gz files; tests that need it skip without it."""

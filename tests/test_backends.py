@@ -378,11 +378,14 @@ def test_wide_hidden_layers_in_large_batches_take_the_blas_path(images):
             np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-4)
 
 
-def test_the_extension_was_built_where_required():
-    """CI sets FASTNET_REQUIRE_CYTHON=1: there, an install without the compiled extension fails the tests."""
-    if os.environ.get("FASTNET_REQUIRE_CYTHON") != "1":
-        pytest.skip("FASTNET_REQUIRE_CYTHON is not set")
-    assert fastnet.backends.why_unavailable("cython") is None
+@pytest.mark.parametrize("name", ["cython", "numba"])
+def test_the_compiled_backends_are_there_where_required(name):
+    """CI sets FASTNET_REQUIRE_CYTHON=1 and FASTNET_REQUIRE_NUMBA=1: there, an install without the compiled
+    extension, or without Numba, fails the tests (the backend fixture would otherwise just run fewer backends)."""
+    variable = f"FASTNET_REQUIRE_{name.upper()}"
+    if os.environ.get(variable) != "1":
+        pytest.skip(f"{variable} is not set")
+    assert fastnet.backends.why_unavailable(name) is None
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

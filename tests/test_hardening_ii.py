@@ -14,7 +14,6 @@ import tracemalloc
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import fastnet
@@ -96,6 +95,8 @@ def _readers(tmp_path):
                                     "network2.load", "read_idx", "load_text"])
 def test_no_reader_blocks_on_a_fifo(tmp_path, reader):
     """Item 2: a FIFO given as a file is refused at once by every reader (from_nanogpt blocked forever)."""
+    if reader == "GPT.from_nanogpt":
+        pytest.importorskip("torch")
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     outcome = {}
@@ -247,33 +248,40 @@ def test_check_destination_creates_and_removes_a_probe(tmp_path):
 
 # -- 10. from_torch / to_torch -----------------------------------------------------------------------------------
 
-class ReLU(torch.nn.Module):  # noqa: D101 - a look-alike: same name as torch.nn.ReLU, another function
-    def forward(self, x):
-        return 2 * x
+def _look_alikes(torch):
+    """Modules that look like torch.nn's own and compute something else."""
+    class ReLU(torch.nn.Module):  # the same name as torch.nn.ReLU, another function
+        def forward(self, x):
+            return 2 * x
+
+    class DoublingLinear(torch.nn.Linear):
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    return ReLU, DoublingLinear
 
 
-class DoublingLinear(torch.nn.Linear):  # noqa: D101
-    def forward(self, x):
-        return 2 * super().forward(x)
-
-
-@pytest.mark.parametrize("module", [
-    lambda: torch.nn.Sequential(torch.nn.Linear(4, 3), ReLU(), torch.nn.Linear(3, 2), torch.nn.Sigmoid()),
-    lambda: torch.nn.Sequential(DoublingLinear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2), torch.nn.Sigmoid()),
-    lambda: torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2),
-                                torch.nn.Sigmoid()).to(torch.bfloat16),
-    lambda: torch.nn.Sequential(torch.nn.Linear(4, 3, device="meta"), torch.nn.ReLU(),
-                                torch.nn.Linear(3, 2, device="meta"), torch.nn.Sigmoid()),
-])
-def test_from_torch_refuses_what_it_cannot_reproduce(module):
+@pytest.mark.parametrize("case", ["named ReLU", "Linear subclass", "bfloat16", "meta"])
+def test_from_torch_refuses_what_it_cannot_reproduce(case):
     """Item 10: a user class named ReLU that doubles, a Linear subclass with its own forward, bfloat16 and meta
     tensors: ValueError, not a network giving other outputs."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    ReLU, DoublingLinear = _look_alikes(torch)
+    module = {
+        "named ReLU": lambda: nn.Sequential(nn.Linear(4, 3), ReLU(), nn.Linear(3, 2), nn.Sigmoid()),
+        "Linear subclass": lambda: nn.Sequential(DoublingLinear(4, 3), nn.ReLU(), nn.Linear(3, 2), nn.Sigmoid()),
+        "bfloat16": lambda: nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2), nn.Sigmoid()).to(torch.bfloat16),
+        "meta": lambda: nn.Sequential(nn.Linear(4, 3, device="meta"), nn.ReLU(), nn.Linear(3, 2, device="meta"),
+                                      nn.Sigmoid()),
+    }[case]()
     with pytest.raises(ValueError):
-        Network.from_torch(module())
+        Network.from_torch(module)
 
 
 def test_to_torch_refuses_non_finite_parameters():
     """Item 10: to_torch of NaN parameters is refused, as to_onnx is."""
+    pytest.importorskip("torch")
     net = Network([4, 3, 2], seed=0)
     net.params[0] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite"):
