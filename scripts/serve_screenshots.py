@@ -5,21 +5,18 @@ Starts ``fastnet serve --gpt GPT.npz`` (the default digit network, trained at st
 learns, averages a cohort, draws the cost surface; then the GPT page's embeddings. Writes serve-nudges.png,
 serve-surface.png and serve-embeddings.png to OUT_DIR.
 """
-import math
 import os
 import sys
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from fastnet.bench.serve import Server
 
-PAD = 280
-THREE = [(95 + 90 * math.sin(math.pi * t / 20), 90 - 50 * math.cos(math.pi * t / 20)) for t in range(21)] + \
-        [(95 + 100 * math.sin(math.pi * t / 20), 190 - 50 * math.cos(math.pi * t / 20)) for t in range(1, 21)]
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+from test_serve_browser import THREE, _stroke  # noqa: E402 - the browser tests' strokes: the same 3
 
 
 def main(gpt, out):
@@ -33,14 +30,8 @@ def main(gpt, out):
         try:
             driver.get(server.url)
             wait.until(lambda d: d.find_element(By.ID, "network-source").text)
-            pad = driver.find_element(By.ID, "pad")
-            actions = ActionChains(driver, duration=5)
-            x, y = THREE[0]
-            actions.move_to_element_with_offset(pad, x - PAD / 2, y - PAD / 2).click_and_hold()
-            for nx, ny in THREE[1:]:
-                actions.move_by_offset(round(nx - x), round(ny - y))
-                x, y = x + round(nx - x), y + round(ny - y)
-            actions.release().perform()
+            for points in THREE:
+                _stroke(driver, driver.find_element(By.ID, "pad"), points)
             wait.until(lambda d: d.find_element(By.ID, "prediction").text == "3")
             driver.find_element(By.CSS_SELECTOR, "#learn-label option[value='8']").click()
             driver.find_element(By.ID, "show-nudges").click()
