@@ -129,14 +129,14 @@ def _checked(model, tokens, val, iters, batch_size, lr, min_lr, warmup, weight_d
 def _agree(comm, problem, summary):
     """Every rank's verdict on its arguments, compared in one collective: RanksDisagree on every rank when one
     refused its arguments (``problem``) or its ``summary`` differs from rank 0's; None when they all agree."""
-    verdicts = comm.allgather(None if problem is not None else summary)
-    problems = comm.allgather(None if problem is None else f"{type(problem).__name__}: {problem}")
-    for rank, message in enumerate(problems):
+    verdicts = comm.allgather((None, summary) if problem is None else (f"{type(problem).__name__}: {problem}", None))
+    for rank, (message, _) in enumerate(verdicts):
         if message is not None:
             raise RanksDisagree(f"rank {rank} refused its arguments ({message}); no rank trains")
-    for rank, other in enumerate(verdicts[1:], 1):
-        if other != verdicts[0]:
-            keys = sorted(key for key in set(other) | set(verdicts[0]) if other.get(key) != verdicts[0].get(key))
+    first = verdicts[0][1]
+    for rank, (_, other) in enumerate(verdicts[1:], 1):
+        if other != first:
+            keys = sorted(key for key in set(other) | set(first) if other.get(key) != first.get(key))
             raise RanksDisagree(f"rank {rank} was given other settings than rank 0 ({', '.join(keys)}); every "
                                 "process must call fit with the same model and arguments")
 
