@@ -300,7 +300,8 @@ def test_payload_limits_are_consistent():
 @pytest.mark.parametrize("host, status", [
     ("127.0.0.1:8000", 200), ("localhost:8000", 200), ("LOCALHOST:8000", 200), ("[::1]:8000", 200),
     ("attacker.example:8000", 400), ("attacker.example", 400), ("127.0.0.1:8001", 400), ("127.0.0.1", 400),
-    ("", 400), ("127.0.0.1:x", 400), ("127.0.0.1.attacker.example:8000", 400),
+    ("", 400), ("127.0.0.1:x", 400), ("127.0.0.1.attacker.example:8000", 400), ("attacker@127.0.0.1:8000", 400),
+    ("127.0.0.1:8000/x", 400),
 ])
 def test_only_the_servers_own_host_names_are_answered(net, host, status):
     """Item 12: the server answered any Host header, so a page on a domain resolving to 127.0.0.1 (DNS

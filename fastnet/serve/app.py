@@ -86,6 +86,8 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 def _host_and_port(authority):
     """(host name in lower case, port or None) of "host[:port]" ("[::1]:8000" gives "::1"); ("", None) if invalid."""
+    if any(character in authority for character in "@/?#\\ "):  # a Host header is a name and a port, nothing else
+        return "", None
     try:
         parts = urllib.parse.urlsplit(f"//{authority}")
         return parts.hostname or "", parts.port
