@@ -203,3 +203,11 @@ def test_dask_predict_refuses_what_it_cannot_read():
         fastnet.dask.predict(net, da.zeros((3, 783)))
     with pytest.raises(TypeError, match="net must be a fastnet.Network"):
         fastnet.dask.predict("net", da.zeros((3, 784)))
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_any_cluster_starts(data, tmp_path):
+    """Issue 25, item 9: sweep --out /nodir/s.csv: refused before training, not after."""
+    X, y, test_X, test_y = data
+    for out in ("/nodir/s.csv", "/proc/s.csv", tmp_path):
+        with pytest.raises(ValueError, match="out"):
+            fastnet.sweep({"eta": [1.0]}, X, y, test=(test_X, test_y), epochs=1, seeds=[0], out=out)

@@ -18,6 +18,7 @@ import tempfile
 import numpy as np
 
 from .._checks import check_choice
+from .._io import open_for_reading
 from ..backends.numpy_backend import PIXEL_MAX
 from . import download as downloads
 from .idx import IdxError, read_idx
@@ -144,8 +145,9 @@ def decoded_arrays(path, md5):
     name = f"{os.path.basename(path).split('.')[0]}-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.npy"
     decoded = os.path.join(os.path.dirname(cache_directory()), "decoded", name)
     try:
-        return np.load(decoded, allow_pickle=False)
-    except (OSError, ValueError, EOFError, MemoryError):  # not written yet, or damaged: decode again
+        with open_for_reading(decoded) as file:
+            return np.load(file, allow_pickle=False)
+    except (OSError, ValueError, EOFError, MemoryError):  # not written yet, damaged or not a file: decode again
         pass
     array = read_idx(path, md5=md5)
     try:
