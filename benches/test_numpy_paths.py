@@ -44,5 +44,6 @@ def test_batched_path_is_at_least_3x_faster(benchmark, problem):
 
     benchmark.pedantic(alternate, rounds=3, iterations=1)
     benchmark.extra_info["matvec_over_batched"] = statistics.median(ratios)
-    print(f"\nbatched path speed-up over matvec: {statistics.median(ratios):.1f}x (rounds: {[f'{r:.2f}' for r in ratios]})")
+    rounds = [f"{r:.2f}" for r in ratios]
+    print(f"\nbatched path speed-up over matvec: {statistics.median(ratios):.1f}x (rounds: {rounds})")
     assert statistics.median(ratios) >= 3

@@ -30,5 +30,6 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Network", "GPT", "load", "sweep", "History", "GPTHistory", "TrainingDiverged", "TrainingWarning", "backends",
+__all__ = ["Network", "GPT", "load", "sweep", "History", "GPTHistory", "TrainingDiverged", "TrainingWarning",
+           "backends",
            "datasets", "pictures", "text", "__version__"]

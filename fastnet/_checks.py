@@ -186,7 +186,8 @@ def as_labels(argument, value, n, classes):
         if not np.array_equal(array, np.round(array)):
             raise ValueError(f"{argument} must hold whole-number class labels")
     if n and (array.min() < 0 or array.max() >= classes):
-        raise ValueError(f"{argument} must hold class labels in [0, {classes}); got values from {array.min()} to {array.max()}")
+        raise ValueError(f"{argument} must hold class labels in [0, {classes}); got values from {array.min()} to "
+                         f"{array.max()}")
     return array.astype(np.int64)
 
 

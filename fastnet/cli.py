@@ -24,14 +24,16 @@ def _sizes(text):
     try:
         return [int(width) for width in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated layer widths such as 784,30,10; got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer widths such as 784,30,10; got {text!r}") \
+            from None
 
 
 def _epoch_numbers(text):
     try:
         return [int(epoch) for epoch in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated epoch numbers such as 20,30; got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated epoch numbers such as 20,30; got {text!r}") \
+            from None
 
 
 MNIST_CLASSES = 10
@@ -52,7 +54,8 @@ def _preset_text(name):
 def _network_options(parser, sizes=(784, 16, 16, 10)):
     text = ",".join(map(str, sizes))
     parser.add_argument("--sizes", type=_sizes, default=list(sizes), help=f"layer widths (default {text})")
-    parser.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid", help="hidden activation (default sigmoid)")
+    parser.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid",
+                        help="hidden activation (default sigmoid)")
     parser.add_argument("--cost", choices=COSTS, default="quadratic", help="default quadratic")
     parser.add_argument("--output", choices=OUTPUTS, default=None, help="output layer (default: the cost's own)")
     parser.add_argument("--init", choices=INITS, default="normal", help="initial weights (default normal, the book's)")
@@ -405,7 +408,8 @@ def _info(args):
         reason = backends.why_unavailable(name)
         print(f"  {name:8} {'usable' if reason is None else 'not usable: ' + reason}")
     forced = os.environ.get(backends.ENVIRONMENT_VARIABLE)
-    print(f"auto -> {backends.resolve('auto')}" + (f" (forced by {backends.ENVIRONMENT_VARIABLE}={forced})" if forced else ""))
+    forced_by = f" (forced by {backends.ENVIRONMENT_VARIABLE}={forced})" if forced else ""
+    print(f"auto -> {backends.resolve('auto')}{forced_by}")
 
 
 def _bench(args):

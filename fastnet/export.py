@@ -54,7 +54,8 @@ def from_torch(module, network_class, *, cost=None, backend="auto"):
     layers = list(module.children()) if type(module) is torch.nn.Sequential else None
     if not layers or len(layers) % 2 or not all(type(m) is torch.nn.Linear for m in layers[::2]):
         raise ValueError("module must be a torch.nn.Sequential of Linear layers (torch.nn.Linear itself), each "
-                         f"followed by an activation (Sigmoid, ReLU, Tanh or GELU; Sigmoid or Softmax last); got {module!r}")
+                         "followed by an activation (Sigmoid, ReLU, Tanh or GELU; Sigmoid or Softmax last); got "
+                         f"{module!r}")
     names = {getattr(torch.nn, cls): name for name, cls in TORCH_ACTIVATIONS.items()}
     hidden = {names.get(type(m)) for m in layers[1:-1:2]}
     last = layers[-1]
@@ -71,7 +72,8 @@ def from_torch(module, network_class, *, cost=None, backend="auto"):
         raise ValueError(f"the last activation must be Sigmoid or Softmax(dim=1); got {last!r}")
     linears = layers[::2]
     sizes = [linears[0].in_features] + [m.out_features for m in linears]
-    if any(m.bias is None for m in linears) or any(a.out_features != b.in_features for a, b in zip(linears, linears[1:])):
+    if any(m.bias is None for m in linears) or \
+            any(a.out_features != b.in_features for a, b in zip(linears, linears[1:])):
         raise ValueError("every Linear layer must have a bias and take the previous layer's outputs")
     tensors = [t for m in linears for t in (m.weight, m.bias)]
     dtype = tensors[0].dtype

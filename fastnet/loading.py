@@ -23,7 +23,8 @@ def load(path, *, backend="auto"):
 
 
 def _built(path, model_class, settings, params, backend, **attributes):
-    """``model_class(**settings)`` holding ``params`` (and ``attributes``); ValueError naming ``path`` if it cannot be."""
+    """``model_class(**settings)`` holding ``params`` (and ``attributes``); ValueError naming ``path`` if it cannot
+    be."""
     try:
         model = model_class(**settings, backend=backend)
     except (TypeError, ValueError) as exc:

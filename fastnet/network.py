@@ -299,14 +299,16 @@ class Network:
         """One example as a (1, n_0) row and (1, n_L) target, and whether it was a column."""
         rows, form = as_inputs("x", x, self._sizes[0], self._dtype)
         if form == "batch":
-            raise ValueError(f"x must be one example, shape ({self._sizes[0]},) or ({self._sizes[0]}, 1); got shape {np.shape(x)}")
+            raise ValueError(f"x must be one example, shape ({self._sizes[0]},) or ({self._sizes[0]}, 1); got shape "
+                             f"{np.shape(x)}")
         y = np.asarray(y)
         if y.ndim == 0:
             y = y.reshape(1)
         elif y.shape in ((self._sizes[-1],), (self._sizes[-1], 1)):
             y = y.reshape(1, -1)
         else:
-            raise ValueError(f"y must be a class label or a one-hot vector of length {self._sizes[-1]}; got shape {y.shape}")
+            raise ValueError(f"y must be a class label or a one-hot vector of length {self._sizes[-1]}; got shape "
+                             f"{y.shape}")
         return rows, as_targets("y", y, 1, self._sizes[-1], self._dtype), form == "column"
 
     def backprop(self, x, y):

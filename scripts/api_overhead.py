@@ -32,9 +32,10 @@ def main():
     for name in [backend for backend in available() if backend != "numpy"]:
         kernels = load(name)
         net = fastnet.Network(SIZES, backend=name, dtype=np.float32, seed=0)
-        kernel = median_seconds(lambda: kernels.predict(net.params, sizes, 0, 0, X, labels), 20)
-        network = median_seconds(lambda: net.predict(X), 20)
-        one = median_seconds(lambda: net.feedforward(X[0]), 2000)
+        kernel = median_seconds(lambda kernels=kernels, net=net: kernels.predict(net.params, sizes, 0, 0, X, labels),
+                                20)
+        network = median_seconds(lambda net=net: net.predict(X), 20)
+        one = median_seconds(lambda net=net: net.feedforward(X[0]), 2000)
         print(f"{name}: predict 10,000 plain: kernel {kernel * 1e3:.2f} ms, Network.predict {network * 1e3:.2f} ms; "
               f"Network.feedforward, one example: {one * 1e6:.1f} us")
 

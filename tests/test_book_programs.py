@@ -26,7 +26,8 @@ def test_chapter_three_example_runs_unchanged(book_data, capsys):
     evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = net.SGD(
         training_data, 3, 10, 0.5, lmbda=5.0, evaluation_data=evaluation_data, monitor_evaluation_cost=True,
         monitor_evaluation_accuracy=True, monitor_training_cost=True, monitor_training_accuracy=True)
-    assert [len(column) for column in (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy)] == [3] * 4
+    columns = (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy)
+    assert [len(column) for column in columns] == [3] * 4
     assert all(isinstance(count, int) for count in evaluation_accuracy + training_accuracy)
     assert training_accuracy[-1] > 700 and evaluation_accuracy[-1] > 200
     printed = capsys.readouterr().out.splitlines()
@@ -40,7 +41,8 @@ def test_chapter_three_example_runs_unchanged(book_data, capsys):
                     for a, (_, label) in zip(outputs, evaluation_data)) / len(evaluation_data)
     book_cost += 0.5 * (5.0 / len(evaluation_data)) * sum(np.linalg.norm(w) ** 2 for w in net.weights)
     assert net.total_cost(evaluation_data, 5.0, convert=True) == pytest.approx(book_cost, rel=1e-5)
-    assert net.accuracy(evaluation_data) == sum(int(np.argmax(a) == label) for a, (_, label) in zip(outputs, evaluation_data))
+    assert net.accuracy(evaluation_data) == sum(int(np.argmax(a) == label)
+                                                for a, (_, label) in zip(outputs, evaluation_data))
     assert net.accuracy(training_data, convert=True) == training_accuracy[-1]
 
 

@@ -66,5 +66,6 @@ def test_from_torch_refuses_what_it_cannot_run():
 def test_import_fastnet_imports_neither():
     import subprocess
 
-    code = "import sys, fastnet; print(sorted(m for m in ('torch', 'onnx', 'onnxruntime', 'sklearn') if m in sys.modules))"
+    code = ("import sys, fastnet; "
+            "print(sorted(m for m in ('torch', 'onnx', 'onnxruntime', 'sklearn') if m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"

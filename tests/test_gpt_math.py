@@ -107,7 +107,8 @@ def test_gelu_is_the_exact_erf_form_and_its_backward(rng):
     expected = np.vectorize(lambda v: v * 0.5 * (1 + math.erf(v / math.sqrt(2))))(x)
     np.testing.assert_allclose(y, expected, rtol=1e-14, atol=1e-15)
     R = _projection(rng, x.shape)
-    assert_gradient(ref.gelu_backward(R, x, cdf), numeric_gradient(lambda: float((ref.gelu_forward(x)[0] * R).sum()), x))
+    assert_gradient(ref.gelu_backward(R, x, cdf),
+                    numeric_gradient(lambda: float((ref.gelu_forward(x)[0] * R).sum()), x))
 
 
 def test_cross_entropy_and_its_backward(rng):

@@ -372,7 +372,8 @@ def test_show_with_a_gpt_file_says_so(tmp_path, picture):
 
 def test_fastnet_dask_as_the_readme_writes_it():
     """Item 18: ``import fastnet; fastnet.dask.predict`` raised AttributeError unless fastnet.dask was imported."""
-    result = run_python("import fastnet\nprint(callable(fastnet.dask.predict), callable(fastnet.sklearn.NetworkClassifier))")
+    result = run_python("import fastnet\n"
+                        "print(callable(fastnet.dask.predict), callable(fastnet.sklearn.NetworkClassifier))")
     assert result.returncode == 0 and result.stdout.split() == ["True", "True"], result
 
 

@@ -95,7 +95,8 @@ def test_random_bytes_never_crash(tmp_path, contents, compress):
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(dims=st.lists(st.integers(0, 6), min_size=1, max_size=3), type_code=st.sampled_from([0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E]),
+@given(dims=st.lists(st.integers(0, 6), min_size=1, max_size=3),
+       type_code=st.sampled_from([0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E]),
        damage=st.integers(-30, 30), compress=st.booleans())
 def test_damaged_valid_files(tmp_path, dims, type_code, damage, compress):
     """A well-formed file with bytes cut off or appended: read exactly when undamaged, IdxError otherwise."""

@@ -72,8 +72,9 @@ def test_matvec_and_batched_paths_agree(activation, dtype, tolerance):
     net = fastnet.Network(sizes, dtype=dtype, init="xavier", seed=0)
     X, y = random_problem(sizes, 33, dtype=dtype, sparsity=0.8)
     Y = _targets(y, 10).astype(dtype)
-    batched = numpy_backend.gradient(net.params, sizes_array(sizes), code, 0, QUADRATIC, X, Y, np.empty_like(net.params))
-    matvec = numpy_backend.gradient_matvec(net.params, sizes_array(sizes), code, 0, QUADRATIC, X, Y, np.empty_like(net.params))
+    arguments = (net.params, sizes_array(sizes), code, 0, QUADRATIC, X, Y)
+    batched = numpy_backend.gradient(*arguments, np.empty_like(net.params))
+    matvec = numpy_backend.gradient_matvec(*arguments, np.empty_like(net.params))
     np.testing.assert_allclose(batched, matvec, rtol=0, atol=tolerance)
 
     order = np.random.default_rng(1).permutation(len(X))

@@ -10,7 +10,8 @@ from conftest import random_problem
 import fastnet
 
 
-@pytest.mark.parametrize("sizes, count", [([784, 16, 16, 10], 13002), ([784, 30, 10], 23860), ([3, 1], 4), ([2, 5, 5, 5, 1], 81)])
+@pytest.mark.parametrize("sizes, count", [([784, 16, 16, 10], 13002), ([784, 30, 10], 23860), ([3, 1], 4),
+                                          ([2, 5, 5, 5, 1], 81)])
 def test_parameter_count(sizes, count):
     net = fastnet.Network(sizes)
     assert net.num_params == count == net.params.size
@@ -134,7 +135,8 @@ def test_fit_history_and_seeded_order():
 def test_epoch_is_the_visiting_order_cut_into_batches():
     """fit == update_mini_batch over order[0:m], order[m:2m], ... with the last batch shorter."""
     X, y = random_problem([6, 5, 3], 23)
-    net, by_hand = fastnet.Network([6, 5, 3], dtype="float64", seed=0), fastnet.Network([6, 5, 3], dtype="float64", seed=0)
+    net = fastnet.Network([6, 5, 3], dtype="float64", seed=0)
+    by_hand = fastnet.Network([6, 5, 3], dtype="float64", seed=0)
     net.fit(X, y, epochs=1, batch_size=10, eta=2.0, seed=11, progress=False)
     order = np.random.default_rng(11).permutation(23)
     for start in range(0, 23, 10):
@@ -222,7 +224,8 @@ def test_backend_environment_variable(monkeypatch):
 
 
 def test_unusable_backend_says_how_to_install(monkeypatch):
-    monkeypatch.setitem(fastnet.backends._BACKENDS, "broken", ("fastnet.backends.no_such_module", "pip install broken-thing"))
+    monkeypatch.setitem(fastnet.backends._BACKENDS, "broken",
+                        ("fastnet.backends.no_such_module", "pip install broken-thing"))
     monkeypatch.setattr(fastnet.backends, "_failures", {})
     assert "broken" not in fastnet.backends.available()
     assert "No module named" in fastnet.backends.why_unavailable("broken")

@@ -1,8 +1,12 @@
-"""The house rules that a reader relies on: no import circles inside the package, no oversized source file."""
+"""The house rules that a reader relies on: no import circles inside the package, no oversized source file, the
+lint rules of pyproject.toml."""
 import ast
 import pathlib
+import subprocess
+import sys
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "fastnet"
+ROOT = PACKAGE.parent
 MAX_LINES = 600
 
 
@@ -73,3 +77,10 @@ def test_no_source_file_is_oversized():
     long = {str(path.relative_to(PACKAGE)): n for path in sources
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert long == {}
+
+
+def test_the_code_passes_ruff():
+    """The rule set in pyproject.toml ([tool.ruff]) holds for the whole tree: ruff is in the test extra."""
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", ROOT], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -86,7 +86,7 @@ def test_resumed_sweeps_never_duplicate_rows(client, data, tmp_path, suffix):
     for _ in range(3):
         arrived = []
         fastnet.sweep(grid, X[:50], y[:50], test=(test_X[:20], test_y[:20]), epochs=1, seeds=[0], client=client,
-                      out=out, on_row=lambda *row: arrived.append(row))
+                      out=out, on_row=lambda *row, arrived=arrived: arrived.append(row))
         counts.append((len(ResultsFile(out, ["eta"]).read()), len(arrived)))
     assert counts == [(len(ODD_VALUES), len(ODD_VALUES)), (len(ODD_VALUES), 0), (len(ODD_VALUES), 0)]
 

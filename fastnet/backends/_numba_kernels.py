@@ -52,7 +52,8 @@ PREFETCH_AHEAD = 4  # examples: the epoch asks for an input's CSR row this far a
 
 @njit(**OPTIONS)
 def feedforward_kernel(params, sizes, activation, output, mode, dense, indptr, indices, values, examples, out, labels):
-    """For each of ``examples`` inputs: out[k] = a_L (when out has rows) and labels[k] = argmax a_L (when labels has rows)."""
+    """For each of ``examples`` inputs: out[k] = a_L (when out has rows) and labels[k] = argmax a_L (when labels
+    has rows)."""
     prefer_512_bit_vectors()
     w_base, n_base, b_base, zero_base, slot, packed_size, slots_size = packed_layout(sizes)
     packed = aligned_zeros(packed_size, params)

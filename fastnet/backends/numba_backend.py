@@ -63,7 +63,8 @@ def compile_notice(kernel, name):
 
 
 def _driver(name, dtype):
-    """Driver ``name`` of ``_numba_kernels`` or ``_numba_inputs``, its ``dtype`` version compiled (or loaded) with SLP on."""
+    """Driver ``name`` of ``_numba_kernels`` or ``_numba_inputs``, its ``dtype`` version compiled (or loaded) with
+    SLP on."""
     kernel = getattr(_numba_kernels, name, None) or getattr(_numba_inputs, name)
     key = (name, np.dtype(dtype).char)
     if key in _compiled_keys:

@@ -269,7 +269,7 @@ def _layers_forward(params, sizes, activation, output, X):
 @quiet
 def feedforward(params, sizes, activation, output, X, out):
     """out (n, n_L) = the network's outputs for the n rows of X (n, n_0)."""
-    for a in _layers_forward(params, sizes, activation, output, X):
+    for a in _layers_forward(params, sizes, activation, output, X):  # noqa: B007 - each layer in turn, a_L last
         pass
     out[...] = a
     return out

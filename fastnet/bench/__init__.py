@@ -138,8 +138,8 @@ def where_and_when():
     """What a result depends on besides the code: date, CPU, versions, and the command that ran."""
     return {
         "date": datetime.date.today().isoformat(), "cpu": _cpu(), "python": platform.python_version(),
-        "versions": {name: _version(name) for name in ("fastnet-3b1b", "numpy", "scipy", "numba", "Cython", "torch", "jax",
-                                                       "scikit-learn")},
+        "versions": {name: _version(name) for name in ("fastnet-3b1b", "numpy", "scipy", "numba", "Cython", "torch",
+                                                       "jax", "scikit-learn")},
         "command": " ".join(["fastnet", "bench"] + sys.argv[2:]) if sys.argv[1:2] == ["bench"] else None,
     }
 

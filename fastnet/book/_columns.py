@@ -21,7 +21,8 @@ class BookNetwork(fastnet.Network):
         """Biases N(0, 1) and weights N(0, 1) times ``weight_scale(n_in)``, in the book's order."""
         normal = np.random.standard_normal if self._book_seed is None else self.rng.standard_normal
         self.biases = [normal((n, 1)) for n in self.sizes[1:]]
-        self.weights = [normal((n_out, n_in)) * weight_scale(n_in) for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:])]
+        self.weights = [normal((n_out, n_in)) * weight_scale(n_in)
+                        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:])]
 
     @property
     def biases(self):

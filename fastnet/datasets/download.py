@@ -64,7 +64,8 @@ def _fetch(url, destination, md5, progress):
 
 
 def download(filename, directory, md5, *, base_urls=None, progress=True):
-    """Fetch ``filename`` (e.g. "train-images-idx3-ubyte.gz") into ``directory`` from the first mirror that serves a verified copy.
+    """Fetch ``filename`` (e.g. "train-images-idx3-ubyte.gz") into ``directory`` from the first mirror that serves
+    a verified copy.
 
     Returns the path written. Raises DownloadError listing every attempt when
     none succeeds.

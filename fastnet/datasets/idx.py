@@ -47,7 +47,8 @@ def _parse_header(path, read):
     if len(magic) < 4:
         raise IdxError(path, f"file ends after {len(magic)} bytes, inside the 4-byte magic number")
     if magic[0] != 0 or magic[1] != 0 or magic[2] not in TYPE_CODES or magic[3] == 0:
-        raise IdxError(path, f"not an IDX file (magic number {magic.hex()}; expected 0000 then a type code and a dimension count)")
+        raise IdxError(path, f"not an IDX file (magic number {magic.hex()}; expected 0000 then a type code and a "
+                             "dimension count)")
     ndim = magic[3]
     dims_bytes = read(4 * ndim)
     if len(dims_bytes) < 4 * ndim:
@@ -96,9 +97,11 @@ def _read(path, stream, md5, size_limit, exact=False):
                   f"but the file {'holds' if exact else 'can hold at most'} {size_limit}")
     data = _read_exactly(stream, data_size)
     if len(data) < data_size:
-        raise IdxError(path, f"truncated: the header {tuple(dims)} describes {data_size} bytes of data, the file holds {len(data)}")
+        raise IdxError(path, f"truncated: the header {tuple(dims)} describes {data_size} bytes of data, the file "
+                             f"holds {len(data)}")
     if stream.read(1):
-        raise IdxError(path, f"size mismatch: the file holds more than the {total} bytes its header {tuple(dims)} describes")
+        raise IdxError(path, f"size mismatch: the file holds more than the {total} bytes its header {tuple(dims)} "
+                             "describes")
     if md5 is not None:
         actual = hashlib.md5(header + data).hexdigest()
         if actual != md5:

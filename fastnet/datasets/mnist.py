@@ -117,7 +117,8 @@ def _read_split(images_path, labels_path, keys, verify):
     images = decoded_arrays(images_path, FILES[keys[0]][1] if verify else None)
     labels = decoded_arrays(labels_path, FILES[keys[1]][1] if verify else None)
     if images.ndim != 3 or images.dtype != np.uint8:
-        raise IdxError(images_path, f"expected uint8 images (n, rows, columns); got {images.dtype} of shape {images.shape}")
+        raise IdxError(images_path, f"expected uint8 images (n, rows, columns); got {images.dtype} of shape "
+                                    f"{images.shape}")
     if labels.ndim != 1 or labels.dtype != np.uint8:
         raise IdxError(labels_path, f"expected uint8 labels (n,); got {labels.dtype} of shape {labels.shape}")
     if len(images) == 0:

@@ -20,7 +20,8 @@ def load_text(path=None):
         with bz2.open(EMBEDDED, "rb") as file:
             raw = file.read()
         if hashlib.md5(raw).hexdigest() != EMBEDDED_MD5:
-            raise ValueError(f"{EMBEDDED}: the shipped Tiny Shakespeare is damaged (checksum mismatch); reinstall fastnet")
+            raise ValueError(f"{EMBEDDED}: the shipped Tiny Shakespeare is damaged (checksum mismatch); reinstall "
+                             "fastnet")
         return raw.decode("utf-8")
     path = os.fspath(path)
     raw = read_bytes(path)

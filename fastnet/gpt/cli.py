@@ -178,8 +178,8 @@ def _train_on(args, comm, lead):
 
 def _loaded(args):
     if not os.path.exists(args.model):
-        raise ValueError(f"no GPT at {args.model} (No such file or directory): train one first with `fastnet gpt train` (it saves "
-                         f"{DEFAULT_SAVE}), or give --model PATH")
+        raise ValueError(f"no GPT at {args.model} (No such file or directory): train one first with "
+                         f"`fastnet gpt train` (it saves {DEFAULT_SAVE}), or give --model PATH")
     model = load(args.model)
     if not isinstance(model, GPT):
         raise ValueError(f"{args.model}: holds a Network, not a GPT")

@@ -102,7 +102,7 @@ def tensors(flat, config):
 def decayed(config):
     """A 0/1 vector in the flat layout: 1 on the tensors AdamW decays (the 2-D ones, as nanoGPT), 0 elsewhere."""
     mask = np.zeros(count_params(config), np.float64)
-    for name, view in named_views(mask, config).items():
+    for view in named_views(mask, config).values():
         if view.ndim >= 2:
             view[...] = 1
     return mask

@@ -141,7 +141,8 @@ class GPT:
         missing = [name for name in expected if name not in arrays]
         extra = [name for name in arrays if name not in expected and name != layout.HEAD_NAME]
         if missing or extra:
-            raise ValueError("state dict does not fit this GPT" + (f"; missing: {', '.join(missing)}" if missing else "")
+            raise ValueError("state dict does not fit this GPT"
+                             + (f"; missing: {', '.join(missing)}" if missing else "")
                              + (f"; unexpected: {', '.join(map(str, extra))}" if extra else ""))
         for name, shape in list(expected.items()) + [(layout.HEAD_NAME, expected[layout.TIED_NAME])]:
             if name not in arrays:

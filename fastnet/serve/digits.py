@@ -128,7 +128,8 @@ class DigitModel:
                 raise BadRequest(f"params must be indices below {self.network.num_params}; got {params}")
             surface = lessons.cost_surface(self.network, params, X[:SURFACE_SAMPLE], y[:SURFACE_SAMPLE], span=span,
                                            n=n, steps=steps, eta=eta)
-        return {"params": surface["params"], "names": [lessons.parameter_name(self.network.sizes, p) for p in surface["params"]],
+        names = [lessons.parameter_name(self.network.sizes, p) for p in surface["params"]]
+        return {"params": surface["params"], "names": names,
                 "values": surface["values"], "offsets": _listed(surface["offsets"]), "grid": _listed(surface["grid"]),
                 "path": _listed(surface["path"]), "sample": len(y[:SURFACE_SAMPLE])}
 

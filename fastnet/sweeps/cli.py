@@ -28,7 +28,8 @@ def add_command(commands):
     sweep.add_argument("--grid", type=_argument(parse_grid), required=True, metavar='"NAME=V1,V2 ..."',
                        help='settings to vary, e.g. "eta=0.5,1,3 sizes=784,30,10;784,100,10 lmbda=0,5" (names: '
                        'Network and fit arguments)')
-    sweep.add_argument("--seeds", type=_argument(parse_seeds), default=[0], metavar="0-4", help="seeds, as 0-4 or 0,3,7 "
+    sweep.add_argument("--seeds", type=_argument(parse_seeds), default=[0], metavar="0-4",
+                       help="seeds, as 0-4 or 0,3,7 "
                        "(default 0)")
     sweep.add_argument("--epochs", type=int, default=30, help="default 30")
     sweep.add_argument("--scheduler", metavar="tcp://HOST:8786", default=None,
