@@ -12,12 +12,12 @@ import numpy as np
 
 from . import __version__, backends
 from ._checks import DTYPES, check_int, check_nonnegative_finite, check_positive_finite
+from ._io import check_destination
 from ._init import INITS
 from .backends.codes import ACTIVATIONS, COSTS, OUTPUTS
 from .gpt import cli as gpt_cli
 from .serve import cli as serve_cli
 from .sweeps import cli as sweep_cli
-from .persistence import check_destination
 
 
 def _sizes(text):

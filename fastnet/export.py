@@ -7,11 +7,10 @@ Layer l computes f(W_l a + b_l) in every format: ONNX ``Gemm`` with
 ``transB=1`` and ``torch.nn.Linear`` both hold W as (n_out, n_in), as fastnet does.
 """
 import os
-import tempfile
 
 import numpy as np
 
-from .persistence import check_destination
+from ._io import check_destination, replace_atomically
 
 # Hidden activations: fastnet's name -> the torch module's class name.
 TORCH_ACTIVATIONS = {"sigmoid": "Sigmoid", "relu": "ReLU", "tanh": "Tanh", "gelu": "GELU"}
@@ -140,13 +139,4 @@ def to_onnx(net, path):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)],
                               producer_name="fastnet")
     onnx.checker.check_model(model)
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".export-",
-                                         suffix=".onnx")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(model.SerializeToString())
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-    return path
+    return replace_atomically(path, model.SerializeToString())

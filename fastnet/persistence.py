@@ -15,13 +15,11 @@ foreign file raises ValueError naming it.
 import json
 import math
 import os
-import re
-import secrets
 import zipfile
 
 import numpy as np
 
-from ._io import json_value, open_for_reading
+from ._io import json_value, open_for_reading, replace_atomically
 from ._layout import count_params
 from ._version import __version__
 from .backends.codes import COSTS, output_for
@@ -29,94 +27,6 @@ from .backends.codes import COSTS, output_for
 _METADATA = ("sizes", "activation", "cost", "fastnet_version")
 STATE_PREFIX = "state_"
 GPT_FORMAT_KEY = "gpt_format"  # present in GPT files only (fastnet.gpt.files)
-
-
-_TEMPORARY = re.compile(r"\.fastnet-(\d+)-[0-9a-f]+\.tmp")
-
-
-def _remove_stale_temporaries(directory):
-    """Remove temporary files that saves killed mid-write left in ``directory`` (their process is gone)."""
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return
-    for name in names:
-        match = _TEMPORARY.fullmatch(name)
-        if match is None or _process_alive(int(match.group(1))):
-            continue
-        try:
-            os.remove(os.path.join(directory, name))
-        except OSError:
-            pass
-
-
-def _process_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except PermissionError:  # another user's process
-        return True
-    except (ProcessLookupError, OverflowError, ValueError):  # gone, or not a process id at all
-        return False
-    return True
-
-
-def replace_atomically(path, contents):
-    """Write ``contents`` (bytes, or a function that writes into a binary file) to ``path`` atomically.
-
-    A temporary file beside ``path`` (``.fastnet-PID-RANDOM.tmp``, created
-    with the mode an ordinary file gets under the umask) is written, fsynced,
-    then renamed over ``path``, so an interrupted save (an error, a crash,
-    SIGKILL) leaves any previous file at ``path`` untouched. Temporary files
-    of processes that no longer exist are removed first.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    _remove_stale_temporaries(directory)
-    temporary, handle = _temporary_beside(path)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            if callable(contents):
-                contents(out)
-            else:
-                out.write(contents)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-        if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable
-            descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(descriptor)
-            finally:
-                os.close(descriptor)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-    return path
-
-
-def _temporary_beside(path):
-    """(name, descriptor) of a new empty temporary file in ``path``'s folder, open for writing."""
-    directory = os.path.dirname(os.path.abspath(os.fspath(path)))
-    temporary = os.path.join(directory, f".fastnet-{os.getpid()}-{secrets.token_hex(8)}.tmp")
-    return temporary, os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-
-
-def check_destination(argument, path):
-    """Raise ValueError unless a file can be written at ``path``: a temporary file is created beside it, then removed.
-
-    Checked before training, so that a long run is not lost to a bad output
-    path (creating the file is the one test that holds for root, for
-    read-only file systems and for /proc alike).
-    """
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise ValueError(f"{argument}: {path} is a folder, not a file")
-    try:
-        temporary, handle = _temporary_beside(path)
-    except OSError as exc:
-        raise ValueError(f"{argument}: cannot write {path}: {exc.strerror or exc}") from None
-    os.close(handle)
-    os.remove(temporary)
 
 
 def write_atomically(path, arrays):

@@ -14,7 +14,7 @@ import re
 import numpy as np
 
 from ._checks import check_int, is_integer
-from ._io import json_value, read_bytes
+from ._io import json_value, read_bytes, replace_atomically
 
 
 class CharTokenizer:
@@ -292,8 +292,6 @@ def tokenizer_from_json(text):
 
 
 def _save(tokenizer, path):
-    from .persistence import replace_atomically
-
     return replace_atomically(path, tokenizer.to_json().encode("utf-8"))
 
 

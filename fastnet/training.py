@@ -13,6 +13,7 @@ from ._checks import (
     as_batch, as_labels, as_targets, check_choice, check_finite_params, check_int, check_nonnegative_finite,
     check_positive_finite, check_seed,
 )
+from ._io import check_destination
 from ._progress import ProgressBar, will_draw
 
 # With a progress bar, an epoch is handed to the backend in about this many
@@ -238,7 +239,7 @@ def fit(net, X, y, *, epochs, batch_size, eta, lmbda, momentum, test, validation
     rng = net.rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
     checkpoint = None if checkpoint is None else os.fspath(checkpoint)
     if checkpoint is not None:
-        persistence.check_destination("checkpoint", checkpoint)
+        check_destination("checkpoint", checkpoint)
     validation, test = _check_pair(net, "validation", validation), _check_pair(net, "test", test)
     # Every argument is checked; the backend now prepares the rows (once for all epochs).
     training = _EvaluationSet(net, _prepared(net, "X", rows), targets, targets.argmax(axis=1))

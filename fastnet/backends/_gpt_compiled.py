@@ -24,7 +24,7 @@ import threading
 
 import numpy as np
 
-from ..gpt.layout import tensor_shapes
+from ..gpt.layout import check_config, tensor_shapes
 from ..text import DIRECT_COUNT_MAX
 from . import numpy_gpt
 
@@ -42,9 +42,7 @@ def tensor_index(config):
     """int64 (4 + 12 L,): where wte, wpe, ln_f.weight, ln_f.bias start in the flat vector, then per block the
     weight and bias of ln_1, c_attn, attn c_proj, ln_2, c_fc, mlp c_proj; −1 for an absent bias.
     Returns (index, number of parameters); raises ValueError for a shape the kernels cannot run."""
-    sizes = (config.vocab_size, config.context, config.n_layer, config.n_head, config.n_embd)
-    if not all(isinstance(n, (int, np.integer)) and n >= 1 for n in sizes) or config.n_embd % config.n_head:
-        raise ValueError(f"config must have positive integer sizes and n_embd a multiple of n_head; got {config}")
+    check_config(config)
     offsets, position = {}, 0
     for name, shape in tensor_shapes(config):
         offsets[name] = position

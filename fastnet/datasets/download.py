@@ -6,8 +6,8 @@ contents), flushed to disk and only then renamed into place. An interrupted
 or corrupt download therefore never leaves a file in the cache.
 """
 import os
-import tempfile
 
+from .._io import replace_atomically
 from .._progress import ProgressBar
 from .idx import IdxError, read_idx
 
@@ -37,10 +37,8 @@ def _fetch(url, destination, md5, progress):
     """Download ``url`` to ``destination`` atomically, verifying ``md5`` of the IDX contents."""
     import urllib.request  # only a download needs it: kept out of `import fastnet`
 
-    directory = os.path.dirname(os.path.abspath(destination))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".download-", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
+    def receive(out):
+        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
             total = int(response.headers.get("Content-Length") or 0)
             bar = ProgressBar(total, f"downloading {os.path.basename(destination)}", enabled=progress, unit="B")
             received = 0
@@ -54,13 +52,8 @@ def _fetch(url, destination, md5, progress):
             bar.close()
             if total and received != total:
                 raise DownloadError(f"{url}: connection closed after {received} of {total} bytes")
-            out.flush()
-            os.fsync(out.fileno())
-        read_idx(temporary, md5=md5)
-        os.replace(temporary, destination)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+
+    replace_atomically(destination, receive, verify=lambda temporary: read_idx(temporary, md5=md5))
 
 
 def download(filename, directory, md5, *, base_urls=None, progress=True):

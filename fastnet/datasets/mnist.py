@@ -13,12 +13,11 @@ second load reads them instead of decompressing and parsing again.
 import collections
 import hashlib
 import os
-import tempfile
 
 import numpy as np
 
 from .._checks import check_choice
-from .._io import open_for_reading
+from .._io import open_for_reading, replace_atomically
 from ..backends.numpy_backend import PIXEL_MAX
 from . import download as downloads
 from .idx import IdxError, read_idx
@@ -153,14 +152,7 @@ def decoded_arrays(path, md5):
     array = read_idx(path, md5=md5)
     try:
         os.makedirs(os.path.dirname(decoded), exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(decoded), prefix=".decoding-", suffix=".npy")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                np.save(file, array, allow_pickle=False)
-            os.replace(temporary, decoded)
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
+        replace_atomically(decoded, lambda file: np.save(file, array, allow_pickle=False))
     except OSError:  # a read-only or full disk: cache nothing
         pass
     return array

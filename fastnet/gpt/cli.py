@@ -8,7 +8,7 @@ import time
 from .. import backends, datasets, text as texts
 from .._checks import DTYPES
 from ..loading import load
-from ..persistence import check_destination
+from .._io import check_destination
 from .model import GPT
 from .training import RanksDisagree
 

@@ -16,7 +16,7 @@ from .. import persistence
 from .._io import json_value
 from .._version import __version__
 from ..text import tokenizer_from_json
-from .layout import Config, count_params
+from .layout import Config, check_config, count_params
 
 FORMAT = 1
 CONFIG_KEYS = ("vocab_size", "context", "n_layer", "n_head", "n_embd", "bias")
@@ -58,8 +58,12 @@ def read(file):
         raise ValueError(f"{file.path}: config must hold exactly {', '.join(CONFIG_KEYS)}")
     sizes = [config[key] for key in CONFIG_KEYS[:-1]]
     if not all(type(size) is int and 1 <= size <= persistence.MAX_WIDTH for size in sizes) \
-            or not isinstance(config["bias"], bool) or config["n_embd"] % config["n_head"]:
+            or not isinstance(config["bias"], bool):
         raise ValueError(f"{file.path}: config holds invalid sizes ({config})")
+    try:
+        check_config(Config(**config))
+    except ValueError as exc:
+        raise ValueError(f"{file.path}: config: {exc}") from None
     params = file.array("params", shape=(count_params(Config(**config)),), dtypes=("float32", "float64"))
     tokenizer = None
     if "tokenizer" in file:

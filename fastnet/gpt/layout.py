@@ -39,6 +39,19 @@ class Config(collections.namedtuple("Config", "vocab_size context n_layer n_head
         return self.n_embd // self.n_head
 
 
+def check_config(config):
+    """``config`` if every size is a positive integer and n_embd a multiple of n_head (the heads split the
+    width evenly); ValueError naming what is wrong. The one check of a GPT's shape: the model, its files and the
+    compiled kernels all call it."""
+    for name in ("vocab_size", "context", "n_layer", "n_head", "n_embd"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    if config.n_embd % config.n_head:
+        raise ValueError(f"n_embd must be a multiple of n_head; got n_embd={config.n_embd}, n_head={config.n_head}")
+    return config
+
+
 def tensor_shapes(config):
     """[(name, shape), ...] in the order of the flat vector (see the module docstring)."""
     C = config.n_embd

@@ -51,9 +51,7 @@ class GPT:
                  backend="auto", seed=None):
         sizes = {name: _positive_int(name, value) for name, value in
                  dict(vocab_size=vocab_size, context=context, n_layer=n_layer, n_head=n_head, n_embd=n_embd).items()}
-        if sizes["n_embd"] % sizes["n_head"]:
-            raise ValueError(f"n_embd must be a multiple of n_head; got n_embd={n_embd}, n_head={n_head}")
-        self._config = layout.Config(bias=check_bool("bias", bias), **sizes)
+        self._config = layout.check_config(layout.Config(bias=check_bool("bias", bias), **sizes))
         self._dtype = check_dtype(dtype)
         self._rng = np.random.default_rng(check_seed("seed", seed))
         self.use_backend(backend)

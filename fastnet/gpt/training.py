@@ -11,6 +11,7 @@ from .._checks import (
     as_tokens, check_int, check_nonnegative_finite, check_positive_finite, check_seed,
 )
 from .. import persistence
+from .._io import check_destination
 from .._numerics import all_finite
 from .._progress import ProgressBar
 from ..training import Records, TrainingDiverged, check_callbacks, check_same_settings
@@ -117,7 +118,7 @@ def _checked(model, tokens, val, iters, batch_size, lr, min_lr, warmup, weight_d
     callbacks = check_callbacks(callbacks)
     checkpoint = None if checkpoint is None else os.fspath(checkpoint)
     if checkpoint is not None and lead:  # rank 0 alone writes it
-        persistence.check_destination("checkpoint", checkpoint)
+        check_destination("checkpoint", checkpoint)
     settings = {"tokens": _fingerprint(tokens), "val": _fingerprint(val), "iters": iters, "batch_size": batch_size,
                 "lr": lr, "min_lr": min_lr, "warmup": warmup, "weight_decay": weight_decay, "betas": [beta1, beta2],
                 "grad_clip": grad_clip, "eval_interval": eval_interval, "eval_batches": eval_batches}

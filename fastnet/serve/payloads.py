@@ -28,10 +28,15 @@ def _refuse_constant(name):
     raise ValueError(f"{name} is not a number in JSON")
 
 
+def check_body_size(size):
+    """BadRequest (413) when a body of ``size`` bytes (declared, or read so far) is over MAX_BODY_BYTES."""
+    if size > MAX_BODY_BYTES:
+        raise BadRequest(f"the request body must be at most {MAX_BODY_BYTES} bytes; got {size} or more", status=413)
+
+
 def decode(body):
     """The request body (bytes) as a JSON object (dict); BadRequest otherwise (NaN and Infinity are not JSON)."""
-    if len(body) > MAX_BODY_BYTES:
-        raise BadRequest(f"the request body must be at most {MAX_BODY_BYTES} bytes; got {len(body)}", status=413)
+    check_body_size(len(body))
     try:
         value = json.loads(body, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors

@@ -4,7 +4,7 @@ import importlib.util
 import re
 import time
 
-from ..persistence import check_destination
+from .._io import check_destination
 from .grid import parse_grid, parse_seeds
 
 
