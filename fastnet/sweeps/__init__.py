@@ -126,7 +126,10 @@ def sweep(grid, X, y, *, test, epochs=30, seeds=(0,), client=None, out=None, wor
         client = Client(local_cluster(workers, processes))
     try:
         if pending:
-            data = [client.scatter(array, broadcast=True) for array in (X, y, test_X, test_y)]
+            # hash=False: a key of its own for each sweep's copy. Keys made from the contents (the default) are the
+            # same for the same data, and a second sweep on one client could lose its copy to the release of the
+            # first's ("Key lost during replication").
+            data = [client.scatter(array, broadcast=True, hash=False) for array in (X, y, test_X, test_y)]
             futures = [client.submit(train_one, settings, seed, *data, epochs, pure=False, priority=_priority(settings))
                        for settings, seed in pending]
             for future in as_completed(futures):
