@@ -3,9 +3,11 @@
 Every method takes values already checked by ``fastnet.serve.payloads`` and
 returns plain lists and numbers. The backprop view may train the served copy
 of the network (``learn``; ``reset`` restores what the server loaded, and the
-model file is never written), so every use of the network holds one lock:
-requests are answered one at a time where they touch it.
+model file is never written), so every read of the network holds one lock
+that training takes too: quick answers are computed under it, slow ones
+(archetypes, cohorts, cost surfaces) on a copy taken under it.
 """
+import copy
 import threading
 
 import numpy as np
@@ -74,9 +76,13 @@ class DigitModel:
 
     def archetype(self, digit, seed):
         """An input the network takes for ``digit`` (gradient descent on the image), with the network's answer."""
-        with self._lock:
-            image = pictures.archetype(self.network, digit, seed=seed, **ARCHETYPE_OPTIONS)
+        image = pictures.archetype(self._snapshot(), digit, seed=seed, **ARCHETYPE_OPTIONS)
         return {"digit": digit, "pixels": image.tolist(), **self.predict(image)}
+
+    def _snapshot(self):
+        """A copy of the network as it is now, for work too long to hold the lock through."""
+        with self._lock:
+            return copy.deepcopy(self.network)
 
     # -- how it learns (the seed's video 3 and 2) ---------------------------------------------------------------
 
@@ -110,8 +116,7 @@ class DigitModel:
     def cohort(self, pixels, label, seed):
         """This example's nudge of the outputs beside those of 9 random training images, and their mean."""
         X, y = self._training()
-        with self._lock:
-            cohort = lessons.cohort_nudges(self.network, pixels, label, X, y, size=COHORT, seed=seed)
+        cohort = lessons.cohort_nudges(self._snapshot(), pixels, label, X, y, size=COHORT, seed=seed)
         images = np.asarray(X[cohort["indices"]], np.float64) / (255 if X.dtype == np.uint8 else 1)
         return {"labels": cohort["labels"], "images": _listed(images),
                 "desired": _listed(cohort["desired"]), "mean_desired": _listed(cohort["mean_desired"]),
@@ -121,13 +126,11 @@ class DigitModel:
         """The mean cost over SURFACE_SAMPLE training images around two parameters (default: the two with the
         largest gradient for this example), and gradient descent's path (``fastnet.lessons.cost_surface``)."""
         X, y = self._training()
-        with self._lock:
-            if params is None:
-                params = lessons.largest_gradient_params(self.network, pixels, label)
-            if max(params) >= self.network.num_params:
-                raise BadRequest(f"params must be indices below {self.network.num_params}; got {params}")
-            surface = lessons.cost_surface(self.network, params, X[:SURFACE_SAMPLE], y[:SURFACE_SAMPLE], span=span,
-                                           n=n, steps=steps, eta=eta)
+        network = self._snapshot()
+        if params is None:
+            params = lessons.largest_gradient_params(network, pixels, label)
+        surface = lessons.cost_surface(network, params, X[:SURFACE_SAMPLE], y[:SURFACE_SAMPLE], span=span, n=n,
+                                       steps=steps, eta=eta)
         names = [lessons.parameter_name(self.network.sizes, p) for p in surface["params"]]
         return {"params": surface["params"], "names": names,
                 "values": surface["values"], "offsets": _listed(surface["offsets"]), "grid": _listed(surface["grid"]),
