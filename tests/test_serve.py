@@ -465,15 +465,20 @@ def test_learning_changes_only_the_served_copy_and_reset_restores_it(learner, gp
     before_file = path.read_bytes()
     served = fastnet.load(path)
     loaded = served.params.copy()
-    client = local_client(DigitModel(served, str(path), training=(X, y)), LanguageModel(gpt, "gpt"))
+    digits = DigitModel(served, str(path), training=(X, y))
+    client = local_client(digits, LanguageModel(gpt, "gpt"))
     pixels = X[0].astype(np.float64).tolist()
     wanted = (int(net.predict(X[:1])[0]) + 1) % 10
     answer = client.post("/api/learn", json={"pixels": pixels, "label": wanted, "eta": 3.0, "steps": 30}).json()
     assert answer["prediction_after"] == wanted and answer["cost_after"] < answer["cost_before"]
-    assert not np.array_equal(served.params, loaded)
+    assert not np.array_equal(digits.network.params, loaded)  # the network the server now answers with
+    np.testing.assert_array_equal(served.params, loaded)  # the object it was given is never trained
     assert path.read_bytes() == before_file  # the model file is never written
+    after = client.post("/api/predict", json={"pixels": pixels}).json()["prediction"]
+    assert after == wanted  # predictions come from the trained copy
     assert client.post("/api/reset", json={}).json() == {"reset": True}
-    np.testing.assert_array_equal(served.params, loaded)
+    np.testing.assert_array_equal(digits.network.params, loaded)
+    assert client.post("/api/predict", json={"pixels": pixels}).json()["prediction"] == int(net.predict(X[:1])[0])
 
 
 def test_the_surface_is_the_mean_cost_around_two_parameters(lesson_client, learner):

@@ -1,11 +1,11 @@
 """The digit page's answers: a ``Network``'s every layer, its weights and its archetypes, as JSON-ready values.
 
 Every method takes values already checked by ``fastnet.serve.payloads`` and
-returns plain lists and numbers. The backprop view may train the served copy
-of the network (``learn``; ``reset`` restores what the server loaded, and the
-model file is never written), so every read of the network holds one lock
-that training takes too: quick answers are computed under it, slow ones
-(archetypes, cohorts, cost surfaces) on a copy taken under it.
+returns plain lists and numbers. The backprop view may train the served
+network (``learn``; ``reset`` restores what the server loaded, and the model
+file is never written): it trains a copy and then puts the copy in the old
+one's place, one assignment, so a request reads one network from start to
+end and never waits for training; learning requests take turns (a lock).
 """
 import copy
 import threading
@@ -35,8 +35,8 @@ class DigitModel:
         self.network = network
         self.source = source
         self.training = training
-        self._loaded = network.params.copy()  # what ``reset`` restores
-        self._lock = threading.Lock()
+        self._loaded = copy.deepcopy(network)  # what ``reset`` restores
+        self._learning = threading.Lock()
 
     @property
     def probabilities_are(self):
@@ -57,8 +57,7 @@ class DigitModel:
         Probabilities: the softmax outputs as they are; sigmoid outputs divided by
         their sum (each sigmoid output alone is not a probability of the digit).
         """
-        with self._lock:
-            layers = self.network.activations(pixels)
+        layers = self.network.activations(pixels)
         output = layers[-1].astype(np.float64)
         total = output.sum()
         probabilities = output / total if total > 0 else np.full(output.shape, 1 / output.size)
@@ -69,27 +68,20 @@ class DigitModel:
     def layer(self, index):
         """Layer ``index`` (1..L): its weights W_l (n_l, n_{l-1}) and biases b_l (n_l,), rounded to DECIMALS."""
         net = self.network
-        with self._lock:
-            weights, biases = net.weights[index - 1].copy(), net.biases[index - 1].copy()
+        weights, biases = net.weights[index - 1], net.biases[index - 1]
         return {"layer": index, "weights": np.round(weights.astype(np.float64), DECIMALS).tolist(),
                 "biases": np.round(biases.astype(np.float64), DECIMALS).tolist()}
 
     def archetype(self, digit, seed):
         """An input the network takes for ``digit`` (gradient descent on the image), with the network's answer."""
-        image = pictures.archetype(self._snapshot(), digit, seed=seed, **ARCHETYPE_OPTIONS)
+        image = pictures.archetype(self.network, digit, seed=seed, **ARCHETYPE_OPTIONS)
         return {"digit": digit, "pixels": image.tolist(), **self.predict(image)}
-
-    def _snapshot(self):
-        """A copy of the network as it is now, for work too long to hold the lock through."""
-        with self._lock:
-            return copy.deepcopy(self.network)
 
     # -- how it learns (the seed's video 3 and 2) ---------------------------------------------------------------
 
     def backprop(self, pixels, label):
         """The nudges one example asks for (``fastnet.lessons.nudges``), the first layer's weight gradient whole."""
-        with self._lock:
-            nudges = lessons.nudges(self.network, pixels, label)
+        nudges = lessons.nudges(self.network, pixels, label)
         return {"cost": nudges["cost"], "label": label, "prediction": nudges["prediction"],
                 "output": _listed(nudges["output"]), "desired": _listed(nudges["desired"]),
                 "deltas": [_listed(d) for d in nudges["deltas"]],
@@ -99,13 +91,16 @@ class DigitModel:
 
     def learn(self, pixels, label, eta, steps):
         """``steps`` gradient steps of ``eta`` on this example, on the served copy; cost and prediction before/after."""
-        with self._lock:
-            return lessons.learn(self.network, pixels, label, eta=eta, steps=steps)
+        with self._learning:
+            network = copy.deepcopy(self.network)
+            answer = lessons.learn(network, pixels, label, eta=eta, steps=steps)
+            self.network = network  # requests under way finish on the network they started with
+        return answer
 
     def reset(self):
         """The network as the server loaded it, exactly."""
-        with self._lock:
-            self.network.params = self._loaded
+        with self._learning:
+            self.network = copy.deepcopy(self._loaded)
         return {"reset": True}
 
     def _training(self):
@@ -116,7 +111,7 @@ class DigitModel:
     def cohort(self, pixels, label, seed):
         """This example's nudge of the outputs beside those of 9 random training images, and their mean."""
         X, y = self._training()
-        cohort = lessons.cohort_nudges(self._snapshot(), pixels, label, X, y, size=COHORT, seed=seed)
+        cohort = lessons.cohort_nudges(self.network, pixels, label, X, y, size=COHORT, seed=seed)
         images = np.asarray(X[cohort["indices"]], np.float64) / (255 if X.dtype == np.uint8 else 1)
         return {"labels": cohort["labels"], "images": _listed(images),
                 "desired": _listed(cohort["desired"]), "mean_desired": _listed(cohort["mean_desired"]),
@@ -126,12 +121,12 @@ class DigitModel:
         """The mean cost over SURFACE_SAMPLE training images around two parameters (default: the two with the
         largest gradient for this example), and gradient descent's path (``fastnet.lessons.cost_surface``)."""
         X, y = self._training()
-        network = self._snapshot()
+        network = self.network
         if params is None:
             params = lessons.largest_gradient_params(network, pixels, label)
         surface = lessons.cost_surface(network, params, X[:SURFACE_SAMPLE], y[:SURFACE_SAMPLE], span=span, n=n,
                                        steps=steps, eta=eta)
-        names = [lessons.parameter_name(self.network.sizes, p) for p in surface["params"]]
+        names = [lessons.parameter_name(network.sizes, p) for p in surface["params"]]
         return {"params": surface["params"], "names": names,
                 "values": surface["values"], "offsets": _listed(surface["offsets"]), "grid": _listed(surface["grid"]),
                 "path": _listed(surface["path"]), "sample": len(y[:SURFACE_SAMPLE])}
