@@ -6,10 +6,10 @@ import threading
 import numpy as np
 
 from .. import backends
-from .._io import open_for_reading
 from .._checks import (
     as_tokens, check_bool, check_dtype, check_finite_params, check_int, check_positive_finite, check_seed,
 )
+from .._io import open_for_reading
 from ..training import held
 from . import files, layout, training
 
@@ -298,6 +298,8 @@ class GPT:
         past it, each token is predicted from the last ``context`` tokens, as
         nanoGPT does, which needs a fresh pass over them (every position shifts).
         ``seed`` seeds the sampling (else the model's generator is used).
+        ``max_new_tokens`` is at most MAX_NEW_TOKENS (10,000,000), and one call
+        holds at most MAX_GENERATED (10**8) tokens, prompts included.
         """
         rows, single = as_tokens("tokens", tokens, self.vocab_size)
         new = list(self._sample(rows, max_new_tokens, temperature, top_k, seed))
