@@ -95,6 +95,8 @@ class BPETokenizer:
     CACHED_CHUNK_LENGTH = 64  # longer chunks are encoded each time
 
     def __init__(self, merges):
+        if isinstance(merges, np.ndarray):  # (n, 2) integer ids, as the training kernels return them
+            merges = merges.tolist()
         if not isinstance(merges, (list, tuple)):
             raise ValueError(f"merges must be a list of pairs of token ids; got {type(merges).__name__}")
         checked = []
