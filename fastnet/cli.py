@@ -234,20 +234,18 @@ def _fit(net, args, train_X, train_y, test, **options):
     return history
 
 
-SURFACE_SAMPLE = 500  # training images the surface's cost is the mean over (as the web page)
-
-
 def _show_surface(net, data, out):
     from . import lessons, pictures
 
     (train_X, train_y), (test_X, test_y) = data
     params = lessons.largest_gradient_params(net, test_X[0], test_y[0])
-    surface = lessons.cost_surface(net, params, train_X[:SURFACE_SAMPLE], train_y[:SURFACE_SAMPLE], span=3.0, n=41,
-                                   steps=40, eta=50.0)
+    sample = lessons.SURFACE_SAMPLE
+    surface = lessons.cost_surface(net, params, train_X[:sample], train_y[:sample], span=3.0, n=41, steps=40,
+                                   eta=50.0)
     names = [lessons.parameter_name(net.sizes, p) for p in params]
     costs = surface["path"][:, 2]
     print(f"the two parameters test image 0 (a {test_y[0]}) pulls on hardest: {names[0]} and {names[1]}; gradient "
-          f"descent on them lowers the mean cost over {SURFACE_SAMPLE} images from {costs[0]:.5f} to {costs[-1]:.5f}")
+          f"descent on them lowers the mean cost over {sample} images from {costs[0]:.5f} to {costs[-1]:.5f}")
     pictures.draw_surface(surface, out, names=names)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from ._checks import as_labels, check_int, check_positive_finite, check_seed
 
 MAX_SURFACE_POINTS = 101  # a surface's grid is at most this many points a side
+SURFACE_SAMPLE = 500  # training images the page's and fastnet show's surfaces take the mean cost over
 MAX_LEARN_STEPS = 1000
 
 
@@ -51,13 +52,13 @@ def nudges(net, x, label):
     target = np.zeros_like(output)
     target[label] = 1
     deltas = [b.reshape(-1) for b in nabla_b]
-    return {"cost": net.cost(output_row(x), [label]), "output": output, "prediction": int(np.argmax(output)),
+    return {"cost": net.cost(_as_row(x), [label]), "output": output, "prediction": int(np.argmax(output)),
             "label": label, "desired": target - output, "deltas": deltas, "bias_gradients": deltas,
             "weight_gradients": nabla_w, "weight_gradient_norms": [np.linalg.norm(w, axis=1) for w in nabla_w]}
 
 
-def output_row(x):
-    """One example as a batch of one row (n_0,) -> (1, n_0)."""
+def _as_row(x):
+    """One example as a batch of one row: (n_0,) -> (1, n_0)."""
     return np.asarray(x).reshape(1, -1)
 
 
@@ -92,7 +93,7 @@ def learn(net, x, label, *, eta, steps):
     label = _label(net, label)
     eta = check_positive_finite("eta", eta)
     steps = check_int("steps", steps, 1, MAX_LEARN_STEPS)
-    row = output_row(x)
+    row = _as_row(x)
     before = (net.cost(row, [label]), int(net.predict(row)[0]))
     for _ in range(steps):
         net.update_mini_batch(row, [label], eta)
@@ -102,7 +103,7 @@ def learn(net, x, label, *, eta, steps):
 
 def largest_gradient_params(net, x, label, count=2):
     """Indices into ``net.params`` of the ``count`` parameters with the largest |∂C_x/∂p| for one example."""
-    gradient = net.gradient(output_row(x), [_label(net, label)])
+    gradient = net.gradient(_as_row(x), [_label(net, label)])
     return [int(i) for i in np.argsort(-np.abs(gradient), kind="stable")[:count]]
 
 
@@ -199,11 +200,11 @@ def neighbours(model, token, k=10):
     return [(int(t), float(cosines[t])) for t in order]
 
 
-def next_token_dots(model, tokens):
-    """The last position's final vector h (C,) (after the last LayerNorm) and its dot products with every token
-    embedding, h·wte[t]: the logits (V,), from which softmax(logits / temperature) gives the next-token pdf.
+def next_token_dots(model, tokens, temperature=1.0):
+    """(h, dots, p): the last position's final vector h (C,) (after the last LayerNorm), its dot products with
+    every token embedding, h·wte[t] (the logits, (V,)), and p = softmax(dots / temperature), the next-token pdf.
 
-    Computed by the NumPy reference (``numpy_gpt.forward``) on the model's parameters.
+    Computed by the NumPy reference (``numpy_gpt.forward``, ``numpy_gpt.softmax``) on the model's parameters.
     """
     from .backends import numpy_gpt
     from .gpt import layout
@@ -213,4 +214,5 @@ def next_token_dots(model, tokens):
     params = model.params.astype(np.float64)
     _, saved = numpy_gpt.forward(params, model.shape, rows)
     final = saved["xf"][0, -1]
-    return final, layout.tensors(params, model.shape).wte @ final
+    dots = layout.tensors(params, model.shape).wte @ final
+    return final, dots, numpy_gpt.softmax(dots / check_positive_finite("temperature", temperature))

@@ -101,8 +101,9 @@ def test_embeddings_neighbours_and_dots(gpt):
     cosines[5] = -np.inf
     assert [t for t, _ in near] == list(np.argsort(cosines)[::-1][:3])
     tokens = gpt.tokenizer.encode("the fox")
-    final, dots = lessons.next_token_dots(gpt, tokens)
+    final, dots, p = lessons.next_token_dots(gpt, tokens, temperature=0.5)
     np.testing.assert_allclose(dots, gpt.logits(tokens)[-1], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(p, gpt.next_token_probabilities(tokens, temperature=0.5), rtol=1e-10, atol=1e-15)
     assert final.shape == (8,)
 
 

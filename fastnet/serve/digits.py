@@ -118,22 +118,21 @@ class DigitModel:
                 "mean_deltas": [_listed(d) for d in cohort["mean_deltas"]]}
 
     def surface(self, pixels, label, params, span, n, steps, eta):
-        """The mean cost over SURFACE_SAMPLE training images around two parameters (default: the two with the
-        largest gradient for this example), and gradient descent's path (``fastnet.lessons.cost_surface``)."""
+        """The mean cost over ``lessons.SURFACE_SAMPLE`` training images around two parameters (default: the two
+        with the largest gradient for this example), and gradient descent's path (``lessons.cost_surface``)."""
         X, y = self._training()
         network = self.network
         if params is None:
             params = lessons.largest_gradient_params(network, pixels, label)
-        surface = lessons.cost_surface(network, params, X[:SURFACE_SAMPLE], y[:SURFACE_SAMPLE], span=span, n=n,
-                                       steps=steps, eta=eta)
+        X, y = X[:lessons.SURFACE_SAMPLE], y[:lessons.SURFACE_SAMPLE]
+        surface = lessons.cost_surface(network, params, X, y, span=span, n=n, steps=steps, eta=eta)
         names = [lessons.parameter_name(network.sizes, p) for p in surface["params"]]
         return {"params": surface["params"], "names": names,
                 "values": surface["values"], "offsets": _listed(surface["offsets"]), "grid": _listed(surface["grid"]),
-                "path": _listed(surface["path"]), "sample": len(y[:SURFACE_SAMPLE])}
+                "path": _listed(surface["path"]), "sample": len(y)}
 
 
 COHORT = 9  # random training images beside the drawing: a mini-batch of 10
-SURFACE_SAMPLE = 500  # training images the surface's cost is the mean over
 
 
 def _listed(array):

@@ -164,9 +164,7 @@ class LanguageModel:
         """The prompt's final vector, its dot products with every token embedding (the logits) and
         softmax(logits / temperature): the next-token distribution, step by step."""
         model = self._ready()
-        final, dots = lessons.next_token_dots(model, self._encode(model, prompt))
-        scaled = dots / temperature
-        p = np.exp(scaled - scaled.max())
+        final, dots, p = lessons.next_token_dots(model, self._encode(model, prompt), temperature)
         tokens = lessons.token_texts(model)  # the tokenizer's: a vocabulary may be padded past it
         return {"vector": final.tolist(), "dots": dots[:len(tokens)].tolist(),
-                "probabilities": (p / p.sum())[:len(tokens)].tolist(), "tokens": tokens}
+                "probabilities": p[:len(tokens)].tolist(), "tokens": tokens}

@@ -17,6 +17,11 @@ const fastnet = {
     line.textContent = error ? String(error.message || error) : "";
   },
 
+  // A token as the GPT page shows it: whitespace made visible.
+  visible(token) {
+    return token.replace(/\n/g, "⏎").replace(/ /g, "␣").replace(/\t/g, "⇥");
+  },
+
   // A value in [0, 1] as a grey level: 0 black, 1 white.
   grey(value) {
     const level = Math.round(255 * Math.min(1, Math.max(0, value)));

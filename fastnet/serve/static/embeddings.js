@@ -5,7 +5,6 @@
 document.addEventListener("DOMContentLoaded", () => {
   const svg = document.getElementById("embeddings");
   const SVG = "http://www.w3.org/2000/svg";  // the SVG namespace name, not a fetch
-  const visible = (token) => token.replace(/\n/g, "⏎").replace(/ /g, "␣").replace(/\t/g, "⇥");
   let drawnFor = null;  // the model status the plot was drawn for
   let circles = [];
   let tokens = [];      // the text of every token, as /api/gpt/embeddings gives it
@@ -29,7 +28,7 @@ document.addEventListener("DOMContentLoaded", () => {
         circle.dataset.token = String(t);
         const label = document.createElementNS(SVG, "text");
         label.setAttribute("x", sx(points[t][0]) + 4); label.setAttribute("y", sy(points[t][1]) + 4);
-        label.textContent = visible(token).slice(0, 8);
+        label.textContent = fastnet.visible(token).slice(0, 8);
         label.dataset.token = String(t);
         const title = document.createElementNS(SVG, "title");
         title.textContent = `token ${t}: ${JSON.stringify(token)}`;
@@ -55,7 +54,7 @@ document.addEventListener("DOMContentLoaded", () => {
       document.getElementById("neighbours-title").textContent = `Nearest to ${JSON.stringify(tokens[Number(token)])}`;
       document.getElementById("neighbours").replaceChildren(...neighbours.map((near) => {
         const item = document.createElement("li");
-        item.textContent = `${visible(near.text)}   cosine ${near.cosine.toFixed(3)}`;
+        item.textContent = `${fastnet.visible(near.text)}   cosine ${near.cosine.toFixed(3)}`;
         return item;
       }));
       fastnet.showError(null);
@@ -78,7 +77,7 @@ document.addEventListener("DOMContentLoaded", () => {
         const row = document.createElement("tr");
         row.innerHTML = '<td class="token"></td><td></td><td></td><td></td>';
         const cells = row.children;
-        cells[0].textContent = visible(answer.tokens[t]);
+        cells[0].textContent = fastnet.visible(answer.tokens[t]);
         cells[1].textContent = answer.dots[t].toFixed(2);
         cells[2].textContent = (answer.dots[t] / temperature).toFixed(2);
         cells[3].textContent = `${(100 * answer.probabilities[t]).toFixed(1)}%`;

@@ -13,9 +13,6 @@ document.addEventListener("DOMContentLoaded", () => {
 
   const sampling = () => ({temperature: Number(temperature.value), top_k: Number(topK.value)});
 
-  // A token as the page shows it: whitespace made visible.
-  const visible = (token) => token.replace(/\n/g, "⏎").replace(/ /g, "␣").replace(/\t/g, "⇥");
-
   async function showNext() {
     if (!config || !prompt.value) return;
     try {
@@ -25,7 +22,7 @@ document.addEventListener("DOMContentLoaded", () => {
         const item = document.createElement("li");
         const p = answer.probabilities[i];
         item.innerHTML = '<span class="token"></span><span class="fill"></span><span class="value"></span>';
-        item.querySelector(".token").textContent = visible(token);
+        item.querySelector(".token").textContent = fastnet.visible(token);
         item.querySelector(".fill").style.width = `${(100 * p).toFixed(1)}%`;
         item.querySelector(".value").textContent = `${(100 * p).toFixed(1)}%`;
         return item;
@@ -53,7 +50,7 @@ document.addEventListener("DOMContentLoaded", () => {
       context.fillStyle = "#ddd";
       context.font = `${Math.max(7, Math.min(14, cell - 1))}px monospace`;
       answer.tokens.forEach((token, i) => {
-        const label = visible(token).slice(0, 4);
+        const label = fastnet.visible(token).slice(0, 4);
         context.fillText(label, 2, margin + (i + 0.8) * cell);
         context.save();
         context.translate(margin + (i + 0.8) * cell, margin - 3);
