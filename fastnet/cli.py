@@ -492,6 +492,10 @@ def main(argv=None):
     try:
         {"train": _train, "show": _show, "info": _info, "bench": _bench, "gpt": gpt_cli.run,
          "serve": serve_cli.run, "sweep": sweep_cli.run}[args.command](args)
+        sys.stdout.flush()  # inside the try: a reader that has gone shows here, not at the interpreter's exit
+    except BrokenPipeError:  # `fastnet info | head -1`: the reader stopped reading, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's own flush stays quiet
+        return 141  # as a shell reports a command ended by SIGPIPE
     except KeyboardInterrupt:
         print(f"fastnet {args.command}: interrupted", file=sys.stderr)
         return 130

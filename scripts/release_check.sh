@@ -31,6 +31,7 @@ for tool in cc gcc c++ g++ clang; do ln -s /bin/false "$no_compiler/$tool"; done
     cd "$work"
     export PATH="$no_compiler:$work/venv/bin:$PATH" CC=/bin/false CXX=/bin/false
     pip install -q --only-binary :all: "$wheel"
-    fastnet info | grep -q "cython   usable" || { fastnet info >&2; echo "release check: no Cython backend" >&2; exit 1; }
+    info=$(fastnet info)  # read whole: `| grep -q` would close the pipe early and fail the line under pipefail
+    grep -q "cython   usable" <<<"$info" || { echo "$info" >&2; echo "release check: no Cython backend" >&2; exit 1; }
     fastnet train --epochs 1 --backend cython | grep "Epoch"
 )

@@ -1,6 +1,7 @@
 """What a newcomer meets first (issue 30): help that reads right, errors before any work, hints that work."""
 import argparse
 import io
+import os
 import subprocess
 import sys
 import time
@@ -132,3 +133,15 @@ def test_a_long_first_compilation_is_never_silent():
     with Heartbeat("compiling y", delay=5.0, stream=quiet):
         pass
     assert quiet.getvalue() == ""  # quick work: nothing said
+
+
+def test_output_into_a_closed_pipe_ends_quietly():
+    """`fastnet info | grep -q cython` closed the pipe early and fastnet printed "error: [Errno 32] Broken pipe"
+    (found by CI's release check): a reader that stops reading is not an error to report."""
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader has gone before fastnet writes its first line
+    result = subprocess.run([sys.executable, "-m", "fastnet.cli", "info"], stdout=writer, stderr=subprocess.PIPE,
+                            text=True, timeout=300)
+    os.close(writer)
+    assert result.stderr == ""
+    assert result.returncode == 141  # what a shell reports for a command ended by a closed pipe (128 + SIGPIPE)
