@@ -401,13 +401,26 @@ def _info(args):
         print(f"{distribution} {_version_of(distribution)}")
     print(f"Cython (the compiler, needed only to build the extension at install) {_version_of('Cython')}")
     print(f"cpu: {_cpu()}, {os.cpu_count()} logical cores")
-    print("backends (auto picks the first usable):")
+    print("backends (auto picks the first usable: precompiled, then compiled on first use, then the reference):")
     for name in backends.names():
         reason = backends.why_unavailable(name)
-        print(f"  {name:8} {'usable' if reason is None else 'not usable: ' + reason}")
+        print(f"  {name:8} {'usable' if reason is None else 'not usable: ' + reason}{_level(name, reason)}")
     forced = os.environ.get(backends.ENVIRONMENT_VARIABLE)
     forced_by = f" (forced by {backends.ENVIRONMENT_VARIABLE}={forced})" if forced else ""
     print(f"auto -> {backends.resolve('auto')}{forced_by}")
+
+
+def _level(name, reason):
+    """For the Cython backend: the CPU level its C code runs at, and why."""
+    if name != "cython" or reason is not None:
+        return ""
+    from .backends import cpu_levels
+
+    extension = backends.load(name).EXTENSION
+    level, best = cpu_levels.in_use(extension), cpu_levels.supported(extension)
+    why = f"forced by {cpu_levels.ENVIRONMENT_VARIABLE}; this CPU runs up to {best}" if level != best \
+        else "the best this CPU runs"
+    return f", {cpu_levels.DESCRIPTIONS[level]} code ({why})"
 
 
 def _bench(args):

@@ -1,10 +1,12 @@
 """Shared fixtures: MNIST subsets, and one run of backend-specific tests per usable backend."""
+import contextlib
 import os
 
 import numpy as np
 import pytest
 
 import fastnet
+from fastnet.backends import cpu_levels
 
 SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets", "mnist")
 
@@ -51,6 +53,26 @@ def mnist():
 def backend(request):
     """Each usable backend in turn."""
     return request.param
+
+
+def compiled_variants():
+    """The compiled backends usable here, the Cython one once per CPU level this CPU runs ("cython@avx2")."""
+    variants = []
+    for name in fastnet.backends.available():
+        if name == "cython":
+            best = cpu_levels.LEVELS.index(cpu_levels.supported(fastnet.backends.load(name).EXTENSION))
+            variants += [f"cython@{level}" for level in cpu_levels.LEVELS[:best + 1]]
+        elif name != "numpy":
+            variants.append(name)
+    return variants
+
+
+@contextlib.contextmanager
+def running(variant):
+    """The backend name of ``variant`` (as compiled_variants names it), its CPU level in force in the block."""
+    name, _, level = variant.partition("@")
+    with cpu_levels.use(level) if level else contextlib.nullcontext():
+        yield name
 
 
 def random_problem(sizes, n, dtype=np.float64, seed=0, sparsity=0.0):

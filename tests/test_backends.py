@@ -28,7 +28,9 @@ from fastnet._layout import sizes_array
 from fastnet.backends import KERNELS, load, numpy_backend
 from fastnet.backends.codes import ACTIVATIONS, COST_OUTPUTS, COSTS, CSR_INPUTS
 
-COMPILED = [name for name in fastnet.backends.available() if name != "numpy"]
+from conftest import compiled_variants, running
+
+COMPILED = compiled_variants()  # numba, and cython at every CPU level this CPU runs
 ETA = 0.1
 COST_ETA = 0.01
 EPOCH_TOLERANCE = {np.float64: 1e-9, np.float32: 1e-4}
@@ -39,7 +41,8 @@ pytestmark = pytest.mark.skipif(not COMPILED, reason="no compiled backend is ins
 
 @pytest.fixture(params=COMPILED)
 def compiled(request):
-    return load(request.param)
+    with running(request.param) as name:
+        yield load(name)
 
 
 @pytest.fixture(scope="module")
@@ -320,12 +323,12 @@ def test_kernels_run_in_parallel_threads_with_identical_results(compiled, images
 
 
 def test_import_fastnet_compiles_nothing():
-    code = ("import sys, time; start = time.perf_counter(); import fastnet; took = time.perf_counter() - start; "
-            "print(took, 'numba' in sys.modules)")
-    took, numba_imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                          check=True).stdout.split()
+    """Nothing compiles at import: Numba (the only thing that would) is not even loaded. (Not a timing test:
+    a wall-clock bound failed on a busy machine and said nothing about compilation.)"""
+    code = "import sys, fastnet; print('numba' in sys.modules)"
+    numba_imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                    check=True).stdout.strip()
     assert numba_imported == "False"
-    assert float(took) < 0.5
 
 
 @pytest.mark.parametrize("dtype, tolerance", [(np.float32, 4e-7), (np.float64, 5e-16)])

@@ -6,7 +6,12 @@ the same arguments and semantics as the NumPy reference
 imported only when first used, so ``import fastnet`` compiles nothing.
 
 ``"auto"`` means the ``FASTNET_BACKEND`` environment variable when it is set,
-otherwise the first usable backend in ``AUTO_ORDER``.
+otherwise the first usable backend in ``AUTO_ORDER``, ordered by what the user
+pays, start-up included: the precompiled Cython extension when it was built
+(nothing compiles, it loads in milliseconds and runs the code for this CPU's
+level, ``cpu_levels``), then Numba (as fast once compiled, but its first run
+compiles for a minute and every process pays about a second to load it), then
+the NumPy reference.
 """
 import importlib
 import os
@@ -18,9 +23,9 @@ GPT_KERNELS = ("logits", "attention_weights", "loss", "loss_and_gradient", "new_
 
 # name -> (module, how to make it usable); in order of preference for "auto".
 _BACKENDS = {
-    "numba": ("fastnet.backends.numba_backend", 'pip install numba'),
     "cython": ("fastnet.backends.cython_backend",
                "reinstall fastnet where a C compiler is available (pip install . builds the extension)"),
+    "numba": ("fastnet.backends.numba_backend", 'pip install numba'),
     "numpy": ("fastnet.backends.numpy_backend", "NumPy is a dependency of fastnet: pip install numpy"),
 }
 AUTO_ORDER = tuple(_BACKENDS)
@@ -67,7 +72,7 @@ def why_unavailable(name):
 
 
 def available():
-    """Names of the backends usable here, fastest first."""
+    """Names of the backends usable here, in auto's order of preference."""
     return [name for name in AUTO_ORDER if _import(name) is not None]
 
 

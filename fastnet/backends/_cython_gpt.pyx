@@ -14,6 +14,9 @@ from libc.stdint cimport int64_t
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
 cdef extern from "_cython_gpt_rows.h" nogil:
+    int fastnet_cpu_level()
+    void fastnet_use_gpt_rows_level(int level)
+    int fastnet_gpt_rows_level()
     void fastnet_layernorm_forward_f(const float *x, const float *w, const float *b, float *y, float *mean,
                                      float *rstd, long R, long C, float eps)
     void fastnet_layernorm_forward_d(const double *x, const double *w, const double *b, double *y, double *mean,
@@ -48,6 +51,26 @@ cdef extern from "_cython_gpt_rows.h" nogil:
 ctypedef fused real:
     float
     double
+
+
+def cpu_level():
+    """The highest CPU level this CPU runs and this build holds: 0 baseline x86-64, 1 AVX2 with FMA, 2 AVX-512."""
+    return fastnet_cpu_level()
+
+
+def use_level(int level):
+    """Run every row function's code for ``level`` from now on (``fastnet.backends.cpu_levels`` chooses it)."""
+    if not 0 <= level <= fastnet_cpu_level():
+        raise ValueError(f"level must be between 0 and {fastnet_cpu_level()} on this CPU; got {level}")
+    fastnet_use_gpt_rows_level(level)
+
+
+fastnet_use_gpt_rows_level(fastnet_cpu_level())  # the CPU's best until cpu_levels.configure says otherwise
+
+
+def level_in_use():
+    """The level the row functions run at now, read back from their pointers."""
+    return fastnet_gpt_rows_level()
 
 cdef double LAYERNORM_EPS = 1e-5
 cdef enum:

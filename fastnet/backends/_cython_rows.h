@@ -5,9 +5,9 @@
  * 16 values is a GCC vector type (fastnet_tile_f/_d), always kept in vector
  * registers (a plain `T t[16]` array was split into 16 scalars when it had
  * to live across a loop: the update ran 2x slower). Each function is
- * compiled several times (target_clones)
- * and the best version for the running CPU is chosen when the module loads,
- * so a portable -O3 build still uses AVX-512 or AVX2 with FMA where present.
+ * compiled once per CPU level (baseline x86-64, AVX2 with FMA, AVX-512) and
+ * the level is chosen when the module loads (below), so a portable -O3 build
+ * still uses AVX-512 or AVX2 with FMA where present.
  */
 #ifndef FASTNET_CYTHON_ROWS_H
 #define FASTNET_CYTHON_ROWS_H
@@ -15,11 +15,40 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__)) && !defined(FASTNET_NO_CLONES)
-#define FASTNET_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+/* CPU levels. Every row function is compiled once per level the compiler can target (the names end in
+ * _baseline, _avx2, _avx512) and the kernels call it through a pointer (fastnet_NAME) set once, when the
+ * extension is imported, to the level the CPU supports or the one FASTNET_CPU_LEVEL asks for
+ * (fastnet/backends/cpu_levels.py). Other CPUs and compilers build the baseline alone. */
+#define FASTNET_BASELINE 0
+#define FASTNET_AVX2 1
+#define FASTNET_AVX512 2
+#define FASTNET_TARGET_baseline
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(FASTNET_BASELINE_ONLY)
+#define FASTNET_TARGET_avx2 __attribute__((target("avx2,fma")))
+#define FASTNET_TARGET_avx512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#define FASTNET_FOR_EACH_LEVEL(DEFINE, T, S) DEFINE(T, S, baseline) DEFINE(T, S, avx2) DEFINE(T, S, avx512)
+#define FASTNET_AT_LEVEL(name, level) \
+    ((level) == FASTNET_AVX512 ? name##_avx512 : (level) == FASTNET_AVX2 ? name##_avx2 : name##_baseline)
+
+/* The highest level this CPU (and its operating system, which must save the wider registers) runs. */
+static int fastnet_cpu_level(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
+        return FASTNET_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return FASTNET_AVX2;
+    return FASTNET_BASELINE;
+}
 #else
-#define FASTNET_CLONES
+#define FASTNET_FOR_EACH_LEVEL(DEFINE, T, S) DEFINE(T, S, baseline)
+#define FASTNET_AT_LEVEL(name, level) name##_baseline
+static int fastnet_cpu_level(void) { return FASTNET_BASELINE; }
 #endif
+
+/* fastnet_NAME: a pointer to NAME's code at the level in use (declared per function by FASTNET_POINTER). */
+#define FASTNET_POINTER(name) static __typeof__(fastnet_##name##_baseline) *fastnet_##name = fastnet_##name##_baseline;
+#define FASTNET_POINT_AT_LEVEL(name) fastnet_##name = FASTNET_AT_LEVEL(fastnet_##name, level);
 
 #if defined(__SSE__) || defined(__x86_64__)
 #include <xmmintrin.h>
@@ -45,7 +74,7 @@ static inline void fastnet_restore_mxcsr(unsigned int previous) { (void)previous
 #define FASTNET_HELD_DELTA_MAX_WIDTH 32 /* update_rows: see _numba_kernels.HELD_DELTA_MAX_WIDTH */
 
 /* exp(x) for x <= 0, as 2^k p(r): the Numba backend's formula (see there). Always inlined, so that
- * it is compiled (and vectorised) for the instruction set of the clone that calls it. */
+ * it is compiled (and vectorised) for the instruction set of the level that calls it. */
 #define FASTNET_INLINE static inline __attribute__((always_inline))
 
 FASTNET_INLINE float fastnet_exp_negative_f(float x) {
@@ -116,54 +145,83 @@ static inline void fastnet_prefetch_csr_row(const int64_t *indptr, const int32_t
     }
 }
 
-#define FASTNET_DEFINE_ROWS(T, S)                                                                       \
-/* A tile of FASTNET_TILE values as one GCC vector: one AVX-512 register, two AVX2 ones, or four SSE     \
- * ones, whichever clone runs. may_alias and element alignment: it may be read from any T array. */      \
-typedef T fastnet_tile_##S __attribute__((vector_size(FASTNET_TILE * sizeof(T)), aligned(sizeof(T)), may_alias)); \
-                                                                                                        \
-/* out[0:width] = bias[0:width] + sum_p values[p] * w[rows[p] * width : +width]   (z = W a + b) */      \
-FASTNET_CLONES static void fastnet_accumulate_rows_##S(                                                 \
-        const T *restrict w, long width, const T *restrict bias, const int32_t *restrict rows,         \
-        const T *restrict values, long count, T *restrict out) {                                        \
-    for (long jb = 0; jb < width; jb += FASTNET_TILE) {                                                 \
-        fastnet_tile_##S a = *(const fastnet_tile_##S *)(bias + jb), b = {0};                           \
-        long p = 0;                                                                                     \
-        for (; p + 2 <= count; p += 2) {                                                                \
-            a += values[p] * *(const fastnet_tile_##S *)(w + (long)rows[p] * width + jb);               \
-            b += values[p + 1] * *(const fastnet_tile_##S *)(w + (long)rows[p + 1] * width + jb);       \
-        }                                                                                               \
-        if (p < count)                                                                                  \
-            a += values[p] * *(const fastnet_tile_##S *)(w + (long)rows[p] * width + jb);               \
-        *(fastnet_tile_##S *)(out + jb) = a + b;                                                        \
-    }                                                                                                   \
-}                                                                                                       \
-                                                                                                        \
-/* w[rows[p] * width : +width] += values[p] * delta[0:width] for p < count   (W += delta a^T).          \
- * Narrow rows: a tile of delta stays in a register while it is added to every row; wide ones are       \
- * streamed once each, whole. */                                                                        \
-FASTNET_CLONES static void fastnet_update_rows_##S(                                                     \
-        T *restrict w, long width, const int32_t *restrict rows, const T *restrict values, long count, \
-        const T *restrict delta) {                                                                      \
-    if (width <= FASTNET_HELD_DELTA_MAX_WIDTH) {                                                        \
-        for (long jb = 0; jb < width; jb += FASTNET_TILE) {                                             \
-            const fastnet_tile_##S d = *(const fastnet_tile_##S *)(delta + jb);                         \
-            for (long p = 0; p < count; p++)                                                            \
-                if (values[p] != 0)                                                                     \
-                    *(fastnet_tile_##S *)(w + (long)rows[p] * width + jb) += values[p] * d;             \
-        }                                                                                               \
-        return;                                                                                         \
-    }                                                                                                   \
-    for (long p = 0; p < count; p++) {                                                                  \
-        const T v = values[p];                                                                          \
-        if (v == 0) continue;                                                                           \
-        T *row = w + (long)rows[p] * width;                                                             \
-        for (long jb = 0; jb < width; jb += FASTNET_TILE)                                               \
-            *(fastnet_tile_##S *)(row + jb) += v * *(const fastnet_tile_##S *)(delta + jb);             \
-    }                                                                                                   \
-}                                                                                                       \
-                                                                                                        \
+/* The vector of the level: as wide as its registers (16, 32 or 64 bytes). A tile of FASTNET_TILE values is
+ * FASTNET_VECTORS(T, L) of them, held in registers: one wider than the registers (a 64-byte vector under AVX2)
+ * went through the stack on every step and ran 3x slower. may_alias and element alignment: it may be read from
+ * any T array. */
+#define FASTNET_VECTOR_BYTES_baseline 16
+#define FASTNET_VECTOR_BYTES_avx2 32
+#define FASTNET_VECTOR_BYTES_avx512 64
+#define FASTNET_VECTORS(T, L) (FASTNET_TILE * (int)sizeof(T) / FASTNET_VECTOR_BYTES_##L)
+#define FASTNET_LANES(T, L) (FASTNET_VECTOR_BYTES_##L / (int)sizeof(T))
+#define FASTNET_UNROLLED _Pragma("GCC unroll 8")
+
+/* The row functions of type T (suffix S) at level L. */
+#define FASTNET_DEFINE_ROWS(T, S, L)                                                                             \
+typedef T fastnet_vector_##S##_##L                                                                               \
+    __attribute__((vector_size(FASTNET_VECTOR_BYTES_##L), aligned(sizeof(T)), may_alias));                       \
+                                                                                                                 \
+/* out[0:width] = bias[0:width] + sum_p values[p] * w[rows[p] * width : +width]   (z = W a + b);                 \
+ * two running sums per vector of the tile (even and odd p), added at the end. */                                \
+FASTNET_TARGET_##L static void fastnet_accumulate_rows_##S##_##L(                                                \
+        const T *restrict w, long width, const T *restrict bias, const int32_t *restrict rows,                   \
+        const T *restrict values, long count, T *restrict out) {                                                 \
+    typedef fastnet_vector_##S##_##L V;                                                                          \
+    enum { N = FASTNET_VECTORS(T, L), LANES = FASTNET_LANES(T, L) };                                             \
+    for (long jb = 0; jb < width; jb += FASTNET_TILE) {                                                          \
+        V a[N], b[N];                                                                                            \
+        FASTNET_UNROLLED for (int k = 0; k < N; k++) {                                                           \
+            a[k] = *(const V *)(bias + jb + k * LANES);                                                          \
+            b[k] = (V){0};                                                                                       \
+        }                                                                                                        \
+        long p = 0;                                                                                              \
+        for (; p + 2 <= count; p += 2) {                                                                         \
+            const T *even = w + (long)rows[p] * width + jb, *odd = w + (long)rows[p + 1] * width + jb;           \
+            FASTNET_UNROLLED for (int k = 0; k < N; k++) {                                                       \
+                a[k] += values[p] * *(const V *)(even + k * LANES);                                              \
+                b[k] += values[p + 1] * *(const V *)(odd + k * LANES);                                           \
+            }                                                                                                    \
+        }                                                                                                        \
+        if (p < count) {                                                                                         \
+            const T *last = w + (long)rows[p] * width + jb;                                                      \
+            FASTNET_UNROLLED for (int k = 0; k < N; k++) a[k] += values[p] * *(const V *)(last + k * LANES);     \
+        }                                                                                                        \
+        FASTNET_UNROLLED for (int k = 0; k < N; k++) *(V *)(out + jb + k * LANES) = a[k] + b[k];                 \
+    }                                                                                                            \
+}                                                                                                                \
+                                                                                                                 \
+/* w[rows[p] * width : +width] += values[p] * delta[0:width] for p < count   (W += delta a^T).                   \
+ * Narrow rows: a tile of delta stays in registers while it is added to every row; wide ones are                 \
+ * streamed once each, whole. */                                                                                 \
+FASTNET_TARGET_##L static void fastnet_update_rows_##S##_##L(                                                    \
+        T *restrict w, long width, const int32_t *restrict rows, const T *restrict values, long count,           \
+        const T *restrict delta) {                                                                               \
+    typedef fastnet_vector_##S##_##L V;                                                                          \
+    enum { N = FASTNET_VECTORS(T, L), LANES = FASTNET_LANES(T, L) };                                             \
+    if (width <= FASTNET_HELD_DELTA_MAX_WIDTH) {                                                                 \
+        for (long jb = 0; jb < width; jb += FASTNET_TILE) {                                                      \
+            V d[N];                                                                                              \
+            FASTNET_UNROLLED for (int k = 0; k < N; k++) d[k] = *(const V *)(delta + jb + k * LANES);            \
+            for (long p = 0; p < count; p++)                                                                     \
+                if (values[p] != 0) {                                                                            \
+                    T *row = w + (long)rows[p] * width + jb;                                                     \
+                    FASTNET_UNROLLED for (int k = 0; k < N; k++) *(V *)(row + k * LANES) += values[p] * d[k];    \
+                }                                                                                                \
+        }                                                                                                        \
+        return;                                                                                                  \
+    }                                                                                                            \
+    for (long p = 0; p < count; p++) {                                                                           \
+        const T v = values[p];                                                                                   \
+        if (v == 0) continue;                                                                                    \
+        T *row = w + (long)rows[p] * width;                                                                      \
+        for (long j = 0; j < width; j += LANES)                                                                  \
+            *(V *)(row + j) += v * *(const V *)(delta + j);                                                      \
+    }                                                                                                            \
+}                                                                                                                \
+                                                                                                                 \
+                                                                                                                 \
 /* sum_i a[i] * b[i], in FASTNET_TILE partial sums (a fixed summation order that vectorises). */       \
-FASTNET_CLONES static T fastnet_dot_##S(const T *a, const T *b, long n) {                              \
+FASTNET_TARGET_##L static T fastnet_dot_##S##_##L(const T *a, const T *b, long n) {                              \
     T partial[FASTNET_TILE] = {0};                                                                      \
     long i = 0;                                                                                         \
     for (; i + FASTNET_TILE <= n; i += FASTNET_TILE)                                                    \
@@ -177,7 +235,7 @@ FASTNET_CLONES static T fastnet_dot_##S(const T *a, const T *b, long n) {       
 /* x[0:width] = sigmoid(x[0:width]), branch-free. GCC vectorises it only when comparisons may not trap: \
  * allowed here alone (FASTNET_FINITE); NaN still propagates (sigmoid(NaN) = NaN, as in the other      \
  * backends): the clamp in the exp is a comparison, not fmax. */                                        \
-FASTNET_CLONES FASTNET_FINITE static void fastnet_sigmoid_tiles_##S(T *x, long width) {                 \
+FASTNET_TARGET_##L FASTNET_FINITE static void fastnet_sigmoid_tiles_##S##_##L(T *x, long width) {                 \
     for (long j = 0; j < width; j++) {                                                                  \
         const T z = x[j];                                                                               \
         const T e = fastnet_exp_negative_##S(-__builtin_fabs(z));                                       \
@@ -186,7 +244,20 @@ FASTNET_CLONES FASTNET_FINITE static void fastnet_sigmoid_tiles_##S(T *x, long w
     }                                                                                                   \
 }
 
-FASTNET_DEFINE_ROWS(float, f)
-FASTNET_DEFINE_ROWS(double, d)
+FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_ROWS, float, f)
+FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_ROWS, double, d)
+
+#define FASTNET_ROWS(X) X(accumulate_rows_f) X(accumulate_rows_d) X(update_rows_f) X(update_rows_d) \
+    X(dot_f) X(dot_d) X(sigmoid_tiles_f) X(sigmoid_tiles_d)
+FASTNET_ROWS(FASTNET_POINTER)
+
+/* Point every row function at its code for `level` (one of FASTNET_BASELINE..FASTNET_AVX512). */
+static void fastnet_use_rows_level(int level) { FASTNET_ROWS(FASTNET_POINT_AT_LEVEL) }
+
+/* The level `pointer` (one row function's) points at, read back from the pointer itself. */
+#define FASTNET_LEVEL_OF(pointer) \
+    ((pointer) == FASTNET_AT_LEVEL(pointer, FASTNET_AVX512) ? FASTNET_AVX512 \
+     : (pointer) == FASTNET_AT_LEVEL(pointer, FASTNET_AVX2) ? FASTNET_AVX2 : FASTNET_BASELINE)
+static int fastnet_rows_level(void) { return FASTNET_LEVEL_OF(fastnet_accumulate_rows_f); }
 
 #endif

@@ -3,16 +3,20 @@
 The same kernel functions, arguments and checks as the Numba backend
 (``_compiled_api``); the drivers are ``_cython_kernels`` (Cython, releasing the
 GIL) over C row operations (``_cython_rows.h``) that choose AVX-512, AVX2 or
-baseline code for the running CPU. Nothing compiles at import: the extension
+baseline code for the running CPU
+(``cpu_levels``). Nothing compiles at import: the extension
 was built when fastnet was installed. When it was not (no C compiler), this
 module fails to import and ``fastnet info`` says why.
 """
 try:
-    from . import _cython_kernels as _kernels
+    from . import _cython_kernels as EXTENSION
 except ImportError as exc:
     raise ImportError("the compiled extension fastnet.backends._cython_kernels was not built when fastnet was "
                       f"installed (was a C compiler available?): {exc}") from None
+from . import cpu_levels
 from ._compiled_api import CompiledKernels, Inputs, blas_is_faster
+
+cpu_levels.configure(EXTENSION)
 
 __all__ = ["prepare_inputs", "feedforward", "activations", "predict", "backprop", "gradient", "sgd_epoch", "Inputs",
            "blas_is_faster"]
@@ -20,7 +24,7 @@ __all__ = ["prepare_inputs", "feedforward", "activations", "predict", "backprop"
 
 def _driver(name, dtype):
     """Driver ``name`` of the extension (Cython picks the float32 or float64 version from the arguments)."""
-    return getattr(_kernels, name)
+    return getattr(EXTENSION, name)
 
 
 (prepare_inputs, feedforward, activations, predict, backprop, gradient, sgd_epoch) = CompiledKernels(_driver).exports()

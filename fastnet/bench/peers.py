@@ -7,6 +7,7 @@ parameters and minimises the quadratic cost C = (1/m) Σ ½‖a − y‖² over 
 mini-batch, so that accuracies are comparable. A contender whose library is
 missing reports why and is skipped, never an error.
 """
+import contextlib
 import importlib
 import time
 
@@ -14,6 +15,7 @@ import numpy as np
 
 import fastnet
 from fastnet._layout import split_params
+from fastnet.backends import cpu_levels
 
 
 # module -> what to install to get it, where the names differ
@@ -54,9 +56,12 @@ class Contender:
 
 
 class FastnetBackend(Contender):
-    def __init__(self, backend):
-        self.backend = backend
-        self.name = f"fastnet {backend}"
+    def __init__(self, backend, level=None):
+        self.backend, self.level = backend, level  # level: the Cython backend's CPU level (cpu_levels), if forced
+        self.name = f"fastnet {backend}" + (f" {level}" if level else "")
+
+    def _at_level(self):
+        return cpu_levels.use(self.level) if self.level else contextlib.nullcontext()
 
     def missing(self):
         return fastnet.backends.why_unavailable(self.backend)
@@ -69,17 +74,20 @@ class FastnetBackend(Contender):
         start = time.perf_counter()
         _, sizes, *codes = self.net.kernel_arguments
         warm_up = self.net.params.copy()  # compile (or load) outside the timed epochs, on a copy
-        self.kernels.sgd_epoch(warm_up, sizes, *codes, self.inputs, Y, np.arange(min(len(Y), 20)), 10, eta)
+        with self._at_level():
+            self.kernels.sgd_epoch(warm_up, sizes, *codes, self.inputs, Y, np.arange(min(len(Y), 20)), 10, eta)
         self._compile = time.perf_counter() - start
 
     def compile_seconds(self):
         return self._compile
 
     def epoch(self, order, batch_size):
-        self.kernels.sgd_epoch(*self.net.kernel_arguments, self.inputs, self.Y, order, batch_size, self.eta)
+        with self._at_level():
+            self.kernels.sgd_epoch(*self.net.kernel_arguments, self.inputs, self.Y, order, batch_size, self.eta)
 
     def predict(self, X):
-        return self.net.predict(X)
+        with self._at_level():
+            return self.net.predict(X)
 
 
 class BookLoop(Contender):
@@ -262,6 +270,16 @@ def time_alternated(ready, examples, epochs, batch_size, seed=0):
     return seconds
 
 
+def fastnet_contenders():
+    """fastnet's backends; the Cython backend once per CPU level this CPU runs, best first."""
+    for name in fastnet.backends.names():
+        if name == "cython" and fastnet.backends.why_unavailable(name) is None:
+            best = cpu_levels.LEVELS.index(cpu_levels.supported(fastnet.backends.load(name).EXTENSION))
+            yield from (FastnetBackend(name, level) for level in reversed(cpu_levels.LEVELS[:best + 1]))
+        else:
+            yield FastnetBackend(name)
+
+
 def contenders():
     """Every contender, fastnet's backends first."""
-    return [FastnetBackend(name) for name in fastnet.backends.names()] + [BookLoop(), PyTorch(), Jax(), ScikitLearn()]
+    return [*fastnet_contenders(), BookLoop(), PyTorch(), Jax(), ScikitLearn()]
