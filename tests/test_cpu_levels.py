@@ -81,3 +81,15 @@ def test_use_switches_both_extensions_and_restores_their_level(level):
     with pytest.raises(ValueError, match="level must be one of"):
         with cpu_levels.use("sse9"):
             pass
+
+
+def test_a_run_on_the_precompiled_backend_never_loads_numba():
+    """Issue 26: auto picked Cython but still imported Numba (about 1 s and 120 MB) to list the usable backends."""
+    code = ("import sys, numpy as np, fastnet; net = fastnet.Network([784, 16, 10], seed=0); "
+            "net.fit(np.zeros((20, 784), np.float32), np.zeros(20, int), epochs=1, progress=False); "
+            "gpt = fastnet.GPT(10, context=4, n_layer=1, n_head=1, n_embd=8); "
+            "print(net.backend, gpt.backend, 'numba' in sys.modules)")
+    env = {**os.environ}
+    env.pop("FASTNET_BACKEND", None)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.stdout.split() == ["cython", "cython", "False"], result.stderr

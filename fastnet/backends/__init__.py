@@ -96,7 +96,7 @@ def resolve(name="auto"):
                     f"expected one of {', '.join(map(repr, names()))}"
                 )
             return forced
-        return available()[0]
+        return next(name for name in AUTO_ORDER if _import(name) is not None)  # imports no backend past it
     return name
 
 
@@ -119,15 +119,16 @@ def load_gpt(name):
     """
     resolved = resolve(name)
     if name == "auto" and not os.environ.get(ENVIRONMENT_VARIABLE):
-        candidates = available()
+        candidates = (candidate for candidate in AUTO_ORDER if _import(candidate) is not None)  # lazily
     else:
         load(resolved)  # a backend that cannot run here says how to install it
         candidates = [resolved]
-    failures = []
+    failures, tried = [], []
     for candidate in candidates:
+        tried.append(candidate)
         try:
             return candidate, importlib.import_module(_GPT_MODULES[candidate])
         except Exception as exc:  # e.g. a partial build: the MLP extension without the GPT's
             failures.append(f"{candidate}: {type(exc).__name__}: {exc}")
     raise BackendUnavailable(f"no GPT kernels could be loaded for backend {name!r} ({'; '.join(failures)}); "
-                             f"to install: {_BACKENDS[candidates[0]][1]}")
+                             f"to install: {_BACKENDS[tried[0]][1]}")
