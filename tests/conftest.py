@@ -12,7 +12,10 @@ SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "da
 
 
 def _mnist_directory():
-    for candidate in (os.environ.get("FASTNET_DATA"), SHARED_MNIST):
+    """FASTNET_DATA, the shared data beside the repository, or else the four files shipped inside the package."""
+    from fastnet.datasets.mnist import EMBEDDED_DIRECTORY
+
+    for candidate in (os.environ.get("FASTNET_DATA"), SHARED_MNIST, EMBEDDED_DIRECTORY):
         if candidate and os.path.isfile(os.path.join(candidate, "train-labels-idx1-ubyte.gz")):
             return candidate
     return None
@@ -36,7 +39,7 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def mnist_directory():
-    """The folder holding the full MNIST .gz files; tests that need it skip without it."""
+    """The folder holding the full MNIST .gz files (the package ships them; a broken install skips)."""
     directory = _mnist_directory()
     if directory is None:
         pytest.skip("the full MNIST is not available (set FASTNET_DATA)")

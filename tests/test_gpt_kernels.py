@@ -127,9 +127,9 @@ def test_generation_gives_the_same_tokens_on_every_backend(dtype):
         model = fastnet.GPT(17, context=12, n_layer=2, n_head=2, n_embd=16, dtype=dtype, seed=4, backend=name)
         # past the context too: each token after it is predicted from a fresh window
         outputs.append(model.generate([1, 2, 3], 30, temperature=0.8, seed=9))
-    if dtype == "float64":
-        for out in outputs[1:]:
-            np.testing.assert_array_equal(out, outputs[0])
+    # float32 too: the backends' probabilities differ by rounding (~1e-7), far from moving a draw of these seeds
+    for out in outputs[1:]:
+        np.testing.assert_array_equal(out, outputs[0])
     assert all(len(out) == 33 for out in outputs)
 
 

@@ -21,6 +21,8 @@ import numpy as np
 
 import fastnet
 
+from .peers import at_level, fastnet_variants
+
 CONFIGS = {
     "nanogpt-cpu": dict(context=64, n_layer=4, n_head=4, n_embd=128, batch_size=12),  # nanoGPT's CPU example
     "small": dict(context=32, n_layer=2, n_head=2, n_embd=64, batch_size=8),
@@ -47,15 +49,16 @@ def _batch(config, seed=0):
     return rng.integers(0, VOCAB_SIZE, shape), rng.integers(0, VOCAB_SIZE, shape)
 
 
-def _fastnet_step(model, tokens, targets):
+def _fastnet_step(model, tokens, targets, level=None):
     kernels, params, shape, mask = model.kernels, model.params, model.shape, model.decay_mask
     grad, m, v = np.empty_like(params), np.zeros_like(params), np.zeros_like(params)
     count = [0]
 
     def step():
         count[0] += 1
-        kernels.loss_and_gradient(params, shape, tokens, targets, grad)
-        kernels.adamw_step(params, grad, m, v, count[0], 1e-3, 0.9, 0.99, 1e-8, 0.1, mask, 1.0)
+        with at_level(level):
+            kernels.loss_and_gradient(params, shape, tokens, targets, grad)
+            kernels.adamw_step(params, grad, m, v, count[0], 1e-3, 0.9, 0.99, 1e-8, 0.1, mask, 1.0)
 
     return step
 
@@ -84,8 +87,9 @@ def _torch_step(model, tokens, targets):
 def training_contenders(config, dtype="float32"):
     """{name: step()}: one training iteration each, every backend here and PyTorch when installed."""
     tokens, targets = _batch(config)
-    steps = {f"fastnet {name}": _fastnet_step(_model(config, dtype, name), tokens, targets)
-             for name in fastnet.backends.available()}
+    steps = {f"fastnet {name}" + (f" {level}" if level else ""):
+             _fastnet_step(_model(config, dtype, name), tokens, targets, level)
+             for name, level in fastnet_variants() if fastnet.backends.why_unavailable(name) is None}
     if _torch() is not None:
         steps[f"PyTorch {_torch().__version__}"] = _torch_step(_model(config, dtype, "numpy"), tokens, targets)
     return steps

@@ -61,7 +61,7 @@ class FastnetBackend(Contender):
         self.name = f"fastnet {backend}" + (f" {level}" if level else "")
 
     def _at_level(self):
-        return cpu_levels.use(self.level) if self.level else contextlib.nullcontext()
+        return at_level(self.level)
 
     def missing(self):
         return fastnet.backends.why_unavailable(self.backend)
@@ -270,16 +270,23 @@ def time_alternated(ready, examples, epochs, batch_size, seed=0):
     return seconds
 
 
-def fastnet_contenders():
-    """fastnet's backends; the Cython backend once per CPU level this CPU runs, best first."""
+def at_level(level):
+    """A context in which the Cython backend runs at CPU ``level`` (None: as configured)."""
+    return cpu_levels.use(level) if level else contextlib.nullcontext()
+
+
+def fastnet_variants():
+    """(backend, CPU level or None) for each of fastnet's backends; the Cython one once per CPU level this CPU
+    runs, best first (``cpu_levels``)."""
     for name in fastnet.backends.names():
         if name == "cython" and fastnet.backends.why_unavailable(name) is None:
             best = cpu_levels.LEVELS.index(cpu_levels.supported(fastnet.backends.load(name).EXTENSION))
-            yield from (FastnetBackend(name, level) for level in reversed(cpu_levels.LEVELS[:best + 1]))
+            yield from ((name, level) for level in reversed(cpu_levels.LEVELS[:best + 1]))
         else:
-            yield FastnetBackend(name)
+            yield name, None
 
 
 def contenders():
     """Every contender, fastnet's backends first."""
-    return [*fastnet_contenders(), BookLoop(), PyTorch(), Jax(), ScikitLearn()]
+    return [*(FastnetBackend(name, level) for name, level in fastnet_variants()), BookLoop(), PyTorch(), Jax(),
+            ScikitLearn()]
