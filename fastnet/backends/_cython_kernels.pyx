@@ -45,24 +45,15 @@ ctypedef fused real:
 from fastnet.backends import codes
 
 
-def cpu_level():
-    """The highest CPU level this CPU runs and this build holds: 0 baseline x86-64, 1 AVX2 with FMA, 2 AVX-512."""
-    return fastnet_cpu_level()
-
-
-def use_level(int level):
-    """Run every row function's code for ``level`` from now on (``fastnet.backends.cpu_levels`` chooses it)."""
-    if not 0 <= level <= fastnet_cpu_level():
-        raise ValueError(f"level must be between 0 and {fastnet_cpu_level()} on this CPU; got {level}")
+cdef void _point_rows_at(int level) noexcept nogil:
     fastnet_use_rows_level(level)
 
 
-fastnet_use_rows_level(fastnet_cpu_level())  # the CPU's best until cpu_levels.configure says otherwise
-
-
-def level_in_use():
-    """The level the row functions run at now, read back from their pointers."""
+cdef int _rows_level() noexcept nogil:
     return fastnet_rows_level()
+
+
+include "_cython_levels.pxi"
 
 # The codes, read from the one shared source (fastnet/backends/codes.py) when this module is imported.
 cdef long _SIGMOID = codes.SIGMOID, _RELU = codes.RELU, _TANH = codes.TANH, _GELU = codes.GELU
