@@ -1,6 +1,6 @@
 """Build script for fastnet's optional compiled extension.
 
-Every ``fastnet/backends/*.pyx`` file is compiled into an extension module of
+Every ``fastnet/backends/cython/*.pyx`` file is compiled into an extension module of
 the same name. The extension is optional: when Cython or a C compiler is
 missing, or compilation fails, the install still succeeds with the pure-Python
 package and says so; ``fastnet info`` then explains why the Cython backend is
@@ -16,7 +16,7 @@ import sys
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-PYX_SOURCES = sorted(glob.glob(os.path.join("fastnet", "backends", "*.pyx")))
+PYX_SOURCES = sorted(glob.glob(os.path.join("fastnet", "backends", "cython", "*.pyx")))
 
 
 def compile_args():

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import fastnet
-from fastnet._layout import sizes_array
+from fastnet.mlp.layout import sizes_array
 
 ARCHITECTURES = {"3b1b": [784, 16, 16, 10], "book": [784, 30, 10]}
 

@@ -2,7 +2,7 @@
 
     FASTNET_DATA=DIR pytest benches/test_blas_crossover.py --benchmark-only -s
 
-Two rules in ``_compiled_api``: ``blas_is_faster`` picks, from the sizes and
+Two rules in ``compiled_mlp``: ``blas_is_faster`` picks, from the sizes and
 the batch size, the compiled epoch or ``numpy_backend.sgd_epoch`` (one matrix
 product per layer per mini-batch); ``BLAS_MAX_FIRST_LAYER`` picks how a plain
 array (not prepared) is forwarded. Each point is run both ways, alternated,
@@ -19,8 +19,9 @@ import pytest
 from conftest import EpochProblem
 
 import fastnet
-from fastnet._layout import sizes_array
-from fastnet.backends import _compiled_api, load, numpy_backend
+from fastnet.mlp.layout import sizes_array
+from fastnet.backends import compiled_mlp, load
+from fastnet.backends.numpy import mlp as numpy_backend
 
 COMPILED = [name for name in fastnet.backends.available() if name != "numpy"]
 if not COMPILED:
@@ -48,8 +49,8 @@ POINTS = [  # (sizes, batch size): on both sides of the rule, and on its edges
 def test_training_rule_picks_the_faster_formulation(benchmark, mnist_train, monkeypatch, backend, sizes, batch_size):
     X, Y = mnist_train
     problem = EpochProblem(sizes, X[:IMAGES], Y[:IMAGES], batch_size=batch_size, eta=0.1)
-    chosen = "blas" if _compiled_api.blas_is_faster(problem.sizes, batch_size) else "compiled"
-    monkeypatch.setattr(_compiled_api, "blas_is_faster", lambda sizes, batch_size: False)  # always compiled
+    chosen = "blas" if compiled_mlp.blas_is_faster(problem.sizes, batch_size) else "compiled"
+    monkeypatch.setattr(compiled_mlp, "blas_is_faster", lambda sizes, batch_size: False)  # always compiled
     kernels = load(backend)
     inputs = kernels.prepare_inputs(problem.X)
 
@@ -65,11 +66,11 @@ def test_training_rule_picks_the_faster_formulation(benchmark, mnist_train, monk
 def test_forward_rule_picks_the_faster_formulation(benchmark, monkeypatch, test_images, backend, width):
     net = fastnet.Network([784, width, 10], seed=0)
     sizes, labels = sizes_array([784, width, 10]), np.empty(len(test_images), np.int64)
-    chosen = "blas" if width <= _compiled_api.BLAS_MAX_FIRST_LAYER else "compiled"
+    chosen = "blas" if width <= compiled_mlp.BLAS_MAX_FIRST_LAYER else "compiled"
     kernels = load(backend)
 
     def predict(max_first_layer):
-        monkeypatch.setattr(_compiled_api, "BLAS_MAX_FIRST_LAYER", max_first_layer)
+        monkeypatch.setattr(compiled_mlp, "BLAS_MAX_FIRST_LAYER", max_first_layer)
         kernels.predict(net.params, sizes, 0, 0, test_images, labels)
 
     _compare(benchmark, f"{backend} predict, 784-{width}-10, a plain array", chosen,

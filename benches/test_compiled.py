@@ -23,7 +23,8 @@ from conftest import ARCHITECTURES, EpochProblem
 
 import fastnet
 
-from fastnet.backends import _compiled_api, load, numpy_backend
+from fastnet.backends import compiled_mlp, load
+from fastnet.backends.numpy import mlp as numpy_backend
 
 COMPILED = [name for name in fastnet.backends.available() if name != "numpy"]
 if not COMPILED:
@@ -76,7 +77,7 @@ def test_target_epoch_time_and_speed_up(benchmark, kernels, problem):
 
 def test_target_predict(benchmark, kernels, test_images):
     """Predicting the 10,000 test images (prepared) in at most 3 ms, 784-16-16-10."""
-    sizes = fastnet._layout.sizes_array(ARCHITECTURES["3b1b"])
+    sizes = fastnet.mlp.layout.sizes_array(ARCHITECTURES["3b1b"])
     params = fastnet.Network(ARCHITECTURES["3b1b"], seed=0).params
     X, labels = kernels.prepare_inputs(test_images), np.empty(len(test_images), np.int64)
     kernels.predict(params, sizes, 0, 0, X, labels)
@@ -91,8 +92,8 @@ def test_target_predict(benchmark, kernels, test_images):
 @pytest.mark.parametrize("rows", [1, 16, 64])
 @pytest.mark.parametrize("path", ["matvec", "packed"])
 def test_feedforward_paths(benchmark, kernels, problem, test_images, rows, path, monkeypatch):
-    """Where _compiled_api.MATVEC_MAX_ROWS should sit."""
-    monkeypatch.setattr(_compiled_api, "MATVEC_MAX_ROWS", 10**9 if path == "matvec" else 0)
+    """Where compiled_mlp.MATVEC_MAX_ROWS should sit."""
+    monkeypatch.setattr(compiled_mlp, "MATVEC_MAX_ROWS", 10**9 if path == "matvec" else 0)
     X, out = test_images[:rows], np.empty((rows, 10), np.float32)
     kernels.feedforward(problem.start, problem.sizes, 0, 0, X, out)
     benchmark(kernels.feedforward, problem.start, problem.sizes, 0, 0, X, out)
@@ -102,8 +103,8 @@ FIRST_CALL = textwrap.dedent("""
     import time, numpy as np
     start = time.perf_counter()
     import fastnet
-    from fastnet.backends import numba_backend
-    from fastnet._layout import sizes_array  # the Numba backend: the only one that compiles at run time
+    from fastnet.backends.numba import mlp as numba_backend
+    from fastnet.mlp.layout import sizes_array  # the Numba backend: the only one that compiles at run time
     imported = time.perf_counter()
     sizes = sizes_array([784, 16, 16, 10])
     params = fastnet.Network([784, 16, 16, 10], seed=0).params

@@ -15,7 +15,8 @@ import pytest
 from conftest import ARCHITECTURES, EpochProblem
 
 import fastnet
-from fastnet.backends import load, numpy_backend
+from fastnet.backends import load
+from fastnet.backends.numpy import mlp as numpy_backend
 
 BACKENDS = fastnet.backends.available()
 DTYPES = {"float32": np.float32, "float64": np.float64}

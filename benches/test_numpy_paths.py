@@ -15,7 +15,7 @@ import time
 import pytest
 from conftest import ARCHITECTURES, EpochProblem
 
-from fastnet.backends import numpy_backend
+from fastnet.backends.numpy import mlp as numpy_backend
 
 PATHS = {"batched": numpy_backend.sgd_epoch, "matvec": numpy_backend.sgd_epoch_matvec}
 

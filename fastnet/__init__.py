@@ -9,13 +9,15 @@ The second model, ``fastnet.GPT``, predicts the next token of a text
 (``fastnet.text`` cuts text into tokens). The kernels run on the backend named
 by ``backend=...``; see ``fastnet.backends.available()``.
 """
-from . import backends, datasets, pictures, text
+from . import backends, datasets, text
+from .mlp import pictures
 from ._version import __version__
 from .gpt import GPT, GPTHistory
-from .network import Network
+from .mlp.network import Network
 from .loading import load
 from .sweeps import sweep
-from .training import History, TrainingDiverged, TrainingWarning
+from .core.records import TrainingDiverged
+from .mlp.training import History, TrainingWarning
 
 # Submodules that import what they need (Dask, scikit-learn, Starlette...) only when used: ``fastnet.dask.predict``
 # works after ``import fastnet`` alone, and ``import fastnet`` imports none of them.

@@ -24,7 +24,7 @@ def predict(net, X):
     import dask
     import dask.array as da
 
-    from .network import Network
+    from .mlp.network import Network
 
     if not isinstance(net, Network):
         raise TypeError(f"net must be a fastnet.Network; got {type(net).__name__}")

@@ -14,7 +14,7 @@ import copy
 
 import numpy as np
 
-from ._checks import as_labels, check_int, check_positive_finite, check_seed
+from .core.checks import as_labels, check_int, check_positive_finite, check_seed
 
 MAX_SURFACE_POINTS = 101  # a surface's grid is at most this many points a side
 SURFACE_SAMPLE = 500  # training images the page's and fastnet show's surfaces take the mean cost over
@@ -206,7 +206,7 @@ def next_token_dots(model, tokens, temperature=1.0):
 
     Computed by the NumPy reference (``numpy_gpt.forward``, ``numpy_gpt.softmax``) on the model's parameters.
     """
-    from .backends import numpy_gpt
+    from .backends.numpy import gpt as numpy_gpt
     from .gpt import layout
 
     rows = np.asarray(tokens, dtype=np.int64).reshape(1, -1)[:, -model.context:]

@@ -1,10 +1,11 @@
 """``fastnet.load``: a saved model, whichever kind it is (a ``Network`` or a ``GPT``)."""
 import os
 
-from . import persistence
+from .core import model_files
+from .mlp import files as persistence
 from .gpt import files as gpt_files
 from .gpt.model import GPT
-from .network import Network
+from .mlp.network import Network
 
 
 def load(path, *, backend="auto"):
@@ -14,7 +15,7 @@ def load(path, *, backend="auto"):
     consistent fastnet file.
     """
     path = os.fspath(path)
-    with persistence.open_file(path) as file:
+    with model_files.open_file(path) as file:
         if gpt_files.is_gpt_file(file):
             config, params, tokenizer = gpt_files.read(file)
             return _built(path, GPT, dict(config, dtype=params.dtype.name), params, backend, tokenizer=tokenizer)

@@ -14,8 +14,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._checks import is_integer
-from .network import Network
+from .core.checks import is_integer
+from .mlp.network import Network
 
 # scikit-learn's estimator checks this classifier is known to fail, each with the reason; the test suite runs
 # every other check (``parametrize_with_checks(..., expected_failed_checks=...)``).

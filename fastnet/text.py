@@ -13,8 +13,8 @@ import re
 
 import numpy as np
 
-from ._checks import check_int, is_integer
-from ._io import json_value, read_bytes, replace_atomically
+from .core.checks import check_int, is_integer
+from .core.storage import json_value, read_bytes, replace_atomically
 
 
 class CharTokenizer:
@@ -195,48 +195,6 @@ class BPETokenizer:
     @classmethod
     def load(cls, path):
         return _load(path, cls)
-
-
-DIRECT_COUNT_MAX = 1 << 22  # pairs counted in a table of vocab_size² up to this size, else by sorting
-
-
-def most_frequent_pair(ids, word_of, weights, vocab_size):
-    """The most frequent adjacent pair (a, b) of tokens within the same word, or None when there is none.
-
-    ``ids`` holds every distinct word's tokens end to end, ``word_of`` the
-    word of each token and ``weights`` how often that word occurs; tokens are
-    < vocab_size. Ties go to the smallest a * vocab_size + b.
-    """
-    same_word = word_of[:-1] == word_of[1:]
-    if not same_word.any():
-        return None
-    keys = ids[:-1][same_word] * vocab_size + ids[1:][same_word]
-    if vocab_size ** 2 <= DIRECT_COUNT_MAX:  # count every possible pair directly
-        totals = np.bincount(keys, weights=weights[:-1][same_word])
-        return divmod(int(np.argmax(totals)), vocab_size)
-    distinct, which = np.unique(keys, return_inverse=True)  # sorted: argmax still takes the smallest key
-    return divmod(int(distinct[np.argmax(np.bincount(which, weights=weights[:-1][same_word]))]), vocab_size)
-
-
-def merge_pair(ids, word_of, weights, pair, new_token):
-    """``(ids, word_of, weights)`` with each occurrence of ``pair`` in a word replaced by ``new_token``.
-
-    Occurrences are taken left to right, so "a a a" with pair (a, a) becomes "X a".
-    """
-    a, b = pair
-    starts = np.flatnonzero((ids[:-1] == a) & (ids[1:] == b) & (word_of[:-1] == word_of[1:]))
-    if a == b and len(starts) > 1:  # overlapping runs: keep a start only if the previous one was not kept
-        keep = np.ones(len(starts), bool)
-        previous = -2
-        for n, start in enumerate(starts.tolist()):
-            keep[n] = start != previous + 1
-            previous = start if keep[n] else -2
-        starts = starts[keep]
-    ids = ids.copy()
-    ids[starts] = new_token
-    drop = np.zeros(len(ids), bool)
-    drop[starts + 1] = True
-    return ids[~drop], word_of[~drop], weights[~drop]
 
 
 def decode_stream(tokenizer, ids):

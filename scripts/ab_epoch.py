@@ -20,7 +20,7 @@ CHILD = r"""
 import json, sys, time
 import numpy as np
 import fastnet
-from fastnet._layout import sizes_array
+from fastnet.mlp.layout import sizes_array
 backend, data = sys.argv[1], sys.argv[2]
 train, _, _ = fastnet.datasets.load_mnist(data, split="nielsen", download=False, progress=False)
 X, Y = train.images, np.eye(10, dtype=np.float32)[train.labels]

@@ -13,7 +13,7 @@ import timeit
 import numpy as np
 
 import fastnet
-from fastnet._layout import sizes_array
+from fastnet.mlp.layout import sizes_array
 from fastnet.backends import available, load
 
 SIZES = [784, 16, 16, 10]

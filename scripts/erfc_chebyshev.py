@@ -4,7 +4,7 @@ erfc(a) = t e^(−a² + g(2t − 1)), t = 2 / (2 + a), a >= 0 (the form of Numer
 Recipes' erfccheb), g the Chebyshev interpolant of ln(erfc(a) e^(a²) / t) on
 [−1, 1] at n nodes, printed as the coefficients of 1, y, y², ... (well
 conditioned here: their magnitudes sum to about 1.5) for Horner's rule. The
-kernels' normal CDF (``_numba_math.normal_cdf``, ``_cython_rows.h``) uses
+kernels' normal CDF (``numba.mlp_math.normal_cdf``, ``rows.h``) uses
 n = 22 in float64 and n = 12 in float32.
 
     python scripts/erfc_chebyshev.py

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 import fastnet
-from fastnet.backends import cpu_levels
+from fastnet.backends.cython import cpu_levels
+
+# The Python processes the tests start (python -m fastnet.cli, python -c ...) import the installed fastnet, as a
+# user's would, not the source tree of the working directory, which has no compiled extension in CI (where every
+# subprocess silently fell back to Numba and compiled it). PYTHONSAFEPATH: Python 3.11+ leaves the working
+# directory off sys.path.
+os.environ["PYTHONSAFEPATH"] = "1"
 
 SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets", "mnist")
 

@@ -24,9 +24,10 @@ import numpy as np
 import pytest
 
 import fastnet
-from fastnet._layout import sizes_array
-from fastnet.backends import KERNELS, load, numpy_backend
-from fastnet.backends.codes import ACTIVATIONS, COST_OUTPUTS, COSTS, CSR_INPUTS
+from fastnet.mlp.layout import sizes_array
+from fastnet.backends import KERNELS, load
+from fastnet.backends.numpy import mlp as numpy_backend
+from fastnet.core.codes import ACTIVATIONS, COST_OUTPUTS, COSTS, CSR_INPUTS
 
 from conftest import compiled_variants, running
 
@@ -363,7 +364,7 @@ def test_kernels_leave_the_callers_floating_point_mode_alone(compiled, images):
 
 def test_wide_hidden_layers_in_large_batches_take_the_blas_path(images):
     """784-200-200-10 at batch 32 is faster as BLAS products: the result is then exactly NumPy's."""
-    numba_backend = pytest.importorskip("fastnet.backends.numba_backend")
+    numba_backend = pytest.importorskip("fastnet.backends.numba.mlp")
     X, Y = images
     X, Y = np.ascontiguousarray(X[:320], dtype=np.float32), np.ascontiguousarray(Y[:320], dtype=np.float32)
     order = np.random.default_rng(0).permutation(320)
@@ -395,12 +396,11 @@ def test_the_compiled_backends_are_there_where_required(name):
 @pytest.mark.parametrize("n", [1, 15, 16, 17, 12_683])
 def test_work_arrays_start_on_a_cache_line(compiled, dtype, n):
     """The packed parameters and activation slots start on 64-byte lines, so no tile spans two lines."""
-    module = compiled.__name__.rsplit(".", 1)[-1]
-    if module == "numba_backend":
-        from fastnet.backends._numba_kernels import aligned_zeros
+    if compiled.__name__ == "fastnet.backends.numba.mlp":
+        from fastnet.backends.numba.mlp_kernels import aligned_zeros
         arrays = [aligned_zeros(n, np.zeros(1, dtype)) for _ in range(4)]
     else:
-        from fastnet.backends._cython_kernels import aligned_zeros
+        from fastnet.backends.cython._mlp_kernels import aligned_zeros
         arrays = [aligned_zeros(n, dtype) for _ in range(4)]
     for array in arrays:
         assert array.ctypes.data % 64 == 0

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import fastnet
-from fastnet import _numerics
-from fastnet.backends import numpy_backend
+from fastnet.core import numerics as _numerics
+from fastnet.backends.numpy import mlp as numpy_backend
 
 
 class KernelsMustNotRun:

@@ -10,14 +10,14 @@ import sys
 import pytest
 
 import fastnet
-from fastnet.backends import cpu_levels
+from fastnet.backends.cython import cpu_levels
 
 pytestmark = pytest.mark.skipif(fastnet.backends.why_unavailable("cython") is not None,
                                 reason="the Cython extension is not built")
 
 
 def extensions():
-    from fastnet.backends import cython_backend, cython_gpt
+    from fastnet.backends.cython import mlp as cython_backend, gpt as cython_gpt
 
     return cython_backend.EXTENSION, cython_gpt.EXTENSION
 

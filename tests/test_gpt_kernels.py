@@ -6,7 +6,7 @@ import pytest
 
 import fastnet
 from fastnet import backends
-from fastnet.backends import numpy_gpt
+from fastnet.backends.numpy import gpt as numpy_gpt
 
 from conftest import compiled_variants, running
 
@@ -249,7 +249,7 @@ def test_bpe_kernel_checks_its_words_and_hands_large_vocabularies_to_numpy(name,
     word_of, weights = np.array([0, 0, 0, 1, 1, 1], np.int64), np.array([2, 2, 2, 1, 1, 1], np.int64)
     expected = numpy_gpt.bpe_merges(ids, word_of, weights, 260)
     np.testing.assert_array_equal(k.bpe_merges(ids, word_of, weights, 260), expected)
-    monkeypatch.setattr("fastnet.backends._gpt_compiled.DIRECT_COUNT_MAX", 256 ** 2)  # now 260² is "large"
+    monkeypatch.setattr("fastnet.backends.compiled_gpt.DIRECT_COUNT_MAX", 256 ** 2)  # now 260² is "large"
     np.testing.assert_array_equal(k.bpe_merges(ids, word_of, weights, 260), expected)
     for bad in ((ids + 300, word_of, weights), (ids, word_of[::-1].copy(), weights), (ids, word_of, weights[:-1]),
                 (ids.astype(np.int32), word_of, weights), (ids, word_of, -weights)):

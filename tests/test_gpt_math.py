@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastnet
-from fastnet.backends import numpy_gpt as ref
+from fastnet.backends.numpy import gpt as ref
 from fastnet.gpt import layout
 from fastnet.gpt.training import learning_rate
 

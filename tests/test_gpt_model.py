@@ -167,7 +167,7 @@ def test_every_backend_runs_its_own_gpt_kernels():
         for name in fastnet.backends.available():
             model = tiny(backend=name)
             assert model.backend == name
-            assert model.kernels.__name__ == f"fastnet.backends.{name}_gpt"
+            assert model.kernels.__name__ == f"fastnet.backends.{name}.gpt"
         assert tiny().backend == fastnet.backends.available()[0]
 
 

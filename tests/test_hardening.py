@@ -41,7 +41,7 @@ def test_prepared_inputs_are_read_only(name, attack):
 # -- 2. every backend propagates NaN and overflow the same way
 
 
-@pytest.mark.parametrize("activation", fastnet.backends.codes.ACTIVATIONS)
+@pytest.mark.parametrize("activation", fastnet.core.codes.ACTIVATIONS)
 @pytest.mark.parametrize("rows", [5, 40])  # the matrix-vector path and the packed one
 def test_nan_parameters_give_nan_outputs_on_every_backend(activation, rows):
     X = np.random.default_rng(1).random((rows, 6)).astype(np.float32)

@@ -239,7 +239,7 @@ def test_an_uncreatable_save_path_is_refused_before_training(tmp_path):
 
 def test_check_destination_creates_and_removes_a_probe(tmp_path):
     """Item 9: the check leaves nothing behind where it succeeds."""
-    from fastnet._io import check_destination
+    from fastnet.core.storage import check_destination
     check_destination("out", tmp_path / "x.npz")
     assert os.listdir(tmp_path) == []
     with pytest.raises(ValueError, match="out"):

@@ -6,9 +6,9 @@ import pytest
 from conftest import random_problem
 
 import fastnet
-from fastnet._layout import sizes_array
-from fastnet.backends import numpy_backend
-from fastnet.backends.codes import ACTIVATIONS, COSTS, QUADRATIC
+from fastnet.mlp.layout import sizes_array
+from fastnet.backends.numpy import mlp as numpy_backend
+from fastnet.core.codes import ACTIVATIONS, COSTS, QUADRATIC
 
 
 def _targets(labels, classes):

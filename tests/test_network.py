@@ -148,10 +148,10 @@ def test_epoch_is_the_visiting_order_cut_into_batches():
 def test_progress_pieces_do_not_change_the_result(monkeypatch):
     X, y = random_problem([6, 5, 3], 95)
     results = []
-    monkeypatch.setattr(fastnet.training, "will_draw", lambda enabled: enabled)  # as if on a terminal
+    monkeypatch.setattr(fastnet.mlp.training, "will_draw", lambda enabled: enabled)  # as if on a terminal
     for progress in (False, True):
         net = fastnet.Network([6, 5, 3], dtype="float64", seed=0)
-        monkeypatch.setattr(fastnet.training, "PROGRESS_PIECES", 4)
+        monkeypatch.setattr(fastnet.mlp.training, "PROGRESS_PIECES", 4)
         net.fit(X, y, epochs=1, batch_size=10, eta=1.0, seed=1, progress=progress)
         results.append(net.params)
     np.testing.assert_array_equal(*results)

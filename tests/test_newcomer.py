@@ -121,7 +121,7 @@ def test_gpt_training_shows_its_progress_after_every_evaluation(monkeypatch):
 
 def test_a_long_first_compilation_is_never_silent():
     """Item 1: the first fastnet train said it was compiling, then nothing for 86 s; a heartbeat now counts."""
-    from fastnet._progress import Heartbeat
+    from fastnet.core.progress import Heartbeat
     log = io.StringIO()
     with Heartbeat("compiling the Numba kernel x (float32)", note="once", delay=0.0, interval=0.2, stream=log):
         time.sleep(1.1)

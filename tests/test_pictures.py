@@ -4,7 +4,7 @@ import pytest
 from conftest import random_problem
 
 import fastnet
-from fastnet import pictures
+from fastnet.mlp import pictures
 
 
 def test_first_layer_images_are_the_rows_of_w0():

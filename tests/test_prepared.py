@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import fastnet
-from fastnet.backends import load, numpy_backend
-from fastnet.backends.codes import CSR_INPUTS, DENSE_INPUTS
+from fastnet.backends import load
+from fastnet.backends.numpy import mlp as numpy_backend
+from fastnet.core.codes import CSR_INPUTS, DENSE_INPUTS
 
 COMPILED = [name for name in fastnet.backends.available() if name != "numpy"]
 
@@ -40,7 +41,7 @@ def test_pixels_are_read_as_value_over_255_bit_for_bit(compiled, dtype):
     scaled = pixels.astype(dtype)
     scaled /= 255
     assert numpy_backend.prepare_inputs(pixels, dtype).tobytes() == scaled.tobytes()
-    assert numpy_backend.pixel_values(dtype).tolist() == [dtype(v) / dtype(255) for v in range(256)]
+    assert fastnet.core.pixels.pixel_values(dtype).tolist() == [dtype(v) / dtype(255) for v in range(256)]
     from_pixels, from_floats = compiled.prepare_inputs(pixels, dtype), compiled.prepare_inputs(scaled)
     assert from_pixels.mode == from_floats.mode == CSR_INPUTS and from_pixels.dtype == dtype
     assert _csr(from_pixels) == _csr(from_floats)

@@ -102,7 +102,7 @@ def test_softmax_probabilities_are_the_outputs():
 
 def test_archetype_is_an_image_the_network_reads(client, net):
     answer = client.post("/api/archetype", json={"digit": 3, "seed": 2}).json()
-    expected = fastnet.pictures.archetype(net, 3, seed=2, l2=0.02, blur_sigma=0.5)
+    expected = fastnet.mlp.pictures.archetype(net, 3, seed=2, l2=0.02, blur_sigma=0.5)
     np.testing.assert_allclose(answer["pixels"], expected)
     assert answer["digit"] == 3 and answer["prediction"] == net.predict(expected)
 

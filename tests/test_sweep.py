@@ -178,10 +178,12 @@ def test_seeds_may_be_numpy_integers():
 
 def test_sweep_plot(tmp_path):
     pytest.importorskip("matplotlib")
+    from fastnet.sweeps.plot import draw_sweep
+
     rows = [{"eta": eta, "sizes": [784, n, 10], "seed": seed, "test_accuracy": 0.9 + eta / 100 + seed / 1000}
             for eta in (1, 3) for n in (30, 100) for seed in (0, 1)]
     rows.append({"eta": 9, "sizes": [784, 30, 10], "seed": 0, "test_accuracy": float("nan"), "error": "diverged"})
-    path = fastnet.pictures.draw_sweep(rows, ["eta", "sizes"], tmp_path / "sweep.png")
+    path = draw_sweep(rows, ["eta", "sizes"], tmp_path / "sweep.png")
     assert os.path.getsize(path) > 5000
 
 

@@ -5,7 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastnet
-from fastnet.text import SPLIT_PATTERN, BPETokenizer, CharTokenizer, merge_pair, tokenizer_from_json
+from fastnet.backends.numpy.gpt import merge_pair
+from fastnet.text import SPLIT_PATTERN, BPETokenizer, CharTokenizer, tokenizer_from_json
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from conftest import random_problem
 
 import fastnet
-from fastnet._layout import split_params
+from fastnet.mlp.layout import split_params
 
 
 def _without_seconds(history):

@@ -2,7 +2,7 @@
 
 A backend is a module that provides every function named in ``KERNELS`` with
 the same arguments and semantics as the NumPy reference
-(``fastnet.backends.numpy_backend``, which documents them). Backends are
+(``fastnet.backends.numpy.mlp``, which documents them). Backends are
 imported only when first used, so ``import fastnet`` compiles nothing.
 
 ``"auto"`` means the ``FASTNET_BACKEND`` environment variable when it is set,
@@ -21,17 +21,15 @@ KERNELS = ("prepare_inputs", "feedforward", "activations", "predict", "backprop"
 GPT_KERNELS = ("logits", "attention_weights", "loss", "loss_and_gradient", "new_cache", "prefill", "decode_step",
                "adamw_step", "bpe_merges")
 
-# name -> (module, how to make it usable); in order of preference for "auto".
+# name -> (its package, how to make it usable), in auto's order of preference. A backend is a folder here whose
+# ``mlp`` and ``gpt`` modules provide KERNELS and GPT_KERNELS (compiled ones: over the drivers of ``contract``).
 _BACKENDS = {
-    "cython": ("fastnet.backends.cython_backend",
+    "cython": ("fastnet.backends.cython",
                "reinstall fastnet where a C compiler is available (pip install . builds the extension)"),
-    "numba": ("fastnet.backends.numba_backend", 'pip install numba'),
-    "numpy": ("fastnet.backends.numpy_backend", "NumPy is a dependency of fastnet: pip install numpy"),
+    "numba": ("fastnet.backends.numba", 'pip install numba'),
+    "numpy": ("fastnet.backends.numpy", "NumPy is a dependency of fastnet: pip install numpy"),
 }
 AUTO_ORDER = tuple(_BACKENDS)
-# backend name -> the module of its GPT kernels.
-_GPT_MODULES = {"numba": "fastnet.backends.numba_gpt", "cython": "fastnet.backends.cython_gpt",
-                "numpy": "fastnet.backends.numpy_gpt"}
 ENVIRONMENT_VARIABLE = "FASTNET_BACKEND"
 
 _modules = {}
@@ -52,7 +50,7 @@ def _import(name):
         return _modules[name]
     if name in _failures:
         return None
-    module_name, _ = _BACKENDS[name]
+    module_name = _BACKENDS[name][0] + ".mlp"
     try:
         module = importlib.import_module(module_name)
         missing = [kernel for kernel in KERNELS if not callable(getattr(module, kernel, None))]
@@ -127,7 +125,7 @@ def load_gpt(name):
     for candidate in candidates:
         tried.append(candidate)
         try:
-            return candidate, importlib.import_module(_GPT_MODULES[candidate])
+            return candidate, importlib.import_module(_BACKENDS[candidate][0] + ".gpt")
         except Exception as exc:  # e.g. a partial build: the MLP extension without the GPT's
             failures.append(f"{candidate}: {type(exc).__name__}: {exc}")
     raise BackendUnavailable(f"no GPT kernels could be loaded for backend {name!r} ({'; '.join(failures)}); "

@@ -14,8 +14,8 @@ import time
 import numpy as np
 
 import fastnet
-from fastnet._layout import split_params
-from fastnet.backends import cpu_levels
+from ..mlp.layout import split_params
+from ..backends.cython import cpu_levels
 
 
 # module -> what to install to get it, where the names differ

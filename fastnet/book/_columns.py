@@ -2,7 +2,7 @@
 import numpy as np
 
 import fastnet
-from fastnet.backends import numpy_backend
+from ..backends.numpy import mlp as numpy_backend
 
 
 class BookNetwork(fastnet.Network):

@@ -15,9 +15,9 @@ import random
 
 import numpy as np
 
-from .._book import book_pairs
-from .._checks import is_integer
-from .._io import json_value, read_bytes
+from ..mlp.book_format import book_pairs
+from ..core.checks import is_integer
+from ..core.storage import json_value, read_bytes
 from ._columns import BookNetwork, sigmoid, sigmoid_prime
 
 __all__ = ["QuadraticCost", "CrossEntropyCost", "Network", "load", "vectorized_result", "sigmoid", "sigmoid_prime"]

@@ -1,7 +1,7 @@
 """Changing the training images each epoch: ``Network.fit(..., augment=random_shifts())``."""
 import numpy as np
 
-from .._checks import check_int
+from ..core.checks import check_int
 
 
 class RandomShifts:

@@ -7,8 +7,8 @@ or corrupt download therefore never leaves a file in the cache.
 """
 import os
 
-from .._io import replace_atomically
-from .._progress import ProgressBar
+from ..core.storage import replace_atomically
+from ..core.progress import ProgressBar
 from .idx import IdxError, read_idx
 
 # Public mirrors of the original gzip files, tried in order.

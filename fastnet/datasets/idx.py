@@ -18,7 +18,7 @@ import zlib
 
 import numpy as np
 
-from .._io import open_for_reading
+from ..core.storage import open_for_reading
 
 TYPE_CODES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}

@@ -16,9 +16,9 @@ import os
 
 import numpy as np
 
-from .._checks import check_choice
-from .._io import open_for_reading, replace_atomically
-from ..backends.numpy_backend import PIXEL_MAX
+from ..core.checks import check_choice
+from ..core.storage import open_for_reading, replace_atomically
+from ..core.pixels import PIXEL_MAX
 from . import download as downloads
 from .idx import IdxError, read_idx
 

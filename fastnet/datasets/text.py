@@ -3,7 +3,7 @@ import bz2
 import hashlib
 import os
 
-from .._io import read_bytes
+from ..core.storage import read_bytes
 
 EMBEDDED = os.path.join(os.path.dirname(__file__), "tinyshakespeare.txt.bz2")
 EMBEDDED_MD5 = "6fb458f1232090904fb40fe944165e91"  # of input.txt, as char-rnn and nanoGPT have it

@@ -9,7 +9,7 @@
 
 Modules: ``model`` (the API), ``layout`` (the flat parameter vector and its
 nanoGPT names), ``training`` (AdamW, the schedule, checkpoints), ``files``
-(save and load). The math is in ``fastnet.backends.numpy_gpt``.
+(save and load). The math is in ``fastnet.backends.numpy.gpt``.
 """
 from .model import GPT
 from .training import GPTHistory

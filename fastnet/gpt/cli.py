@@ -6,9 +6,9 @@ import sys
 import time
 
 from .. import backends, datasets, text as texts
-from .._checks import DTYPES
+from ..core.checks import DTYPES
 from ..loading import load
-from .._io import check_destination
+from ..core.storage import check_destination
 from .model import GPT
 from .training import RanksDisagree
 

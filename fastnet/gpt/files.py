@@ -12,8 +12,8 @@ import json
 
 import numpy as np
 
-from .. import persistence
-from .._io import json_value
+from ..core import model_files
+from ..core.storage import json_value
 from .._version import __version__
 from ..text import tokenizer_from_json
 from .layout import Config, check_config, count_params
@@ -23,7 +23,7 @@ CONFIG_KEYS = ("vocab_size", "context", "n_layer", "n_head", "n_embd", "bias")
 
 
 def _arrays(model):
-    arrays = {persistence.GPT_FORMAT_KEY: np.int64(FORMAT), "config": np.str_(json.dumps(model.config)),
+    arrays = {model_files.GPT_FORMAT_KEY: np.int64(FORMAT), "config": np.str_(json.dumps(model.config)),
               "params": model.params, "fastnet_version": np.str_(__version__)}
     if model.tokenizer is not None:
         arrays["tokenizer"] = np.str_(model.tokenizer.to_json())
@@ -32,17 +32,17 @@ def _arrays(model):
 
 def save(model, path):
     """Write the GPT ``model`` (and its tokenizer) to ``path`` atomically."""
-    return persistence.write_atomically(path, _arrays(model))
+    return model_files.write_atomically(path, _arrays(model))
 
 
 def save_checkpoint(model, path, state, arrays):
     """Write ``model`` with a training ``state`` (JSON-serialisable) and state ``arrays``, atomically."""
-    return persistence.write_atomically(path, persistence.with_training_state(_arrays(model), state, arrays))
+    return model_files.write_atomically(path, model_files.with_training_state(_arrays(model), state, arrays))
 
 
 def is_gpt_file(file):
-    """Whether the opened ``persistence.ModelFile`` holds a GPT."""
-    return persistence.GPT_FORMAT_KEY in file
+    """Whether the opened ``model_files.ModelFile`` holds a GPT."""
+    return model_files.GPT_FORMAT_KEY in file
 
 
 def read(file):
@@ -50,14 +50,14 @@ def read(file):
 
     The config is read first and decides how many parameters the file must hold.
     """
-    version = file.array(persistence.GPT_FORMAT_KEY)
+    version = file.array(model_files.GPT_FORMAT_KEY)
     if version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT:
         raise ValueError(f"{file.path}: not a GPT file of format {FORMAT} (gpt_format is {version!r})")
     config = json_value(file.text("config", "null"), f"{file.path}: config")
     if not isinstance(config, dict) or sorted(config) != sorted(CONFIG_KEYS):
         raise ValueError(f"{file.path}: config must hold exactly {', '.join(CONFIG_KEYS)}")
     sizes = [config[key] for key in CONFIG_KEYS[:-1]]
-    if not all(type(size) is int and 1 <= size <= persistence.MAX_WIDTH for size in sizes) \
+    if not all(type(size) is int and 1 <= size <= model_files.MAX_WIDTH for size in sizes) \
             or not isinstance(config["bias"], bool):
         raise ValueError(f"{file.path}: config holds invalid sizes ({config})")
     try:
@@ -77,7 +77,7 @@ def read(file):
 def read_checkpoint(file):
     """(config, params, state, arrays) of an opened GPT checkpoint; the optimizer's moments must be there."""
     config, params, _ = read(file)
-    state, arrays = persistence.read_training_state(file, params)
+    state, arrays = model_files.read_training_state(file, params)
     missing = [name for name in ("adam_m", "adam_v") if name not in arrays]
     if missing:
         raise ValueError(f"{file.path}: the checkpoint lacks the optimizer state {', '.join(missing)}")

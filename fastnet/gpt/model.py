@@ -6,11 +6,10 @@ import threading
 import numpy as np
 
 from .. import backends
-from .._checks import (
-    as_tokens, check_bool, check_dtype, check_finite_params, check_int, check_positive_finite, check_seed,
-)
-from .._io import open_for_reading
-from ..training import held
+from ..core.checks import (as_tokens, check_bool, check_dtype, check_finite_params, check_int, check_positive_finite,
+                           check_seed)
+from ..core.storage import open_for_reading
+from ..core.records import held
 from . import files, layout, training
 
 INIT_STD = 0.02  # nanoGPT: N(0, 0.02) for linear and embedding weights

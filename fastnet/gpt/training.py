@@ -7,14 +7,12 @@ import zlib
 
 import numpy as np
 
-from .._checks import (
-    as_tokens, check_int, check_nonnegative_finite, check_positive_finite, check_seed,
-)
-from .. import persistence
-from .._io import check_destination
-from .._numerics import all_finite
-from .._progress import ProgressBar
-from ..training import Records, TrainingDiverged, check_callbacks, check_same_settings
+from ..core.checks import as_tokens, check_int, check_nonnegative_finite, check_positive_finite, check_seed
+from ..core import model_files
+from ..core.storage import check_destination
+from ..core.numerics import all_finite
+from ..core.progress import ProgressBar
+from ..core.records import Records, TrainingDiverged, check_callbacks, check_same_settings
 from . import files
 
 ADAM_EPS = 1e-8
@@ -274,7 +272,7 @@ def _fit(model, tokens, val, settings, seed, checkpoint, resume, progress, callb
 def _resume(model, path, settings, rng, eval_rng, m, v, history):
     """Restore the training state saved at ``path``; returns (iterations done, seconds spent, finished)."""
     path = os.fspath(path)
-    with persistence.open_file(path) as file:
+    with model_files.open_file(path) as file:
         config, params, state, arrays = files.read_checkpoint(file)
     if config != model.config or params.dtype != model.dtype:
         raise ValueError(f"{path}: the checkpoint's GPT has {config} in {params.dtype}; this one {model.config} "

@@ -12,7 +12,8 @@ import threading
 
 import numpy as np
 
-from .. import lessons, pictures
+from .. import lessons
+from ..mlp import pictures
 from .payloads import BadRequest
 
 # The archetype the page draws: the regularised one of ``fastnet show archetype`` (L2 and a little blur give

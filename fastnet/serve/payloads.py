@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .._checks import is_integer, is_real_number
+from ..core.checks import is_integer, is_real_number
 
 MAX_BODY_BYTES = 64 * 1024  # a request body: 784 pixels written out in full take about 20 KB
 MAX_PROMPT_CHARACTERS = 4000

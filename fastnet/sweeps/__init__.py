@@ -17,9 +17,9 @@ import sys
 
 import numpy as np
 
-from .._checks import is_integer
-from .._io import check_destination
-from .._layout import count_params
+from ..core.checks import is_integer
+from ..core.storage import check_destination
+from ..mlp.layout import count_params
 from .grid import DEFAULT_SIZES, MAX_ROWS, check_grid, configurations, train_one
 from .table import ResultsFile, row_key
 

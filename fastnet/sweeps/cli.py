@@ -4,7 +4,7 @@ import importlib.util
 import re
 import time
 
-from .._io import check_destination
+from ..core.storage import check_destination
 from .grid import parse_grid, parse_seeds
 
 
@@ -45,7 +45,9 @@ def add_command(commands):
 
 
 def run(args):
-    from .. import datasets, pictures, sweep
+    from .. import datasets
+    from . import sweep
+    from . import plot
     from . import print_row, records
 
     if importlib.util.find_spec("distributed") is None:
@@ -54,7 +56,7 @@ def run(args):
             (args.train_size is not None and args.train_size < 1):
         raise ValueError("--epochs, --workers and --train-size must be at least 1")
     if args.plot:
-        pictures.pyplot()  # without matplotlib: say so now, not after the sweep
+        plot.pyplot()  # without matplotlib: say so now, not after the sweep
         check_destination("--plot", args.plot)
     check_destination("--out", args.out)
     (train_X, train_y), test = datasets.load_mnist(args.data, download=False, dtype="uint8", progress=False)
@@ -77,4 +79,4 @@ def run(args):
     failed = sum(isinstance(row.get("error"), str) for row in rows)
     print(f"done: {len(rows)} rows ({failed} failed) in {time.perf_counter() - start:.1f} s", flush=True)
     if args.plot:
-        print(f"drawn to {pictures.draw_sweep(rows, list(args.grid), args.plot)}")
+        print(f"drawn to {plot.draw_sweep(rows, list(args.grid), args.plot)}")

@@ -119,7 +119,7 @@ def train_one(settings, seed, X, y, test_X, test_y, epochs):
     configuration that fails gives the same row with ``error`` (the message)
     and NaN results, so that one bad setting does not end the sweep.
     """
-    from .. import Network
+    from ..mlp.network import Network
 
     network_options = {name: value for name, value in settings.items() if name in NETWORK_OPTIONS}
     fit_options = {name: value for name, value in settings.items() if name in FIT_OPTIONS}

@@ -9,7 +9,7 @@ import io
 import json
 import os
 
-from .._io import json_value, read_bytes
+from ..core.storage import json_value, read_bytes
 
 RESULTS = ("test_accuracy", "train_cost", "seconds")
 

@@ -1,0 +1,250 @@
+"""The GPT kernel functions of a compiled backend, shared by Numba and Cython.
+
+A compiled backend's GPT module provides drivers with the same arguments
+(``forward``, ``loss``, ``loss_and_gradient``, ``decode_step``, ``adamw``,
+``bpe_merges``);
+``CompiledGPTKernels(drivers)`` wraps them in the functions of
+``fastnet.backends.GPT_KERNELS`` with the NumPy reference's semantics
+(``numpy_gpt`` states the math). The wrappers check every array the drivers
+will index before compiled code runs, and allocate the drivers' work arrays:
+
+``Activations`` (R = B·T rows, C = n_embd, L = n_layer; what the backward pass reads)
+    resid (L+1, R, C)   the residual stream entering each block, and leaving the last
+    ln1, ln2 (L, R, C)  the two LayerNorms' outputs;  stats (L, 4, R) their means and 1/σ
+    qkv (L, R, 3C)      q, k, v side by side;  att (L, B·nh·T, T) each head's attention weights
+    atty (L, R, C)      the heads' outputs, side by side;  mid (L, R, C) the stream after attention
+    gelu (L, R, 4C)     the MLP's hidden values after GELU;  dgelu (L, R, 4C) GELU's derivative there
+    lnf (R, C), lnf_stats (2, R), logits (R, V)
+
+``Deltas``: dresid (R, C), dbuf (R, C), dqkv (R, 3C), dfc (R, 4C), datt (T, T): gradients of the above.
+"""
+import collections
+import functools
+import threading
+
+import numpy as np
+
+from ..gpt.layout import check_config, tensor_shapes
+from .numpy import gpt as numpy_gpt
+from .numpy.gpt import DIRECT_COUNT_MAX
+
+Activations = collections.namedtuple(
+    "Activations", "resid mid ln1 ln2 stats qkv att atty gelu dgelu lnf lnf_stats logits")
+Deltas = collections.namedtuple("Deltas", "dresid dbuf dqkv dfc datt")
+DecodeWork = collections.namedtuple("DecodeWork", "x h qkv y g stats scores")
+
+_LAYER_TENSORS = ("ln_1", "attn.c_attn", "attn.c_proj", "ln_2", "mlp.c_fc", "mlp.c_proj")
+_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+@functools.lru_cache(maxsize=64)
+def tensor_index(config):
+    """int64 (4 + 12 L,): where wte, wpe, ln_f.weight, ln_f.bias start in the flat vector, then per block the
+    weight and bias of ln_1, c_attn, attn c_proj, ln_2, c_fc, mlp c_proj; −1 for an absent bias.
+    Returns (index, number of parameters); raises ValueError for a shape the kernels cannot run."""
+    check_config(config)
+    offsets, position = {}, 0
+    for name, shape in tensor_shapes(config):
+        offsets[name] = position
+        position += int(np.prod(shape))
+    names = ["transformer.wte.weight", "transformer.wpe.weight", "transformer.ln_f.weight", "transformer.ln_f.bias"]
+    for layer in range(config.n_layer):
+        for tensor in _LAYER_TENSORS:
+            names += [f"transformer.h.{layer}.{tensor}.weight", f"transformer.h.{layer}.{tensor}.bias"]
+    index = np.array([offsets.get(name, -1) for name in names], np.int64)
+    index.flags.writeable = False
+    return index, position
+
+
+def _check_params(params, config):
+    size = tensor_index(config)[1]
+    if not (isinstance(params, np.ndarray) and params.dtype in _DTYPES and params.shape == (size,)
+            and params.flags.c_contiguous):
+        raise ValueError(f"params must be a contiguous float32 or float64 array of shape ({size},); got "
+                         f"{getattr(params, 'dtype', type(params).__name__)} {np.shape(params)}")
+
+
+def _check_vector(name, array, params):
+    if not (isinstance(array, np.ndarray) and array.dtype == params.dtype and array.shape == params.shape
+            and array.flags.c_contiguous and array.flags.writeable):
+        raise ValueError(f"{name} must be a writable contiguous {params.dtype} array of shape {params.shape}; "
+                         f"got {getattr(array, 'dtype', type(array).__name__)} {np.shape(array)}")
+
+
+def _check_tokens(name, tokens, config, *, batch=None, length=None):
+    """tokens as a C-contiguous int64 (B, T) array with 1 <= T <= context and every id in [0, vocab_size)."""
+    if not (isinstance(tokens, np.ndarray) and tokens.dtype.kind in "iu" and tokens.ndim == 2):
+        raise ValueError(f"{name} must be a 2-D integer array; got {getattr(tokens, 'dtype', type(tokens).__name__)}"
+                         f" {np.shape(tokens)}")
+    B, T = tokens.shape
+    if not (B >= 1 and 1 <= T <= config.context) or (batch is not None and (B, T) != (batch, length)):
+        expected = f"({batch}, {length})" if batch is not None else f"(B >= 1, 1 <= T <= {config.context})"
+        raise ValueError(f"{name} must have shape {expected}; got {tokens.shape}")
+    if tokens.min() < 0 or tokens.max() >= config.vocab_size:
+        raise ValueError(f"{name} must hold token ids in [0, {config.vocab_size}); got values in "
+                         f"[{tokens.min()}, {tokens.max()}]")
+    return np.ascontiguousarray(tokens, np.int64)
+
+
+def new_activations(config, B, T, dtype):
+    """Empty ``Activations`` for B sequences of T tokens."""
+    L, C, R = config.n_layer, config.n_embd, B * T
+    e = functools.partial(np.empty, dtype=dtype)
+    return Activations(resid=e((L + 1, R, C)), mid=e((L, R, C)), ln1=e((L, R, C)), ln2=e((L, R, C)),
+                       stats=e((L, 4, R)), qkv=e((L, R, 3 * C)), att=e((L, B * config.n_head * T, T)),
+                       atty=e((L, R, C)), gelu=e((L, R, 4 * C)), dgelu=e((L, R, 4 * C)), lnf=e((R, C)),
+                       lnf_stats=e((2, R)), logits=e((R, config.vocab_size)))
+
+
+def new_deltas(config, B, T, dtype):
+    """Empty ``Deltas`` for B sequences of T tokens."""
+    C, R = config.n_embd, B * T
+    return Deltas(*(np.empty(shape, dtype) for shape in ((R, C), (R, C), (R, 3 * C), (R, 4 * C), (T, T))))
+
+
+def new_decode_work(config, B, T, dtype):
+    """Empty ``DecodeWork`` for B sequences (T, one new position each, is not used)."""
+    C = config.n_embd
+    e = functools.partial(np.empty, dtype=dtype)
+    return DecodeWork(x=e((B, C)), h=e((B, C)), qkv=e((B, 3 * C)), y=e((B, C)), g=e((B, 4 * C)), stats=e((2, B)),
+                      scores=e(config.context))
+
+
+class _Workspaces(threading.local):
+    """Each thread's recently used work arrays, so that a training loop allocates them once: fresh
+    arrays of this size come from the OS as new pages, and touching them costs more than the kernels."""
+
+    KEEP = 4
+
+    def __init__(self):
+        self.recent = collections.OrderedDict()
+
+    def get(self, make, config, B, T, dtype):
+        key = (make, config, B, T, np.dtype(dtype))
+        if key not in self.recent:
+            self.recent[key] = make(config, B, T, dtype)
+            while len(self.recent) > self.KEEP:
+                self.recent.popitem(last=False)
+        self.recent.move_to_end(key)
+        return self.recent[key]
+
+
+_workspaces = _Workspaces()
+
+
+class CompiledGPTKernels:
+    """The GPT_KERNELS functions over a compiled backend's ``drivers`` (a module)."""
+
+    def __init__(self, drivers):
+        self._drivers = drivers
+
+    def exports(self):
+        return (self.logits, self.attention_weights, self.loss, self.loss_and_gradient, numpy_gpt.new_cache,
+                self.prefill, self.decode_step, self.adamw_step, self.bpe_merges)
+
+    def _forward(self, params, config, tokens, cache=None):
+        """(tokens, activations) of the inference pass, the arguments checked first (and ``cache`` if given)."""
+        _check_params(params, config)
+        tokens = _check_tokens("tokens", tokens, config)
+        if cache is not None:
+            _check_cache(cache, config, tokens.shape[0], params.dtype)
+        acts = _workspaces.get(new_activations, config, *tokens.shape, params.dtype)
+        self._drivers.forward(params, tensor_index(config)[0], config.n_head, tokens, acts, False)
+        return tokens, acts
+
+    def logits(self, params, config, tokens):
+        """logits (B, T, V) for tokens (B, T)."""
+        tokens, acts = self._forward(params, config, tokens)
+        return acts.logits.reshape(*tokens.shape, -1).copy()
+
+    def attention_weights(self, params, config, tokens):
+        """(n_layer, B, nh, T, T): every layer's attention weights."""
+        tokens, acts = self._forward(params, config, tokens)
+        B, T = tokens.shape
+        return acts.att.reshape(config.n_layer, B, config.n_head, T, T).copy()
+
+    def _pair(self, params, config, tokens, targets):
+        _check_params(params, config)
+        tokens = _check_tokens("tokens", tokens, config)
+        return tokens, _check_tokens("targets", targets, config, batch=tokens.shape[0], length=tokens.shape[1])
+
+    def loss(self, params, config, tokens, targets):
+        """The mean cross-entropy of the next-token predictions (float)."""
+        tokens, targets = self._pair(params, config, tokens, targets)
+        acts = _workspaces.get(new_activations, config, *tokens.shape, params.dtype)
+        return float(self._drivers.loss(params, tensor_index(config)[0], config.n_head, tokens, targets, acts))
+
+    def loss_and_gradient(self, params, config, tokens, targets, grad):
+        """(loss, grad): grad (P,) = ∂loss/∂params, overwritten."""
+        tokens, targets = self._pair(params, config, tokens, targets)
+        _check_vector("grad", grad, params)
+        acts = _workspaces.get(new_activations, config, *tokens.shape, params.dtype)
+        deltas = _workspaces.get(new_deltas, config, *tokens.shape, params.dtype)
+        value = self._drivers.loss_and_gradient(params, tensor_index(config)[0], config.n_head, tokens, targets,
+                                                acts, deltas, grad)
+        return float(value), grad
+
+    def prefill(self, params, config, tokens, cache):
+        """Logits (B, V) of the last position, storing every position's keys and values in ``cache``."""
+        tokens, acts = self._forward(params, config, tokens, cache)
+        B, T = tokens.shape
+        nh, hs = config.n_head, config.head_size
+        qkv = acts.qkv.reshape(config.n_layer, B, T, 3, nh, hs)
+        cache[:, :, :, :, :T] = qkv[:, :, :, 1:].transpose(0, 3, 1, 4, 2, 5)
+        return acts.logits.reshape(B, T, -1)[:, -1].copy()
+
+    def decode_step(self, params, config, token, position, cache):
+        """Logits (B, V) after appending token (B,) at ``position``, reading and extending the cache."""
+        _check_params(params, config)
+        token = _check_tokens("token", np.asarray(token)[:, None] if np.ndim(token) == 1 else token, config)
+        B = token.shape[0]
+        _check_cache(cache, config, B, params.dtype)
+        if not (isinstance(position, (int, np.integer)) and 0 <= position < config.context):
+            raise ValueError(f"position must be an integer in [0, {config.context}); got {position!r}")
+        work = _workspaces.get(new_decode_work, config, B, 1, params.dtype)
+        logits = np.empty((B, config.vocab_size), params.dtype)
+        self._drivers.decode_step(params, tensor_index(config)[0], config.n_head, token.reshape(B), int(position),
+                                  cache, work, logits)
+        return logits
+
+    def bpe_merges(self, ids, word_of, weights, vocab_size):
+        """numpy_gpt.bpe_merges, compiled (in one call), where its pair table of vocab_size² fits
+        ``numpy_gpt.DIRECT_COUNT_MAX``; larger vocabularies run the NumPy reference, which sorts instead."""
+        _check_words(ids, word_of, weights)
+        if not isinstance(vocab_size, (int, np.integer)) or vocab_size < 256:
+            raise ValueError(f"vocab_size must be an integer >= 256; got {vocab_size!r}")
+        if vocab_size ** 2 > DIRECT_COUNT_MAX or len(ids) < 2:
+            return numpy_gpt.bpe_merges(ids, word_of, weights, vocab_size)
+        return self._drivers.bpe_merges(np.ascontiguousarray(ids), np.ascontiguousarray(word_of),
+                                        np.ascontiguousarray(weights), int(vocab_size))
+
+    def adamw_step(self, params, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, decay_mask, clip):
+        """numpy_gpt.adamw_step, compiled: returns the gradient's norm before clipping."""
+        if not (isinstance(params, np.ndarray) and params.dtype in _DTYPES and params.ndim == 1
+                and params.flags.c_contiguous and params.flags.writeable):
+            raise ValueError(f"params must be a writable contiguous 1-D float32 or float64 array; got "
+                             f"{getattr(params, 'dtype', type(params).__name__)} {np.shape(params)}")
+        for name, array in (("grad", grad), ("m", m), ("v", v), ("decay_mask", decay_mask)):
+            _check_vector(name, array, params)
+        return float(self._drivers.adamw(params, grad, m, v, decay_mask, int(step), float(lr), float(beta1),
+                                         float(beta2), float(eps), float(weight_decay), float(clip)))
+
+
+def _check_words(ids, word_of, weights):
+    n = getattr(ids, "shape", (None,))[0]
+    for name, array in (("ids", ids), ("word_of", word_of), ("weights", weights)):
+        if not (isinstance(array, np.ndarray) and array.dtype == np.int64 and array.shape == (n,)):
+            raise ValueError(f"{name} must be an int64 array of the length of ids ({n}); got "
+                             f"{getattr(array, 'dtype', type(array).__name__)} {np.shape(array)}")
+    if n and (ids.min() < 0 or ids.max() > 255):
+        raise ValueError("ids must be bytes (0 to 255)")
+    if n and (np.any(np.diff(word_of) < 0) or weights.min() < 0):
+        raise ValueError("word_of must be sorted (each word's tokens together) and weights must be >= 0")
+
+
+def _check_cache(cache, config, batch, dtype):
+    shape = (config.n_layer, 2, batch, config.n_head, config.context, config.head_size)
+    if not (isinstance(cache, np.ndarray) and cache.dtype == dtype and cache.shape == shape
+            and cache.flags.c_contiguous and cache.flags.writeable):
+        raise ValueError(f"cache must be new_cache(config, {batch}, {dtype}) ({dtype} {shape}); got "
+                         f"{getattr(cache, 'dtype', type(cache).__name__)} {np.shape(cache)}")

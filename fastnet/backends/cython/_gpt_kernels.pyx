@@ -1,0 +1,486 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The GPT's compiled drivers in Cython; called only through ``cython.gpt``.
+
+The same drivers, arguments and ops as the Numba backend's ``numba.gpt_kernels``
+(which states the math of each op); matrix products go to SciPy's BLAS
+(``scipy.linalg.cython_blas``, without the GIL), the passes between them are
+C in ``gpt_rows.h``. Arrays arrive checked and allocated by
+``compiled_gpt`` (shapes in its docstring): nothing here checks bounds.
+"""
+import numpy as np
+
+from libc.math cimport sqrt
+from libc.stdint cimport int64_t
+from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
+
+cdef extern from "gpt_rows.h" nogil:
+    int fastnet_cpu_level()
+    void fastnet_use_gpt_rows_level(int level)
+    int fastnet_gpt_rows_level()
+    void fastnet_layernorm_forward_f(const float *x, const float *w, const float *b, float *y, float *mean,
+                                     float *rstd, long R, long C, float eps)
+    void fastnet_layernorm_forward_d(const double *x, const double *w, const double *b, double *y, double *mean,
+                                     double *rstd, long R, long C, double eps)
+    void fastnet_layernorm_backward_f(const float *dy, const float *x, const float *mean, const float *rstd,
+                                      const float *w, float *dw, float *db, float *dx, long R, long C)
+    void fastnet_layernorm_backward_d(const double *dy, const double *x, const double *mean, const double *rstd,
+                                      const double *w, double *dw, double *db, double *dx, long R, long C)
+    void fastnet_gelu_forward_f(float *g, float *derivative, long n, int training)
+    void fastnet_gelu_forward_d(double *g, double *derivative, long n, int training)
+    void fastnet_multiply_f(float *x, const float *y, long n)
+    void fastnet_multiply_d(double *x, const double *y, long n)
+    void fastnet_masked_softmax_f(float *att, long T, long stride)
+    void fastnet_masked_softmax_d(double *att, long T, long stride)
+    void fastnet_softmax_backward_f(float *datt, const float *att, long T, float scale)
+    void fastnet_softmax_backward_d(double *datt, const double *att, long T, double scale)
+    double fastnet_cross_entropy_f(float *logits, const int64_t *targets, long R, long V, int gradient)
+    double fastnet_cross_entropy_d(double *logits, const int64_t *targets, long R, long V, int gradient)
+    void fastnet_adamw_f(float *params, float *grad, float *m, float *v, const float *decay_mask, long n,
+                         float scale, float decay, float beta1, float beta2, float step_size, float root_correction,
+                         float eps)
+    void fastnet_adamw_d(double *params, double *grad, double *m, double *v, const double *decay_mask, long n,
+                         double scale, double decay, double beta1, double beta2, double step_size,
+                         double root_correction, double eps)
+    void fastnet_decode_head_f(const float *q, const float *keys, const float *values, long n, long hs,
+                               float scale, float *scores, float *out)
+    void fastnet_decode_head_d(const double *q, const double *keys, const double *values, long n, long hs,
+                               double scale, double *scores, double *out)
+    float fastnet_dot_f(const float *a, const float *b, long n)
+    double fastnet_dot_d(const double *a, const double *b, long n)
+
+ctypedef fused real:
+    float
+    double
+
+
+cdef void _point_rows_at(int level) noexcept nogil:
+    fastnet_use_gpt_rows_level(level)
+
+
+cdef int _rows_level() noexcept nogil:
+    return fastnet_gpt_rows_level()
+
+
+include "_levels.pxi"
+
+cdef double LAYERNORM_EPS = 1e-5
+cdef enum:
+    GEMV_MAX_ROWS = 4  # as the Numba backend's
+
+    _GLOBALS = 4    # index: wte, wpe, ln_f.weight, ln_f.bias
+    _PER_LAYER = 12  # then per block: ln_1, c_attn, attn c_proj, ln_2, c_fc, mlp c_proj (weight, bias each)
+
+
+# ---------------------------------------------------------------------------
+# BLAS, row-major
+
+cdef inline void gemm(bint transa, bint transb, int M, int N, int K, real alpha, const real *A, int lda,
+                      const real *B, int ldb, real beta, real *C, int ldc) noexcept nogil:
+    """Row-major C (M, N) = alpha op(A) op(B) + beta C (column-major Cᵀ = op(B)ᵀ op(A)ᵀ)."""
+    cdef char ta = b'T' if transb else b'N'
+    cdef char tb = b'T' if transa else b'N'
+    if real is float:
+        sgemm(&ta, &tb, &N, &M, &K, &alpha, <float *>B, &ldb, <float *>A, &lda, &beta, C, &ldc)
+    else:
+        dgemm(&ta, &tb, &N, &M, &K, &alpha, <double *>B, &ldb, <double *>A, &lda, &beta, C, &ldc)
+
+
+cdef inline void gemv(int M, int N, real alpha, const real *A, int lda, const real *x, real beta,
+                      real *y) noexcept nogil:
+    """y (M,) = alpha A x + beta y, A row-major (M, N) with row stride lda (column-major: Aᵀ)."""
+    cdef char trans = b'T'
+    cdef int one = 1
+    if real is float:
+        sgemv(&trans, &N, &M, &alpha, <float *>A, &lda, <float *>x, &one, &beta, y, &one)
+    else:
+        dgemv(&trans, &N, &M, &alpha, <double *>A, &lda, <double *>x, &one, &beta, y, &one)
+
+
+cdef inline real *tensor(real *flat, int64_t offset) noexcept nogil:
+    """The tensor at ``offset`` in the flat vector; NULL for an absent one (offset −1)."""
+    return flat + offset if offset >= 0 else NULL
+
+
+# ---------------------------------------------------------------------------
+# The ops (the Numba backend's, same names)
+
+cdef void layernorm_forward(const real *x, const real *w, const real *b, real *y, real *mean, real *rstd, long R,
+                            long C) noexcept nogil:
+    if real is float:
+        fastnet_layernorm_forward_f(x, w, b, y, mean, rstd, R, C, LAYERNORM_EPS)
+    else:
+        fastnet_layernorm_forward_d(x, w, b, y, mean, rstd, R, C, LAYERNORM_EPS)
+
+
+cdef void layernorm_backward(const real *dy, const real *x, const real *mean, const real *rstd, const real *w,
+                             real *dw, real *db, real *dx, long R, long C) noexcept nogil:
+    if real is float:
+        fastnet_layernorm_backward_f(dy, x, mean, rstd, w, dw, db, dx, R, C)
+    else:
+        fastnet_layernorm_backward_d(dy, x, mean, rstd, w, dw, db, dx, R, C)
+
+
+cdef void linear_forward(const real *x, const real *W, const real *b, real *y, long R, long n_in, long n_out,
+                         bint accumulate) noexcept nogil:
+    """y (R, out) = x (R, in) Wᵀ + b; with ``accumulate``, y += x Wᵀ + b. b may be NULL.
+
+    Up to GEMV_MAX_ROWS rows, one matrix-vector product per row (see the Numba backend's).
+    """
+    cdef long r, j
+    cdef real beta = 1 if b != NULL or accumulate else 0
+    if b != NULL:
+        for r in range(R):
+            for j in range(n_out):
+                y[r * n_out + j] = (y[r * n_out + j] if accumulate else 0) + b[j]
+    if R <= GEMV_MAX_ROWS:
+        for r in range(R):
+            gemv(n_out, n_in, <real>1, W, n_in, x + r * n_in, beta, y + r * n_out)
+    else:
+        gemm(False, True, R, n_out, n_in, <real>1, x, n_in, W, n_in, beta, y, n_out)
+
+
+cdef void linear_backward(const real *dy, const real *x, const real *W, real *dW, real *db, real *dx, long R,
+                          long n_in, long n_out) noexcept nogil:
+    """dW += dyᵀ x;  db += Σ_rows dy (db may be NULL);  dx = dy W."""
+    cdef long r, j
+    gemm(True, False, n_out, n_in, R, <real>1, dy, n_out, x, n_in, <real>1, dW, n_in)
+    if db != NULL:
+        for r in range(R):
+            for j in range(n_out):
+                db[j] += dy[r * n_out + j]
+    gemm(False, False, R, n_in, n_out, <real>1, dy, n_out, W, n_in, <real>0, dx, n_in)
+
+
+cdef void attention_forward(const real *qkv, long B, long T, long C, long n_head, real *att,
+                            real *y) noexcept nogil:
+    """Per sequence b and head h: att = causal softmax(q kᵀ / √hs), y[:, head h] = att v."""
+    cdef long b, h, hs = C // n_head
+    cdef const real *rows
+    cdef real *a
+    cdef real scale = 1 / sqrt(hs)
+    for b in range(B):
+        rows = qkv + b * T * 3 * C
+        for h in range(n_head):
+            a = att + (b * n_head + h) * T * T
+            gemm(False, True, T, T, hs, scale, rows + h * hs, 3 * C, rows + C + h * hs, 3 * C, <real>0, a, T)
+            if real is float:
+                fastnet_masked_softmax_f(a, T, T)
+            else:
+                fastnet_masked_softmax_d(a, T, T)
+            gemm(False, False, T, hs, T, <real>1, a, T, rows + 2 * C + h * hs, 3 * C, <real>0,
+                 y + b * T * C + h * hs, C)
+
+
+cdef void attention_backward(const real *dy, const real *qkv, const real *att, long B, long T, long C,
+                             long n_head, real *dqkv, real *datt) noexcept nogil:
+    """dqkv from dy, per head: dv = attᵀ dy, datt = dy vᵀ, the softmax's backward, dq = dscores k, dk = dscoresᵀ q."""
+    cdef long b, h, hs = C // n_head
+    cdef const real *rows
+    cdef const real *a
+    cdef const real *d
+    cdef real *out
+    cdef real scale = 1 / sqrt(hs)
+    for b in range(B):
+        rows = qkv + b * T * 3 * C
+        out = dqkv + b * T * 3 * C
+        d = dy + b * T * C
+        for h in range(n_head):
+            a = att + (b * n_head + h) * T * T
+            gemm(True, False, T, hs, T, <real>1, a, T, d + h * hs, C, <real>0, out + 2 * C + h * hs, 3 * C)
+            gemm(False, True, T, T, hs, <real>1, d + h * hs, C, rows + 2 * C + h * hs, 3 * C, <real>0, datt, T)
+            if real is float:
+                fastnet_softmax_backward_f(datt, a, T, scale)
+            else:
+                fastnet_softmax_backward_d(datt, a, T, scale)
+            gemm(False, False, T, hs, T, <real>1, datt, T, rows + C + h * hs, 3 * C, <real>0, out + h * hs, 3 * C)
+            gemm(True, False, T, hs, T, <real>1, datt, T, rows + h * hs, 3 * C, <real>0, out + C + h * hs, 3 * C)
+
+
+cdef void gelu_forward(real *g, real *derivative, long n, bint training) noexcept nogil:
+    if real is float:
+        fastnet_gelu_forward_f(g, derivative, n, training)
+    else:
+        fastnet_gelu_forward_d(g, derivative, n, training)
+
+
+cdef void multiply(real *x, const real *y, long n) noexcept nogil:
+    if real is float:
+        fastnet_multiply_f(x, y, n)
+    else:
+        fastnet_multiply_d(x, y, n)
+
+
+cdef double cross_entropy(real *logits, const int64_t *targets, long R, long V, bint gradient) noexcept nogil:
+    if real is float:
+        return fastnet_cross_entropy_f(logits, targets, R, V, gradient)
+    else:
+        return fastnet_cross_entropy_d(logits, targets, R, V, gradient)
+
+
+# ---------------------------------------------------------------------------
+# The whole model
+
+cdef struct Shape:
+    long B, T, C, V, L, n_head
+
+
+cdef void forward_pass(real *params, const int64_t *index, Shape s, const int64_t *tokens, real *resid, real *mid,
+                       real *ln1, real *ln2, real *stats, real *qkv, real *att, real *atty, real *gelu, real *dgelu,
+                       real *lnf, real *lnf_stats, real *logits, bint training) noexcept nogil:
+    cdef long R = s.B * s.T, C = s.C, RC = R * C, b, t, c, layer
+    cdef const int64_t *o
+    cdef real *wte = params + index[0]
+    cdef real *wpe = params + index[1]
+    cdef real *x
+    cdef real *m
+    for b in range(s.B):
+        for t in range(s.T):
+            for c in range(C):
+                resid[(b * s.T + t) * C + c] = wte[tokens[b * s.T + t] * C + c] + wpe[t * C + c]
+    for layer in range(s.L):
+        o = index + _GLOBALS + _PER_LAYER * layer
+        x = resid + layer * RC
+        m = mid + layer * RC
+        layernorm_forward(x, params + o[0], tensor(params, o[1]), ln1 + layer * RC, stats + layer * 4 * R,
+                          stats + (layer * 4 + 1) * R, R, C)
+        linear_forward(ln1 + layer * RC, params + o[2], tensor(params, o[3]), qkv + layer * 3 * RC, R, C, 3 * C,
+                       False)
+        attention_forward(qkv + layer * 3 * RC, s.B, s.T, C, s.n_head, att + layer * s.B * s.n_head * s.T * s.T,
+                          atty + layer * RC)
+        for c in range(RC):
+            m[c] = x[c]
+        linear_forward(atty + layer * RC, params + o[4], tensor(params, o[5]), m, R, C, C, True)
+        layernorm_forward(m, params + o[6], tensor(params, o[7]), ln2 + layer * RC, stats + (layer * 4 + 2) * R,
+                          stats + (layer * 4 + 3) * R, R, C)
+        linear_forward(ln2 + layer * RC, params + o[8], tensor(params, o[9]), gelu + layer * 4 * RC, R, C, 4 * C,
+                       False)
+        gelu_forward(gelu + layer * 4 * RC, dgelu + layer * 4 * RC, 4 * RC, training)
+        x = resid + (layer + 1) * RC
+        for c in range(RC):
+            x[c] = m[c]
+        linear_forward(gelu + layer * 4 * RC, params + o[10], tensor(params, o[11]), x, R, 4 * C, C, True)
+    layernorm_forward(resid + s.L * RC, params + index[2], tensor(params, index[3]), lnf, lnf_stats,
+                      lnf_stats + R, R, C)
+    linear_forward(lnf, wte, <real *>NULL, logits, R, C, s.V, False)
+
+
+def _shape(tokens, acts, n_head):
+    L, R, C = acts.mid.shape
+    B, T = tokens.shape
+    return Shape(B=B, T=T, C=C, V=acts.logits.shape[1], L=L, n_head=n_head)
+
+
+def _forward(real[::1] params, const int64_t[::1] index, long n_head, const int64_t[:, ::1] tokens, acts,
+             bint training):
+    cdef real[:, :, ::1] resid = acts.resid, mid = acts.mid, ln1 = acts.ln1, ln2 = acts.ln2, stats = acts.stats
+    cdef real[:, :, ::1] qkv = acts.qkv, att = acts.att, atty = acts.atty, gelu = acts.gelu, dgelu = acts.dgelu
+    cdef real[:, ::1] lnf = acts.lnf, lnf_stats = acts.lnf_stats, logits = acts.logits
+    cdef Shape s = _shape(tokens, acts, n_head)
+    with nogil:
+        forward_pass(&params[0], &index[0], s, &tokens[0, 0], &resid[0, 0, 0], &mid[0, 0, 0], &ln1[0, 0, 0],
+                     &ln2[0, 0, 0], &stats[0, 0, 0], &qkv[0, 0, 0], &att[0, 0, 0], &atty[0, 0, 0], &gelu[0, 0, 0],
+                     &dgelu[0, 0, 0], &lnf[0, 0], &lnf_stats[0, 0], &logits[0, 0], training)
+
+
+def forward(params, index, n_head, tokens, acts, training):
+    """Fill ``acts`` for tokens (B, T), up to the logits (see ``numba.gpt_kernels.forward``)."""
+    _forward(params, index, n_head, tokens, acts, training)
+
+
+def _cross_entropy(real[:, ::1] logits, const int64_t[:, ::1] targets, bint gradient):
+    cdef long R = logits.shape[0], V = logits.shape[1]
+    cdef double value
+    with nogil:
+        value = cross_entropy(&logits[0, 0], &targets[0, 0], R, V, gradient)
+    return value
+
+
+def loss(params, index, n_head, tokens, targets, acts):
+    """The mean cross-entropy of the next-token predictions."""
+    _forward(params, index, n_head, tokens, acts, False)
+    return _cross_entropy(acts.logits, targets, False)
+
+
+def loss_and_gradient(params, index, n_head, tokens, targets, acts, deltas, grad):
+    """The loss, and grad = ∂loss/∂params (overwritten) (see ``numba.gpt_kernels.loss_and_gradient``)."""
+    _forward(params, index, n_head, tokens, acts, True)
+    value = _cross_entropy(acts.logits, targets, True)  # acts.logits now holds dlogits
+    _backward(params, index, n_head, tokens, acts, deltas, grad)
+    return value
+
+
+def _backward(real[::1] params, const int64_t[::1] index, long n_head, const int64_t[:, ::1] tokens, acts, deltas,
+              real[::1] grad):
+    cdef real[:, :, ::1] resid = acts.resid, mid = acts.mid, ln1 = acts.ln1, ln2 = acts.ln2, stats = acts.stats
+    cdef real[:, :, ::1] qkv = acts.qkv, att = acts.att, atty = acts.atty, gelu = acts.gelu, dgelu = acts.dgelu
+    cdef real[:, ::1] lnf = acts.lnf, lnf_stats = acts.lnf_stats, dlogits = acts.logits
+    cdef real[:, ::1] dresid = deltas.dresid, dbuf = deltas.dbuf, dqkv = deltas.dqkv, dfc = deltas.dfc
+    cdef real[:, ::1] datt = deltas.datt
+    cdef Shape s = _shape(tokens, acts, n_head)
+    with nogil:
+        backward_pass(&params[0], &index[0], s, &tokens[0, 0], &resid[0, 0, 0], &mid[0, 0, 0], &ln1[0, 0, 0],
+                      &ln2[0, 0, 0], &stats[0, 0, 0], &qkv[0, 0, 0], &att[0, 0, 0], &atty[0, 0, 0], &gelu[0, 0, 0],
+                      &dgelu[0, 0, 0], &lnf[0, 0], &lnf_stats[0, 0], &dlogits[0, 0], &dresid[0, 0], &dbuf[0, 0],
+                      &dqkv[0, 0], &dfc[0, 0], &datt[0, 0], &grad[0], grad.shape[0])
+
+
+cdef void backward_pass(real *params, const int64_t *index, Shape s, const int64_t *tokens, real *resid,
+                        real *mid, real *ln1, real *ln2, real *stats, real *qkv, real *att, real *atty, real *gelu,
+                        real *dgelu, real *lnf, real *lnf_stats, real *dlogits, real *dresid, real *dbuf,
+                        real *dqkv, real *dfc, real *datt, real *grad, long P) noexcept nogil:
+    cdef long R = s.B * s.T, C = s.C, RC = R * C, i, b, t, c, layer
+    cdef const int64_t *o
+    cdef real *wte = params + index[0]
+    cdef real *dwte = grad + index[0]
+    cdef real *dwpe = grad + index[1]
+    for i in range(P):
+        grad[i] = 0
+    linear_backward(dlogits, lnf, wte, dwte, <real *>NULL, dbuf, R, C, s.V)  # the tied head
+    for i in range(RC):
+        dresid[i] = 0
+    layernorm_backward(dbuf, resid + s.L * RC, lnf_stats, lnf_stats + R, params + index[2], grad + index[2],
+                       tensor(grad, index[3]), dresid, R, C)
+    for layer in range(s.L - 1, -1, -1):
+        o = index + _GLOBALS + _PER_LAYER * layer
+        # resid[layer + 1] = mid + mlp_proj(gelu(c_fc(ln_2(mid))))
+        linear_backward(dresid, gelu + layer * 4 * RC, params + o[10], grad + o[10], tensor(grad, o[11]), dfc, R,
+                        4 * C, C)
+        multiply(dfc, dgelu + layer * 4 * RC, 4 * RC)
+        linear_backward(dfc, ln2 + layer * RC, params + o[8], grad + o[8], tensor(grad, o[9]), dbuf, R, C, 4 * C)
+        layernorm_backward(dbuf, mid + layer * RC, stats + (layer * 4 + 2) * R, stats + (layer * 4 + 3) * R,
+                           params + o[6], grad + o[6], tensor(grad, o[7]), dresid, R, C)
+        # mid = resid[layer] + attn_proj(attention(c_attn(ln_1(resid[layer]))))
+        linear_backward(dresid, atty + layer * RC, params + o[4], grad + o[4], tensor(grad, o[5]), dbuf, R, C, C)
+        attention_backward(dbuf, qkv + layer * 3 * RC, att + layer * s.B * s.n_head * s.T * s.T, s.B, s.T, C,
+                           s.n_head, dqkv, datt)
+        linear_backward(dqkv, ln1 + layer * RC, params + o[2], grad + o[2], tensor(grad, o[3]), dbuf, R, C, 3 * C)
+        layernorm_backward(dbuf, resid + layer * RC, stats + layer * 4 * R, stats + (layer * 4 + 1) * R,
+                           params + o[0], grad + o[0], tensor(grad, o[1]), dresid, R, C)
+    for b in range(s.B):
+        for t in range(s.T):
+            for c in range(C):
+                dwte[tokens[b * s.T + t] * C + c] += dresid[(b * s.T + t) * C + c]
+                dwpe[t * C + c] += dresid[(b * s.T + t) * C + c]
+
+
+# ---------------------------------------------------------------------------
+# Generation and the optimiser
+
+def _decode_step(real[::1] params, const int64_t[::1] index, long n_head, const int64_t[::1] tokens, long position,
+                 real[:, :, :, :, :, ::1] cache, work, real[:, ::1] logits):
+    cdef real[:, ::1] x = work.x, h = work.h, qkv = work.qkv, y = work.y, g = work.g, stats = work.stats
+    cdef real[::1] scores = work.scores
+    cdef long B = tokens.shape[0], L = cache.shape[0], C = x.shape[1], V = logits.shape[1], hs = C // n_head
+    cdef long b, c, head, layer, d
+    cdef const int64_t *o
+    cdef real *wte = &params[index[0]]
+    cdef real *wpe = &params[index[1]]
+    cdef real *keys
+    cdef real *values
+    cdef real scale = 1 / sqrt(hs)
+    with nogil:
+        for b in range(B):
+            for c in range(C):
+                x[b, c] = wte[tokens[b] * C + c] + wpe[position * C + c]
+        for layer in range(L):
+            o = &index[_GLOBALS + _PER_LAYER * layer]
+            layernorm_forward(&x[0, 0], &params[o[0]], tensor(&params[0], o[1]), &h[0, 0], &stats[0, 0],
+                              &stats[1, 0], B, C)
+            linear_forward(&h[0, 0], &params[o[2]], tensor(&params[0], o[3]), &qkv[0, 0], B, C, 3 * C, False)
+            for b in range(B):
+                for head in range(n_head):
+                    keys = &cache[layer, 0, b, head, 0, 0]
+                    values = &cache[layer, 1, b, head, 0, 0]
+                    for d in range(hs):
+                        keys[position * hs + d] = qkv[b, C + head * hs + d]
+                        values[position * hs + d] = qkv[b, 2 * C + head * hs + d]
+                    if real is float:
+                        fastnet_decode_head_f(&qkv[b, head * hs], keys, values, position + 1, hs, scale,
+                                              &scores[0], &y[b, head * hs])
+                    else:
+                        fastnet_decode_head_d(&qkv[b, head * hs], keys, values, position + 1, hs, scale,
+                                              &scores[0], &y[b, head * hs])
+            linear_forward(&y[0, 0], &params[o[4]], tensor(&params[0], o[5]), &x[0, 0], B, C, C, True)
+            layernorm_forward(&x[0, 0], &params[o[6]], tensor(&params[0], o[7]), &h[0, 0], &stats[0, 0],
+                              &stats[1, 0], B, C)
+            linear_forward(&h[0, 0], &params[o[8]], tensor(&params[0], o[9]), &g[0, 0], B, C, 4 * C, False)
+            gelu_forward(&g[0, 0], &g[0, 0], B * 4 * C, False)
+            linear_forward(&g[0, 0], &params[o[10]], tensor(&params[0], o[11]), &x[0, 0], B, 4 * C, C, True)
+        layernorm_forward(&x[0, 0], &params[index[2]], tensor(&params[0], index[3]), &h[0, 0], &stats[0, 0],
+                          &stats[1, 0], B, C)
+        linear_forward(&h[0, 0], wte, <real *>NULL, &logits[0, 0], B, C, V, False)
+
+
+def decode_step(params, index, n_head, tokens, position, cache, work, logits):
+    """logits (B, V) for tokens (B,) appended at ``position`` (see ``numba.gpt_kernels.decode_step``)."""
+    _decode_step(params, index, n_head, tokens, position, cache, work, logits)
+
+
+def _adamw(real[::1] params, real[::1] grad, real[::1] m, real[::1] v, const real[::1] decay_mask, long step,
+           double lr, double beta1, double beta2, double eps, double weight_decay, double clip):
+    cdef long n = params.shape[0]
+    cdef double norm
+    cdef real scale
+    with nogil:
+        if real is float:
+            norm = sqrt(fastnet_dot_f(&grad[0], &grad[0], n))
+        else:
+            norm = sqrt(fastnet_dot_d(&grad[0], &grad[0], n))
+        scale = <real>(min(1.0, clip / (norm + 1e-6)) if clip > 0 else 1.0)
+        if real is float:
+            fastnet_adamw_f(&params[0], &grad[0], &m[0], &v[0], &decay_mask[0], n, scale, lr * weight_decay, beta1,
+                            beta2, lr / (1 - beta1 ** step), sqrt(1 - beta2 ** step), eps)
+        else:
+            fastnet_adamw_d(&params[0], &grad[0], &m[0], &v[0], &decay_mask[0], n, scale, lr * weight_decay, beta1,
+                            beta2, lr / (1 - beta1 ** step), sqrt(1 - beta2 ** step), eps)
+    return norm
+
+
+def adamw(params, grad, m, v, decay_mask, step, lr, beta1, beta2, eps, weight_decay, clip):
+    """numpy_gpt.adamw_step: the norm, then clipping + AdamW in one pass; returns the norm before clipping."""
+    return _adamw(params, grad, m, v, decay_mask, step, lr, beta1, beta2, eps, weight_decay, clip)
+
+
+
+# ---------------------------------------------------------------------------
+# The BPE trainer's loop (see numba.bpe, the same algorithm)
+
+def bpe_merges(ids, word_of, weights, long vocab_size):
+    """The merges (n, 2) learned from the words in ``ids`` (see ``numba.bpe.bpe_merges``); the three arrays are
+    copied (int64), then merged in place."""
+    cdef int64_t[::1] ids_ = np.array(ids, np.int64), word_of_ = np.array(word_of, np.int64)
+    cdef int64_t[::1] weights_ = np.array(weights, np.int64)
+    cdef int64_t[::1] counts = np.zeros(vocab_size * vocab_size, np.int64)
+    merges_array = np.empty((vocab_size - 256, 2), np.int64)
+    cdef int64_t[:, ::1] merges = merges_array
+    cdef long n = ids_.shape[0], made = 0, new_token, j, kept
+    cdef int64_t best, best_key, key, total, a, b
+    with nogil:
+        for new_token in range(256, vocab_size):
+            for j in range(n - 1):
+                if word_of_[j] == word_of_[j + 1]:
+                    counts[ids_[j] * vocab_size + ids_[j + 1]] += weights_[j]
+            best, best_key = 0, -1
+            for j in range(n - 1):  # read each pair's total once, clearing the table as it goes
+                if word_of_[j] == word_of_[j + 1]:
+                    key = ids_[j] * vocab_size + ids_[j + 1]
+                    total = counts[key]
+                    if total > best or (total == best and total > 0 and key < best_key):
+                        best, best_key = total, key
+                    counts[key] = 0
+            if best_key < 0:
+                break  # every word is one token
+            a, b = best_key // vocab_size, best_key % vocab_size
+            merges[made, 0], merges[made, 1] = a, b
+            made += 1
+            kept, j = 0, 0
+            while j < n:
+                if j + 1 < n and ids_[j] == a and ids_[j + 1] == b and word_of_[j] == word_of_[j + 1]:
+                    ids_[kept], word_of_[kept], weights_[kept] = new_token, word_of_[j], weights_[j]
+                    j += 2
+                else:
+                    ids_[kept], word_of_[kept], weights_[kept] = ids_[j], word_of_[j], weights_[j]
+                    j += 1
+                kept += 1
+            n = kept
+    return merges_array[:made]

@@ -1,0 +1,195 @@
+/* The GPT's element-wise passes for the Cython backend (fastnet/backends/_gpt_kernels.pyx).
+ *
+ * The same ops and math as the Numba backend's numba/gpt_kernels.py (which states
+ * them beside the NumPy reference's names); the matrix products between them
+ * are BLAS calls made by the .pyx. Like rows.h, each function is
+ * compiled for AVX-512, AVX2 and baseline x86-64 and called at the level chosen
+ * when the module loads. Sums are kept in FASTNET_TILE partial sums, a fixed order that
+ * vectorises without letting the compiler reassociate anything else.
+ */
+#ifndef FASTNET_CYTHON_GPT_ROWS_H
+#define FASTNET_CYTHON_GPT_ROWS_H
+
+#include <math.h>
+#include "rows.h"
+
+#define fastnet_sqrt_f sqrtf /* vectorised: setup.py compiles with -fno-math-errno */
+#define fastnet_sqrt_d sqrt
+
+#define FASTNET_DEFINE_GPT_ROWS(T, S, L)                                                                   \
+/* sum_i x[i] * y[i] (fastnet_dot) and sum_i x[i]. */                                                   \
+FASTNET_TARGET_##L static T fastnet_sum_##S##_##L(const T *x, long n) {                                           \
+    T partial[FASTNET_TILE] = {0};                                                                      \
+    long i = 0;                                                                                         \
+    for (; i + FASTNET_TILE <= n; i += FASTNET_TILE)                                                    \
+        for (int j = 0; j < FASTNET_TILE; j++) partial[j] += x[i + j];                                  \
+    T sum = 0;                                                                                          \
+    for (; i < n; i++) sum += x[i];                                                                     \
+    for (int j = 0; j < FASTNET_TILE; j++) sum += partial[j];                                           \
+    return sum;                                                                                         \
+}                                                                                                       \
+                                                                                                        \
+/* y = (x − μ) / √(σ² + ε) · w + b for each of R rows of C values; saves μ and 1/√(σ² + ε). b may be NULL. */ \
+FASTNET_TARGET_##L static void fastnet_layernorm_forward_##S##_##L(const T *x, const T *w, const T *b, T *y,      \
+                                                         T *mean, T *rstd, long R, long C, T eps) {     \
+    for (long r = 0; r < R; r++) {                                                                      \
+        const T *xr = x + r * C;                                                                        \
+        T *yr = y + r * C;                                                                              \
+        const T mu = fastnet_sum_##S##_##L(xr, C) / C;                                                        \
+        for (long c = 0; c < C; c++) yr[c] = xr[c] - mu;                                                \
+        const T inverse = 1 / fastnet_sqrt_##S(fastnet_dot_##S##_##L(yr, yr, C) / C + eps);                               \
+        mean[r] = mu;                                                                                   \
+        rstd[r] = inverse;                                                                              \
+        for (long c = 0; c < C; c++) yr[c] = yr[c] * inverse * w[c] + (b ? b[c] : 0);                   \
+    }                                                                                                   \
+}                                                                                                       \
+                                                                                                        \
+/* dx += (1/σ)(g − mean(g) − x̂ mean(g x̂)), g = dy·w;  dw += Σ dy x̂;  db += Σ dy (db may be NULL). */   \
+FASTNET_TARGET_##L static void fastnet_layernorm_backward_##S##_##L(const T *dy, const T *x, const T *mean,       \
+        const T *rstd, const T *w, T *dw, T *db, T *dx, long R, long C) {                               \
+    for (long r = 0; r < R; r++) {                                                                      \
+        const T *dyr = dy + r * C, *xr = x + r * C, mu = mean[r], inverse = rstd[r];                    \
+        T *dxr = dx + r * C;                                                                            \
+        T g_partial[FASTNET_TILE] = {0}, gx_partial[FASTNET_TILE] = {0};                                \
+        long c = 0;                                                                                     \
+        for (; c + FASTNET_TILE <= C; c += FASTNET_TILE)                                                \
+            for (int j = 0; j < FASTNET_TILE; j++) {                                                    \
+                const T xhat = (xr[c + j] - mu) * inverse, g = dyr[c + j] * w[c + j];                   \
+                g_partial[j] += g;                                                                      \
+                gx_partial[j] += g * xhat;                                                              \
+                dw[c + j] += dyr[c + j] * xhat;                                                         \
+            }                                                                                           \
+        T g_mean = 0, gx_mean = 0;                                                                      \
+        for (; c < C; c++) {                                                                            \
+            const T xhat = (xr[c] - mu) * inverse, g = dyr[c] * w[c];                                   \
+            g_mean += g;                                                                                \
+            gx_mean += g * xhat;                                                                        \
+            dw[c] += dyr[c] * xhat;                                                                     \
+        }                                                                                               \
+        for (int j = 0; j < FASTNET_TILE; j++) {                                                        \
+            g_mean += g_partial[j];                                                                     \
+            gx_mean += gx_partial[j];                                                                   \
+        }                                                                                               \
+        g_mean /= C;                                                                                    \
+        gx_mean /= C;                                                                                   \
+        for (long c = 0; c < C; c++)                                                                    \
+            dxr[c] += inverse * (dyr[c] * w[c] - g_mean - (xr[c] - mu) * inverse * gx_mean);            \
+        if (db)                                                                                         \
+            for (long c = 0; c < C; c++) db[c] += dyr[c];                                               \
+    }                                                                                                   \
+}                                                                                                       \
+                                                                                                        \
+/* g ← u Φ(u) in place; when training, derivative = Φ(u) + u φ(u) (all GELU's backward needs). */       \
+FASTNET_TARGET_##L FASTNET_FINITE static void fastnet_gelu_forward_##S##_##L(T *g, T *derivative, long n,         \
+                                                                   int training) {                     \
+    if (training) {                                                                                     \
+        for (long i = 0; i < n; i++) {                                                                  \
+            const T u = g[i], cdf = fastnet_normal_cdf_##S(u);                                          \
+            g[i] = u * cdf;                                                                             \
+            derivative[i] = cdf + u * fastnet_normal_pdf_##S(u);                                        \
+        }                                                                                               \
+    } else {                                                                                            \
+        for (long i = 0; i < n; i++) g[i] *= fastnet_normal_cdf_##S(g[i]);                              \
+    }                                                                                                   \
+}                                                                                                       \
+                                                                                                        \
+/* x[i] *= y[i]. */                                                                                     \
+FASTNET_TARGET_##L static void fastnet_multiply_##S##_##L(T *restrict x, const T *restrict y, long n) {           \
+    for (long i = 0; i < n; i++) x[i] *= y[i];                                                          \
+}                                                                                                       \
+                                                                                                        \
+/* Each row i of one head's T x T scores (row stride `stride`): softmax over j ≤ i, 0 for j > i. */      \
+FASTNET_TARGET_##L FASTNET_FINITE static void fastnet_masked_softmax_##S##_##L(T *att, long T_, long stride) {    \
+    for (long i = 0; i < T_; i++) {                                                                     \
+        T *row = att + i * stride;                                                                      \
+        T top = row[0];                                                                                 \
+        for (long j = 1; j <= i; j++) top = row[j] > top ? row[j] : top;                                \
+        for (long j = 0; j <= i; j++) row[j] = fastnet_exp_negative_##S(row[j] - top);                  \
+        const T scale = 1 / fastnet_sum_##S##_##L(row, i + 1);                                                \
+        for (long j = 0; j <= i; j++) row[j] *= scale;                                                  \
+        for (long j = i + 1; j < T_; j++) row[j] = 0;                                                   \
+    }                                                                                                   \
+}                                                                                                       \
+                                                                                                        \
+/* datt ← att ⊙ (datt − Σ_j datt ⊙ att) · scale over each row's j ≤ i, 0 above: the scores' gradient. */ \
+FASTNET_TARGET_##L static void fastnet_softmax_backward_##S##_##L(T *datt, const T *att, long T_, T scale) {       \
+    for (long i = 0; i < T_; i++) {                                                                     \
+        T *d = datt + i * T_;                                                                           \
+        const T *a = att + i * T_;                                                                      \
+        const T weighted = fastnet_dot_##S##_##L(d, a, i + 1);                                                \
+        for (long j = 0; j <= i; j++) d[j] = a[j] * (d[j] - weighted) * scale;                          \
+        for (long j = i + 1; j < T_; j++) d[j] = 0;                                                     \
+    }                                                                                                   \
+}                                                                                                       \
+                                                                                                        \
+/* The mean over R rows of −ln softmax(logits)[target], in double; when gradient, logits (R, V)         \
+ * become (softmax − onehot(target)) / R in the same pass. */                                           \
+FASTNET_TARGET_##L FASTNET_FINITE static double fastnet_cross_entropy_##S##_##L(T *logits, const int64_t *targets, \
+                                                                     long R, long V, int gradient) {   \
+    double total_loss = 0;                                                                              \
+    for (long r = 0; r < R; r++) {                                                                      \
+        T *row = logits + r * V;                                                                        \
+        T top = row[0];                                                                                 \
+        for (long j = 1; j < V; j++) top = row[j] > top ? row[j] : top;                                 \
+        const T target_logit = row[targets[r]];                                                         \
+        for (long j = 0; j < V; j++) row[j] = fastnet_exp_negative_##S(row[j] - top);                   \
+        const double total = fastnet_sum_##S##_##L(row, V);                                                   \
+        total_loss += log(total) - (double)(target_logit - top);                                        \
+        if (gradient) {                                                                                 \
+            const T scale = (T)(1 / (total * R));                                                       \
+            for (long j = 0; j < V; j++) row[j] *= scale;                                               \
+            row[targets[r]] -= (T)1 / R;                                                                \
+        }                                                                                               \
+    }                                                                                                   \
+    return total_loss / R;                                                                              \
+}                                                                                                       \
+                                                                                                        \
+/* One AdamW step after clipping by `scale`, over n values, in T (as the reference's arrays). */        \
+FASTNET_TARGET_##L static void fastnet_adamw_##S##_##L(T *restrict params, T *restrict grad, T *restrict m,       \
+        T *restrict v, const T *restrict decay_mask, long n, T scale, T decay, T beta1, T beta2,        \
+        T step_size, T root_correction, T eps) {                                                        \
+    for (long i = 0; i < n; i++) {                                                                      \
+        const T g = grad[i] * scale;                                                                    \
+        grad[i] = g;                                                                                    \
+        m[i] = beta1 * m[i] + (1 - beta1) * g;                                                          \
+        v[i] = beta2 * v[i] + (1 - beta2) * g * g;                                                      \
+        params[i] = params[i] * (1 - decay * decay_mask[i]) - step_size * m[i] / (fastnet_sqrt_##S(v[i]) / root_correction + eps); \
+    }                                                                                                   \
+}                                                                                                       \
+                                                                                                        \
+/* One head of one new position: out (hs) = Σ_j softmax_j(q·keys[j] · scale) values[j] over the n       \
+ * cached positions (rows of hs values); scores (n) is scratch. */                                      \
+FASTNET_TARGET_##L FASTNET_FINITE static void fastnet_decode_head_##S##_##L(const T *q, const T *keys,            \
+        const T *values, long n, long hs, T scale, T *scores, T *out) {                                 \
+    T top = -INFINITY;                                                                                  \
+    for (long j = 0; j < n; j++) {                                                                      \
+        scores[j] = fastnet_dot_##S##_##L(q, keys + j * hs, hs) * scale;                                      \
+        top = scores[j] > top ? scores[j] : top;                                                        \
+    }                                                                                                   \
+    for (long j = 0; j < n; j++) scores[j] = fastnet_exp_negative_##S(scores[j] - top);                 \
+    const T inverse = 1 / fastnet_sum_##S##_##L(scores, n);                                                   \
+    for (long d = 0; d < hs; d++) out[d] = 0;                                                           \
+    for (long j = 0; j < n; j++) {                                                                      \
+        const T weight = scores[j] * inverse;                                                           \
+        for (long d = 0; d < hs; d++) out[d] += weight * values[j * hs + d];                            \
+    }                                                                                                   \
+}
+
+FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_GPT_ROWS, float, f)
+FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_GPT_ROWS, double, d)
+
+#define FASTNET_GPT_ROWS(X) X(layernorm_forward_f) X(layernorm_forward_d) X(layernorm_backward_f)          \
+    X(layernorm_backward_d) X(gelu_forward_f) X(gelu_forward_d) X(multiply_f) X(multiply_d)                \
+    X(masked_softmax_f) X(masked_softmax_d) X(softmax_backward_f) X(softmax_backward_d) X(cross_entropy_f) \
+    X(cross_entropy_d) X(adamw_f) X(adamw_d) X(decode_head_f) X(decode_head_d)
+FASTNET_GPT_ROWS(FASTNET_POINTER)
+
+/* Point every GPT row function, and the row functions it shares with the MLP, at their code for `level`. */
+static void fastnet_use_gpt_rows_level(int level) {
+    FASTNET_GPT_ROWS(FASTNET_POINT_AT_LEVEL)
+    fastnet_use_rows_level(level);
+}
+
+static int fastnet_gpt_rows_level(void) { return FASTNET_LEVEL_OF(fastnet_layernorm_forward_f); }
+
+#endif

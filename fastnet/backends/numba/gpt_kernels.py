@@ -1,0 +1,463 @@
+"""The GPT's kernels in Numba: the NumPy reference's ops (``numpy_gpt``), fused, with products in BLAS.
+
+Every matrix product goes to BLAS (``numba.blas.gemm``, in place, with
+strides); everything between products is a compiled loop that passes over
+the rows once: LayerNorm with its saved mean and 1/σ, the masked softmax of
+each head, GELU, the head's softmax + cross-entropy + its gradient, the
+embedding's gather and scatter-add, and AdamW with the clipping norm. One
+training step is two calls from Python (``loss_and_gradient``, ``adamw``);
+one generated token is one call (``decode_step``). Shapes and what each array
+holds: ``compiled_gpt`` (``Activations``, ``Deltas``, ``tensor_index``). All
+kernels release the GIL.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from .blas import at, gemm, gemv
+from .mlp_math import normal_cdf, normal_pdf
+from .primitives import exp_of_negative
+
+OPTIONS = dict(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
+# For loops that sum: lets LLVM reorder the sum so that it vectorises. Never for code
+# that inlines exp_of_negative, whose Cody-Waite reduction must not be reassociated.
+SUMMING = dict(OPTIONS, fastmath={"contract", "reassoc"})
+LAYERNORM_EPS = 1e-5
+GEMV_MAX_ROWS = 4  # linear_forward: rows taken one matrix-vector product at a time (measured: BENCHMARKS.md)
+
+
+# ---------------------------------------------------------------------------
+# The ops (same names and math as numpy_gpt)
+
+@njit(**OPTIONS)
+def embedding_forward(tokens, wte, wpe, x):
+    """x[b·T + t] = wte[tokens[b, t]] + wpe[t]."""
+    B, T = tokens.shape
+    for b in range(B):
+        for t in range(T):
+            x[b * T + t] = wte[tokens[b, t]] + wpe[t]
+
+
+@njit(**OPTIONS)
+def embedding_backward(tokens, dx, dwte, dwpe):
+    """dwte[tokens[b, t]] += dx[b·T + t];  dwpe[t] += dx[b·T + t]."""
+    B, T = tokens.shape
+    for b in range(B):
+        for t in range(T):
+            dwte[tokens[b, t]] += dx[b * T + t]
+            dwpe[t] += dx[b * T + t]
+
+
+@njit(**SUMMING)
+def layernorm_forward(x, weight, bias, y, mean, rstd):
+    """y = (x − μ) / √(σ² + ε) · weight + bias per row of x (R, C); saves μ and 1/√(σ² + ε).
+    An empty bias (``_vector`` of an absent tensor) adds nothing; so in every op here."""
+    R, C = x.shape
+    for r in range(R):
+        total = 0.0
+        for c in range(C):
+            total += x[r, c]
+        mu = total / C
+        squares = 0.0
+        for c in range(C):
+            squares += (x[r, c] - mu) ** 2
+        inverse = 1 / math.sqrt(squares / C + LAYERNORM_EPS)
+        mean[r], rstd[r] = mu, inverse
+        for c in range(C):
+            y[r, c] = (x[r, c] - mu) * inverse * weight[c]
+        if bias.size:
+            for c in range(C):
+                y[r, c] += bias[c]
+
+
+@njit(**SUMMING)
+def layernorm_backward(dy, x, mean, rstd, weight, dweight, dbias, dx):
+    """dx += (1/σ) (g − mean(g) − x̂ mean(g x̂)), g = dy · weight;  dweight += Σ dy x̂;  dbias += Σ dy."""
+    R, C = x.shape
+    for r in range(R):
+        mu, inverse = mean[r], rstd[r]
+        g_mean = 0.0
+        gx_mean = 0.0
+        for c in range(C):
+            xhat = (x[r, c] - mu) * inverse
+            g = dy[r, c] * weight[c]
+            g_mean += g
+            gx_mean += g * xhat
+            dweight[c] += dy[r, c] * xhat
+        g_mean /= C
+        gx_mean /= C
+        for c in range(C):
+            xhat = (x[r, c] - mu) * inverse
+            dx[r, c] += inverse * (dy[r, c] * weight[c] - g_mean - xhat * gx_mean)
+        if dbias.size:
+            for c in range(C):
+                dbias[c] += dy[r, c]
+
+
+@njit(**OPTIONS)
+def linear_forward(x, weight, bias, y, accumulate):
+    """y (R, out) = x (R, in) Wᵀ + b, W (out, in); with ``accumulate``, y += x Wᵀ + b (a residual).
+
+    Up to GEMV_MAX_ROWS rows (a decode step), one matrix-vector product per row:
+    BLAS's matrix product would copy all of W into its packed layout first.
+    """
+    R, n_in = x.shape
+    n_out = y.shape[1]
+    has_bias = bias.size > 0
+    if has_bias:
+        for r in range(R):
+            if accumulate:
+                y[r] += bias
+            else:
+                y[r] = bias
+    beta = 1.0 if has_bias or accumulate else 0.0
+    if R <= GEMV_MAX_ROWS:
+        for r in range(R):
+            gemv(n_out, n_in, 1.0, weight.ravel(), n_in, x[r], beta, y[r])
+    else:
+        gemm(False, True, R, n_out, n_in, 1.0, x.ravel(), n_in, weight.ravel(), n_in, beta, y.ravel(), n_out)
+
+
+@njit(**OPTIONS)
+def linear_backward(dy, x, weight, dweight, dbias, dx):
+    """dW += dyᵀ x;  db += Σ_rows dy;  dx = dy W (overwritten)."""
+    R, n_out = dy.shape
+    n_in = x.shape[1]
+    gemm(True, False, n_out, n_in, R, 1.0, dy.ravel(), n_out, x.ravel(), n_in, 1.0, dweight.ravel(), n_in)
+    if dbias.size:
+        for r in range(R):
+            dbias += dy[r]
+    gemm(False, False, R, n_in, n_out, 1.0, dy.ravel(), n_out, weight.ravel(), n_in, 0.0, dx.ravel(), n_in)
+
+
+@njit(**SUMMING)
+def _sum(values):
+    total = values[0] - values[0]
+    for j in range(values.size):
+        total += values[j]
+    return total
+
+
+@njit(**SUMMING)
+def _dot(a, b):
+    total = a[0] - a[0]
+    for d in range(a.size):
+        total += a[d] * b[d]
+    return total
+
+
+@njit(**OPTIONS)
+def _max(values):
+    top = values[0]
+    for j in range(1, values.size):
+        top = max(top, values[j])
+    return top
+
+
+@njit(**OPTIONS)
+def _axpy(a, x, y):
+    """y += a x."""
+    for d in range(y.size):
+        y[d] += a * x[d]
+
+
+@njit(**OPTIONS)
+def _exp_shifted(values, top):
+    """values ← e^(values − top) (values <= top); a loop of its own, so that it vectorises."""
+    for j in range(values.size):
+        values[j] = exp_of_negative(values[j] - top)
+
+
+@njit(**OPTIONS)
+def _masked_softmax(att, row0, T):
+    """Rows row0..row0+T of att: row i = softmax over j ≤ i of the scores there, 0 for j > i."""
+    for i in range(T):
+        row = att[row0 + i]
+        _exp_shifted(row[:i + 1], _max(row[:i + 1]))
+        scale = 1 / _sum(row[:i + 1])
+        for j in range(i + 1):
+            row[j] *= scale
+        row[i + 1:] = 0
+
+
+@njit(**SUMMING)
+def _softmax_backward(datt, att, row0, scale):
+    """datt ← att ⊙ (datt − Σ_j datt ⊙ att) · scale over each row's j ≤ i, 0 above: the scores' gradient."""
+    T = datt.shape[0]
+    for i in range(T):
+        a, d = att[row0 + i], datt[i]
+        weighted = _dot(d[:i + 1], a[:i + 1])
+        for j in range(i + 1):
+            d[j] = a[j] * (d[j] - weighted) * scale
+        d[i + 1:] = 0
+
+
+@njit(**OPTIONS)
+def _head(qkv, b, h, T, hs):
+    """Views (from their first element, for ``gemm``) of sequence b's q, k and v of head h in qkv (B·T, 3C)."""
+    C = qkv.shape[1] // 3
+    return at(qkv, b * T, h * hs), at(qkv, b * T, C + h * hs), at(qkv, b * T, 2 * C + h * hs)
+
+
+@njit(**OPTIONS)
+def attention_forward(qkv, B, T, n_head, att, y):
+    """Per sequence b and head h: att = causal softmax(q kᵀ / √hs) (T, T), y[:, head h] = att v.
+
+    qkv (B·T, 3C) holds q, k, v side by side; att is (B·nh·T, T), head
+    (b, h) at rows (b·nh + h)·T.
+    """
+    C = y.shape[1]
+    hs = C // n_head
+    scale = 1 / math.sqrt(hs)
+    for b in range(B):
+        for h in range(n_head):
+            row0 = (b * n_head + h) * T
+            q, k, v = _head(qkv, b, h, T, hs)
+            gemm(False, True, T, T, hs, scale, q, 3 * C, k, 3 * C, 0.0, at(att, row0, 0), T)
+            _masked_softmax(att, row0, T)
+            gemm(False, False, T, hs, T, 1.0, at(att, row0, 0), T, v, 3 * C, 0.0, at(y, b * T, h * hs), C)
+
+
+@njit(**OPTIONS)
+def attention_backward(dy, qkv, att, B, T, n_head, dqkv, datt):
+    """dqkv (B·T, 3C) from dy (B·T, C): per head, dv = attᵀ dy, datt = dy vᵀ,
+    dscores = att ⊙ (datt − Σ_j datt ⊙ att) / √hs, dq = dscores k, dk = dscoresᵀ q.
+
+    datt (T, T) is scratch.
+    """
+    C = dy.shape[1]
+    hs = C // n_head
+    scale = 1 / math.sqrt(hs)
+    for b in range(B):
+        for h in range(n_head):
+            row0 = (b * n_head + h) * T
+            a = at(att, row0, 0)
+            q, k, v = _head(qkv, b, h, T, hs)
+            d = at(dy, b * T, h * hs)
+            gemm(True, False, T, hs, T, 1.0, a, T, d, C, 0.0, at(dqkv, b * T, 2 * C + h * hs), 3 * C)
+            gemm(False, True, T, T, hs, 1.0, d, C, v, 3 * C, 0.0, datt.ravel(), T)
+            _softmax_backward(datt, att, row0, scale)
+            gemm(False, False, T, hs, T, 1.0, datt.ravel(), T, k, 3 * C, 0.0, at(dqkv, b * T, h * hs), 3 * C)
+            gemm(True, False, T, hs, T, 1.0, datt.ravel(), T, q, 3 * C, 0.0, at(dqkv, b * T, C + h * hs), 3 * C)
+
+
+@njit(**OPTIONS)
+def gelu_forward(g, derivative, training):
+    """g ← u Φ(u) in place over u (R, 4C), Φ the standard normal CDF; when ``training``, also
+    derivative = Φ(u) + u φ(u) (φ the normal density), which is all the backward pass needs of u."""
+    one = g.dtype.type(1)
+    flat_g, flat_d = g.ravel(), derivative.ravel()
+    if training:  # two loops rather than a test inside one, which would keep it from vectorising
+        for i in range(flat_g.size):
+            u = flat_g[i]
+            cdf = normal_cdf(u, one)
+            flat_g[i] = u * cdf
+            flat_d[i] = cdf + u * normal_pdf(u, one)
+    else:
+        for i in range(flat_g.size):
+            flat_g[i] *= normal_cdf(flat_g[i], one)
+
+
+@njit(**OPTIONS)
+def gelu_backward(dg, derivative):
+    """dg ← dg · GELU'(u), in place: ∂loss/∂u from ∂loss/∂g."""
+    flat_g, flat_d = dg.ravel(), derivative.ravel()
+    for i in range(flat_g.size):
+        flat_g[i] *= flat_d[i]
+
+
+@njit(**OPTIONS)
+def cross_entropy(logits, targets, gradient):
+    """The mean over rows of −ln softmax(logits)[target] (float64). Overwrites logits (R, V): with
+    ``gradient``, by dlogits = (softmax − onehot(target)) / R, computed in the same pass."""
+    R, V = logits.shape
+    total_loss = 0.0
+    for r in range(R):
+        row = logits[r]
+        top = _max(row)
+        target = targets[r]
+        total_loss -= row[target] - top
+        _exp_shifted(row, top)
+        total = _sum(row)
+        total_loss += math.log(total)
+        if gradient:
+            row *= 1 / (total * R)
+            row[target] -= 1 / R
+    return total_loss / R
+
+
+# ---------------------------------------------------------------------------
+# The whole model: the index says where each tensor starts in the flat params
+
+@njit(**OPTIONS)
+def _vector(flat, offset, n):
+    """flat[offset:offset + n]; an empty view for an absent tensor (offset −1)."""
+    return flat[offset:offset + n] if offset >= 0 else flat[0:0]
+
+
+@njit(**OPTIONS)
+def _matrix(flat, offset, rows, columns):
+    return flat[offset:offset + rows * columns].reshape((rows, columns))
+
+
+@njit(**OPTIONS)
+def forward(params, index, n_head, tokens, acts, training):
+    """Fill ``acts`` (``compiled_gpt.Activations``) for tokens (B, T), up to the logits; with
+    ``training``, also what only the backward pass needs (GELU's derivative)."""
+    B, T = tokens.shape
+    L, R, C = acts.mid.shape
+    V = acts.logits.shape[1]
+    wte = _matrix(params, index[0], V, C)
+    embedding_forward(tokens, wte, _matrix(params, index[1], T, C), acts.resid[0])
+    for layer in range(L):
+        o = index[4 + 12 * layer:]
+        x = acts.resid[layer]
+        layernorm_forward(x, _vector(params, o[0], C), _vector(params, o[1], C), acts.ln1[layer],
+                          acts.stats[layer, 0], acts.stats[layer, 1])
+        linear_forward(acts.ln1[layer], _matrix(params, o[2], 3 * C, C), _vector(params, o[3], 3 * C),
+                       acts.qkv[layer], False)
+        attention_forward(acts.qkv[layer], B, T, n_head, acts.att[layer], acts.atty[layer])
+        acts.mid[layer][:] = x
+        linear_forward(acts.atty[layer], _matrix(params, o[4], C, C), _vector(params, o[5], C),
+                       acts.mid[layer], True)
+        layernorm_forward(acts.mid[layer], _vector(params, o[6], C), _vector(params, o[7], C),
+                          acts.ln2[layer], acts.stats[layer, 2], acts.stats[layer, 3])
+        linear_forward(acts.ln2[layer], _matrix(params, o[8], 4 * C, C), _vector(params, o[9], 4 * C),
+                       acts.gelu[layer], False)
+        gelu_forward(acts.gelu[layer], acts.dgelu[layer], training)
+        acts.resid[layer + 1][:] = acts.mid[layer]
+        linear_forward(acts.gelu[layer], _matrix(params, o[10], C, 4 * C), _vector(params, o[11], C),
+                       acts.resid[layer + 1], True)
+    layernorm_forward(acts.resid[L], _vector(params, index[2], C), _vector(params, index[3], C),
+                      acts.lnf, acts.lnf_stats[0], acts.lnf_stats[1])
+    linear_forward(acts.lnf, wte, params[0:0], acts.logits, False)
+
+
+@njit(**OPTIONS)
+def loss(params, index, n_head, tokens, targets, acts):
+    """The mean cross-entropy of the next-token predictions (float64)."""
+    forward(params, index, n_head, tokens, acts, False)
+    return cross_entropy(acts.logits, targets.ravel(), False)
+
+
+@njit(**OPTIONS)
+def loss_and_gradient(params, index, n_head, tokens, targets, acts, deltas, grad):
+    """The loss, and grad (P,) = ∂loss/∂params (overwritten), by the forward pass and its reverse.
+
+    ``deltas`` (``compiled_gpt.Deltas``): dresid (R, C) = ∂loss/∂ the residual
+    stream at the point the reverse pass has reached; dbuf (R, C), dqkv
+    (R, 3C), dfc (R, 4C) the gradients of a block's intermediate values; datt
+    (T, T) one head's.
+    """
+    forward(params, index, n_head, tokens, acts, True)
+    value = cross_entropy(acts.logits, targets.ravel(), True)  # acts.logits now holds dlogits
+    B, T = tokens.shape
+    L, R, C = acts.mid.shape
+    V = acts.logits.shape[1]
+    grad[:] = 0
+    wte, dwte = _matrix(params, index[0], V, C), _matrix(grad, index[0], V, C)
+    dresid, dbuf = deltas.dresid, deltas.dbuf
+    linear_backward(acts.logits, acts.lnf, wte, dwte, grad[0:0], dbuf)  # the tied head
+    dresid[:] = 0
+    layernorm_backward(dbuf, acts.resid[L], acts.lnf_stats[0], acts.lnf_stats[1], _vector(params, index[2], C),
+                       _vector(grad, index[2], C), _vector(grad, index[3], C), dresid)
+    for layer in range(L - 1, -1, -1):
+        o = index[4 + 12 * layer:]
+        # resid[layer + 1] = mid + mlp_proj(gelu(c_fc(ln_2(mid))))
+        linear_backward(dresid, acts.gelu[layer], _matrix(params, o[10], C, 4 * C), _matrix(grad, o[10], C, 4 * C),
+                        _vector(grad, o[11], C), deltas.dfc)
+        gelu_backward(deltas.dfc, acts.dgelu[layer])
+        linear_backward(deltas.dfc, acts.ln2[layer], _matrix(params, o[8], 4 * C, C), _matrix(grad, o[8], 4 * C, C),
+                        _vector(grad, o[9], 4 * C), dbuf)
+        layernorm_backward(dbuf, acts.mid[layer], acts.stats[layer, 2], acts.stats[layer, 3],
+                           _vector(params, o[6], C), _vector(grad, o[6], C), _vector(grad, o[7], C),
+                           dresid)
+        # mid = resid[layer] + attn_proj(attention(c_attn(ln_1(resid[layer]))))
+        linear_backward(dresid, acts.atty[layer], _matrix(params, o[4], C, C), _matrix(grad, o[4], C, C),
+                        _vector(grad, o[5], C), dbuf)
+        attention_backward(dbuf, acts.qkv[layer], acts.att[layer], B, T, n_head, deltas.dqkv, deltas.datt)
+        linear_backward(deltas.dqkv, acts.ln1[layer], _matrix(params, o[2], 3 * C, C),
+                        _matrix(grad, o[2], 3 * C, C), _vector(grad, o[3], 3 * C), dbuf)
+        layernorm_backward(dbuf, acts.resid[layer], acts.stats[layer, 0], acts.stats[layer, 1],
+                           _vector(params, o[0], C), _vector(grad, o[0], C), _vector(grad, o[1], C),
+                           dresid)
+    embedding_backward(tokens, dresid, dwte, _matrix(grad, index[1], T, C))
+    return value
+
+
+@njit(**OPTIONS)
+def decode_step(params, index, n_head, tokens, position, cache, work, logits):
+    """logits (B, V) for the tokens (B,) appended at ``position``, with the key/value ``cache``
+    (n_layer, 2, B, nh, context, hs): reads positions 0..position − 1, writes ``position``.
+
+    ``work`` (``compiled_gpt.DecodeWork``): x (B, C) the residual stream, h
+    (B, C) a LayerNorm's output, qkv (B, 3C), y (B, C) the heads' outputs, g
+    (B, 4C) the MLP's hidden values, stats (2, B), scores (context,).
+    """
+    B = tokens.shape[0]
+    L, C = cache.shape[0], work.x.shape[1]
+    hs = C // n_head
+    V = logits.shape[1]
+    wte = _matrix(params, index[0], V, C)
+    wpe = _matrix(params, index[1], position + 1, C)
+    x, h, qkv, y, scores = work.x, work.h, work.qkv, work.y, work.scores
+    for b in range(B):
+        x[b] = wte[tokens[b]] + wpe[position]
+    scale = 1 / math.sqrt(hs)
+    for layer in range(L):
+        o = index[4 + 12 * layer:]
+        layernorm_forward(x, _vector(params, o[0], C), _vector(params, o[1], C), h, work.stats[0],
+                          work.stats[1])
+        linear_forward(h, _matrix(params, o[2], 3 * C, C), _vector(params, o[3], 3 * C), qkv, False)
+        for b in range(B):
+            for head in range(n_head):
+                keys, values = cache[layer, 0, b, head], cache[layer, 1, b, head]
+                keys[position] = qkv[b, C + head * hs:C + (head + 1) * hs]
+                values[position] = qkv[b, 2 * C + head * hs:2 * C + (head + 1) * hs]
+                query = qkv[b, head * hs:(head + 1) * hs]
+                for j in range(position + 1):
+                    scores[j] = _dot(query, keys[j]) * scale
+                _exp_shifted(scores[:position + 1], _max(scores[:position + 1]))
+                inverse = 1 / _sum(scores[:position + 1])
+                out = y[b, head * hs:(head + 1) * hs]
+                out[:] = 0
+                for j in range(position + 1):
+                    _axpy(scores[j] * inverse, values[j], out)
+        linear_forward(y, _matrix(params, o[4], C, C), _vector(params, o[5], C), x, True)
+        layernorm_forward(x, _vector(params, o[6], C), _vector(params, o[7], C), h, work.stats[0],
+                          work.stats[1])
+        linear_forward(h, _matrix(params, o[8], 4 * C, C), _vector(params, o[9], 4 * C), work.g, False)
+        gelu_forward(work.g, work.g, False)
+        linear_forward(work.g, _matrix(params, o[10], C, 4 * C), _vector(params, o[11], C), x, True)
+    layernorm_forward(x, _vector(params, index[2], C), _vector(params, index[3], C), h,
+                      work.stats[0], work.stats[1])
+    linear_forward(h, wte, params[0:0], logits, False)
+
+
+@njit(**SUMMING)
+def _sum_of_squares(values):
+    total = 0.0
+    for i in range(values.size):
+        total += values[i] * values[i]
+    return total
+
+
+@njit(**OPTIONS)
+def adamw(params, grad, m, v, decay_mask, step, lr, beta1, beta2, eps, weight_decay, clip):
+    """numpy_gpt.adamw_step in two passes over the flat vectors: the norm, then clipping + AdamW
+    together, in the params' dtype (as the reference's array arithmetic)."""
+    norm = math.sqrt(_sum_of_squares(grad))
+    real = params.dtype.type
+    scale = real(min(1.0, clip / (norm + 1e-6)) if clip > 0 else 1.0)
+    decay, b1, b2 = real(lr * weight_decay), real(beta1), real(beta2)
+    step_size, root_correction = real(lr / (1 - beta1 ** step)), real(math.sqrt(1 - beta2 ** step))
+    epsilon, one = real(eps), real(1)
+    for i in range(params.size):
+        g = grad[i] * scale
+        grad[i] = g
+        m[i] = b1 * m[i] + (one - b1) * g
+        v[i] = b2 * v[i] + (one - b2) * g * g
+        params[i] = params[i] * (one - decay * decay_mask[i]) - step_size * m[i] / (np.sqrt(v[i]) / root_correction
+                                                                                  + epsilon)
+    return norm

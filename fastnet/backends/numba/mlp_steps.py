@@ -1,0 +1,165 @@
+"""One example through the network, in the packed layout: forward, backward, and its gradient's contribution.
+
+The per-example steps are inlined into the drivers (``numba.mlp_kernels``):
+each call between compiled functions costs reference-count updates on its
+array arguments. Inputs are rows of (index, value) pairs: the nonzero pixels
+of a CSR matrix, every pixel of a dense row, or every unit of the previous
+layer; all go through the same row operations (``numba.primitives``).
+"""
+import numpy as np
+from numba import njit
+
+from ...core.codes import CSR_INPUTS as CSR, DENSE_INPUTS as DENSE
+from .mlp_layout import padded
+from .mlp_math import activate_layer, output_error, times_derivative_tiles
+from .primitives import OPTIONS, accumulate_rows, add_tiles, prefetch, scale_tiles, update_rows
+
+# ---------------------------------------------------------------------------
+# One example: forward, backward, and its gradient's contribution
+#
+# The input is ``count`` (row, value) pairs: ``input_rows[r_base+p]`` and
+# ``input_values[v_base+p]``; ``all_rows`` is 0, 1, 2, ... (every unit).
+
+
+@njit(inline="always")
+def forward(packed, sizes, w_base, b_base, slot, activation, output, input_rows, r_base, input_values, v_base,
+            count, all_rows, acts, z_offset):
+    """acts[slot[l]:+p] = a_{l+1} = f(z_{l+1}), z_{l+1} = W_l a_l + b_l: every layer's (padded) output for one example.
+
+    With ``z_offset`` > 0 (an activation whose derivative needs z), z_{l+1} is also kept, at
+    acts[z_offset + slot[l]:+p]: in the same array, because every array argument of an inlined
+    function costs reference-count updates per call.
+    """
+    one = packed.dtype.type(1)
+    layers = len(sizes) - 1
+    for l in range(layers):
+        width = padded(sizes[l + 1])
+        if l == 0:
+            accumulate_rows(packed, w_base[0], width, b_base[0], input_rows, r_base, input_values, v_base,
+                             count, acts, slot[0])
+        else:
+            accumulate_rows(packed, w_base[l], width, b_base[l], all_rows, 0, acts, slot[l - 1],
+                             sizes[l], acts, slot[l])
+        if z_offset > 0:
+            for j in range(slot[l], slot[l] + width):
+                acts[z_offset + j] = acts[j]
+        activate_layer(activation, output, l, layers, acts, slot[l], sizes[l + 1], width, one)
+
+
+@njit(inline="always")
+def backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, z_offset, target, t_base, all_rows,
+             deltas):
+    """deltas[slot[l]:+p] = δ_{l+1} = ∂C_x/∂z_{l+1} for every layer, from the activations of ``forward``.
+
+    δ_L = (a_L − y) ⊙ a_L (1 − a_L) (quadratic cost), a_L − y (cross-entropy, log-likelihood);
+    δ_l = (W_lᵀ δ_{l+1}) ⊙ f'(z_l) (from a_l, or from z_l at acts[z_offset + ...]), with
+    W_lᵀ δ = Σ_j δ_j W_l[j, :] read from the natural-orientation copy of W_l.
+    """
+    one = packed.dtype.type(1)
+    layers = len(sizes) - 1
+    out = slot[layers - 1]
+    for j in range(sizes[layers]):
+        deltas[out + j] = output_error(cost, acts[out + j], target[t_base + j], one)
+    for l in range(layers - 1, 0, -1):
+        accumulate_rows(packed, n_base[l], padded(sizes[l]), zero_base, all_rows, 0, deltas, slot[l],
+                         sizes[l + 1], deltas, slot[l - 1])
+        times_derivative_tiles(activation, deltas, slot[l - 1], acts, slot[l - 1], z_offset + slot[l - 1],
+                               padded(sizes[l]), one)
+
+
+@njit(inline="always")
+def add_outer_products(packed, sizes, w_base, n_base, b_base, slot, scale, input_rows, r_base, input_values,
+                       v_base, count, all_rows, acts, deltas):
+    """packed += scale · ∇C_x: W_l += scale · δ_{l+1} a_lᵀ, b_l += scale · δ_{l+1}, every layer.
+
+    Scales ``deltas`` in place first, so both copies of W_l receive the very
+    same products (scale·δ_j)·a_i and stay identical.
+    """
+    for l in range(len(sizes) - 1):
+        width = padded(sizes[l + 1])
+        scale_tiles(deltas, slot[l], width, scale)
+        if l == 0:
+            update_rows(packed, w_base[0], width, input_rows, r_base, input_values, v_base, count, deltas, slot[0])
+        else:
+            update_rows(packed, w_base[l], width, all_rows, 0, acts, slot[l - 1], sizes[l], deltas, slot[l])
+            update_rows(packed, n_base[l], padded(sizes[l]), all_rows, 0, deltas, slot[l], sizes[l + 1],
+                         acts, slot[l - 1])
+        add_tiles(packed, b_base[l], deltas, slot[l], width)
+
+
+# ---------------------------------------------------------------------------
+# Inputs: how an example's (row, value) pairs are found
+
+@njit(**OPTIONS)
+def prefetch_dense_row(example, n_inputs, dense):
+    """Start loading the dense row of ``example`` (one hint per 64-byte line)."""
+    start = example * n_inputs
+    for p in range(start, start + n_inputs, 64 // dense.itemsize):
+        prefetch(dense, p)
+
+
+@njit(**OPTIONS)
+def prefetch_csr_row(example, indptr, indices, values):
+    """Start loading the CSR row of ``example`` (one hint per 64-byte line of its indices and values)."""
+    start, stop = indptr[example], indptr[example + 1]
+    for p in range(start, stop, 16):
+        prefetch(indices, p)
+        prefetch(values, p)
+
+@njit(**OPTIONS)
+def input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val):
+    """The (rows, values) arrays the inputs of every example are read from, in ``mode``."""
+    if mode == CSR:
+        return indices, values
+    if mode == DENSE:
+        return all_rows, dense
+    return row_idx, row_val
+
+
+@njit(**OPTIONS)
+def gather_nonzeros(dense, example, n_inputs, row_idx, row_val, counts, slot):
+    """Row ``slot`` of row_idx/row_val = the (index, value) pairs of the nonzeros of ``example``'s dense row.
+
+    counts[slot] = how many. Branchless: writes every pixel, advances past nonzeros only.
+    """
+    base = slot * n_inputs
+    count = 0
+    for i in range(n_inputs):
+        v = dense[example * n_inputs + i]
+        row_idx[base + count] = i
+        row_val[base + count] = v
+        count += v != 0
+    counts[slot] = count
+
+
+@njit(inline="always")
+def input_pairs(mode, example, slot, n_inputs, indptr, counts):
+    """(r_base, v_base, count) of ``example``'s input pairs in the arrays of ``input_arrays``.
+
+    COMPACT reads row ``slot``, filled by ``gather_nonzeros``. Takes no array
+    it does not read: each array argument of an inlined function with branches
+    costs an atomic reference-count increment and decrement per call
+    (measured in BENCHMARKS.md).
+    """
+    if mode == CSR:
+        r_base = v_base = indptr[example]
+        count = indptr[example + 1] - r_base
+    elif mode == DENSE:
+        r_base, v_base, count = 0, example * n_inputs, n_inputs
+    else:
+        r_base = v_base = slot * n_inputs
+        count = counts[slot]
+    return r_base, v_base, count
+
+
+@njit(**OPTIONS)
+def input_buffers(sizes, slots, index_sample, dtype_sample):
+    """Index and value buffers for ``slots`` examples compacted on the fly, and the row numbers 0..max(sizes)."""
+    n_inputs = sizes[0]
+    row_idx = np.empty(slots * n_inputs + 1, index_sample.dtype)  # +1: the branchless loop writes one past
+    row_val = np.empty(slots * n_inputs + 1, dtype_sample.dtype)
+    counts = np.zeros(slots, np.int64)
+    all_rows = np.arange(max(sizes)).astype(index_sample.dtype)
+    return row_idx, row_val, counts, all_rows
+
+
