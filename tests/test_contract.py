@@ -57,3 +57,14 @@ def test_the_registry_is_one_line_per_backend():
             == f"{package}.gpt"
         assert fastnet.Network([3, 2], backend=name).kernels.__name__ == f"{package}.mlp"
         assert fastnet.Network([3, 2], backend=name).predict(np.zeros(3)) in (0, 1)
+
+
+@pytest.mark.parametrize("name", COMPILED)
+def test_every_compiled_implementation_has_a_branch_for_every_activation(name):
+    """Issue 28: the compiled activation switch fell through to tanh for a code it did not know; an activation
+    added to codes.py without its compiled branch now stops the backend from importing."""
+    switch = {"cython": "fastnet.backends.cython._mlp_kernels", "numba": "fastnet.backends.numba.mlp_math"}[name]
+    handled = importlib.import_module(switch).HANDLED_ACTIVATIONS
+    contract.check_activations(name, handled)
+    with pytest.raises(ImportError, match="has no compiled branch for the activation.s. gelu of fastnet.core.codes"):
+        contract.check_activations(name, handled[:3])

@@ -19,6 +19,8 @@ every real array of a call.
 """
 import inspect
 
+from ..core.codes import ACTIVATIONS
+
 # name -> (positional parameters, what it does)
 MLP_DRIVERS = {
     "count_nonzeros": (("source", "width", "counts"),
@@ -61,6 +63,15 @@ GPT_DRIVERS = {
     "bpe_merges": (("ids", "word_of", "weights", "vocab_size"),
                    "the merges (n, 2) int64 learned from the words in ids (int64), new tokens 256 up to vocab_size"),
 }
+
+
+def check_activations(implementation, handled):
+    """Raise ImportError unless ``handled`` (the activation codes an implementation's compiled switch has a branch
+    for) is every activation of ``fastnet.core.codes``: a code without its branch would run another function."""
+    missing = [name for code, name in enumerate(ACTIVATIONS) if code not in handled]
+    if missing or len(set(handled)) != len(ACTIVATIONS):
+        raise ImportError(f"the {implementation} implementation has no compiled branch for the activation(s) "
+                          f"{', '.join(missing) or '(unknown codes)'} of fastnet.core.codes")
 
 
 def parameters(function):

@@ -57,6 +57,7 @@ include "_levels.pxi"
 
 # The codes, read from the one shared source (fastnet/core/codes.py) when this module is imported.
 cdef long _SIGMOID = codes.SIGMOID, _RELU = codes.RELU, _TANH = codes.TANH, _GELU = codes.GELU
+HANDLED_ACTIVATIONS = (_SIGMOID, _RELU, _TANH, _GELU)  # the codes activate_one and derivative have a branch for
 cdef long _SOFTMAX_OUTPUT = codes.SOFTMAX_OUTPUT, _QUADRATIC = codes.QUADRATIC, _CROSS_ENTROPY = codes.CROSS_ENTROPY
 cdef long _DENSE = codes.DENSE_INPUTS, _CSR = codes.CSR_INPUTS, _COMPACT = codes.COMPACT_INPUTS
 

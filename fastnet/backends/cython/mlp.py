@@ -19,6 +19,7 @@ from . import cpu_levels
 
 DRIVERS = {name: getattr(EXTENSION, name, None) for name in contract.MLP_DRIVERS}
 contract.check_drivers("Cython", DRIVERS, contract.MLP_DRIVERS)
+contract.check_activations("Cython", EXTENSION.HANDLED_ACTIVATIONS)
 cpu_levels.configure(EXTENSION)
 
 __all__ = ["prepare_inputs", "feedforward", "activations", "predict", "backprop", "gradient", "sgd_epoch", "Inputs",

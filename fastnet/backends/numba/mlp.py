@@ -26,7 +26,7 @@ from numba.core import config as _numba_config
 from ...core.progress import Heartbeat
 from .. import contract
 from ..compiled_mlp import CompiledKernels, Inputs, blas_is_faster
-from . import mlp_inputs, mlp_kernels
+from . import mlp_inputs, mlp_kernels, mlp_math
 
 __all__ = ["prepare_inputs", "feedforward", "activations", "predict", "backprop", "gradient", "sgd_epoch", "Inputs",
            "blas_is_faster"]
@@ -87,4 +87,5 @@ def _driver(name, dtype):
 
 DRIVERS = {name: getattr(mlp_kernels, name, None) or getattr(mlp_inputs, name, None) for name in contract.MLP_DRIVERS}
 contract.check_drivers("Numba", DRIVERS, contract.MLP_DRIVERS)
+contract.check_activations("Numba", mlp_math.HANDLED_ACTIVATIONS)
 (prepare_inputs, feedforward, activations, predict, backprop, gradient, sgd_epoch) = CompiledKernels(_driver).exports()

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from ...core.codes import CROSS_ENTROPY, GELU, NEEDS_Z, QUADRATIC, RELU, SIGMOID, SOFTMAX_OUTPUT
+from ...core.codes import CROSS_ENTROPY, GELU, NEEDS_Z, QUADRATIC, RELU, SIGMOID, SOFTMAX_OUTPUT, TANH
 from .primitives import LANES, exp_of_negative, load16, multiply16, store16
 
 
@@ -110,6 +110,9 @@ def exact_sigmoid(z, one):
     """σ(z) with the library's exp: exactly 0 far below zero, as the NumPy reference (for the one-example path)."""
     e = math.exp(-abs(z))
     return (one if z >= 0 else e) / (one + e)
+
+
+HANDLED_ACTIVATIONS = (SIGMOID, RELU, TANH, GELU)  # the codes activate and _derivative have a branch for
 
 
 @njit(inline="always")
