@@ -24,7 +24,7 @@ import threading
 
 import numpy as np
 
-from ..gpt.layout import check_config, tensor_shapes
+from ..gpt.layout import check_config, index_names, tensor_shapes
 from .numpy import gpt as numpy_gpt
 from .numpy.gpt import DIRECT_COUNT_MAX
 
@@ -33,25 +33,21 @@ Activations = collections.namedtuple(
 Deltas = collections.namedtuple("Deltas", "dresid dbuf dqkv dfc datt")
 DecodeWork = collections.namedtuple("DecodeWork", "x h qkv y g stats scores")
 
-_LAYER_TENSORS = ("ln_1", "attn.c_attn", "attn.c_proj", "ln_2", "mlp.c_fc", "mlp.c_proj")
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 @functools.lru_cache(maxsize=64)
 def tensor_index(config):
-    """int64 (4 + 12 L,): where wte, wpe, ln_f.weight, ln_f.bias start in the flat vector, then per block the
-    weight and bias of ln_1, c_attn, attn c_proj, ln_2, c_fc, mlp c_proj; −1 for an absent bias.
+    """int64 (4 + 12 L,): where each tensor of ``layout.index_names`` starts in the flat vector (named by the
+    constants of ``fastnet.gpt.layout``: WTE..LN_F_BIAS, then per block LN_1_WEIGHT..MLP_PROJ_BIAS); −1 for an
+    absent bias.
     Returns (index, number of parameters); raises ValueError for a shape the kernels cannot run."""
     check_config(config)
     offsets, position = {}, 0
     for name, shape in tensor_shapes(config):
         offsets[name] = position
         position += int(np.prod(shape))
-    names = ["transformer.wte.weight", "transformer.wpe.weight", "transformer.ln_f.weight", "transformer.ln_f.bias"]
-    for layer in range(config.n_layer):
-        for tensor in _LAYER_TENSORS:
-            names += [f"transformer.h.{layer}.{tensor}.weight", f"transformer.h.{layer}.{tensor}.bias"]
-    index = np.array([offsets.get(name, -1) for name in names], np.int64)
+    index = np.array([offsets.get(name, -1) for name in index_names(config.n_layer)], np.int64)
     index.flags.writeable = False
     return index, position
 

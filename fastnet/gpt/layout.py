@@ -30,6 +30,23 @@ Tensors = collections.namedtuple("Tensors", "wte wpe h ln_f")  # h: one Block pe
 HEAD_NAME = "lm_head.weight"
 TIED_NAME = "transformer.wte.weight"
 
+# The tensor index the compiled kernels read (``fastnet.backends.compiled_gpt.tensor_index``): where each tensor
+# starts in the flat vector, the whole model's first, then each block's (weight and bias of each of
+# BLOCK_TENSORS). Compiled code names its entries by these constants, never by bare numbers.
+GLOBAL_TENSORS = ("transformer.wte.weight", "transformer.wpe.weight", "transformer.ln_f.weight",
+                  "transformer.ln_f.bias")
+WTE, WPE, LN_F_WEIGHT, LN_F_BIAS = range(len(GLOBAL_TENSORS))
+BLOCK_TENSORS = ("ln_1", "attn.c_attn", "attn.c_proj", "ln_2", "mlp.c_fc", "mlp.c_proj")
+(LN_1_WEIGHT, LN_1_BIAS, C_ATTN_WEIGHT, C_ATTN_BIAS, ATTN_PROJ_WEIGHT, ATTN_PROJ_BIAS, LN_2_WEIGHT, LN_2_BIAS,
+ C_FC_WEIGHT, C_FC_BIAS, MLP_PROJ_WEIGHT, MLP_PROJ_BIAS) = range(2 * len(BLOCK_TENSORS))
+PER_BLOCK = 2 * len(BLOCK_TENSORS)
+
+
+def index_names(n_layer):
+    """The names of the tensor index's entries, in order: GLOBAL_TENSORS, then each block's weights and biases."""
+    return list(GLOBAL_TENSORS) + [f"transformer.h.{layer}.{tensor}.{part}" for layer in range(n_layer)
+                                   for tensor in BLOCK_TENSORS for part in ("weight", "bias")]
+
 
 class Config(collections.namedtuple("Config", "vocab_size context n_layer n_head n_embd bias")):
     """The GPT's shape; ``head_size`` = n_embd / n_head."""

@@ -67,8 +67,17 @@ cdef double LAYERNORM_EPS = 1e-5
 cdef enum:
     GEMV_MAX_ROWS = 4  # as the Numba backend's
 
-    _GLOBALS = 4    # index: wte, wpe, ln_f.weight, ln_f.bias
-    _PER_LAYER = 12  # then per block: ln_1, c_attn, attn c_proj, ln_2, c_fc, mlp c_proj (weight, bias each)
+from fastnet.gpt import layout
+
+# The tensor index's entries by name, read from the one description of the layout (fastnet/gpt/layout.py).
+cdef long _WTE = layout.WTE, _WPE = layout.WPE, _LN_F_WEIGHT = layout.LN_F_WEIGHT, _LN_F_BIAS = layout.LN_F_BIAS
+cdef long _GLOBALS = len(layout.GLOBAL_TENSORS), _PER_BLOCK = layout.PER_BLOCK
+cdef long _LN_1_WEIGHT = layout.LN_1_WEIGHT, _LN_1_BIAS = layout.LN_1_BIAS
+cdef long _C_ATTN_WEIGHT = layout.C_ATTN_WEIGHT, _C_ATTN_BIAS = layout.C_ATTN_BIAS
+cdef long _ATTN_PROJ_WEIGHT = layout.ATTN_PROJ_WEIGHT, _ATTN_PROJ_BIAS = layout.ATTN_PROJ_BIAS
+cdef long _LN_2_WEIGHT = layout.LN_2_WEIGHT, _LN_2_BIAS = layout.LN_2_BIAS
+cdef long _C_FC_WEIGHT = layout.C_FC_WEIGHT, _C_FC_BIAS = layout.C_FC_BIAS
+cdef long _MLP_PROJ_WEIGHT = layout.MLP_PROJ_WEIGHT, _MLP_PROJ_BIAS = layout.MLP_PROJ_BIAS
 
 
 # ---------------------------------------------------------------------------
@@ -229,8 +238,8 @@ cdef void forward_pass(real *params, const int64_t *index, Shape s, const int64_
                        real *lnf, real *lnf_stats, real *logits, bint training) noexcept nogil:
     cdef long R = s.B * s.T, C = s.C, RC = R * C, b, t, c, layer
     cdef const int64_t *o
-    cdef real *wte = params + index[0]
-    cdef real *wpe = params + index[1]
+    cdef real *wte = params + index[_WTE]
+    cdef real *wpe = params + index[_WPE]
     cdef real *x
     cdef real *m
     for b in range(s.B):
@@ -238,28 +247,30 @@ cdef void forward_pass(real *params, const int64_t *index, Shape s, const int64_
             for c in range(C):
                 resid[(b * s.T + t) * C + c] = wte[tokens[b * s.T + t] * C + c] + wpe[t * C + c]
     for layer in range(s.L):
-        o = index + _GLOBALS + _PER_LAYER * layer
+        o = index + _GLOBALS + _PER_BLOCK * layer
         x = resid + layer * RC
         m = mid + layer * RC
-        layernorm_forward(x, params + o[0], tensor(params, o[1]), ln1 + layer * RC, stats + layer * 4 * R,
-                          stats + (layer * 4 + 1) * R, R, C)
-        linear_forward(ln1 + layer * RC, params + o[2], tensor(params, o[3]), qkv + layer * 3 * RC, R, C, 3 * C,
-                       False)
+        layernorm_forward(x, params + o[_LN_1_WEIGHT], tensor(params, o[_LN_1_BIAS]), ln1 + layer * RC,
+                          stats + layer * 4 * R, stats + (layer * 4 + 1) * R, R, C)
+        linear_forward(ln1 + layer * RC, params + o[_C_ATTN_WEIGHT], tensor(params, o[_C_ATTN_BIAS]),
+                       qkv + layer * 3 * RC, R, C, 3 * C, False)
         attention_forward(qkv + layer * 3 * RC, s.B, s.T, C, s.n_head, att + layer * s.B * s.n_head * s.T * s.T,
                           atty + layer * RC)
         for c in range(RC):
             m[c] = x[c]
-        linear_forward(atty + layer * RC, params + o[4], tensor(params, o[5]), m, R, C, C, True)
-        layernorm_forward(m, params + o[6], tensor(params, o[7]), ln2 + layer * RC, stats + (layer * 4 + 2) * R,
-                          stats + (layer * 4 + 3) * R, R, C)
-        linear_forward(ln2 + layer * RC, params + o[8], tensor(params, o[9]), gelu + layer * 4 * RC, R, C, 4 * C,
-                       False)
+        linear_forward(atty + layer * RC, params + o[_ATTN_PROJ_WEIGHT], tensor(params, o[_ATTN_PROJ_BIAS]), m, R, C,
+                       C, True)
+        layernorm_forward(m, params + o[_LN_2_WEIGHT], tensor(params, o[_LN_2_BIAS]), ln2 + layer * RC,
+                          stats + (layer * 4 + 2) * R, stats + (layer * 4 + 3) * R, R, C)
+        linear_forward(ln2 + layer * RC, params + o[_C_FC_WEIGHT], tensor(params, o[_C_FC_BIAS]),
+                       gelu + layer * 4 * RC, R, C, 4 * C, False)
         gelu_forward(gelu + layer * 4 * RC, dgelu + layer * 4 * RC, 4 * RC, training)
         x = resid + (layer + 1) * RC
         for c in range(RC):
             x[c] = m[c]
-        linear_forward(gelu + layer * 4 * RC, params + o[10], tensor(params, o[11]), x, R, 4 * C, C, True)
-    layernorm_forward(resid + s.L * RC, params + index[2], tensor(params, index[3]), lnf, lnf_stats,
+        linear_forward(gelu + layer * 4 * RC, params + o[_MLP_PROJ_WEIGHT], tensor(params, o[_MLP_PROJ_BIAS]), x, R,
+                       4 * C, C, True)
+    layernorm_forward(resid + s.L * RC, params + index[_LN_F_WEIGHT], tensor(params, index[_LN_F_BIAS]), lnf, lnf_stats,
                       lnf_stats + R, R, C)
     linear_forward(lnf, wte, <real *>NULL, logits, R, C, s.V, False)
 
@@ -277,7 +288,7 @@ def _forward(real[::1] params, const int64_t[::1] index, long n_head, const int6
     cdef real[:, ::1] lnf = acts.lnf, lnf_stats = acts.lnf_stats, logits = acts.logits
     cdef Shape s = _shape(tokens, acts, n_head)
     with nogil:
-        forward_pass(&params[0], &index[0], s, &tokens[0, 0], &resid[0, 0, 0], &mid[0, 0, 0], &ln1[0, 0, 0],
+        forward_pass(&params[0], &index[_WTE], s, &tokens[0, 0], &resid[0, 0, 0], &mid[0, 0, 0], &ln1[0, 0, 0],
                      &ln2[0, 0, 0], &stats[0, 0, 0], &qkv[0, 0, 0], &att[0, 0, 0], &atty[0, 0, 0], &gelu[0, 0, 0],
                      &dgelu[0, 0, 0], &lnf[0, 0], &lnf_stats[0, 0], &logits[0, 0], training)
 
@@ -318,7 +329,7 @@ def _backward(real[::1] params, const int64_t[::1] index, long n_head, const int
     cdef real[:, ::1] datt = deltas.datt
     cdef Shape s = _shape(tokens, acts, n_head)
     with nogil:
-        backward_pass(&params[0], &index[0], s, &tokens[0, 0], &resid[0, 0, 0], &mid[0, 0, 0], &ln1[0, 0, 0],
+        backward_pass(&params[0], &index[_WTE], s, &tokens[0, 0], &resid[0, 0, 0], &mid[0, 0, 0], &ln1[0, 0, 0],
                       &ln2[0, 0, 0], &stats[0, 0, 0], &qkv[0, 0, 0], &att[0, 0, 0], &atty[0, 0, 0], &gelu[0, 0, 0],
                       &dgelu[0, 0, 0], &lnf[0, 0], &lnf_stats[0, 0], &dlogits[0, 0], &dresid[0, 0], &dbuf[0, 0],
                       &dqkv[0, 0], &dfc[0, 0], &datt[0, 0], &grad[0], grad.shape[0])
@@ -330,32 +341,35 @@ cdef void backward_pass(real *params, const int64_t *index, Shape s, const int64
                         real *dqkv, real *dfc, real *datt, real *grad, long P) noexcept nogil:
     cdef long R = s.B * s.T, C = s.C, RC = R * C, i, b, t, c, layer
     cdef const int64_t *o
-    cdef real *wte = params + index[0]
-    cdef real *dwte = grad + index[0]
-    cdef real *dwpe = grad + index[1]
+    cdef real *wte = params + index[_WTE]
+    cdef real *dwte = grad + index[_WTE]
+    cdef real *dwpe = grad + index[_WPE]
     for i in range(P):
         grad[i] = 0
     linear_backward(dlogits, lnf, wte, dwte, <real *>NULL, dbuf, R, C, s.V)  # the tied head
     for i in range(RC):
         dresid[i] = 0
-    layernorm_backward(dbuf, resid + s.L * RC, lnf_stats, lnf_stats + R, params + index[2], grad + index[2],
-                       tensor(grad, index[3]), dresid, R, C)
+    layernorm_backward(dbuf, resid + s.L * RC, lnf_stats, lnf_stats + R, params + index[_LN_F_WEIGHT],
+                       grad + index[_LN_F_WEIGHT], tensor(grad, index[_LN_F_BIAS]), dresid, R, C)
     for layer in range(s.L - 1, -1, -1):
-        o = index + _GLOBALS + _PER_LAYER * layer
+        o = index + _GLOBALS + _PER_BLOCK * layer
         # resid[layer + 1] = mid + mlp_proj(gelu(c_fc(ln_2(mid))))
-        linear_backward(dresid, gelu + layer * 4 * RC, params + o[10], grad + o[10], tensor(grad, o[11]), dfc, R,
-                        4 * C, C)
+        linear_backward(dresid, gelu + layer * 4 * RC, params + o[_MLP_PROJ_WEIGHT], grad + o[_MLP_PROJ_WEIGHT],
+                        tensor(grad, o[_MLP_PROJ_BIAS]), dfc, R, 4 * C, C)
         multiply(dfc, dgelu + layer * 4 * RC, 4 * RC)
-        linear_backward(dfc, ln2 + layer * RC, params + o[8], grad + o[8], tensor(grad, o[9]), dbuf, R, C, 4 * C)
+        linear_backward(dfc, ln2 + layer * RC, params + o[_C_FC_WEIGHT], grad + o[_C_FC_WEIGHT],
+                        tensor(grad, o[_C_FC_BIAS]), dbuf, R, C, 4 * C)
         layernorm_backward(dbuf, mid + layer * RC, stats + (layer * 4 + 2) * R, stats + (layer * 4 + 3) * R,
-                           params + o[6], grad + o[6], tensor(grad, o[7]), dresid, R, C)
+                           params + o[_LN_2_WEIGHT], grad + o[_LN_2_WEIGHT], tensor(grad, o[_LN_2_BIAS]), dresid, R, C)
         # mid = resid[layer] + attn_proj(attention(c_attn(ln_1(resid[layer]))))
-        linear_backward(dresid, atty + layer * RC, params + o[4], grad + o[4], tensor(grad, o[5]), dbuf, R, C, C)
+        linear_backward(dresid, atty + layer * RC, params + o[_ATTN_PROJ_WEIGHT], grad + o[_ATTN_PROJ_WEIGHT],
+                        tensor(grad, o[_ATTN_PROJ_BIAS]), dbuf, R, C, C)
         attention_backward(dbuf, qkv + layer * 3 * RC, att + layer * s.B * s.n_head * s.T * s.T, s.B, s.T, C,
                            s.n_head, dqkv, datt)
-        linear_backward(dqkv, ln1 + layer * RC, params + o[2], grad + o[2], tensor(grad, o[3]), dbuf, R, C, 3 * C)
+        linear_backward(dqkv, ln1 + layer * RC, params + o[_C_ATTN_WEIGHT], grad + o[_C_ATTN_WEIGHT],
+                        tensor(grad, o[_C_ATTN_BIAS]), dbuf, R, C, 3 * C)
         layernorm_backward(dbuf, resid + layer * RC, stats + layer * 4 * R, stats + (layer * 4 + 1) * R,
-                           params + o[0], grad + o[0], tensor(grad, o[1]), dresid, R, C)
+                           params + o[_LN_1_WEIGHT], grad + o[_LN_1_WEIGHT], tensor(grad, o[_LN_1_BIAS]), dresid, R, C)
     for b in range(s.B):
         for t in range(s.T):
             for c in range(C):
@@ -373,8 +387,8 @@ def _decode_step(real[::1] params, const int64_t[::1] index, long n_head, const 
     cdef long B = tokens.shape[0], L = cache.shape[0], C = x.shape[1], V = logits.shape[1], hs = C // n_head
     cdef long b, c, head, layer, d
     cdef const int64_t *o
-    cdef real *wte = &params[index[0]]
-    cdef real *wpe = &params[index[1]]
+    cdef real *wte = &params[index[_WTE]]
+    cdef real *wpe = &params[index[_WPE]]
     cdef real *keys
     cdef real *values
     cdef real scale = 1 / sqrt(hs)
@@ -383,10 +397,11 @@ def _decode_step(real[::1] params, const int64_t[::1] index, long n_head, const 
             for c in range(C):
                 x[b, c] = wte[tokens[b] * C + c] + wpe[position * C + c]
         for layer in range(L):
-            o = &index[_GLOBALS + _PER_LAYER * layer]
-            layernorm_forward(&x[0, 0], &params[o[0]], tensor(&params[0], o[1]), &h[0, 0], &stats[0, 0],
-                              &stats[1, 0], B, C)
-            linear_forward(&h[0, 0], &params[o[2]], tensor(&params[0], o[3]), &qkv[0, 0], B, C, 3 * C, False)
+            o = &index[_GLOBALS + _PER_BLOCK * layer]
+            layernorm_forward(&x[0, 0], &params[o[_LN_1_WEIGHT]], tensor(&params[0], o[_LN_1_BIAS]), &h[0, 0],
+                              &stats[0, 0], &stats[1, 0], B, C)
+            linear_forward(&h[0, 0], &params[o[_C_ATTN_WEIGHT]], tensor(&params[0], o[_C_ATTN_BIAS]), &qkv[0, 0], B, C,
+                           3 * C, False)
             for b in range(B):
                 for head in range(n_head):
                     keys = &cache[layer, 0, b, head, 0, 0]
@@ -400,14 +415,17 @@ def _decode_step(real[::1] params, const int64_t[::1] index, long n_head, const 
                     else:
                         fastnet_decode_head_d(&qkv[b, head * hs], keys, values, position + 1, hs, scale,
                                               &scores[0], &y[b, head * hs])
-            linear_forward(&y[0, 0], &params[o[4]], tensor(&params[0], o[5]), &x[0, 0], B, C, C, True)
-            layernorm_forward(&x[0, 0], &params[o[6]], tensor(&params[0], o[7]), &h[0, 0], &stats[0, 0],
-                              &stats[1, 0], B, C)
-            linear_forward(&h[0, 0], &params[o[8]], tensor(&params[0], o[9]), &g[0, 0], B, C, 4 * C, False)
+            linear_forward(&y[0, 0], &params[o[_ATTN_PROJ_WEIGHT]], tensor(&params[0], o[_ATTN_PROJ_BIAS]), &x[0, 0],
+                           B, C, C, True)
+            layernorm_forward(&x[0, 0], &params[o[_LN_2_WEIGHT]], tensor(&params[0], o[_LN_2_BIAS]), &h[0, 0],
+                              &stats[0, 0], &stats[1, 0], B, C)
+            linear_forward(&h[0, 0], &params[o[_C_FC_WEIGHT]], tensor(&params[0], o[_C_FC_BIAS]), &g[0, 0], B, C,
+                           4 * C, False)
             gelu_forward(&g[0, 0], &g[0, 0], B * 4 * C, False)
-            linear_forward(&g[0, 0], &params[o[10]], tensor(&params[0], o[11]), &x[0, 0], B, 4 * C, C, True)
-        layernorm_forward(&x[0, 0], &params[index[2]], tensor(&params[0], index[3]), &h[0, 0], &stats[0, 0],
-                          &stats[1, 0], B, C)
+            linear_forward(&g[0, 0], &params[o[_MLP_PROJ_WEIGHT]], tensor(&params[0], o[_MLP_PROJ_BIAS]), &x[0, 0], B,
+                           4 * C, C, True)
+        layernorm_forward(&x[0, 0], &params[index[_LN_F_WEIGHT]], tensor(&params[0], index[_LN_F_BIAS]), &h[0, 0],
+                          &stats[0, 0], &stats[1, 0], B, C)
         linear_forward(&h[0, 0], wte, <real *>NULL, &logits[0, 0], B, C, V, False)
 
 

@@ -15,6 +15,9 @@ import math
 import numpy as np
 from numba import njit
 
+from ...gpt.layout import (ATTN_PROJ_BIAS, ATTN_PROJ_WEIGHT, C_ATTN_BIAS, C_ATTN_WEIGHT, C_FC_BIAS, C_FC_WEIGHT,
+                           GLOBAL_TENSORS, LN_1_BIAS, LN_1_WEIGHT, LN_2_BIAS, LN_2_WEIGHT, LN_F_BIAS, LN_F_WEIGHT,
+                           MLP_PROJ_BIAS, MLP_PROJ_WEIGHT, PER_BLOCK, WPE, WTE)
 from .blas import at, gemm, gemv
 from .mlp_math import normal_cdf, normal_pdf
 from .primitives import exp_of_negative
@@ -308,28 +311,28 @@ def forward(params, index, n_head, tokens, acts, training):
     B, T = tokens.shape
     L, R, C = acts.mid.shape
     V = acts.logits.shape[1]
-    wte = _matrix(params, index[0], V, C)
-    embedding_forward(tokens, wte, _matrix(params, index[1], T, C), acts.resid[0])
+    wte = _matrix(params, index[WTE], V, C)
+    embedding_forward(tokens, wte, _matrix(params, index[WPE], T, C), acts.resid[0])
     for layer in range(L):
-        o = index[4 + 12 * layer:]
+        o = index[len(GLOBAL_TENSORS) + PER_BLOCK * layer:]
         x = acts.resid[layer]
-        layernorm_forward(x, _vector(params, o[0], C), _vector(params, o[1], C), acts.ln1[layer],
+        layernorm_forward(x, _vector(params, o[LN_1_WEIGHT], C), _vector(params, o[LN_1_BIAS], C), acts.ln1[layer],
                           acts.stats[layer, 0], acts.stats[layer, 1])
-        linear_forward(acts.ln1[layer], _matrix(params, o[2], 3 * C, C), _vector(params, o[3], 3 * C),
-                       acts.qkv[layer], False)
+        linear_forward(acts.ln1[layer], _matrix(params, o[C_ATTN_WEIGHT], 3 * C, C),
+                       _vector(params, o[C_ATTN_BIAS], 3 * C), acts.qkv[layer], False)
         attention_forward(acts.qkv[layer], B, T, n_head, acts.att[layer], acts.atty[layer])
         acts.mid[layer][:] = x
-        linear_forward(acts.atty[layer], _matrix(params, o[4], C, C), _vector(params, o[5], C),
-                       acts.mid[layer], True)
-        layernorm_forward(acts.mid[layer], _vector(params, o[6], C), _vector(params, o[7], C),
+        linear_forward(acts.atty[layer], _matrix(params, o[ATTN_PROJ_WEIGHT], C, C),
+                       _vector(params, o[ATTN_PROJ_BIAS], C), acts.mid[layer], True)
+        layernorm_forward(acts.mid[layer], _vector(params, o[LN_2_WEIGHT], C), _vector(params, o[LN_2_BIAS], C),
                           acts.ln2[layer], acts.stats[layer, 2], acts.stats[layer, 3])
-        linear_forward(acts.ln2[layer], _matrix(params, o[8], 4 * C, C), _vector(params, o[9], 4 * C),
+        linear_forward(acts.ln2[layer], _matrix(params, o[C_FC_WEIGHT], 4 * C, C), _vector(params, o[C_FC_BIAS], 4 * C),
                        acts.gelu[layer], False)
         gelu_forward(acts.gelu[layer], acts.dgelu[layer], training)
         acts.resid[layer + 1][:] = acts.mid[layer]
-        linear_forward(acts.gelu[layer], _matrix(params, o[10], C, 4 * C), _vector(params, o[11], C),
-                       acts.resid[layer + 1], True)
-    layernorm_forward(acts.resid[L], _vector(params, index[2], C), _vector(params, index[3], C),
+        linear_forward(acts.gelu[layer], _matrix(params, o[MLP_PROJ_WEIGHT], C, 4 * C),
+                       _vector(params, o[MLP_PROJ_BIAS], C), acts.resid[layer + 1], True)
+    layernorm_forward(acts.resid[L], _vector(params, index[LN_F_WEIGHT], C), _vector(params, index[LN_F_BIAS], C),
                       acts.lnf, acts.lnf_stats[0], acts.lnf_stats[1])
     linear_forward(acts.lnf, wte, params[0:0], acts.logits, False)
 
@@ -356,33 +359,36 @@ def loss_and_gradient(params, index, n_head, tokens, targets, acts, deltas, grad
     L, R, C = acts.mid.shape
     V = acts.logits.shape[1]
     grad[:] = 0
-    wte, dwte = _matrix(params, index[0], V, C), _matrix(grad, index[0], V, C)
+    wte, dwte = _matrix(params, index[WTE], V, C), _matrix(grad, index[WTE], V, C)
     dresid, dbuf = deltas.dresid, deltas.dbuf
     linear_backward(acts.logits, acts.lnf, wte, dwte, grad[0:0], dbuf)  # the tied head
     dresid[:] = 0
-    layernorm_backward(dbuf, acts.resid[L], acts.lnf_stats[0], acts.lnf_stats[1], _vector(params, index[2], C),
-                       _vector(grad, index[2], C), _vector(grad, index[3], C), dresid)
+    layernorm_backward(dbuf, acts.resid[L], acts.lnf_stats[0], acts.lnf_stats[1],
+                       _vector(params, index[LN_F_WEIGHT], C),
+                       _vector(grad, index[LN_F_WEIGHT], C), _vector(grad, index[LN_F_BIAS], C), dresid)
     for layer in range(L - 1, -1, -1):
-        o = index[4 + 12 * layer:]
+        o = index[len(GLOBAL_TENSORS) + PER_BLOCK * layer:]
         # resid[layer + 1] = mid + mlp_proj(gelu(c_fc(ln_2(mid))))
-        linear_backward(dresid, acts.gelu[layer], _matrix(params, o[10], C, 4 * C), _matrix(grad, o[10], C, 4 * C),
-                        _vector(grad, o[11], C), deltas.dfc)
+        linear_backward(dresid, acts.gelu[layer], _matrix(params, o[MLP_PROJ_WEIGHT], C, 4 * C),
+                        _matrix(grad, o[MLP_PROJ_WEIGHT], C, 4 * C), _vector(grad, o[MLP_PROJ_BIAS], C), deltas.dfc)
         gelu_backward(deltas.dfc, acts.dgelu[layer])
-        linear_backward(deltas.dfc, acts.ln2[layer], _matrix(params, o[8], 4 * C, C), _matrix(grad, o[8], 4 * C, C),
-                        _vector(grad, o[9], 4 * C), dbuf)
+        linear_backward(deltas.dfc, acts.ln2[layer], _matrix(params, o[C_FC_WEIGHT], 4 * C, C),
+                        _matrix(grad, o[C_FC_WEIGHT], 4 * C, C), _vector(grad, o[C_FC_BIAS], 4 * C), dbuf)
         layernorm_backward(dbuf, acts.mid[layer], acts.stats[layer, 2], acts.stats[layer, 3],
-                           _vector(params, o[6], C), _vector(grad, o[6], C), _vector(grad, o[7], C),
+                           _vector(params, o[LN_2_WEIGHT], C), _vector(grad, o[LN_2_WEIGHT], C), _vector(grad,
+                                   o[LN_2_BIAS], C),
                            dresid)
         # mid = resid[layer] + attn_proj(attention(c_attn(ln_1(resid[layer]))))
-        linear_backward(dresid, acts.atty[layer], _matrix(params, o[4], C, C), _matrix(grad, o[4], C, C),
-                        _vector(grad, o[5], C), dbuf)
+        linear_backward(dresid, acts.atty[layer], _matrix(params, o[ATTN_PROJ_WEIGHT], C, C),
+                        _matrix(grad, o[ATTN_PROJ_WEIGHT], C, C), _vector(grad, o[ATTN_PROJ_BIAS], C), dbuf)
         attention_backward(dbuf, acts.qkv[layer], acts.att[layer], B, T, n_head, deltas.dqkv, deltas.datt)
-        linear_backward(deltas.dqkv, acts.ln1[layer], _matrix(params, o[2], 3 * C, C),
-                        _matrix(grad, o[2], 3 * C, C), _vector(grad, o[3], 3 * C), dbuf)
+        linear_backward(deltas.dqkv, acts.ln1[layer], _matrix(params, o[C_ATTN_WEIGHT], 3 * C, C),
+                        _matrix(grad, o[C_ATTN_WEIGHT], 3 * C, C), _vector(grad, o[C_ATTN_BIAS], 3 * C), dbuf)
         layernorm_backward(dbuf, acts.resid[layer], acts.stats[layer, 0], acts.stats[layer, 1],
-                           _vector(params, o[0], C), _vector(grad, o[0], C), _vector(grad, o[1], C),
+                           _vector(params, o[LN_1_WEIGHT], C), _vector(grad, o[LN_1_WEIGHT], C), _vector(grad,
+                                   o[LN_1_BIAS], C),
                            dresid)
-    embedding_backward(tokens, dresid, dwte, _matrix(grad, index[1], T, C))
+    embedding_backward(tokens, dresid, dwte, _matrix(grad, index[WPE], T, C))
     return value
 
 
@@ -399,17 +405,18 @@ def decode_step(params, index, n_head, tokens, position, cache, work, logits):
     L, C = cache.shape[0], work.x.shape[1]
     hs = C // n_head
     V = logits.shape[1]
-    wte = _matrix(params, index[0], V, C)
-    wpe = _matrix(params, index[1], position + 1, C)
+    wte = _matrix(params, index[WTE], V, C)
+    wpe = _matrix(params, index[WPE], position + 1, C)
     x, h, qkv, y, scores = work.x, work.h, work.qkv, work.y, work.scores
     for b in range(B):
         x[b] = wte[tokens[b]] + wpe[position]
     scale = 1 / math.sqrt(hs)
     for layer in range(L):
-        o = index[4 + 12 * layer:]
-        layernorm_forward(x, _vector(params, o[0], C), _vector(params, o[1], C), h, work.stats[0],
+        o = index[len(GLOBAL_TENSORS) + PER_BLOCK * layer:]
+        layernorm_forward(x, _vector(params, o[LN_1_WEIGHT], C), _vector(params, o[LN_1_BIAS], C), h, work.stats[0],
                           work.stats[1])
-        linear_forward(h, _matrix(params, o[2], 3 * C, C), _vector(params, o[3], 3 * C), qkv, False)
+        linear_forward(h, _matrix(params, o[C_ATTN_WEIGHT], 3 * C, C), _vector(params, o[C_ATTN_BIAS], 3 * C), qkv,
+                       False)
         for b in range(B):
             for head in range(n_head):
                 keys, values = cache[layer, 0, b, head], cache[layer, 1, b, head]
@@ -424,13 +431,15 @@ def decode_step(params, index, n_head, tokens, position, cache, work, logits):
                 out[:] = 0
                 for j in range(position + 1):
                     _axpy(scores[j] * inverse, values[j], out)
-        linear_forward(y, _matrix(params, o[4], C, C), _vector(params, o[5], C), x, True)
-        layernorm_forward(x, _vector(params, o[6], C), _vector(params, o[7], C), h, work.stats[0],
+        linear_forward(y, _matrix(params, o[ATTN_PROJ_WEIGHT], C, C), _vector(params, o[ATTN_PROJ_BIAS], C), x, True)
+        layernorm_forward(x, _vector(params, o[LN_2_WEIGHT], C), _vector(params, o[LN_2_BIAS], C), h, work.stats[0],
                           work.stats[1])
-        linear_forward(h, _matrix(params, o[8], 4 * C, C), _vector(params, o[9], 4 * C), work.g, False)
+        linear_forward(h, _matrix(params, o[C_FC_WEIGHT], 4 * C, C), _vector(params, o[C_FC_BIAS], 4 * C), work.g,
+                       False)
         gelu_forward(work.g, work.g, False)
-        linear_forward(work.g, _matrix(params, o[10], C, 4 * C), _vector(params, o[11], C), x, True)
-    layernorm_forward(x, _vector(params, index[2], C), _vector(params, index[3], C), h,
+        linear_forward(work.g, _matrix(params, o[MLP_PROJ_WEIGHT], C, 4 * C), _vector(params, o[MLP_PROJ_BIAS], C), x,
+                       True)
+    layernorm_forward(x, _vector(params, index[LN_F_WEIGHT], C), _vector(params, index[LN_F_BIAS], C), h,
                       work.stats[0], work.stats[1])
     linear_forward(h, wte, params[0:0], logits, False)
 
