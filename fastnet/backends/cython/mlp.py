@@ -3,24 +3,16 @@
 The same kernel functions, arguments and checks as the Numba backend
 (``compiled_mlp``); the drivers are ``cython._mlp_kernels`` (Cython, releasing the
 GIL) over C row operations (``rows.h``) that choose AVX-512, AVX2 or
-baseline code for the running CPU
-(``cpu_levels``). Nothing compiles at import: the extension
+baseline code for the running CPU (``cpu_levels``). Nothing compiles at import: the extension
 was built when fastnet was installed. When it was not (no C compiler), this
 module fails to import and ``fastnet info`` says why.
 """
-try:
-    from . import _mlp_kernels as EXTENSION
-except ImportError as exc:
-    raise ImportError("the compiled extension fastnet.backends.cython._mlp_kernels was not built when fastnet was "
-                      f"installed (was a C compiler available?): {exc}") from None
 from .. import contract
 from ..compiled_mlp import CompiledKernels, Inputs, blas_is_faster
-from . import cpu_levels
+from . import load_extension
 
-DRIVERS = {name: getattr(EXTENSION, name, None) for name in contract.MLP_DRIVERS}
-contract.check_drivers("Cython", DRIVERS, contract.MLP_DRIVERS)
+EXTENSION, DRIVERS = load_extension("_mlp_kernels", contract.MLP_DRIVERS)
 contract.check_activations("Cython", EXTENSION.HANDLED_ACTIVATIONS)
-cpu_levels.configure(EXTENSION)
 
 __all__ = ["prepare_inputs", "feedforward", "activations", "predict", "backprop", "gradient", "sgd_epoch", "Inputs",
            "blas_is_faster"]
