@@ -20,14 +20,13 @@ CHILD = r"""
 import json, sys, time
 import numpy as np
 import fastnet
-from fastnet.mlp.layout import sizes_array
 backend, data = sys.argv[1], sys.argv[2]
 train, _, _ = fastnet.datasets.load_mnist(data, split="nielsen", download=False, progress=False)
 X, Y = train.images, np.eye(10, dtype=np.float32)[train.labels]
 net = fastnet.Network([784, 16, 16, 10], seed=0, backend=backend)
 kernels = fastnet.backends.load(backend)
 inputs = kernels.prepare_inputs(X)
-sizes, order = sizes_array(net.sizes), np.random.default_rng(0).permutation(len(X))
+sizes, order = net.kernel_arguments[1], np.random.default_rng(0).permutation(len(X))  # as every tree has it
 times = []
 for epoch in range(4):
     params = net.params.copy()
