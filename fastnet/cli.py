@@ -8,7 +8,6 @@ import sys
 import traceback
 import warnings
 
-
 from . import __version__, backends
 from .gpt import cli as gpt_cli
 from .mlp import cli as mlp_cli
