@@ -14,9 +14,6 @@ from libc.stdint cimport int64_t
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
 cdef extern from "gpt_rows.h" nogil:
-    int fastnet_cpu_level()
-    void fastnet_use_gpt_rows_level(int level)
-    int fastnet_gpt_rows_level()
     void fastnet_layernorm_forward_f(const float *x, const float *w, const float *b, float *y, float *mean,
                                      float *rstd, long R, long C, float eps)
     void fastnet_layernorm_forward_d(const double *x, const double *w, const double *b, double *y, double *mean,
@@ -51,14 +48,6 @@ cdef extern from "gpt_rows.h" nogil:
 ctypedef fused real:
     float
     double
-
-
-cdef void _point_rows_at(int level) noexcept nogil:
-    fastnet_use_gpt_rows_level(level)
-
-
-cdef int _rows_level() noexcept nogil:
-    return fastnet_gpt_rows_level()
 
 
 include "_levels.pxi"

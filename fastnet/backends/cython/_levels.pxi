@@ -1,5 +1,10 @@
-# The CPU level of an extension's C row functions (see rows.h and cpu_levels.py). Included by each
-# .pyx after it defines _point_rows_at(level) and _rows_level() for the row functions it holds.
+# The CPU level of an extension's C row functions (see rows.h and cpu_levels.py). Included by each .pyx
+# after the header of its row functions, which names the extension's fastnet_use_level and fastnet_level_in_use.
+
+cdef extern from *:
+    int fastnet_cpu_level() nogil
+    void fastnet_use_level(int level) nogil
+    int fastnet_level_in_use() nogil
 
 
 def cpu_level():
@@ -11,12 +16,12 @@ def use_level(int level):
     """Run every row function's code for ``level`` from now on (``fastnet.backends.cython.cpu_levels`` chooses it)."""
     if not 0 <= level <= fastnet_cpu_level():
         raise ValueError(f"level must be between 0 and {fastnet_cpu_level()} on this CPU; got {level}")
-    _point_rows_at(level)
+    fastnet_use_level(level)
 
 
 def level_in_use():
     """The level the row functions run at now, read back from their pointers."""
-    return _rows_level()
+    return fastnet_level_in_use()
 
 
-_point_rows_at(fastnet_cpu_level())  # the CPU's best until cpu_levels.configure says otherwise
+fastnet_use_level(fastnet_cpu_level())  # the CPU's best until cpu_levels.configure says otherwise

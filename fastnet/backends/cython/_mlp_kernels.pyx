@@ -14,9 +14,6 @@ from libc.stdint cimport int32_t, int64_t, uint8_t
 from libc.stddef cimport size_t
 
 cdef extern from "rows.h" nogil:
-    int fastnet_cpu_level()
-    void fastnet_use_rows_level(int level)
-    int fastnet_rows_level()
     unsigned int fastnet_flush_denormals()
     void fastnet_restore_mxcsr(unsigned int previous)
     void fastnet_accumulate_rows_f(const float *w, long width, const float *bias, const int32_t *rows,
@@ -43,14 +40,6 @@ ctypedef fused real:
     double
 
 from fastnet.core import codes
-
-
-cdef void _point_rows_at(int level) noexcept nogil:
-    fastnet_use_rows_level(level)
-
-
-cdef int _rows_level() noexcept nogil:
-    return fastnet_rows_level()
 
 
 include "_levels.pxi"

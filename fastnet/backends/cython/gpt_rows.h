@@ -11,6 +11,7 @@
 #define FASTNET_CYTHON_GPT_ROWS_H
 
 #include <math.h>
+#define FASTNET_GPT_ROWS_LEVELS /* this extension's level functions are the ones below, not rows.h's */
 #include "rows.h"
 
 #define fastnet_sqrt_f sqrtf /* vectorised: setup.py compiles with -fno-math-errno */
@@ -191,5 +192,7 @@ static void fastnet_use_gpt_rows_level(int level) {
 }
 
 static int fastnet_gpt_rows_level(void) { return FASTNET_LEVEL_OF(fastnet_layernorm_forward_f); }
+#define fastnet_use_level fastnet_use_gpt_rows_level
+#define fastnet_level_in_use fastnet_gpt_rows_level
 
 #endif

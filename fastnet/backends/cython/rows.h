@@ -260,4 +260,11 @@ static void fastnet_use_rows_level(int level) { FASTNET_ROWS(FASTNET_POINT_AT_LE
      : (pointer) == FASTNET_AT_LEVEL(pointer, FASTNET_AVX2) ? FASTNET_AVX2 : FASTNET_BASELINE)
 static int fastnet_rows_level(void) { return FASTNET_LEVEL_OF(fastnet_accumulate_rows_f); }
 
+/* What _levels.pxi calls: the whole extension's level. The MLP's extension has these row functions alone;
+ * gpt_rows.h (which defines FASTNET_GPT_ROWS_LEVELS first) names its own, which cover these too. */
+#ifndef FASTNET_GPT_ROWS_LEVELS
+#define fastnet_use_level fastnet_use_rows_level
+#define fastnet_level_in_use fastnet_rows_level
+#endif
+
 #endif
