@@ -15,10 +15,10 @@ other round.
 """
 import argparse
 import ast
-import os
+import pathlib
 import sys
 
-PACKAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fastnet")
+PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "fastnet"
 
 # Lowest first. A room not listed is reported, so that the table stays complete.
 LAYERS = [
@@ -35,9 +35,37 @@ SPLIT_ROOMS = ("backends.numpy", "backends.numba", "backends.cython", "mlp.layou
                "gpt.cli")
 
 
-def module_name(path):
-    relative = os.path.relpath(path, os.path.dirname(PACKAGE))[:-len(".py")].split(os.sep)
-    return ".".join(relative[:-1] if relative[-1] == "__init__" else relative)
+def module_graph(package=PACKAGE):
+    """{module: set of fastnet modules it imports}, every import statement counted (function-level ones too).
+
+    ``from pkg import name`` counts pkg (its __init__ runs) and pkg.name when that is a module.
+    """
+    package = pathlib.Path(package)
+    modules = {}
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {}
+    for name, path in modules.items():
+        anchor = (name if path.name == "__init__.py" else name.rpartition(".")[0]).split(".")
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                candidates = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    base = ".".join(anchor[:len(anchor) - node.level + 1] + ([base] if base else []))
+                candidates = [f"{base}.{alias.name}" for alias in node.names] + [base]
+            else:
+                continue
+            for candidate in candidates:
+                while candidate and candidate not in modules:
+                    candidate = candidate.rpartition(".")[0]
+                if candidate and candidate != name and candidate.startswith("fastnet"):
+                    targets.add(candidate)
+        graph[name] = targets
+    return graph
 
 
 def room(module):
@@ -49,50 +77,19 @@ def room(module):
     return dotted if dotted in SPLIT_ROOMS else parts[0]
 
 
-def imports(path, modules):
-    """Every fastnet module ``path`` imports from (relative imports resolved; `from pkg import sub` is sub)."""
-    name = module_name(path)
-    package = name if path.endswith("__init__.py") else name.rsplit(".", 1)[0]
-    with open(path, encoding="utf-8") as source:
-        tree = ast.parse(source.read())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names if alias.name.split(".")[0] == "fastnet")
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[:len(base) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            if target.split(".")[0] != "fastnet":
-                continue
-            for alias in node.names:
-                submodule = f"{target}.{alias.name}"
-                yield submodule if submodule in modules else target
+def rooms_and_arrows(graph):
+    """(rooms, arrows) of a module graph. The root package is no room's dependency: every import of a fastnet
+    module runs fastnet/__init__.py first, so an arrow into it says nothing of the layers."""
+    arrows = {(room(a), room(b)) for a, targets in graph.items() for b in targets
+              if room(a) != room(b) and b != "fastnet"}
+    return {room(name) for name in graph}, arrows
 
 
-def graph():
-    modules = {}
-    for directory, _, files in os.walk(PACKAGE):
-        for file in files:
-            if file.endswith(".py"):
-                path = os.path.join(directory, file)
-                modules[module_name(path)] = path
-    arrows = set()
-    for name, path in modules.items():
-        for target in imports(path, modules):
-            while target not in modules and "." in target:  # `from pkg import function`: the module is pkg
-                target = target.rsplit(".", 1)[0]
-            if target in modules and room(target) != room(name):
-                arrows.add((room(name), room(target)))
-    return {room(name) for name in modules}, arrows
-
-
-def circles(rooms, arrows):
-    """Strongly connected sets of more than one room (Tarjan)."""
+def circles(nodes, arrows):
+    """Every set of more than one node that import each other round (strongly connected, Tarjan). A package
+    importing its own submodules is how packages work, not a circle: those arrows are left out."""
     index, low, stack, on_stack, found, counter = {}, {}, [], set(), [], [0]
-    successors = {r: [b for a, b in arrows if a == r] for r in rooms}
+    successors = {r: [b for a, b in arrows if a == r and not b.startswith(r + ".")] for r in nodes}
 
     def visit(r):
         index[r] = low[r] = counter[0]
@@ -116,7 +113,7 @@ def circles(rooms, arrows):
             if len(component) > 1:
                 found.append(sorted(component))
 
-    for r in sorted(rooms):
+    for r in sorted(nodes):
         if r not in index:
             visit(r)
     return found
@@ -126,7 +123,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arrows", action="store_true", help="list every arrow")
     args = parser.parse_args()
-    rooms, arrows = graph()
+    rooms, arrows = rooms_and_arrows(module_graph())
     layer_of = {r: i for i, (_, members) in enumerate(LAYERS) for r in members}
     unlisted = sorted(rooms - set(layer_of))
     if unlisted:

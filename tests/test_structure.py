@@ -1,6 +1,6 @@
 """The house rules that a reader relies on: no import circles inside the package, no oversized source file, the
 lint rules of pyproject.toml."""
-import ast
+import importlib.util
 import os
 import pathlib
 import subprocess
@@ -11,66 +11,20 @@ ROOT = PACKAGE.parent
 MAX_LINES = 600
 
 
-def _module_name(path):
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def import_graph():
-    """{module: set of fastnet modules it imports}, every import statement counted (function-level ones too)."""
-    modules = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
-    graph = {}
-    for name, path in modules.items():
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        targets = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                candidates = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
-                    base = ".".join(anchor + ([base] if base else []))
-                candidates = [f"{base}.{alias.name}" for alias in node.names] + [base]
-            else:
-                continue
-            for candidate in candidates:
-                while candidate and candidate not in modules:
-                    candidate = candidate.rpartition(".")[0]
-                if candidate and candidate != name and candidate.startswith("fastnet"):
-                    targets.add(candidate)
-        graph[name] = targets
-    return graph
-
-
-def _cycles(graph):
-    """Every import circle, as a list of modules (depth-first search)."""
-    found, state = [], {}
-
-    def visit(node, stack):
-        state[node] = "open"
-        stack.append(node)
-        for target in sorted(graph[node]):
-            # a package's __init__ importing its own submodules is how packages work, not a circle
-            if target.startswith(node + "."):
-                continue
-            if state.get(target) == "open":
-                found.append(stack[stack.index(target):] + [target])
-            elif target not in state:
-                visit(target, stack)
-        stack.pop()
-        state[node] = "done"
-
-    for node in sorted(graph):
-        if node not in state:
-            visit(node, [])
-    return found
+def _import_graph_script():
+    """scripts/import_graph.py, the one reader of the package's imports (the tests and the measurement share it)."""
+    spec = importlib.util.spec_from_file_location("import_graph", ROOT / "scripts" / "import_graph.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_no_import_circles():
-    graph = import_graph()
+    script = _import_graph_script()
+    graph = script.module_graph()
     assert "fastnet.mlp.network" in graph and "fastnet.gpt.model" in graph["fastnet.loading"]
-    assert _cycles(graph) == []
+    arrows = {(module, target) for module, targets in graph.items() for target in targets}
+    assert script.circles(graph, arrows) == []
 
 
 def test_no_source_file_is_oversized():
