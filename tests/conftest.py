@@ -69,8 +69,7 @@ def compiled_variants():
     variants = []
     for name in fastnet.backends.available():
         if name == "cython":
-            best = cpu_levels.LEVELS.index(cpu_levels.supported(fastnet.backends.load(name).EXTENSION))
-            variants += [f"cython@{level}" for level in cpu_levels.LEVELS[:best + 1]]
+            variants += [f"cython@{level}" for level in cpu_levels.runnable(fastnet.backends.load(name).EXTENSION)]
         elif name != "numpy":
             variants.append(name)
     return variants

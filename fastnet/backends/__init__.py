@@ -69,9 +69,14 @@ def why_unavailable(name):
     return None if _import(name) is not None else _failures[name]
 
 
+def _usable():
+    """The usable backends in auto's order, each imported only when the one before it is unusable."""
+    return (name for name in AUTO_ORDER if _import(name) is not None)
+
+
 def available():
     """Names of the backends usable here, in auto's order of preference."""
-    return [name for name in AUTO_ORDER if _import(name) is not None]
+    return list(_usable())
 
 
 def check_name(name, *, allow_auto=False):
@@ -94,7 +99,7 @@ def resolve(name="auto"):
                     f"expected one of {', '.join(map(repr, names()))}"
                 )
             return forced
-        return next(name for name in AUTO_ORDER if _import(name) is not None)  # imports no backend past it
+        return next(_usable())  # imports no backend past the one it picks
     return name
 
 
@@ -117,7 +122,7 @@ def load_gpt(name):
     """
     resolved = resolve(name)
     if name == "auto" and not os.environ.get(ENVIRONMENT_VARIABLE):
-        candidates = (candidate for candidate in AUTO_ORDER if _import(candidate) is not None)  # lazily
+        candidates = _usable()
     else:
         load(resolved)  # a backend that cannot run here says how to install it
         candidates = [resolved]

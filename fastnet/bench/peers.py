@@ -280,8 +280,7 @@ def fastnet_variants():
     runs, best first (``cpu_levels``)."""
     for name in fastnet.backends.names():
         if name == "cython" and fastnet.backends.why_unavailable(name) is None:
-            best = cpu_levels.LEVELS.index(cpu_levels.supported(fastnet.backends.load(name).EXTENSION))
-            yield from ((name, level) for level in reversed(cpu_levels.LEVELS[:best + 1]))
+            yield from ((name, level) for level in reversed(cpu_levels.runnable(fastnet.backends.load(name).EXTENSION)))
         else:
             yield name, None
 

@@ -41,6 +41,11 @@ def supported(extension):
     return LEVELS[extension.cpu_level()]
 
 
+def runnable(extension):
+    """The names of the levels this CPU runs and ``extension``'s build holds, lowest first."""
+    return LEVELS[:extension.cpu_level() + 1]
+
+
 def in_use(extension):
     """The name of the level ``extension``'s row functions run at now (read back from the extension)."""
     return LEVELS[extension.level_in_use()]
