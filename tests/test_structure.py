@@ -3,8 +3,11 @@ lint rules of pyproject.toml."""
 import importlib.util
 import os
 import pathlib
+import re
 import subprocess
 import sys
+
+import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "fastnet"
 ROOT = PACKAGE.parent
@@ -50,3 +53,33 @@ def test_the_documentation_builds_without_a_warning(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     api = (tmp_path / "site" / "api" / "index.html").read_text(encoding="utf-8")
     assert "fastnet.Network" in api and "fastnet.GPT" in api and "check_drivers" in api
+
+
+def _block_calls(source, function):
+    """The op kinds ``function`` calls inside its loop over the layers, in order: each call ``<kind>_forward(`` or
+    ``<kind>_backward(`` (``cached_attention(`` is decoding's attention)."""
+    lines = source[re.search(rf"^(cdef \w+ |def ){function}\(", source, re.M).start():].splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(r"\s*for layer in range\(", line))
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    body = []
+    for line in lines[start + 1:]:
+        if line.strip() and len(line) - len(line.lstrip()) <= indent:
+            break
+        body.append(line)
+    calls = re.findall(r"\b(?:(layernorm|linear|attention|gelu)_(?:forward|backward)|(cached_attention))\(",
+                       "\n".join(body))
+    return [kind or "attention" for kind, cached in calls]
+
+
+@pytest.mark.parametrize("path, functions", [
+    ("backends/numba/gpt_kernels.py", {"forward": 1, "loss_and_gradient": -1, "decode_step": 1}),
+    ("backends/cython/_gpt_kernels.pyx", {"forward_pass": 1, "backward_pass": -1, "_decode_step": 1}),
+])
+def test_the_compiled_blocks_follow_the_table_of_ops(path, functions):
+    """gpt/layout.py's BLOCK_OPS is the block's wiring: the NumPy reference walks it; each compiled forward and
+    decoding pass calls its ops in the table's order, and each backward pass in the reverse order."""
+    from fastnet.gpt.layout import BLOCK_OPS
+    kinds = [op.kind for op in BLOCK_OPS]
+    source = (PACKAGE / path).read_text(encoding="utf-8")
+    for function, direction in functions.items():
+        assert _block_calls(source, function) == kinds[::direction], function

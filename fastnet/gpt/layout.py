@@ -25,6 +25,22 @@ import numpy as np
 Linear = collections.namedtuple("Linear", "weight bias")       # bias is None without biases
 Norm = collections.namedtuple("Norm", "weight bias")
 Block = collections.namedtuple("Block", "ln_1 c_attn attn_proj ln_2 c_fc mlp_proj")
+Op = collections.namedtuple("Op", "kind weights input output")  # weights: a Block field, or None
+
+# One transformer block as the ops it runs: forward and decode walk it top to bottom, backward bottom to
+# top. ``input`` and ``output`` name the block's values; "x" is the residual stream and an output "x+"
+# is added to it (x = x + op(...)). Every implementation follows this table: the NumPy reference walks
+# it, the compiled ones call their ops in its order (tests/test_structure.py reads them to check).
+BLOCK_OPS = (
+    Op("layernorm", "ln_1", "x", "h1"),
+    Op("linear", "c_attn", "h1", "qkv"),       # q, k, v side by side
+    Op("attention", None, "qkv", "y"),         # the vectors talk to each other
+    Op("linear", "attn_proj", "y", "x+"),
+    Op("layernorm", "ln_2", "x", "h2"),
+    Op("linear", "c_fc", "h2", "u"),
+    Op("gelu", None, "u", "g"),                # each vector on its own
+    Op("linear", "mlp_proj", "g", "x+"),
+)
 Tensors = collections.namedtuple("Tensors", "wte wpe h ln_f")  # h: one Block per layer
 
 HEAD_NAME = "lm_head.weight"

@@ -201,11 +201,12 @@ cdef void gelu_forward(real *g, real *derivative, long n, bint training) noexcep
         fastnet_gelu_forward_d(g, derivative, n, training)
 
 
-cdef void multiply(real *x, const real *y, long n) noexcept nogil:
+cdef void gelu_backward(real *dg, const real *derivative, long n) noexcept nogil:
+    """dg *= GELU's derivative, kept by ``gelu_forward`` (the gradient through the GELU, in place)."""
     if real is float:
-        fastnet_multiply_f(x, y, n)
+        fastnet_multiply_f(dg, derivative, n)
     else:
-        fastnet_multiply_d(x, y, n)
+        fastnet_multiply_d(dg, derivative, n)
 
 
 cdef double cross_entropy(real *logits, const int64_t *targets, long R, long V, bint gradient) noexcept nogil:
@@ -345,7 +346,7 @@ cdef void backward_pass(real *params, const int64_t *index, Shape s, const int64
         # resid[layer + 1] = mid + mlp_proj(gelu(c_fc(ln_2(mid))))
         linear_backward(dresid, gelu + layer * 4 * RC, params + o[_MLP_PROJ_WEIGHT], grad + o[_MLP_PROJ_WEIGHT],
                         tensor(grad, o[_MLP_PROJ_BIAS]), dfc, R, 4 * C, C)
-        multiply(dfc, dgelu + layer * 4 * RC, 4 * RC)
+        gelu_backward(dfc, dgelu + layer * 4 * RC, 4 * RC)
         linear_backward(dfc, ln2 + layer * RC, params + o[_C_FC_WEIGHT], grad + o[_C_FC_WEIGHT],
                         tensor(grad, o[_C_FC_BIAS]), dbuf, R, C, 4 * C)
         layernorm_backward(dbuf, mid + layer * RC, stats + (layer * 4 + 2) * R, stats + (layer * 4 + 3) * R,
@@ -369,18 +370,38 @@ cdef void backward_pass(real *params, const int64_t *index, Shape s, const int64
 # ---------------------------------------------------------------------------
 # Generation and the optimiser
 
+cdef void cached_attention(const real *qkv, real *cache, long B, long C, long n_head, long context, long position,
+                           real *scores, real *y) noexcept nogil:
+    """y (B, C): attention of one new position per row, qkv (B, 3C), over one layer's key/value cache
+    (2, B, nh, context, hs) of positions 0..position − 1, after storing its own key and value at ``position``."""
+    cdef long b, head, d, hs = C // n_head
+    cdef real *keys
+    cdef real *values
+    cdef real scale = 1 / sqrt(hs)
+    for b in range(B):
+        for head in range(n_head):
+            keys = cache + ((0 * B + b) * n_head + head) * context * hs
+            values = cache + ((1 * B + b) * n_head + head) * context * hs
+            for d in range(hs):
+                keys[position * hs + d] = qkv[b * 3 * C + C + head * hs + d]
+                values[position * hs + d] = qkv[b * 3 * C + 2 * C + head * hs + d]
+            if real is float:
+                fastnet_decode_head_f(&qkv[b * 3 * C + head * hs], keys, values, position + 1, hs, scale, scores,
+                                      &y[b * C + head * hs])
+            else:
+                fastnet_decode_head_d(&qkv[b * 3 * C + head * hs], keys, values, position + 1, hs, scale, scores,
+                                      &y[b * C + head * hs])
+
+
 def _decode_step(real[::1] params, const int64_t[::1] index, long n_head, const int64_t[::1] tokens, long position,
                  real[:, :, :, :, :, ::1] cache, work, real[:, ::1] logits):
     cdef real[:, ::1] x = work.x, h = work.h, qkv = work.qkv, y = work.y, g = work.g, stats = work.stats
     cdef real[::1] scores = work.scores
-    cdef long B = tokens.shape[0], L = cache.shape[0], C = x.shape[1], V = logits.shape[1], hs = C // n_head
-    cdef long b, c, head, layer, d
+    cdef long B = tokens.shape[0], L = cache.shape[0], C = x.shape[1], V = logits.shape[1]
+    cdef long b, c, layer
     cdef const int64_t *o
     cdef real *wte = &params[index[_WTE]]
     cdef real *wpe = &params[index[_WPE]]
-    cdef real *keys
-    cdef real *values
-    cdef real scale = 1 / sqrt(hs)
     with nogil:
         for b in range(B):
             for c in range(C):
@@ -391,19 +412,8 @@ def _decode_step(real[::1] params, const int64_t[::1] index, long n_head, const 
                               &stats[0, 0], &stats[1, 0], B, C)
             linear_forward(&h[0, 0], &params[o[_C_ATTN_WEIGHT]], tensor(&params[0], o[_C_ATTN_BIAS]), &qkv[0, 0], B, C,
                            3 * C, False)
-            for b in range(B):
-                for head in range(n_head):
-                    keys = &cache[layer, 0, b, head, 0, 0]
-                    values = &cache[layer, 1, b, head, 0, 0]
-                    for d in range(hs):
-                        keys[position * hs + d] = qkv[b, C + head * hs + d]
-                        values[position * hs + d] = qkv[b, 2 * C + head * hs + d]
-                    if real is float:
-                        fastnet_decode_head_f(&qkv[b, head * hs], keys, values, position + 1, hs, scale,
-                                              &scores[0], &y[b, head * hs])
-                    else:
-                        fastnet_decode_head_d(&qkv[b, head * hs], keys, values, position + 1, hs, scale,
-                                              &scores[0], &y[b, head * hs])
+            cached_attention(&qkv[0, 0], &cache[layer, 0, 0, 0, 0, 0], B, C, n_head, cache.shape[4], position,
+                             &scores[0], &y[0, 0])
             linear_forward(&y[0, 0], &params[o[_ATTN_PROJ_WEIGHT]], tensor(&params[0], o[_ATTN_PROJ_BIAS]), &x[0, 0],
                            B, C, C, True)
             layernorm_forward(&x[0, 0], &params[o[_LN_2_WEIGHT]], tensor(&params[0], o[_LN_2_BIAS]), &h[0, 0],

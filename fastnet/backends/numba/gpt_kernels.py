@@ -393,6 +393,29 @@ def loss_and_gradient(params, index, n_head, tokens, targets, acts, deltas, grad
 
 
 @njit(**OPTIONS)
+def cached_attention(qkv, cache, position, n_head, scores, y):
+    """y (B, C): attention of one new position per row, qkv (B, 3C), over the layer's key/value ``cache``
+    (2, B, nh, context, hs) of positions 0..position − 1, after storing its own key and value at ``position``."""
+    B, C = y.shape
+    hs = C // n_head
+    scale = 1 / math.sqrt(hs)
+    for b in range(B):
+        for head in range(n_head):
+            keys, values = cache[0, b, head], cache[1, b, head]
+            keys[position] = qkv[b, C + head * hs:C + (head + 1) * hs]
+            values[position] = qkv[b, 2 * C + head * hs:2 * C + (head + 1) * hs]
+            query = qkv[b, head * hs:(head + 1) * hs]
+            for j in range(position + 1):
+                scores[j] = _dot(query, keys[j]) * scale
+            _exp_shifted(scores[:position + 1], _max(scores[:position + 1]))
+            inverse = 1 / _sum(scores[:position + 1])
+            out = y[b, head * hs:(head + 1) * hs]
+            out[:] = 0
+            for j in range(position + 1):
+                _axpy(scores[j] * inverse, values[j], out)
+
+
+@njit(**OPTIONS)
 def decode_step(params, index, n_head, tokens, position, cache, work, logits):
     """logits (B, V) for the tokens (B,) appended at ``position``, with the key/value ``cache``
     (n_layer, 2, B, nh, context, hs): reads positions 0..position − 1, writes ``position``.
@@ -403,34 +426,19 @@ def decode_step(params, index, n_head, tokens, position, cache, work, logits):
     """
     B = tokens.shape[0]
     L, C = cache.shape[0], work.x.shape[1]
-    hs = C // n_head
     V = logits.shape[1]
     wte = _matrix(params, index[WTE], V, C)
     wpe = _matrix(params, index[WPE], position + 1, C)
     x, h, qkv, y, scores = work.x, work.h, work.qkv, work.y, work.scores
     for b in range(B):
         x[b] = wte[tokens[b]] + wpe[position]
-    scale = 1 / math.sqrt(hs)
     for layer in range(L):
         o = index[len(GLOBAL_TENSORS) + PER_BLOCK * layer:]
         layernorm_forward(x, _vector(params, o[LN_1_WEIGHT], C), _vector(params, o[LN_1_BIAS], C), h, work.stats[0],
                           work.stats[1])
         linear_forward(h, _matrix(params, o[C_ATTN_WEIGHT], 3 * C, C), _vector(params, o[C_ATTN_BIAS], 3 * C), qkv,
                        False)
-        for b in range(B):
-            for head in range(n_head):
-                keys, values = cache[layer, 0, b, head], cache[layer, 1, b, head]
-                keys[position] = qkv[b, C + head * hs:C + (head + 1) * hs]
-                values[position] = qkv[b, 2 * C + head * hs:2 * C + (head + 1) * hs]
-                query = qkv[b, head * hs:(head + 1) * hs]
-                for j in range(position + 1):
-                    scores[j] = _dot(query, keys[j]) * scale
-                _exp_shifted(scores[:position + 1], _max(scores[:position + 1]))
-                inverse = 1 / _sum(scores[:position + 1])
-                out = y[b, head * hs:(head + 1) * hs]
-                out[:] = 0
-                for j in range(position + 1):
-                    _axpy(scores[j] * inverse, values[j], out)
+        cached_attention(qkv, cache[layer], position, n_head, scores, y)
         linear_forward(y, _matrix(params, o[ATTN_PROJ_WEIGHT], C, C), _vector(params, o[ATTN_PROJ_BIAS], C), x, True)
         layernorm_forward(x, _vector(params, o[LN_2_WEIGHT], C), _vector(params, o[LN_2_BIAS], C), h, work.stats[0],
                           work.stats[1])

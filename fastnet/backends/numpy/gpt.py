@@ -8,7 +8,8 @@ of the op's parameters into the views it is given.
 Shapes: B sequences of T positions; C = n_embd; nh heads of hs = C / nh
 values; V = vocab_size. The residual stream ``x`` is (B, T, C).
 
-The model (GPT-2 as nanoGPT's model.py has it)::
+The model (GPT-2 as nanoGPT's model.py has it; a block's ops are the table
+``gpt.layout.BLOCK_OPS``, which ``block_forward`` and ``block_backward`` walk)::
 
     x = wte[tokens] + wpe[:T]                              embedding
     for each block:
@@ -23,13 +24,14 @@ error state (overflow gives inf and NaN, which the callers check), so the
 caller's ``np.seterr`` changes nothing. This module is imported only when a GPT
 runs (it needs SciPy for erf).
 """
+import functools
 import math
 
 import numpy as np
 from scipy.special import erf
 
 from ...core.numerics import quiet
-from ...gpt.layout import Linear, tensors
+from ...gpt.layout import BLOCK_OPS, Linear, tensors
 
 LAYERNORM_EPS = 1e-5
 _SQRT_HALF = math.sqrt(0.5)
@@ -191,28 +193,77 @@ def cross_entropy_backward(probs, targets):
 
 
 # ---------------------------------------------------------------------------
+# One block, by the table of its ops (``gpt.layout.BLOCK_OPS``)
+
+# Each op kind's pair, called alike: forward(input, weights, config) -> (output, kept) and
+# backward(doutput, input, kept, weights, dweights, config) -> dinput, adding into dweights.
+OP_PASSES = {
+    "layernorm": (lambda x, norm, config: layernorm_forward(x, norm),
+                  lambda dy, x, kept, norm, dnorm, config: layernorm_backward(dy, kept, norm, dnorm)),
+    "linear": (lambda x, linear, config: (linear_forward(x, linear), None),
+               lambda dy, x, kept, linear, dlinear, config: linear_backward(dy, x, linear, dlinear)),
+    "attention": (lambda qkv, _, config: attention_forward(qkv, config.n_head),
+                  lambda dy, qkv, att, _, __, config: attention_backward(dy, qkv, att, config.n_head)),
+    "gelu": (lambda u, _, config: gelu_forward(u),
+             lambda dy, u, cdf, _, __, config: gelu_backward(dy, u, cdf)),
+}
+
+
+def _weights(block, op):
+    return None if op.weights is None else getattr(block, op.weights)
+
+
+def block_forward(x, block, config, forwards=None):
+    """(x after the block, kept): ``BLOCK_OPS`` top to bottom; kept[i] = (op i's input, what its backward needs).
+
+    ``forwards`` replaces some kinds' forward functions (decoding replaces attention by the cached one).
+    """
+    values, kept = {"x": x}, []
+    for op in BLOCK_OPS:
+        forward_op = (forwards or {}).get(op.kind) or OP_PASSES[op.kind][0]
+        out, state = forward_op(values[op.input], _weights(block, op), config)
+        kept.append((values[op.input], state))
+        if op.output == "x+":
+            values["x"] = values["x"] + out
+        else:
+            values[op.output] = out
+    return values["x"], kept
+
+
+def block_backward(dx, block, dblock, kept, config):
+    """∂loss/∂(the block's input x), given dx = ∂loss/∂(its output): ``BLOCK_OPS`` bottom to top.
+
+    An op that added to the residual stream receives dx itself; an op that read x adds its
+    input's gradient to dx (the stream's gradient passes the additions unchanged).
+    """
+    grads = {"x": dx}
+    for op, (value, state) in zip(reversed(BLOCK_OPS), reversed(kept)):
+        dout = grads["x"] if op.output == "x+" else grads.pop(op.output)
+        dvalue = OP_PASSES[op.kind][1](dout, value, state, _weights(block, op), _weights(dblock, op), config)
+        grads[op.input] = grads["x"] + dvalue if op.input == "x" else dvalue
+    return grads["x"]
+
+
+def _kept_by(kept, kind):
+    """(input, kept state) of the block's first op of ``kind``."""
+    return next(entry for op, entry in zip(BLOCK_OPS, kept) if op.kind == kind)
+
+
+# ---------------------------------------------------------------------------
 # The whole model
 
 
 def forward(params, config, tokens):
     """(logits (B, T, V), saved): the forward pass, keeping what ``backward`` needs.
 
-    ``saved["blocks"]`` holds per block its inputs to each op; ``saved["att"]``
-    (one (B, nh, T, T) per layer) are the attention weights that the pictures show.
+    ``saved["blocks"]`` holds per block what ``block_forward`` kept.
     """
     p = tensors(params, config)
     x = embedding_forward(tokens, p.wte, p.wpe)
     blocks = []
     for block in p.h:
-        h1, ln_1 = layernorm_forward(x, block.ln_1)
-        qkv = linear_forward(h1, block.c_attn)
-        y, att = attention_forward(qkv, config.n_head)
-        x = x + linear_forward(y, block.attn_proj)
-        h2, ln_2 = layernorm_forward(x, block.ln_2)
-        u = linear_forward(h2, block.c_fc)
-        g, cdf = gelu_forward(u)
-        x = x + linear_forward(g, block.mlp_proj)
-        blocks.append(dict(h1=h1, ln_1=ln_1, qkv=qkv, att=att, y=y, h2=h2, ln_2=ln_2, u=u, cdf=cdf, g=g))
+        x, kept = block_forward(x, block, config)
+        blocks.append(kept)
     xf, ln_f = layernorm_forward(x, p.ln_f)
     logits = linear_forward(xf, Linear(p.wte, None))  # the head, tied to the token embedding
     return logits, dict(tokens=tokens, blocks=blocks, xf=xf, ln_f=ln_f)
@@ -223,14 +274,8 @@ def backward(params, config, dlogits, saved, grad):
     p, d = tensors(params, config), tensors(grad, config)
     dxf = linear_backward(dlogits, saved["xf"], Linear(p.wte, None), Linear(d.wte, None))  # the tied head: into wte
     dx = layernorm_backward(dxf, saved["ln_f"], p.ln_f, d.ln_f)
-    for block, dblock, s in zip(reversed(p.h), reversed(d.h), reversed(saved["blocks"])):
-        dg = linear_backward(dx, s["g"], block.mlp_proj, dblock.mlp_proj)
-        dh2 = linear_backward(gelu_backward(dg, s["u"], s["cdf"]), s["h2"], block.c_fc, dblock.c_fc)
-        dx = dx + layernorm_backward(dh2, s["ln_2"], block.ln_2, dblock.ln_2)
-        dy = linear_backward(dx, s["y"], block.attn_proj, dblock.attn_proj)
-        dqkv = attention_backward(dy, s["qkv"], s["att"], config.n_head)
-        dh1 = linear_backward(dqkv, s["h1"], block.c_attn, dblock.c_attn)
-        dx = dx + layernorm_backward(dh1, s["ln_1"], block.ln_1, dblock.ln_1)
+    for block, dblock, kept in zip(reversed(p.h), reversed(d.h), reversed(saved["blocks"])):
+        dx = block_backward(dx, block, dblock, kept, config)
     embedding_backward(dx, saved["tokens"], d.wte, d.wpe)
     return grad
 
@@ -244,7 +289,7 @@ def logits(params, config, tokens):
 @quiet
 def attention_weights(params, config, tokens):
     """(n_layer, B, nh, T, T): every layer's attention weights for tokens (B, T)."""
-    return np.stack([block["att"] for block in forward(params, config, tokens)[1]["blocks"]])
+    return np.stack([_kept_by(kept, "attention")[1] for kept in forward(params, config, tokens)[1]["blocks"]])
 
 
 @quiet
@@ -276,9 +321,10 @@ def prefill(params, config, tokens, cache):
     """Logits (B, V) of the last position of tokens (B, T), storing every position's keys and values in ``cache``."""
     out, saved = forward(params, config, tokens)
     T = tokens.shape[1]
-    for layer, block in enumerate(saved["blocks"]):
-        cache[layer, 0, :, :, :T] = _heads(block["qkv"], 1, config.n_head)
-        cache[layer, 1, :, :, :T] = _heads(block["qkv"], 2, config.n_head)
+    for layer, kept in enumerate(saved["blocks"]):
+        qkv = _kept_by(kept, "attention")[0]
+        cache[layer, 0, :, :, :T] = _heads(qkv, 1, config.n_head)
+        cache[layer, 1, :, :, :T] = _heads(qkv, 2, config.n_head)
     return out[:, -1]
 
 
@@ -286,23 +332,27 @@ def prefill(params, config, tokens, cache):
 def decode_step(params, config, token, position, cache):
     """Logits (B, V) after appending token (B,) at ``position``, reading and extending the cache.
 
-    The same math as ``forward`` for the last position only: its query meets the
-    cached keys of positions 0..position, its own key and value are stored.
+    The same block table as ``forward`` for the last position only, with attention
+    replaced by ``cached_attention``: its query meets the cached keys of positions
+    0..position, its own key and value are stored.
     """
     p = tensors(params, config)
-    nh, hs = config.n_head, config.head_size
     x = (p.wte[token] + p.wpe[position])[:, None, :]  # (B, 1, C)
     for layer, block in enumerate(p.h):
-        qkv = linear_forward(layernorm_forward(x, block.ln_1)[0], block.c_attn)
-        cache[layer, 0, :, :, position] = _heads(qkv, 1, nh)[:, :, 0]
-        cache[layer, 1, :, :, position] = _heads(qkv, 2, nh)[:, :, 0]
-        keys, values = cache[layer, 0, :, :, :position + 1], cache[layer, 1, :, :, :position + 1]
-        q = _heads(qkv, 0, nh)  # (B, nh, 1, hs)
-        att = softmax((q @ keys.transpose(0, 1, 3, 2)) * (1 / math.sqrt(hs)))
-        x = x + linear_forward(_merge_heads(att @ values), block.attn_proj)
-        g, _ = gelu_forward(linear_forward(layernorm_forward(x, block.ln_2)[0], block.c_fc))
-        x = x + linear_forward(g, block.mlp_proj)
+        attention = functools.partial(cached_attention, cache=cache[layer], position=position)
+        x, _ = block_forward(x, block, config, forwards={"attention": attention})
     return linear_forward(layernorm_forward(x, p.ln_f)[0], Linear(p.wte, None))[:, 0]
+
+
+def cached_attention(qkv, _, config, cache, position):
+    """(y (B, 1, C), None): attention of one new position, qkv (B, 1, 3C), over the layer's ``cache``
+    (2, B, nh, context, hs) of positions 0..position − 1, after storing its own key and value at ``position``."""
+    nh, hs = config.n_head, config.head_size
+    cache[0, :, :, position] = _heads(qkv, 1, nh)[:, :, 0]
+    cache[1, :, :, position] = _heads(qkv, 2, nh)[:, :, 0]
+    keys, values = cache[0, :, :, :position + 1], cache[1, :, :, :position + 1]
+    att = softmax((_heads(qkv, 0, nh) @ keys.transpose(0, 1, 3, 2)) * (1 / math.sqrt(hs)))
+    return _merge_heads(att @ values), None
 
 
 # ---------------------------------------------------------------------------
