@@ -39,7 +39,9 @@ def close(actual, expected, dtype, what):
 
 
 def model_and_batch(shape, dtype, bias, seed=0, batch=3):
-    model = fastnet.GPT(**SHAPES[shape], bias=bias, dtype=dtype, seed=seed, backend="numpy")
+    """bias: False, True, or "tanh" (biases and GPT-2's GELU)."""
+    model = fastnet.GPT(**SHAPES[shape], bias=bool(bias), gelu="tanh" if bias == "tanh" else "erf", dtype=dtype,
+                        seed=seed, backend="numpy")
     rng = np.random.default_rng(seed)
     # away from the initial point, so that LayerNorm's weights and the biases are not 1 and 0
     model.params = model.params + rng.normal(0, 0.05, model.params.size).astype(dtype)
@@ -49,7 +51,7 @@ def model_and_batch(shape, dtype, bias, seed=0, batch=3):
 
 
 CASES = [(name, shape, dtype, bias) for name in COMPILED for shape in SHAPES for dtype in ("float64", "float32")
-         for bias in (False, True)]
+         for bias in (False, True, "tanh")]
 
 
 @pytest.mark.parametrize("name,shape,dtype,bias", CASES)

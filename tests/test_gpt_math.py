@@ -111,6 +111,18 @@ def test_gelu_is_the_exact_erf_form_and_its_backward(rng):
                     numeric_gradient(lambda: float((ref.gelu_forward(x)[0] * R).sum()), x))
 
 
+def test_gelu_tanh_is_gpt2s_approximation_and_its_backward(rng):
+    x = rng.normal(size=(3, 7)) * 3
+    y, s = ref.gelu_forward(x, "tanh")
+    c = math.sqrt(2 / math.pi)
+    expected = np.vectorize(lambda v: 0.5 * v * (1 + math.tanh(c * (v + 0.044715 * v ** 3))))(x)
+    np.testing.assert_allclose(y, expected, rtol=1e-14, atol=1e-15)
+    assert np.abs(y - ref.gelu_forward(x)[0]).max() > 1e-5  # not the exact form
+    R = _projection(rng, x.shape)
+    assert_gradient(ref.gelu_backward(R, x, s, "tanh"),
+                    numeric_gradient(lambda: float((ref.gelu_forward(x, "tanh")[0] * R).sum()), x))
+
+
 def test_cross_entropy_and_its_backward(rng):
     logits = rng.normal(size=(2, 3, 7)) * 4
     targets = rng.integers(0, 7, (2, 3))
@@ -136,10 +148,10 @@ def test_embedding_backward_accumulates_repeated_tokens(rng):
     assert_gradient(dwpe, numeric_gradient(f, wpe))
 
 
-def small_model(bias=True, dtype="float64", seed=1, **shape):
+def small_model(bias=True, dtype="float64", seed=1, gelu="erf", **shape):
     config = dict(vocab_size=11, context=8, n_layer=2, n_head=2, n_embd=8)
     config.update(shape)
-    model = fastnet.GPT(**config, bias=bias, dtype=dtype, seed=seed)
+    model = fastnet.GPT(**config, bias=bias, gelu=gelu, dtype=dtype, seed=seed)
     # larger than the 0.02 initialisation, so that every path (attention included) carries gradient
     model.params[:] = np.random.default_rng(seed).normal(0, 0.3, model.num_params)
     return model
@@ -268,8 +280,8 @@ def test_logits_and_gradient_agree_with_pytorch_autograd():
     torch = pytest.importorskip("torch")
     from fastnet.bench.torch_gpt import from_fastnet
 
-    for bias in (False, True):
-        model = small_model(bias, context=6, n_embd=12, n_head=3)
+    for bias, gelu in ((False, "erf"), (True, "erf"), (True, "tanh")):
+        model = small_model(bias, context=6, n_embd=12, n_head=3, gelu=gelu)
         rng = np.random.default_rng(6)
         tokens, targets = rng.integers(0, 11, (4, 6)), rng.integers(0, 11, (4, 6))
         module = from_fastnet(model)

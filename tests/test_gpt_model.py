@@ -1,4 +1,5 @@
 """The GPT's API: state dicts, files, training and resuming, and bad input refused before any work."""
+import json
 import os
 import warnings
 
@@ -72,6 +73,24 @@ def test_load_state_dict_refuses_anything_else_and_changes_nothing(damage):
     with pytest.raises(ValueError, match="state dict"):
         model.load_state_dict(state)
     np.testing.assert_array_equal(model.params, before)
+
+
+def test_the_gelu_setting_is_kept_by_files_and_older_files_read_as_exact(tmp_path):
+    model = tiny(gelu="tanh", dtype="float64")
+    assert model.gelu == "tanh" and "gelu='tanh'" in repr(model)
+    loaded = fastnet.load(model.save(tmp_path / "gpt.npz"))
+    assert loaded.config["gelu"] == "tanh"
+    np.testing.assert_array_equal(loaded.logits([1, 2, 3]), model.logits([1, 2, 3]))
+    assert not np.allclose(tiny(dtype="float64").logits([1, 2, 3]), model.logits([1, 2, 3]), rtol=0, atol=1e-12)
+    with np.load(tmp_path / "gpt.npz") as members:  # a file from before the setting: no gelu in its config
+        arrays = dict(members)
+    config = json.loads(str(arrays["config"]))
+    del config["gelu"]
+    arrays["config"] = np.str_(json.dumps(config))
+    np.savez(tmp_path / "old.npz", **arrays)
+    assert fastnet.load(tmp_path / "old.npz").gelu == "erf"
+    with pytest.raises(ValueError, match="gelu must be one of 'erf', 'tanh'; got 'relu'"):
+        tiny(gelu="relu")
 
 
 def test_save_and_load_keep_the_model_and_its_tokenizer(tmp_path):
@@ -268,7 +287,7 @@ def test_from_nanogpt_checkpoint_and_nanogpt_logits(tmp_path):
     torch.save({"model": {"_orig_mod." + k: v for k, v in module.state_dict().items()}, "model_args": model_args,
                 "iter_num": 5, "best_val_loss": 1.0, "config": {}}, tmp_path / "ckpt.pt")
     model = fastnet.GPT.from_nanogpt(tmp_path / "ckpt.pt")
-    assert model.config == {**config}
+    assert model.config == {**config, "gelu": "erf"}
     tokens = np.random.default_rng(0).integers(0, 13, (3, 8))
     expected = module(torch.from_numpy(tokens))[0].detach().numpy()
     np.testing.assert_allclose(model.logits(tokens), expected, rtol=1e-4, atol=1e-5)

@@ -24,7 +24,7 @@ import threading
 
 import numpy as np
 
-from ..gpt.layout import check_config, index_names, tensor_shapes
+from ..gpt.layout import GELUS, check_config, index_names, tensor_shapes
 from .numpy import gpt as numpy_gpt
 from .numpy.gpt import DIRECT_COUNT_MAX
 
@@ -50,6 +50,11 @@ def tensor_index(config):
     index = np.array([offsets.get(name, -1) for name in index_names(config.n_layer)], np.int64)
     index.flags.writeable = False
     return index, position
+
+
+def _model(config):
+    """(tensor index, n_head, GELU code): what each model driver takes after params."""
+    return tensor_index(config)[0], config.n_head, GELUS.index(config.gelu)
 
 
 def _check_params(params, config):
@@ -145,7 +150,7 @@ class CompiledGPTKernels:
         if cache is not None:
             _check_cache(cache, config, tokens.shape[0], params.dtype)
         acts = _workspaces.get(new_activations, config, *tokens.shape, params.dtype)
-        self._drivers.forward(params, tensor_index(config)[0], config.n_head, tokens, acts, False)
+        self._drivers.forward(params, *_model(config), tokens, acts, False)
         return tokens, acts
 
     def logits(self, params, config, tokens):
@@ -168,7 +173,7 @@ class CompiledGPTKernels:
         """The mean cross-entropy of the next-token predictions (float)."""
         tokens, targets = self._pair(params, config, tokens, targets)
         acts = _workspaces.get(new_activations, config, *tokens.shape, params.dtype)
-        return float(self._drivers.loss(params, tensor_index(config)[0], config.n_head, tokens, targets, acts))
+        return float(self._drivers.loss(params, *_model(config), tokens, targets, acts))
 
     def loss_and_gradient(self, params, config, tokens, targets, grad):
         """(loss, grad): grad (P,) = ∂loss/∂params, overwritten."""
@@ -176,7 +181,7 @@ class CompiledGPTKernels:
         _check_vector("grad", grad, params)
         acts = _workspaces.get(new_activations, config, *tokens.shape, params.dtype)
         deltas = _workspaces.get(new_deltas, config, *tokens.shape, params.dtype)
-        value = self._drivers.loss_and_gradient(params, tensor_index(config)[0], config.n_head, tokens, targets,
+        value = self._drivers.loss_and_gradient(params, *_model(config), tokens, targets,
                                                 acts, deltas, grad)
         return float(value), grad
 
@@ -199,7 +204,7 @@ class CompiledGPTKernels:
             raise ValueError(f"position must be an integer in [0, {config.context}); got {position!r}")
         work = _workspaces.get(new_decode_work, config, B, 1, params.dtype)
         logits = np.empty((B, config.vocab_size), params.dtype)
-        self._drivers.decode_step(params, tensor_index(config)[0], config.n_head, token.reshape(B), int(position),
+        self._drivers.decode_step(params, *_model(config), token.reshape(B), int(position),
                                   cache, work, logits)
         return logits
 

@@ -48,13 +48,13 @@ MLP_DRIVERS = {
 }
 
 GPT_DRIVERS = {
-    "forward": (("params", "index", "n_head", "tokens", "acts", "training"),
+    "forward": (("params", "index", "n_head", "gelu", "tokens", "acts", "training"),
                 "fill acts (compiled_gpt.Activations) for tokens (B, T) int64, up to the logits (B * T, V)"),
-    "loss": (("params", "index", "n_head", "tokens", "targets", "acts"),
+    "loss": (("params", "index", "n_head", "gelu", "tokens", "targets", "acts"),
              "the mean cross-entropy (float64) of the logits for tokens against targets (B, T) int64"),
-    "loss_and_gradient": (("params", "index", "n_head", "tokens", "targets", "acts", "deltas", "grad"),
+    "loss_and_gradient": (("params", "index", "n_head", "gelu", "tokens", "targets", "acts", "deltas", "grad"),
                           "the loss, and grad (P,) = ∂loss/∂params, overwritten (deltas: compiled_gpt.Deltas)"),
-    "decode_step": (("params", "index", "n_head", "tokens", "position", "cache", "work", "logits"),
+    "decode_step": (("params", "index", "n_head", "gelu", "tokens", "position", "cache", "work", "logits"),
                     "logits (B, V) for tokens (B,) appended at position, reading and extending the key/value cache "
                     "(n_layer, 2, B, n_head, context, head size); work: compiled_gpt.DecodeWork"),
     "adamw": (("params", "grad", "m", "v", "decay_mask", "step", "lr", "beta1", "beta2", "eps", "weight_decay",

@@ -45,10 +45,10 @@ class CausalSelfAttention(nn.Module):
 
 
 class MLP(nn.Module):
-    def __init__(self, n_embd, bias):
+    def __init__(self, n_embd, bias, gelu):
         super().__init__()
         self.c_fc = nn.Linear(n_embd, 4 * n_embd, bias=bias)
-        self.gelu = nn.GELU()
+        self.gelu = nn.GELU(approximate="tanh" if gelu == "tanh" else "none")
         self.c_proj = nn.Linear(4 * n_embd, n_embd, bias=bias)
 
     def forward(self, x):
@@ -56,12 +56,12 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, n_embd, n_head, bias):
+    def __init__(self, n_embd, n_head, bias, gelu):
         super().__init__()
         self.ln_1 = LayerNorm(n_embd, bias)
         self.attn = CausalSelfAttention(n_embd, n_head, bias)
         self.ln_2 = LayerNorm(n_embd, bias)
-        self.mlp = MLP(n_embd, bias)
+        self.mlp = MLP(n_embd, bias, gelu)
 
     def forward(self, x, cache=None, position=None):
         x = x + self.attn(self.ln_1(x), cache, position)
@@ -71,12 +71,12 @@ class Block(nn.Module):
 class TorchGPT(nn.Module):
     """``TorchGPT(**fastnet_gpt.config)``: forward(idx, targets=None) -> (logits, loss), as nanoGPT's."""
 
-    def __init__(self, vocab_size, context, n_layer, n_head, n_embd, bias):
+    def __init__(self, vocab_size, context, n_layer, n_head, n_embd, bias, gelu="erf"):
         super().__init__()
         self.transformer = nn.ModuleDict(dict(
             wte=nn.Embedding(vocab_size, n_embd),
             wpe=nn.Embedding(context, n_embd),
-            h=nn.ModuleList([Block(n_embd, n_head, bias) for _ in range(n_layer)]),
+            h=nn.ModuleList([Block(n_embd, n_head, bias, gelu) for _ in range(n_layer)]),
             ln_f=LayerNorm(n_embd, bias),
         ))
         self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)

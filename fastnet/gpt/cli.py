@@ -9,6 +9,7 @@ from .. import backends, datasets, text as texts
 from ..core.checks import DTYPES
 from ..loading import load
 from ..core.storage import check_destination
+from .layout import GELUS
 from .model import GPT
 from .training import RanksDisagree
 
@@ -34,6 +35,8 @@ def add_commands(commands):
     train.add_argument("--n-head", type=int, default=4, help="attention heads (default 4)")
     train.add_argument("--n-embd", type=int, default=128, help="embedding width (default 128)")
     train.add_argument("--bias", action="store_true", help="biases in linear layers and LayerNorms")
+    train.add_argument("--gelu", choices=GELUS, default="erf",
+                       help="the MLPs' GELU: exact (erf, nanoGPT's) or GPT-2's tanh approximation (default: erf)")
     train.add_argument("--iters", type=int, default=2000, help="optimizer steps (default 2000)")
     train.add_argument("--batch-size", type=int, default=12, help="sequences per step (default 12)")
     train.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default 1e-3)")
@@ -146,7 +149,8 @@ def _train_on(args, comm, lead):
           f"{args.tokenizer} tokenizer, {tokenizer.vocab_size} tokens{fewer} ({time.perf_counter() - start:.1f} s); "
           f"{len(train_tokens):,} training and {len(val_tokens):,} validation tokens")
     model = GPT(tokenizer.vocab_size, context=args.context, n_layer=args.n_layer, n_head=args.n_head,
-                n_embd=args.n_embd, bias=args.bias, dtype=args.dtype, backend=args.backend, seed=args.seed)
+                n_embd=args.n_embd, bias=args.bias, gelu=args.gelu, dtype=args.dtype, backend=args.backend,
+                seed=args.seed)
     model.tokenizer = tokenizer
     print(f"{model!r}: {model.num_params:,} parameters")
     ranks = "" if comm is None else f" per process x {comm.Get_size()} processes"

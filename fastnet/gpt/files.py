@@ -1,7 +1,8 @@
 """GPT files: .npz without pickle, written atomically, read back by ``fastnet.load``.
 
 Members: ``gpt_format`` (the format's version, 1), ``config`` (JSON: vocab_size,
-context, n_layer, n_head, n_embd, bias), ``params`` (the flat vector, float32
+context, n_layer, n_head, n_embd, bias, gelu — "erf" when absent, as files before
+the setting), ``params`` (the flat vector, float32
 or float64), ``tokenizer`` (JSON, see ``fastnet.text``; absent when the model
 has none) and ``fastnet_version``. A training checkpoint adds
 ``training_state`` (JSON) and the optimizer's moments as ``state_adam_m`` and
@@ -19,7 +20,7 @@ from ..text import tokenizer_from_json
 from .layout import Config, check_config, count_params
 
 FORMAT = 1
-CONFIG_KEYS = ("vocab_size", "context", "n_layer", "n_head", "n_embd", "bias")
+CONFIG_KEYS = ("vocab_size", "context", "n_layer", "n_head", "n_embd", "bias", "gelu")
 
 
 def _arrays(model):
@@ -54,9 +55,11 @@ def read(file):
     if version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT:
         raise ValueError(f"{file.path}: not a GPT file of format {FORMAT} (gpt_format is {version!r})")
     config = json_value(file.text("config", "null"), f"{file.path}: config")
+    if isinstance(config, dict) and "gelu" not in config:
+        config["gelu"] = "erf"  # written before the setting existed
     if not isinstance(config, dict) or sorted(config) != sorted(CONFIG_KEYS):
         raise ValueError(f"{file.path}: config must hold exactly {', '.join(CONFIG_KEYS)}")
-    sizes = [config[key] for key in CONFIG_KEYS[:-1]]
+    sizes = [config[key] for key in CONFIG_KEYS[:-2]]
     if not all(type(size) is int and 1 <= size <= model_files.MAX_WIDTH for size in sizes) \
             or not isinstance(config["bias"], bool):
         raise ValueError(f"{file.path}: config holds invalid sizes ({config})")

@@ -64,8 +64,16 @@ def index_names(n_layer):
                                    for tensor in BLOCK_TENSORS for part in ("weight", "bias")]
 
 
-class Config(collections.namedtuple("Config", "vocab_size context n_layer n_head n_embd bias")):
-    """The GPT's shape; ``head_size`` = n_embd / n_head."""
+# The GELU of the MLPs: "erf", the exact x Φ(x) (nanoGPT, torch.nn.GELU()), or "tanh", GPT-2's approximation
+# ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))) (transformers' gelu_new, GELU(approximate="tanh")). A GELU's code
+# for the compiled kernels is its index.
+GELUS = ("erf", "tanh")
+GELU_ERF, GELU_TANH = range(len(GELUS))
+
+
+class Config(collections.namedtuple("Config", "vocab_size context n_layer n_head n_embd bias gelu",
+                                    defaults=("erf",))):
+    """The GPT's shape and its GELU; ``head_size`` = n_embd / n_head."""
 
     @property
     def head_size(self):
@@ -73,13 +81,15 @@ class Config(collections.namedtuple("Config", "vocab_size context n_layer n_head
 
 
 def check_config(config):
-    """``config`` if every size is a positive integer and n_embd a multiple of n_head (the heads split the
-    width evenly); ValueError naming what is wrong. The one check of a GPT's shape: the model, its files and the
-    compiled kernels all call it."""
+    """``config`` if every size is a positive integer, n_embd a multiple of n_head (the heads split the
+    width evenly) and gelu one of GELUS; ValueError naming what is wrong. The one check of a GPT's shape: the
+    model, its files and the compiled kernels all call it."""
     for name in ("vocab_size", "context", "n_layer", "n_head", "n_embd"):
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    if config.gelu not in GELUS:
+        raise ValueError(f"gelu must be one of {', '.join(map(repr, GELUS))}; got {config.gelu!r}")
     if config.n_embd % config.n_head:
         raise ValueError(f"n_embd must be a multiple of n_head; got n_embd={config.n_embd}, n_head={config.n_head}")
     return config

@@ -27,7 +27,7 @@ class GPT:
     Tokens become embedding vectors (``wte``) plus position vectors (``wpe``);
     ``n_layer`` blocks each let the vectors attend to the earlier positions
     (causal multi-head self-attention) and then pass every vector through an
-    MLP (4·n_embd wide, exact GELU), each step added to the residual stream
+    MLP (4·n_embd wide, GELU), each step added to the residual stream
     after a LayerNorm (pre-norm, eps 1e-5); a last LayerNorm and the output
     head, tied to ``wte``, give logits over the vocabulary at every position.
 
@@ -38,6 +38,8 @@ class GPT:
     n_layer, n_head, n_embd : blocks, attention heads per block, vector width
         (a multiple of n_head)
     bias : biases in the linear layers and LayerNorms (GPT-2 has them)
+    gelu : "erf", the exact GELU (nanoGPT's), or "tanh", GPT-2's approximation
+        (transformers' ``gelu_new``)
     dtype : "float32" or "float64"
     backend : "auto" (the fastest usable here) or a backend name
     seed : int or None; the same seed gives the same initial parameters
@@ -46,11 +48,11 @@ class GPT:
     (``c_proj``) N(0, 0.02/√(2·n_layer)), biases 0, LayerNorm weights 1.
     """
 
-    def __init__(self, vocab_size, *, context=64, n_layer=4, n_head=4, n_embd=128, bias=False, dtype="float32",
-                 backend="auto", seed=None):
+    def __init__(self, vocab_size, *, context=64, n_layer=4, n_head=4, n_embd=128, bias=False, gelu="erf",
+                 dtype="float32", backend="auto", seed=None):
         sizes = {name: _positive_int(name, value) for name, value in
                  dict(vocab_size=vocab_size, context=context, n_layer=n_layer, n_head=n_head, n_embd=n_embd).items()}
-        self._config = layout.check_config(layout.Config(bias=check_bool("bias", bias), **sizes))
+        self._config = layout.check_config(layout.Config(bias=check_bool("bias", bias), gelu=gelu, **sizes))
         self._dtype = check_dtype(dtype)
         self._rng = np.random.default_rng(check_seed("seed", seed))
         self.use_backend(backend)
@@ -73,13 +75,14 @@ class GPT:
     def __repr__(self):
         c = self._config
         return (f"GPT(vocab_size={c.vocab_size}, context={c.context}, n_layer={c.n_layer}, n_head={c.n_head}, "
-                f"n_embd={c.n_embd}, bias={c.bias}, dtype={self._dtype.name!r}, backend={self._backend!r})")
+                f"n_embd={c.n_embd}, bias={c.bias}, gelu={c.gelu!r}, dtype={self._dtype.name!r}, "
+                f"backend={self._backend!r})")
 
     # -- shape and parameters ------------------------------------------------
 
     @property
     def config(self):
-        """The model's shape as a dict: vocab_size, context, n_layer, n_head, n_embd, bias."""
+        """The model's shape as a dict: vocab_size, context, n_layer, n_head, n_embd, bias, gelu."""
         return self._config._asdict()
 
     vocab_size = property(lambda self: self._config.vocab_size)
@@ -88,6 +91,7 @@ class GPT:
     n_head = property(lambda self: self._config.n_head)
     n_embd = property(lambda self: self._config.n_embd)
     bias = property(lambda self: self._config.bias)
+    gelu = property(lambda self: self._config.gelu)
     dtype = property(lambda self: self._dtype)
 
     @property

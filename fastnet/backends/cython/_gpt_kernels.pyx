@@ -24,6 +24,8 @@ cdef extern from "gpt_rows.h" nogil:
                                       const double *w, double *dw, double *db, double *dx, long R, long C)
     void fastnet_gelu_forward_f(float *g, float *derivative, long n, int training)
     void fastnet_gelu_forward_d(double *g, double *derivative, long n, int training)
+    void fastnet_gelu_tanh_forward_f(float *g, float *derivative, long n, int training)
+    void fastnet_gelu_tanh_forward_d(double *g, double *derivative, long n, int training)
     void fastnet_multiply_f(float *x, const float *y, long n)
     void fastnet_multiply_d(double *x, const double *y, long n)
     void fastnet_masked_softmax_f(float *att, long T, long stride)
@@ -60,7 +62,7 @@ from fastnet.gpt import layout
 
 # The tensor index's entries by name, read from the one description of the layout (fastnet/gpt/layout.py).
 cdef long _WTE = layout.WTE, _WPE = layout.WPE, _LN_F_WEIGHT = layout.LN_F_WEIGHT, _LN_F_BIAS = layout.LN_F_BIAS
-cdef long _GLOBALS = len(layout.GLOBAL_TENSORS), _PER_BLOCK = layout.PER_BLOCK
+cdef long _GLOBALS = len(layout.GLOBAL_TENSORS), _PER_BLOCK = layout.PER_BLOCK, _GELU_TANH = layout.GELU_TANH
 cdef long _LN_1_WEIGHT = layout.LN_1_WEIGHT, _LN_1_BIAS = layout.LN_1_BIAS
 cdef long _C_ATTN_WEIGHT = layout.C_ATTN_WEIGHT, _C_ATTN_BIAS = layout.C_ATTN_BIAS
 cdef long _ATTN_PROJ_WEIGHT = layout.ATTN_PROJ_WEIGHT, _ATTN_PROJ_BIAS = layout.ATTN_PROJ_BIAS
@@ -194,11 +196,18 @@ cdef void attention_backward(const real *dy, const real *qkv, const real *att, l
             gemm(True, False, T, hs, T, <real>1, datt, T, rows + h * hs, 3 * C, <real>0, out + C + h * hs, 3 * C)
 
 
-cdef void gelu_forward(real *g, real *derivative, long n, bint training) noexcept nogil:
+cdef void gelu_forward(real *g, real *derivative, long n, bint training, long approximate) noexcept nogil:
+    """g ← GELU(g) in place, exact or (approximate == GELU_TANH) GPT-2's; derivative = GELU' when training."""
     if real is float:
-        fastnet_gelu_forward_f(g, derivative, n, training)
+        if approximate == _GELU_TANH:
+            fastnet_gelu_tanh_forward_f(g, derivative, n, training)
+        else:
+            fastnet_gelu_forward_f(g, derivative, n, training)
     else:
-        fastnet_gelu_forward_d(g, derivative, n, training)
+        if approximate == _GELU_TANH:
+            fastnet_gelu_tanh_forward_d(g, derivative, n, training)
+        else:
+            fastnet_gelu_forward_d(g, derivative, n, training)
 
 
 cdef void gelu_backward(real *dg, const real *derivative, long n) noexcept nogil:
@@ -220,7 +229,7 @@ cdef double cross_entropy(real *logits, const int64_t *targets, long R, long V, 
 # The whole model
 
 cdef struct Shape:
-    long B, T, C, V, L, n_head
+    long B, T, C, V, L, n_head, gelu
 
 
 cdef void forward_pass(real *params, const int64_t *index, Shape s, const int64_t *tokens, real *resid, real *mid,
@@ -254,7 +263,7 @@ cdef void forward_pass(real *params, const int64_t *index, Shape s, const int64_
                           stats + (layer * 4 + 2) * R, stats + (layer * 4 + 3) * R, R, C)
         linear_forward(ln2 + layer * RC, params + o[_C_FC_WEIGHT], tensor(params, o[_C_FC_BIAS]),
                        gelu + layer * 4 * RC, R, C, 4 * C, False)
-        gelu_forward(gelu + layer * 4 * RC, dgelu + layer * 4 * RC, 4 * RC, training)
+        gelu_forward(gelu + layer * 4 * RC, dgelu + layer * 4 * RC, 4 * RC, training, s.gelu)
         x = resid + (layer + 1) * RC
         for c in range(RC):
             x[c] = m[c]
@@ -265,27 +274,27 @@ cdef void forward_pass(real *params, const int64_t *index, Shape s, const int64_
     linear_forward(lnf, wte, <real *>NULL, logits, R, C, s.V, False)
 
 
-def _shape(tokens, acts, n_head):
+def _shape(tokens, acts, n_head, gelu):
     L, R, C = acts.mid.shape
     B, T = tokens.shape
-    return Shape(B=B, T=T, C=C, V=acts.logits.shape[1], L=L, n_head=n_head)
+    return Shape(B=B, T=T, C=C, V=acts.logits.shape[1], L=L, n_head=n_head, gelu=gelu)
 
 
-def _forward(real[::1] params, const int64_t[::1] index, long n_head, const int64_t[:, ::1] tokens, acts,
-             bint training):
+def _forward(real[::1] params, const int64_t[::1] index, long n_head, long gelu_code,
+             const int64_t[:, ::1] tokens, acts, bint training):
     cdef real[:, :, ::1] resid = acts.resid, mid = acts.mid, ln1 = acts.ln1, ln2 = acts.ln2, stats = acts.stats
     cdef real[:, :, ::1] qkv = acts.qkv, att = acts.att, atty = acts.atty, gelu = acts.gelu, dgelu = acts.dgelu
     cdef real[:, ::1] lnf = acts.lnf, lnf_stats = acts.lnf_stats, logits = acts.logits
-    cdef Shape s = _shape(tokens, acts, n_head)
+    cdef Shape s = _shape(tokens, acts, n_head, gelu_code)
     with nogil:
         forward_pass(&params[0], &index[_WTE], s, &tokens[0, 0], &resid[0, 0, 0], &mid[0, 0, 0], &ln1[0, 0, 0],
                      &ln2[0, 0, 0], &stats[0, 0, 0], &qkv[0, 0, 0], &att[0, 0, 0], &atty[0, 0, 0], &gelu[0, 0, 0],
                      &dgelu[0, 0, 0], &lnf[0, 0], &lnf_stats[0, 0], &logits[0, 0], training)
 
 
-def forward(params, index, n_head, tokens, acts, training):
+def forward(params, index, n_head, gelu, tokens, acts, training):
     """Fill ``acts`` for tokens (B, T), up to the logits (see ``numba.gpt_kernels.forward``)."""
-    _forward(params, index, n_head, tokens, acts, training)
+    _forward(params, index, n_head, gelu, tokens, acts, training)
 
 
 def _cross_entropy(real[:, ::1] logits, const int64_t[:, ::1] targets, bint gradient):
@@ -296,28 +305,28 @@ def _cross_entropy(real[:, ::1] logits, const int64_t[:, ::1] targets, bint grad
     return value
 
 
-def loss(params, index, n_head, tokens, targets, acts):
+def loss(params, index, n_head, gelu, tokens, targets, acts):
     """The mean cross-entropy of the next-token predictions."""
-    _forward(params, index, n_head, tokens, acts, False)
+    _forward(params, index, n_head, gelu, tokens, acts, False)
     return _cross_entropy(acts.logits, targets, False)
 
 
-def loss_and_gradient(params, index, n_head, tokens, targets, acts, deltas, grad):
+def loss_and_gradient(params, index, n_head, gelu, tokens, targets, acts, deltas, grad):
     """The loss, and grad = ∂loss/∂params (overwritten) (see ``numba.gpt_kernels.loss_and_gradient``)."""
-    _forward(params, index, n_head, tokens, acts, True)
+    _forward(params, index, n_head, gelu, tokens, acts, True)
     value = _cross_entropy(acts.logits, targets, True)  # acts.logits now holds dlogits
-    _backward(params, index, n_head, tokens, acts, deltas, grad)
+    _backward(params, index, n_head, gelu, tokens, acts, deltas, grad)
     return value
 
 
-def _backward(real[::1] params, const int64_t[::1] index, long n_head, const int64_t[:, ::1] tokens, acts, deltas,
-              real[::1] grad):
+def _backward(real[::1] params, const int64_t[::1] index, long n_head, long gelu_code,
+              const int64_t[:, ::1] tokens, acts, deltas, real[::1] grad):
     cdef real[:, :, ::1] resid = acts.resid, mid = acts.mid, ln1 = acts.ln1, ln2 = acts.ln2, stats = acts.stats
     cdef real[:, :, ::1] qkv = acts.qkv, att = acts.att, atty = acts.atty, gelu = acts.gelu, dgelu = acts.dgelu
     cdef real[:, ::1] lnf = acts.lnf, lnf_stats = acts.lnf_stats, dlogits = acts.logits
     cdef real[:, ::1] dresid = deltas.dresid, dbuf = deltas.dbuf, dqkv = deltas.dqkv, dfc = deltas.dfc
     cdef real[:, ::1] datt = deltas.datt
-    cdef Shape s = _shape(tokens, acts, n_head)
+    cdef Shape s = _shape(tokens, acts, n_head, gelu_code)
     with nogil:
         backward_pass(&params[0], &index[_WTE], s, &tokens[0, 0], &resid[0, 0, 0], &mid[0, 0, 0], &ln1[0, 0, 0],
                       &ln2[0, 0, 0], &stats[0, 0, 0], &qkv[0, 0, 0], &att[0, 0, 0], &atty[0, 0, 0], &gelu[0, 0, 0],
@@ -393,8 +402,8 @@ cdef void cached_attention(const real *qkv, real *cache, long B, long C, long n_
                                       &y[b * C + head * hs])
 
 
-def _decode_step(real[::1] params, const int64_t[::1] index, long n_head, const int64_t[::1] tokens, long position,
-                 real[:, :, :, :, :, ::1] cache, work, real[:, ::1] logits):
+def _decode_step(real[::1] params, const int64_t[::1] index, long n_head, long gelu, const int64_t[::1] tokens,
+                 long position, real[:, :, :, :, :, ::1] cache, work, real[:, ::1] logits):
     cdef real[:, ::1] x = work.x, h = work.h, qkv = work.qkv, y = work.y, g = work.g, stats = work.stats
     cdef real[::1] scores = work.scores
     cdef long B = tokens.shape[0], L = cache.shape[0], C = x.shape[1], V = logits.shape[1]
@@ -420,7 +429,7 @@ def _decode_step(real[::1] params, const int64_t[::1] index, long n_head, const 
                               &stats[0, 0], &stats[1, 0], B, C)
             linear_forward(&h[0, 0], &params[o[_C_FC_WEIGHT]], tensor(&params[0], o[_C_FC_BIAS]), &g[0, 0], B, C,
                            4 * C, False)
-            gelu_forward(&g[0, 0], &g[0, 0], B * 4 * C, False)
+            gelu_forward(&g[0, 0], &g[0, 0], B * 4 * C, False, gelu)
             linear_forward(&g[0, 0], &params[o[_MLP_PROJ_WEIGHT]], tensor(&params[0], o[_MLP_PROJ_BIAS]), &x[0, 0], B,
                            4 * C, C, True)
         layernorm_forward(&x[0, 0], &params[index[_LN_F_WEIGHT]], tensor(&params[0], index[_LN_F_BIAS]), &h[0, 0],
@@ -428,9 +437,9 @@ def _decode_step(real[::1] params, const int64_t[::1] index, long n_head, const 
         linear_forward(&h[0, 0], wte, <real *>NULL, &logits[0, 0], B, C, V, False)
 
 
-def decode_step(params, index, n_head, tokens, position, cache, work, logits):
+def decode_step(params, index, n_head, gelu, tokens, position, cache, work, logits):
     """logits (B, V) for tokens (B,) appended at ``position`` (see ``numba.gpt_kernels.decode_step``)."""
-    _decode_step(params, index, n_head, tokens, position, cache, work, logits)
+    _decode_step(params, index, n_head, gelu, tokens, position, cache, work, logits)
 
 
 def _adamw(real[::1] params, real[::1] grad, real[::1] m, real[::1] v, const real[::1] decay_mask, long step,

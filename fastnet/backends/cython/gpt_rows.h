@@ -94,6 +94,20 @@ FASTNET_TARGET_##L FASTNET_FINITE static void fastnet_gelu_forward_##S##_##L(T *
     }                                                                                                   \
 }                                                                                                       \
                                                                                                         \
+/* GPT-2's GELU: g ← u s(u), s = ½ (1 + tanh(z)) = 1 / (1 + e^(−2z)), z = √(2/π) (u + 0.044715 u³), from     \
+   e^(−2|z|); when training, derivative = s + u · 2 s (1 − s) √(2/π) (1 + 3 · 0.044715 u²). */                 \
+FASTNET_TARGET_##L FASTNET_FINITE static void fastnet_gelu_tanh_forward_##S##_##L(T *g, T *derivative, long n,    \
+                                                                        int training) {                \
+    const T k = (T)0.7978845608028654, cubic = (T)0.044715, one = 1;                                    \
+    for (long i = 0; i < n; i++) {                                                                      \
+        const T u = g[i], z = k * (u + cubic * u * u * u);                                              \
+        const T e = fastnet_exp_negative_##S(-2 * (z < 0 ? -z : z));                                    \
+        const T s = z >= 0 ? one / (one + e) : e / (one + e);                                           \
+        g[i] = u * s;                                                                                   \
+        if (training) derivative[i] = s + u * (2 * s * (one - s)) * k * (one + 3 * cubic * u * u);      \
+    }                                                                                                   \
+}                                                                                                       \
+                                                                                                        \
 /* x[i] *= y[i]. */                                                                                     \
 FASTNET_TARGET_##L static void fastnet_multiply_##S##_##L(T *restrict x, const T *restrict y, long n) {           \
     for (long i = 0; i < n; i++) x[i] *= y[i];                                                          \
@@ -180,7 +194,8 @@ FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_GPT_ROWS, float, f)
 FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_GPT_ROWS, double, d)
 
 #define FASTNET_GPT_ROWS(X) X(layernorm_forward_f) X(layernorm_forward_d) X(layernorm_backward_f)          \
-    X(layernorm_backward_d) X(gelu_forward_f) X(gelu_forward_d) X(multiply_f) X(multiply_d)                \
+    X(layernorm_backward_d) X(gelu_forward_f) X(gelu_forward_d) X(gelu_tanh_forward_f) X(gelu_tanh_forward_d) \
+    X(multiply_f) X(multiply_d) \
     X(masked_softmax_f) X(masked_softmax_d) X(softmax_backward_f) X(softmax_backward_d) X(cross_entropy_f) \
     X(cross_entropy_d) X(adamw_f) X(adamw_d) X(decode_head_f) X(decode_head_d)
 FASTNET_GPT_ROWS(FASTNET_POINTER)

@@ -16,8 +16,8 @@ import numpy as np
 from numba import njit
 
 from ...gpt.layout import (ATTN_PROJ_BIAS, ATTN_PROJ_WEIGHT, C_ATTN_BIAS, C_ATTN_WEIGHT, C_FC_BIAS, C_FC_WEIGHT,
-                           GLOBAL_TENSORS, LN_1_BIAS, LN_1_WEIGHT, LN_2_BIAS, LN_2_WEIGHT, LN_F_BIAS, LN_F_WEIGHT,
-                           MLP_PROJ_BIAS, MLP_PROJ_WEIGHT, PER_BLOCK, WPE, WTE)
+                           GELU_TANH, GLOBAL_TENSORS, LN_1_BIAS, LN_1_WEIGHT, LN_2_BIAS, LN_2_WEIGHT, LN_F_BIAS,
+                           LN_F_WEIGHT, MLP_PROJ_BIAS, MLP_PROJ_WEIGHT, PER_BLOCK, WPE, WTE)
 from .blas import at, gemm, gemv
 from .mlp_math import normal_cdf, normal_pdf
 from .primitives import exp_of_negative
@@ -27,6 +27,8 @@ OPTIONS = dict(nogil=True, cache=True, error_model="numpy", fastmath={"contract"
 # that inlines exp_of_negative, whose Cody-Waite reduction must not be reassociated.
 SUMMING = dict(OPTIONS, fastmath={"contract", "reassoc"})
 LAYERNORM_EPS = 1e-5
+SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+GELU_CUBIC = 0.044715
 GEMV_MAX_ROWS = 4  # linear_forward: rows taken one matrix-vector product at a time (measured: BENCHMARKS.md)
 
 
@@ -246,12 +248,24 @@ def attention_backward(dy, qkv, att, B, T, n_head, dqkv, datt):
 
 
 @njit(**OPTIONS)
-def gelu_forward(g, derivative, training):
-    """g ← u Φ(u) in place over u (R, 4C), Φ the standard normal CDF; when ``training``, also
-    derivative = Φ(u) + u φ(u) (φ the normal density), which is all the backward pass needs of u."""
-    one = g.dtype.type(1)
+def gelu_forward(g, derivative, training, approximate):
+    """g ← u s(u) in place over u (R, 4C): s = Φ, the standard normal CDF, or with ``approximate``
+    (GELU_TANH) s = ½ (1 + tanh(√(2/π) (u + 0.044715 u³))); when ``training``, also
+    derivative = s + u s'(u), which is all the backward pass needs of u (numpy_gpt.gelu_backward)."""
+    real = g.dtype.type
+    one, k, cubic = real(1), real(SQRT_2_OVER_PI), real(GELU_CUBIC)
     flat_g, flat_d = g.ravel(), derivative.ravel()
-    if training:  # two loops rather than a test inside one, which would keep it from vectorising
+    # one loop per case rather than tests inside one, which would keep it from vectorising
+    if approximate == GELU_TANH and training:
+        for i in range(flat_g.size):
+            u = flat_g[i]
+            s = tanh_gelu_factor(u, one, k, cubic)
+            flat_g[i] = u * s
+            flat_d[i] = s + u * ((s + s) * (one - s)) * k * (one + real(3) * cubic * u * u)
+    elif approximate == GELU_TANH:
+        for i in range(flat_g.size):
+            flat_g[i] *= tanh_gelu_factor(flat_g[i], one, k, cubic)
+    elif training:
         for i in range(flat_g.size):
             u = flat_g[i]
             cdf = normal_cdf(u, one)
@@ -260,6 +274,14 @@ def gelu_forward(g, derivative, training):
     else:
         for i in range(flat_g.size):
             flat_g[i] *= normal_cdf(flat_g[i], one)
+
+
+@njit(inline="always")
+def tanh_gelu_factor(u, one, k, cubic):
+    """½ (1 + tanh(z)) = 1 / (1 + e^(−2z)) with z = k (u + cubic u³), from e^(−2|z|) (never overflows)."""
+    z = k * (u + cubic * u * u * u)
+    e = exp_of_negative(-(abs(z) + abs(z)))
+    return one / (one + e) if z >= 0 else e / (one + e)
 
 
 @njit(**OPTIONS)
@@ -305,7 +327,7 @@ def _matrix(flat, offset, rows, columns):
 
 
 @njit(**OPTIONS)
-def forward(params, index, n_head, tokens, acts, training):
+def forward(params, index, n_head, gelu, tokens, acts, training):
     """Fill ``acts`` (``compiled_gpt.Activations``) for tokens (B, T), up to the logits; with
     ``training``, also what only the backward pass needs (GELU's derivative)."""
     B, T = tokens.shape
@@ -328,7 +350,7 @@ def forward(params, index, n_head, tokens, acts, training):
                           acts.ln2[layer], acts.stats[layer, 2], acts.stats[layer, 3])
         linear_forward(acts.ln2[layer], _matrix(params, o[C_FC_WEIGHT], 4 * C, C), _vector(params, o[C_FC_BIAS], 4 * C),
                        acts.gelu[layer], False)
-        gelu_forward(acts.gelu[layer], acts.dgelu[layer], training)
+        gelu_forward(acts.gelu[layer], acts.dgelu[layer], training, gelu)
         acts.resid[layer + 1][:] = acts.mid[layer]
         linear_forward(acts.gelu[layer], _matrix(params, o[MLP_PROJ_WEIGHT], C, 4 * C),
                        _vector(params, o[MLP_PROJ_BIAS], C), acts.resid[layer + 1], True)
@@ -338,14 +360,14 @@ def forward(params, index, n_head, tokens, acts, training):
 
 
 @njit(**OPTIONS)
-def loss(params, index, n_head, tokens, targets, acts):
+def loss(params, index, n_head, gelu, tokens, targets, acts):
     """The mean cross-entropy of the next-token predictions (float64)."""
-    forward(params, index, n_head, tokens, acts, False)
+    forward(params, index, n_head, gelu, tokens, acts, False)
     return cross_entropy(acts.logits, targets.ravel(), False)
 
 
 @njit(**OPTIONS)
-def loss_and_gradient(params, index, n_head, tokens, targets, acts, deltas, grad):
+def loss_and_gradient(params, index, n_head, gelu, tokens, targets, acts, deltas, grad):
     """The loss, and grad (P,) = ∂loss/∂params (overwritten), by the forward pass and its reverse.
 
     ``deltas`` (``compiled_gpt.Deltas``): dresid (R, C) = ∂loss/∂ the residual
@@ -353,7 +375,7 @@ def loss_and_gradient(params, index, n_head, tokens, targets, acts, deltas, grad
     (R, 3C), dfc (R, 4C) the gradients of a block's intermediate values; datt
     (T, T) one head's.
     """
-    forward(params, index, n_head, tokens, acts, True)
+    forward(params, index, n_head, gelu, tokens, acts, True)
     value = cross_entropy(acts.logits, targets.ravel(), True)  # acts.logits now holds dlogits
     B, T = tokens.shape
     L, R, C = acts.mid.shape
@@ -416,7 +438,7 @@ def cached_attention(qkv, cache, position, n_head, scores, y):
 
 
 @njit(**OPTIONS)
-def decode_step(params, index, n_head, tokens, position, cache, work, logits):
+def decode_step(params, index, n_head, gelu, tokens, position, cache, work, logits):
     """logits (B, V) for the tokens (B,) appended at ``position``, with the key/value ``cache``
     (n_layer, 2, B, nh, context, hs): reads positions 0..position − 1, writes ``position``.
 
@@ -444,7 +466,7 @@ def decode_step(params, index, n_head, tokens, position, cache, work, logits):
                           work.stats[1])
         linear_forward(h, _matrix(params, o[C_FC_WEIGHT], 4 * C, C), _vector(params, o[C_FC_BIAS], 4 * C), work.g,
                        False)
-        gelu_forward(work.g, work.g, False)
+        gelu_forward(work.g, work.g, False, gelu)
         linear_forward(work.g, _matrix(params, o[MLP_PROJ_WEIGHT], C, 4 * C), _vector(params, o[MLP_PROJ_BIAS], C), x,
                        True)
     layernorm_forward(x, _vector(params, index[LN_F_WEIGHT], C), _vector(params, index[LN_F_BIAS], C), h,

@@ -36,6 +36,8 @@ from ...gpt.layout import BLOCK_OPS, Linear, tensors
 LAYERNORM_EPS = 1e-5
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+_GELU_CUBIC = 0.044715
 
 
 # ---------------------------------------------------------------------------
@@ -155,17 +157,26 @@ def attention_backward(dy, qkv, att, n_head):
 
 
 # ---------------------------------------------------------------------------
-# GELU, exact (torch.nn.GELU()): x Φ(x), Φ the standard normal CDF
+# GELU: exact, x Φ(x) with Φ the standard normal CDF (torch.nn.GELU()), or GPT-2's tanh approximation
 
-def gelu_forward(x):
-    """(y, Φ(x)): y = x Φ(x), with Φ(x) = ½ (1 + erf(x / √2)) kept for the backward pass."""
-    cdf = 0.5 * (1 + erf(x * _SQRT_HALF))
-    return x * cdf, cdf
+def gelu_forward(x, approximate="erf"):
+    """(y, s): y = x s(x) with s = Φ(x) = ½ (1 + erf(x / √2)), or with ``approximate="tanh"``
+    s = ½ (1 + tanh(√(2/π) (x + 0.044715 x³))); s is kept for the backward pass."""
+    if approximate == "tanh":
+        s = 0.5 * (1 + np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x)))
+    else:
+        s = 0.5 * (1 + erf(x * _SQRT_HALF))
+    return x * s, s
 
 
-def gelu_backward(dy, x, cdf):
-    """dx = dy (Φ(x) + x φ(x)), φ(x) = e^(−x²/2) / √(2π) the normal density."""
-    return dy * (cdf + x * (_INV_SQRT_2PI * np.exp(-0.5 * x * x)))
+def gelu_backward(dy, x, s, approximate="erf"):
+    """dx = dy (s + x s'(x)): s' = φ(x) = e^(−x²/2) / √(2π), the normal density; for the tanh form
+    s' = 2 s (1 − s) √(2/π) (1 + 3·0.044715 x²) (as tanh' = 1 − tanh² and tanh = 2s − 1)."""
+    if approximate == "tanh":
+        slope = 2 * s * (1 - s) * _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
+    else:
+        slope = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+    return dy * (s + x * slope)
 
 
 # ---------------------------------------------------------------------------
@@ -204,8 +215,8 @@ OP_PASSES = {
                lambda dy, x, kept, linear, dlinear, config: linear_backward(dy, x, linear, dlinear)),
     "attention": (lambda qkv, _, config: attention_forward(qkv, config.n_head),
                   lambda dy, qkv, att, _, __, config: attention_backward(dy, qkv, att, config.n_head)),
-    "gelu": (lambda u, _, config: gelu_forward(u),
-             lambda dy, u, cdf, _, __, config: gelu_backward(dy, u, cdf)),
+    "gelu": (lambda u, _, config: gelu_forward(u, config.gelu),
+             lambda dy, u, s, _, __, config: gelu_backward(dy, u, s, config.gelu)),
 }
 
 
