@@ -1,5 +1,8 @@
-"""The .npz files both models are saved in: written atomically, read without pickle, each member checked.
+"""The files both models are saved in: written atomically, read without pickle, each member checked.
 
+A path ending ``.safetensors`` is written in the safetensors format
+(``fastnet.core.safetensors``: arrays as tensors, texts in its metadata), any
+other as .npz; either is read by what its first bytes are, not by its name.
 A model file holds the model's arrays and metadata members (the wing's files
 module says which: ``fastnet.mlp.files``, ``fastnet.gpt.files``). A training
 checkpoint adds ``training_state`` (JSON text) and the arrays training needs
@@ -14,6 +17,7 @@ import zipfile
 
 import numpy as np
 
+from . import safetensors
 from .storage import json_value, open_for_reading, replace_atomically
 
 STATE_PREFIX = "state_"
@@ -21,9 +25,28 @@ GPT_FORMAT_KEY = "gpt_format"  # present in GPT files only (fastnet.gpt.files): 
 MAX_WIDTH = 1 << 31  # the widest layer or embedding a file may claim
 
 
+def is_safetensors_path(path):
+    return os.fspath(path).lower().endswith(".safetensors")
+
+
 def write_atomically(path, arrays):
-    """np.savez ``arrays`` to ``path`` atomically (see ``replace_atomically``)."""
-    return replace_atomically(path, lambda out: np.savez(out, **arrays))
+    """Write ``arrays`` (name -> array; 0-d text arrays are the texts) to ``path`` atomically (see
+    ``replace_atomically``): np.savez, or safetensors for a path ending .safetensors."""
+    if not is_safetensors_path(path):
+        return replace_atomically(path, lambda out: np.savez(out, **arrays))
+    return replace_atomically(path, lambda out: safetensors.write(out, *safetensors.split_members(arrays)))
+
+
+def flat_params(file, shapes):
+    """The flat parameter vector of a file that holds it as named tensors, ``shapes`` = [(name, shape)] in the
+    vector's order; each tensor checked (float32 or float64, all one dtype) before the next is read."""
+    parts = []
+    for name, shape in shapes:
+        parts.append(file.array(name, shape=shape, dtypes=("float32", "float64")))
+        if parts[-1].dtype != parts[0].dtype:
+            raise ValueError(f"{file.path}: member {name}: dtype {parts[-1].dtype}, but the tensors before it are "
+                             f"{parts[0].dtype}")
+    return np.concatenate([part.reshape(-1) for part in parts])
 
 
 def with_training_state(contents, state, arrays):
@@ -127,7 +150,15 @@ class ModelFile:
 
 
 def open_file(path):
-    """``ModelFile(path)``: a saved model's members, read one at a time."""
+    """A saved model's members, read one at a time: a ``ModelFile`` (.npz) or a
+    ``safetensors.SafetensorsFile``, by the file's first bytes (a damaged file named .safetensors that is not a
+    zip archive is read as one, for its error)."""
+    with open_for_reading(path) as handle:
+        start = handle.read(4)
+        handle.seek(0)
+        looks_safetensors = safetensors.is_safetensors(handle)
+    if looks_safetensors or (start[:2] != b"PK" and is_safetensors_path(path)):  # .npz files are zip archives
+        return safetensors.SafetensorsFile(path)
     return ModelFile(path)
 
 

@@ -1,4 +1,4 @@
-"""GPT files: .npz without pickle, written atomically, read back by ``fastnet.load``.
+"""GPT files: .npz without pickle, or .safetensors, written atomically, read back by ``fastnet.load``.
 
 Members: ``gpt_format`` (the format's version, 1), ``config`` (JSON: vocab_size,
 context, n_layer, n_head, n_embd, bias, gelu — "erf" when absent, as files before
@@ -6,7 +6,8 @@ the setting), ``params`` (the flat vector, float32
 or float64), ``tokenizer`` (JSON, see ``fastnet.text``; absent when the model
 has none) and ``fastnet_version``. A training checkpoint adds
 ``training_state`` (JSON) and the optimizer's moments as ``state_adam_m`` and
-``state_adam_v``. Every member is checked before a model is built, so a
+``state_adam_v``. In a .safetensors file the texts and the version are its
+metadata and ``params`` is split into nanoGPT's named tensors. Every member is checked before a model is built, so a
 damaged or foreign file raises ValueError naming it.
 """
 import json
@@ -17,15 +18,20 @@ from ..core import model_files
 from ..core.storage import json_value
 from .._version import __version__
 from ..text import tokenizer_from_json
-from .layout import Config, check_config, count_params
+from .layout import Config, check_config, count_params, named_views, tensor_shapes
 
 FORMAT = 1
 CONFIG_KEYS = ("vocab_size", "context", "n_layer", "n_head", "n_embd", "bias", "gelu")
 
 
-def _arrays(model):
+def _arrays(model, path):
+    """The file's members; in a .safetensors file the parameters are nanoGPT's named tensors (``layout``), the
+    tied head once, so that the weights load by name elsewhere."""
+    weights = {"params": model.params}
+    if model_files.is_safetensors_path(path):
+        weights = named_views(model.params, model.shape)
     arrays = {model_files.GPT_FORMAT_KEY: np.int64(FORMAT), "config": np.str_(json.dumps(model.config)),
-              "params": model.params, "fastnet_version": np.str_(__version__)}
+              **weights, "fastnet_version": np.str_(__version__)}
     if model.tokenizer is not None:
         arrays["tokenizer"] = np.str_(model.tokenizer.to_json())
     return arrays
@@ -33,12 +39,12 @@ def _arrays(model):
 
 def save(model, path):
     """Write the GPT ``model`` (and its tokenizer) to ``path`` atomically."""
-    return model_files.write_atomically(path, _arrays(model))
+    return model_files.write_atomically(path, _arrays(model, path))
 
 
 def save_checkpoint(model, path, state, arrays):
     """Write ``model`` with a training ``state`` (JSON-serialisable) and state ``arrays``, atomically."""
-    return model_files.write_atomically(path, model_files.with_training_state(_arrays(model), state, arrays))
+    return model_files.write_atomically(path, model_files.with_training_state(_arrays(model, path), state, arrays))
 
 
 def is_gpt_file(file):
@@ -67,7 +73,10 @@ def read(file):
         check_config(Config(**config))
     except ValueError as exc:
         raise ValueError(f"{file.path}: config: {exc}") from None
-    params = file.array("params", shape=(count_params(Config(**config)),), dtypes=("float32", "float64"))
+    if "params" in file:
+        params = file.array("params", shape=(count_params(Config(**config)),), dtypes=("float32", "float64"))
+    else:
+        params = model_files.flat_params(file, tensor_shapes(Config(**config)))
     tokenizer = None
     if "tokenizer" in file:
         try:

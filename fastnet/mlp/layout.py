@@ -28,6 +28,22 @@ def split_params(flat, sizes):
     return weights, biases
 
 
+def tensor_shapes(sizes):
+    """[(name, shape)] of each layer's weight and bias in the flat vector's order, named as the Linear layers of
+    a ``torch.nn.Sequential`` that alternates them with activations: "0.weight", "0.bias", "2.weight", ..."""
+    shapes = []
+    for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        shapes += [(f"{2 * layer}.weight", (n_out, n_in)), (f"{2 * layer}.bias", (n_out,))]
+    return shapes
+
+
+def named_views(flat, sizes):
+    """[(name, view into ``flat``)] in the order and with the names of ``tensor_shapes``."""
+    weights, biases = split_params(flat, sizes)
+    return [(name, view) for layer in range(len(weights))
+            for name, view in ((f"{2 * layer}.weight", weights[layer]), (f"{2 * layer}.bias", biases[layer]))]
+
+
 def sizes_array(sizes):
     """``sizes`` as the int64 array the kernels take."""
     return np.asarray(sizes, dtype=np.int64)
