@@ -1,5 +1,6 @@
 """The GPT: one API over the backends' GPT kernels (the NumPy reference states the math)."""
 import math
+import os
 import re
 import threading
 
@@ -10,7 +11,7 @@ from ..core.checks import (as_tokens, check_bool, check_dtype, check_finite_para
                            check_seed)
 from ..core.storage import open_for_reading
 from ..core.records import held
-from . import files, layout, training
+from . import files, huggingface, layout, training
 
 INIT_STD = 0.02  # nanoGPT: N(0, 0.02) for linear and embedding weights
 MAX_NEW_TOKENS = 10**7  # tokens one generate/stream call draws per sequence
@@ -178,6 +179,39 @@ class GPT:
         except Exception as exc:  # noqa: BLE001 - a checkpoint of another shape
             raise ValueError(f"{path}: not a nanoGPT checkpoint ({type(exc).__name__}: {exc})") from None
         return cls(**config, dtype=dtype, backend=backend).load_state_dict(state)
+
+    @classmethod
+    def from_huggingface(cls, source, *, config=None, dtype="float32", backend="auto"):
+        """The GPT-2 of Hugging Face ``transformers`` as a fastnet GPT (``fastnet.gpt.huggingface``).
+
+        ``source``: a checkpoint directory (config.json and model.safetensors or
+        pytorch_model.bin, or their shards; read without ``transformers``), a
+        ``GPT2LMHeadModel`` or ``GPT2Model``, or a state dict with its ``config``
+        (a ``GPT2Config`` or its dict). Conv1D weights are transposed into
+        nanoGPT's layout; GPT-2's ``gelu_new`` becomes ``gelu="tanh"``. What a
+        fastnet GPT cannot hold is refused with a ValueError naming it.
+        """
+        if isinstance(source, (str, os.PathLike)):
+            hf_config, state = huggingface.read_checkpoint(source)
+            hf_config = hf_config if config is None else config
+        elif hasattr(source, "state_dict") and hasattr(source, "config"):
+            hf_config, state = source.config if config is None else config, source.state_dict()
+        elif hasattr(source, "items"):
+            if config is None:
+                raise ValueError("a GPT-2 state dict needs its config (config=model.config or a GPT2Config)")
+            hf_config, state = config, source
+        else:
+            raise TypeError(f"source must be a checkpoint directory, a transformers GPT-2 model or a state dict; "
+                            f"got {type(source).__name__}")
+        settings = huggingface.config_from(hf_config)
+        return cls(**settings, dtype=dtype, backend=backend).load_state_dict(huggingface.state_from(state, settings))
+
+    def to_huggingface(self):
+        """This GPT as a ``transformers.GPT2LMHeadModel`` (eval mode, this GPT's dtype; needs the huggingface
+        extra): Conv1D weights transposed, ``gelu_new`` for gelu="tanh" (``gelu`` for the exact one), zero
+        biases for a GPT without them, the head tied to the token embedding."""
+        self._finite_params()
+        return huggingface.to_transformers(self)
 
     # -- tokenizer -----------------------------------------------------------
 
