@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 
+from . import byte_level
 from .core.checks import check_int, is_integer
 from .core.storage import json_value, read_bytes, replace_atomically
 
@@ -86,38 +87,76 @@ class BPETokenizer:
 
     Token i < 256 is byte i; token 256 + r is the merge r, the pair of tokens
     ``merges[r]``. Encoding turns the UTF-8 bytes of each chunk of the text
-    (``SPLIT_PATTERN``) into tokens and applies the merges in the order they
-    were learned, so ``decode(encode(s)) == s`` for every string.
+    (``SPLIT_PATTERN``, or GPT-2's with ``split="gpt2"``) into tokens and
+    applies the merges in the order they were learned, so
+    ``decode(encode(s)) == s`` for every string.
+
+    GPT-2's files (``from_files``, ``from_tokenizer_json``) number the tokens
+    their own way: ``tokens`` then gives each id's bytes, a merge makes the
+    token of its two tokens' bytes, and ``special`` tokens ({text: id}) are
+    taken whole wherever their text appears. ``add_prefix_space`` puts a space
+    before each piece of text that does not start with one (as GPT-2's
+    pre-tokenizer option; decoding keeps that space).
     """
 
     kind = "bpe"
+    SPLITS = ("fastnet", "gpt2")
     CACHED_CHUNKS = 8192  # the chunk cache's bound (least recently used dropped first): a server stays bounded
     CACHED_CHUNK_LENGTH = 64  # longer chunks are encoded each time
 
-    def __init__(self, merges):
+    def __init__(self, merges, *, tokens=None, split="fastnet", special=None, add_prefix_space=False):
         if isinstance(merges, np.ndarray):  # (n, 2) integer ids, as the training kernels return them
             merges = merges.tolist()
         if not isinstance(merges, (list, tuple)):
             raise ValueError(f"merges must be a list of pairs of token ids; got {type(merges).__name__}")
-        checked = []
+        if split not in self.SPLITS:
+            raise ValueError(f"split must be one of {', '.join(map(repr, self.SPLITS))}; got {split!r}")
+        self._split, self._add_prefix_space = split, bool(add_prefix_space)
+        self._numbered = tokens is not None
+        if self._numbered:
+            if not (isinstance(tokens, (list, tuple)) and all(isinstance(t, bytes) and t for t in tokens)):
+                raise ValueError("tokens must be a list of non-empty byte strings, one per id")
+            self._bytes = list(tokens)
+        else:
+            if special:
+                raise ValueError("special tokens need the tokens' own numbering (tokens=...)")
+            self._bytes = [bytes([b]) for b in range(256)]  # then one per merge, below
+        self._special = _checked_special(special, len(self._bytes))
+        specials = set(self._special.values())
+        ids = {t: i for i, t in enumerate(self._bytes) if i not in specials} if self._numbered else None
+        self._byte_ids = [ids.get(bytes([b])) for b in range(256)] if self._numbered else list(range(256))
+        if None in self._byte_ids:
+            raise ValueError(f"tokens must hold every single byte; byte {self._byte_ids.index(None)} has none")
+        checked, self._merged = [], []
         for rank, pair in enumerate(merges):
+            limit = len(self._bytes)
             if not (isinstance(pair, (list, tuple)) and len(pair) == 2
-                    and all(is_integer(t) and 0 <= t < 256 + rank for t in pair)):
-                raise ValueError(f"merge {rank} must be a pair of integer ids of earlier tokens (< {256 + rank}); "
+                    and all(is_integer(t) and 0 <= t < limit for t in pair)):
+                raise ValueError(f"merge {rank} must be a pair of integer ids of earlier tokens (< {limit}); "
                                  f"got {pair!r}")
-            checked.append((int(pair[0]), int(pair[1])))
+            pair = (int(pair[0]), int(pair[1]))
+            joined = self._bytes[pair[0]] + self._bytes[pair[1]]
+            if self._numbered:
+                merged = ids.get(joined)
+                if merged is None:
+                    raise ValueError(f"merge {rank} {list(pair)} makes a token that tokens does not hold")
+            else:
+                merged = len(self._bytes)
+                self._bytes.append(joined)
+            checked.append(pair)
+            self._merged.append(merged)
         self._ranks = {pair: rank for rank, pair in enumerate(checked)}
         if len(self._ranks) != len(checked):
             twice = next(pair for rank, pair in enumerate(checked) if self._ranks[pair] != rank)
             raise ValueError(f"merges must be distinct; {list(twice)} appears twice")
         self.merges = checked
-        self._bytes = [bytes([b]) for b in range(256)]
-        for a, b in checked:
-            self._bytes.append(self._bytes[a] + self._bytes[b])
+        self._special_pattern = re.compile("(" + "|".join(map(re.escape, sorted(self._special, key=len,
+                                                                                 reverse=True))) + ")") \
+            if self._special else None
         self._chunk_cache = collections.OrderedDict()
 
     @classmethod
-    def train(cls, text, vocab_size, *, backend="auto"):
+    def train(cls, text, vocab_size, *, split="fastnet", backend="auto"):
         """Learn ``vocab_size - 256`` merges from ``text``.
 
         Each step merges the most frequent adjacent pair of tokens within the
@@ -125,35 +164,104 @@ class BPETokenizer:
         occurs). Tie rule: among equally frequent pairs, the one with the
         smallest (first token, second token). The loop runs on ``backend``'s
         GPT kernels (``bpe_merges``); every backend learns the same merges.
+        ``split="gpt2"`` cuts the text as GPT-2 does, so that the tokenizer can
+        be saved to GPT-2's files (``save_files``, ``save_tokenizer_json``).
         """
         from . import backends
         if not isinstance(text, str) or not text:
             raise ValueError("text must be a non-empty str")
         vocab_size = check_int("vocab_size", vocab_size, 256)
+        if split not in cls.SPLITS:
+            raise ValueError(f"split must be one of {', '.join(map(repr, cls.SPLITS))}; got {split!r}")
         kernels = backends.load_gpt(backend)[1]
-        chunks = collections.Counter(SPLIT_PATTERN.findall(text))
+        pattern = byte_level.gpt2_split_pattern() if split == "gpt2" else SPLIT_PATTERN
+        chunks = collections.Counter(pattern.findall(text))
         words = [chunk.encode("utf-8") for chunk in chunks]
         ids = np.frombuffer(b"".join(words), np.uint8).astype(np.int64)
         word_of = np.repeat(np.arange(len(words), dtype=np.int64), [len(word) for word in words])
         weights = np.array(list(chunks.values()), np.int64)[word_of]
-        return cls(kernels.bpe_merges(ids, word_of, weights, vocab_size).tolist())
+        return cls(kernels.bpe_merges(ids, word_of, weights, vocab_size).tolist(), split=split)
+
+    # -- GPT-2's files -------------------------------------------------------
+
+    @classmethod
+    def from_files(cls, vocab, merges):
+        """The tokenizer of GPT-2's ``vocab.json`` and ``merges.txt`` (paths), as ``tokenizers``' ByteLevelBPE
+        reads them (GPT-2's split; no special tokens: a vocabulary entry such as <|endoftext|> is an ordinary
+        token, as there)."""
+        chars = byte_level.check_vocab(json_value(_read_text(vocab), os.fspath(vocab)), os.fspath(vocab))
+        pairs = byte_level.read_merges(_read_text(merges), os.fspath(merges))
+        return cls._from_chars(chars, pairs, {}, False, os.fspath(merges))
+
+    @classmethod
+    def from_tokenizer_json(cls, path):
+        """The tokenizer of a ``tokenizers`` tokenizer.json holding GPT-2's byte-level BPE (its added tokens
+        taken whole, as there); ValueError naming what is of another kind."""
+        vocab, pairs, added, prefix = byte_level.read_tokenizer_json(_read_text(path), os.fspath(path))
+        return cls._from_chars(vocab, pairs, added, prefix, os.fspath(path))
+
+    @classmethod
+    def _from_chars(cls, vocab, pairs, added, add_prefix_space, what):
+        size = max([*vocab.values(), *added.values()], default=-1) + 1
+        tokens = [None] * size
+        for chars, i in vocab.items():
+            tokens[i] = byte_level.to_bytes(chars)
+        for content, i in added.items():
+            tokens[i] = content.encode("utf-8")
+        if None in tokens:
+            raise ValueError(f"{what}: the ids must run from 0 without a gap; {tokens.index(None)} has no token")
+        unknown = [f"{left} {right}" for left, right in pairs if left not in vocab or right not in vocab][:3]
+        if unknown:
+            raise ValueError(f"{what}: merges of tokens the vocabulary lacks: {', '.join(unknown)}")
+        try:
+            return cls([(vocab[left], vocab[right]) for left, right in pairs], tokens=tokens, split="gpt2",
+                       special=added, add_prefix_space=add_prefix_space)
+        except ValueError as exc:
+            raise ValueError(f"{what}: {exc}") from None
+
+    def _chars(self):
+        if self._split != "gpt2":
+            raise ValueError("GPT-2's files cut text as GPT-2 does: this tokenizer splits as fastnet's own "
+                             "(train it with split=\"gpt2\")")
+        specials = set(self._special.values())
+        vocab = {byte_level.to_chars(token): i for i, token in enumerate(self._bytes) if i not in specials}
+        vocab.update(self._special)  # as the files of tokenizers hold them: their text as it is
+        merges = [(byte_level.to_chars(self._bytes[a]), byte_level.to_chars(self._bytes[b])) for a, b in self.merges]
+        return vocab, merges
+
+    def save_files(self, vocab, merges):
+        """Write GPT-2's ``vocab.json`` and ``merges.txt`` (atomically) at the two paths given; returns them."""
+        chars, pairs = self._chars()
+        return (replace_atomically(vocab, json.dumps(chars, ensure_ascii=False).encode("utf-8")),
+                replace_atomically(merges, byte_level.merges_txt(pairs).encode("utf-8")))
+
+    def save_tokenizer_json(self, path):
+        """Write a tokenizer.json that ``tokenizers.Tokenizer.from_file`` reads as this tokenizer (atomically)."""
+        chars, pairs = self._chars()
+        return replace_atomically(path, byte_level.tokenizer_json(chars, pairs, self._special,
+                                                                  self._add_prefix_space).encode("utf-8"))
 
     @property
     def vocab_size(self):
-        return 256 + len(self.merges)
+        return len(self._bytes)
+
+    @property
+    def split_pattern(self):
+        """The compiled pattern whose matches are the chunks merges stay within."""
+        return byte_level.gpt2_split_pattern() if self._split == "gpt2" else SPLIT_PATTERN
 
     def _encode_chunk(self, chunk):
         cached = self._chunk_cache.get(chunk)
         if cached is not None:
             self._chunk_cache.move_to_end(chunk)
             return cached
-        tokens = list(chunk.encode("utf-8"))
+        tokens = [self._byte_ids[b] for b in chunk.encode("utf-8")]
         while len(tokens) > 1:
             ranked = [(self._ranks.get(pair, len(self._ranks)), i) for i, pair in enumerate(zip(tokens, tokens[1:]))]
             rank, i = min(ranked)
             if rank == len(self._ranks):
                 break
-            merged = 256 + rank
+            merged = self._merged[rank]
             pair = self.merges[rank]
             out, j = [], 0
             while j < len(tokens):  # every occurrence of the pair, left to right
@@ -175,7 +283,15 @@ class BPETokenizer:
         if not isinstance(text, str):
             raise TypeError(f"text must be a str; got {type(text).__name__}")
         _check_no_surrogates("text", text)
-        tokens = [t for chunk in SPLIT_PATTERN.findall(text) for t in self._encode_chunk(chunk)]
+        pieces = self._special_pattern.split(text) if self._special_pattern else [text]
+        tokens, pattern = [], self.split_pattern
+        for i, piece in enumerate(pieces):  # special tokens at odd positions
+            if i % 2:
+                tokens.append(self._special[piece])
+            elif piece:
+                if self._add_prefix_space and not piece.startswith(" "):
+                    piece = " " + piece
+                tokens.extend(t for chunk in pattern.findall(piece) for t in self._encode_chunk(chunk))
         return np.array(tokens, np.int64)
 
     def to_bytes(self, ids):
@@ -187,7 +303,16 @@ class BPETokenizer:
         return self.to_bytes(ids).decode("utf-8", errors="replace")
 
     def to_json(self):
-        return json.dumps({"kind": self.kind, "merges": self.merges})
+        data = {"kind": self.kind, "merges": self.merges}
+        if self._numbered:
+            data["tokens"] = [byte_level.to_chars(token) for token in self._bytes]
+        if self._split != "fastnet":
+            data["split"] = self._split
+        if self._special:
+            data["special"] = self._special
+        if self._add_prefix_space:
+            data["add_prefix_space"] = True
+        return json.dumps(data, ensure_ascii=False)
 
     def save(self, path):
         return _save(self, path)
@@ -245,10 +370,34 @@ def tokenizer_from_json(text):
         if kind == CharTokenizer.kind and isinstance(data["characters"], str):
             return CharTokenizer(data["characters"])
         if kind == BPETokenizer.kind and isinstance(data["merges"], list):
-            return BPETokenizer(data["merges"])
+            tokens = data.get("tokens")
+            if tokens is not None and not (isinstance(tokens, list) and all(isinstance(t, str) for t in tokens)):
+                raise ValueError("tokens must be a list of texts")
+            return BPETokenizer(data["merges"], tokens=None if tokens is None else list(map(byte_level.to_bytes,
+                                                                                              tokens)),
+                                split=data.get("split", "fastnet"), special=data.get("special"),
+                                add_prefix_space=data.get("add_prefix_space", False))
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"not a fastnet tokenizer ({type(exc).__name__}: {exc})") from None
     raise ValueError("not a fastnet tokenizer (unknown kind or contents)")
+
+
+def _checked_special(special, size):
+    """``special`` ({text: id}) checked against the vocabulary size; {} for None."""
+    if special is None:
+        return {}
+    if not (isinstance(special, dict) and all(isinstance(k, str) and k and is_integer(i) and 0 <= i < size
+                                              for k, i in special.items())):
+        raise ValueError(f"special must map non-empty texts to token ids < {size}")
+    return {k: int(i) for k, i in special.items()}
+
+
+def _read_text(path):
+    raw = read_bytes(path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{os.fspath(path)}: not UTF-8 text ({exc})") from None
 
 
 def _save(tokenizer, path):
