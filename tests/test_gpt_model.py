@@ -75,6 +75,22 @@ def test_load_state_dict_refuses_anything_else_and_changes_nothing(damage):
     np.testing.assert_array_equal(model.params, before)
 
 
+def test_building_a_gpt_holds_little_more_than_its_parameters():
+    """GPT-2's 124M took 2 GB to generate from: a float64 decay mask (8 bytes a parameter) made then copied
+    to float32 at construction, and each tensor's initial values drawn whole in float64. The mask is now made
+    when training first asks, in the params' dtype, and the draws go by blocks of rows (the same values)."""
+    import tracemalloc
+
+    tiny()  # the modules a GPT imports, before measuring
+    tracemalloc.start()
+    model = fastnet.GPT(20_000, context=64, n_layer=2, n_head=4, n_embd=256, seed=0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    size = model.params.nbytes
+    assert peak < size + 20 * fastnet.gpt.model.INIT_BLOCK, (peak, size)  # a block of float64 draws
+    np.testing.assert_array_equal(model.decay_mask, layout.decayed(model.shape).astype(np.float32))
+
+
 def test_the_gelu_setting_is_kept_by_files_and_older_files_read_as_exact(tmp_path):
     model = tiny(gelu="tanh", dtype="float64")
     assert model.gelu == "tanh" and "gelu='tanh'" in repr(model)

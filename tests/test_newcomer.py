@@ -135,6 +135,30 @@ def test_a_long_first_compilation_is_never_silent():
     assert quiet.getvalue() == ""  # quick work: nothing said
 
 
+def test_a_long_first_call_of_a_cached_kernel_is_not_called_compiling(monkeypatch, capsys):
+    """A GPT-2-sized first step ran 3 s and fastnet said "compiling the Numba kernel GPT loss_and_gradient ...
+    done compiling in 3.0 s" although the kernel came from the cache: only compiling (or loading) is announced."""
+    pytest.importorskip("numba")
+    from fastnet.backends.numba import gpt as numba_gpt, mlp as numba_mlp
+
+    class CachedKernel:  # a dispatcher whose machine code loads at once and whose call takes a while
+        def typeof_pyval(self, value):
+            return type(value)
+
+        def compile(self, signature):
+            pass
+
+        def __call__(self, params, *rest):
+            time.sleep(0.5)
+            return "ran"
+
+    monkeypatch.setattr(numba_mlp, "COMPILE_NOTICE_SECONDS", 0.1)
+    monkeypatch.setattr(numba_mlp, "_never_cached", lambda kernel: False)
+    call = numba_gpt._announced("loss_and_gradient", CachedKernel())
+    assert call(np.zeros(3, np.float32), 1) == "ran"
+    assert "compiling" not in capsys.readouterr().err
+
+
 def test_output_into_a_closed_pipe_ends_quietly():
     """`fastnet info | grep -q cython` closed the pipe early and fastnet printed "error: [Errno 32] Broken pipe"
     (found by CI's release check): a reader that stops reading is not an error to report."""

@@ -26,8 +26,13 @@ from .peers import at_level, fastnet_variants
 CONFIGS = {
     "nanogpt-cpu": dict(context=64, n_layer=4, n_head=4, n_embd=128, batch_size=12),  # nanoGPT's CPU example
     "small": dict(context=32, n_layer=2, n_head=2, n_embd=64, batch_size=8),
+    # GPT-2's 124M (random weights), trained on 1 x 256 tokens, generating 128 tokens after a prompt of 16;
+    # its PyTorch peer is transformers' GPT2LMHeadModel holding the same weights, when installed
+    "gpt2": dict(context=1024, n_layer=12, n_head=12, n_embd=768, vocab_size=50257, bias=True, gelu="tanh",
+                 batch_size=1, train_length=256, prompt=16, new_tokens=128),
 }
-VOCAB_SIZE = 65  # Tiny Shakespeare's characters
+VOCAB_SIZE = 65  # Tiny Shakespeare's characters, unless a configuration says
+MODEL_KEYS = ("context", "n_layer", "n_head", "n_embd", "bias", "gelu")
 
 
 def _torch():
@@ -39,14 +44,41 @@ def _torch():
 
 
 def _model(config, dtype, backend, seed=0):
-    shape = {key: value for key, value in config.items() if key != "batch_size"}
-    return fastnet.GPT(VOCAB_SIZE, **shape, dtype=dtype, backend=backend, seed=seed)
+    shape = {key: value for key, value in config.items() if key in MODEL_KEYS}
+    return fastnet.GPT(config.get("vocab_size", VOCAB_SIZE), **shape, dtype=dtype, backend=backend, seed=seed)
 
 
 def _batch(config, seed=0):
     rng = np.random.default_rng(seed)
-    shape = (config["batch_size"], config["context"])
-    return rng.integers(0, VOCAB_SIZE, shape), rng.integers(0, VOCAB_SIZE, shape)
+    shape = (config["batch_size"], config.get("train_length", config["context"]))
+    vocab = config.get("vocab_size", VOCAB_SIZE)
+    return rng.integers(0, vocab, shape), rng.integers(0, vocab, shape)
+
+
+def _transformers(config):
+    """transformers, when the configuration is GPT-2's and it is installed (its GPT2LMHeadModel is the peer)."""
+    if "vocab_size" not in config:
+        return None
+    try:
+        import transformers
+        return transformers
+    except ImportError:
+        return None
+
+
+def _peer_module(config, model):
+    """The PyTorch module holding ``model``'s weights: transformers' GPT-2 for its configuration, else nanoGPT's
+    architecture (``torch_gpt``); and its name."""
+    if _transformers(config) is not None:
+        return model.to_huggingface(), f"transformers {_transformers(config).__version__}"
+    from .torch_gpt import from_fastnet
+
+    return from_fastnet(model), f"PyTorch {_torch().__version__}"
+
+
+def _logits(module, x):
+    output = module(x)
+    return output.logits if hasattr(output, "logits") else output[0]
 
 
 def _fastnet_step(model, tokens, targets, level=None):
@@ -63,11 +95,9 @@ def _fastnet_step(model, tokens, targets, level=None):
     return step
 
 
-def _torch_step(model, tokens, targets):
+def _torch_step(module, tokens, targets):
     torch = _torch()
-    from .torch_gpt import from_fastnet
-
-    module = from_fastnet(model)
+    module.train()
     decay = [p for p in module.parameters() if p.dim() >= 2]
     no_decay = [p for p in module.parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
@@ -75,7 +105,8 @@ def _torch_step(model, tokens, targets):
     x, y = torch.from_numpy(tokens), torch.from_numpy(targets)
 
     def step():
-        _, loss = module(x, y)
+        logits = _logits(module, x)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
@@ -91,27 +122,39 @@ def training_contenders(config, dtype="float32"):
              _fastnet_step(_model(config, dtype, name), tokens, targets, level)
              for name, level in fastnet_variants() if fastnet.backends.why_unavailable(name) is None}
     if _torch() is not None:
-        steps[f"PyTorch {_torch().__version__}"] = _torch_step(_model(config, dtype, "numpy"), tokens, targets)
+        module, name = _peer_module(config, _model(config, dtype, "numpy"))
+        steps[name] = _torch_step(module, tokens, targets)
     return steps
 
 
 def generation_contenders(config, dtype="float32"):
-    """{name: (generate(seed), tokens per call)}: batch 1, from one token to a full context."""
-    new_tokens = config["context"] - 1
+    """{name: (generate(seed), tokens per call)}: batch 1, from one token to a full context (or a configuration's
+    prompt and new tokens)."""
+    prompt_length = config.get("prompt", 1)
+    new_tokens = config.get("new_tokens", config["context"] - prompt_length)
+    prompt = list(range(prompt_length))
     contenders = {}
     for name in fastnet.backends.available():
         model = _model(config, dtype, name)
-        contenders[f"fastnet {name}"] = (lambda seed, model=model: model.generate([0], new_tokens, seed=seed),
+        contenders[f"fastnet {name}"] = (lambda seed, model=model: model.generate(prompt, new_tokens, seed=seed),
                                          new_tokens)
     torch = _torch()
-    if torch is not None:
-        from .torch_gpt import from_fastnet
+    if torch is None:
+        return contenders
+    module, peer = _peer_module(config, _model(config, dtype, "numpy"))
+    module.eval()
+    start = torch.tensor([prompt])
+    if hasattr(module, "generate_cached"):  # nanoGPT's architecture
+        contenders["PyTorch, nanoGPT's generate"] = (lambda seed: module.generate(start, new_tokens), new_tokens)
+        contenders["PyTorch, key/value cache"] = (lambda seed: module.generate_cached(start, new_tokens), new_tokens)
+    else:  # transformers: sampling from the whole distribution (no top-k), with its cache
 
-        module = from_fastnet(_model(config, dtype, "numpy"))
-        prompt = torch.zeros((1, 1), dtype=torch.long)
-        contenders["PyTorch, nanoGPT's generate"] = (lambda seed: module.generate(prompt, new_tokens), new_tokens)
-        contenders["PyTorch, key/value cache"] = (lambda seed: module.generate_cached(prompt, new_tokens),
-                                                  new_tokens)
+        def sample(seed):
+            with torch.no_grad():
+                return module.generate(start, do_sample=True, top_k=0, max_new_tokens=new_tokens,
+                                       min_new_tokens=new_tokens, pad_token_id=0, use_cache=True)
+
+        contenders[f"{peer} generate, key/value cache"] = (sample, new_tokens)
     return contenders
 
 
@@ -156,8 +199,10 @@ def run(*, configs=tuple(CONFIGS), parts=("training", "generation", "bpe"), roun
             times = time_alternated({name: call for name, (call, _) in contenders.items()}, max(3, rounds // 4))
             rows = {name: contenders[name][1] / statistics.median(t) for name, t in times.items()}
             results[f"generation {config_name}"] = {name: {"tokens_per_second": rate} for name, rate in rows.items()}
-            _table(stream, f"Generation at batch 1, {config_name}, {config['context'] - 1} tokens from a one-token "
-                   f"prompt, {dtype}", "tokens/s", rows, smaller_is_better=False)
+            prompt_length = config.get("prompt", 1)
+            _table(stream, f"Generation at batch 1, {config_name}, "
+                   f"{config.get('new_tokens', config['context'] - prompt_length)} tokens after a prompt of "
+                   f"{prompt_length}, {dtype}", "tokens/s", rows, smaller_is_better=False)
     if "bpe" in parts:
         results["bpe"] = bpe(only=only, stream=stream)
     return results
@@ -179,13 +224,14 @@ def bpe(*, vocab_size=512, only=None, stream=None):
 
 
 def _describe(config):
+    length = config.get("train_length", config["context"])
     return (f"(n_layer {config['n_layer']}, n_head {config['n_head']}, n_embd {config['n_embd']}, context "
-            f"{config['context']}, batch {config['batch_size']})")
+            f"{config['context']}, batch {config['batch_size']} x {length} tokens)")
 
 
 def _table(stream, title, unit, rows, smaller_is_better):
     """A Markdown table, with each row's speed-up over every PyTorch row (> 1: faster than PyTorch)."""
-    references = {name: value for name, value in rows.items() if name.startswith("PyTorch")}
+    references = {name: value for name, value in rows.items() if name.startswith(("PyTorch", "transformers"))}
     print(f"\n{title}\n", file=stream)
     print(f"| contender | {unit} |" + "".join(f" speed-up over {name} |" for name in references), file=stream)
     print("|---|---:|" + "---:|" * len(references), file=stream)

@@ -155,9 +155,9 @@ def tensors(flat, config):
     return Tensors(views[TIED_NAME], views["transformer.wpe.weight"], blocks, part(Norm, "transformer.ln_f"))
 
 
-def decayed(config):
+def decayed(config, dtype=np.float64):
     """A 0/1 vector in the flat layout: 1 on the tensors AdamW decays (the 2-D ones, as nanoGPT), 0 elsewhere."""
-    mask = np.zeros(count_params(config), np.float64)
+    mask = np.zeros(count_params(config), dtype)
     for view in named_views(mask, config).values():
         if view.ndim >= 2:
             view[...] = 1

@@ -14,6 +14,7 @@ from ..core.records import held
 from . import files, huggingface, layout, training
 
 INIT_STD = 0.02  # nanoGPT: N(0, 0.02) for linear and embedding weights
+INIT_BLOCK = 1 << 20  # values drawn at a time when initialising
 MAX_NEW_TOKENS = 10**7  # tokens one generate/stream call draws per sequence
 MAX_GENERATED = 10**8  # tokens one generate call holds, prompts included (800 MB of int64)
 
@@ -58,7 +59,7 @@ class GPT:
         self._rng = np.random.default_rng(check_seed("seed", seed))
         self.use_backend(backend)
         self._params = self._initial_params()
-        self._decay_mask = layout.decayed(self._config).astype(self._dtype)
+        self._decay_mask = None  # made when training first asks for it: a model that only answers never holds it
         self._tokenizer = None
         self._training = threading.Lock()
 
@@ -66,9 +67,14 @@ class GPT:
         params = np.empty(layout.count_params(self._config), self._dtype)
         residual_std = INIT_STD / math.sqrt(2 * self._config.n_layer)
         for name, view in layout.named_views(params, self._config).items():
-            if view.ndim == 2:  # drawn tensor by tensor: no float64 copy of the whole vector
+            if view.ndim == 2:  # drawn in blocks of rows (the same values): no float64 copy of a whole tensor
                 std = residual_std if name.endswith("c_proj.weight") else INIT_STD
-                view[...] = self._rng.standard_normal(view.shape) * std
+                rows = max(1, INIT_BLOCK // view.shape[1])
+                for start in range(0, len(view), rows):
+                    block = view[start:start + rows]
+                    draw = self._rng.standard_normal(block.shape)
+                    draw *= std
+                    block[...] = draw
             else:
                 view[...] = 1 if re.search(r"ln_\w+\.weight$", name) else 0
         return params
@@ -261,6 +267,8 @@ class GPT:
     @property
     def decay_mask(self):
         """1 on the parameters AdamW decays (the 2-D tensors), 0 elsewhere; in the params' layout and dtype."""
+        if self._decay_mask is None:
+            self._decay_mask = layout.decayed(self._config, self._dtype)
         return self._decay_mask
 
     @property

@@ -9,21 +9,21 @@ import types
 from .. import contract
 from ..compiled_gpt import CompiledGPTKernels
 from . import bpe, gpt_kernels
-from .mlp import compile_notice
+from .mlp import compile_for
 
 
 def _announced(name, kernel):
-    """``kernel``, its first call per dtype of its first argument under ``compile_notice``."""
+    """``kernel``, compiled (or loaded) under ``compile_for``'s notice before its first call per dtype of its first
+    argument."""
     done = set()
 
     def call(*args):
         key = args[0].dtype.char
         if key in done:
             return kernel(*args)
-        with compile_notice(kernel, f"GPT {name} ({args[0].dtype.name})"):
-            result = kernel(*args)
+        compile_for(kernel, args, f"GPT {name} ({args[0].dtype.name})")
         done.add(key)
-        return result
+        return kernel(*args)
 
     return call
 

@@ -63,6 +63,13 @@ def compile_notice(kernel, name):
         _explained.set()
 
 
+def compile_for(kernel, args, name):
+    """Compile ``kernel``'s version for ``args`` (or load it from the cache) under ``compile_notice``, before it
+    runs: a long first call (a large model) is then not taken for compiling."""
+    with compile_notice(kernel, name):
+        kernel.compile(tuple(kernel.typeof_pyval(arg) for arg in args))
+
+
 def _driver(name, dtype):
     """Driver ``name`` (of ``mlp_kernels`` or ``mlp_inputs``), its ``dtype`` version compiled (or loaded) with SLP
     on."""
@@ -72,15 +79,15 @@ def _driver(name, dtype):
         return kernel
 
     def first_call(*args):
-        with _compile_lock, compile_notice(kernel, f"{name} ({np.dtype(dtype).name})"):
+        with _compile_lock:
             saved = _numba_config.SLP_VECTORIZE
             _numba_config.SLP_VECTORIZE = 1
             try:
-                result = kernel(*args)
+                compile_for(kernel, args, f"{name} ({np.dtype(dtype).name})")
             finally:
                 _numba_config.SLP_VECTORIZE = saved
             _compiled_keys.add(key)
-        return result
+        return kernel(*args)
 
     return first_call
 
