@@ -77,6 +77,8 @@ def _parser():
                        default=["training", "generation", "bpe"], help="gpt: what to measure (default all)")
     bench.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="gpt: default float32")
     bench.add_argument("--plot", metavar="PNG", default=None, help="gpt: also draw the results as bar charts")
+    bench.add_argument("--busy", action="store_true",
+                       help="gpt: keep one core busy (a spinning process) while measuring, as another program would")
     gpt_cli.add_commands(commands)
     serve_cli.add_command(commands)
     sweep_cli.add_command(commands)
@@ -189,8 +191,10 @@ def _bench_gpt(args):
     if rounds < 1 or args.threads < 1:
         raise ValueError("--rounds and --threads must be at least 1")
     bench.limit_threads(args.threads)
-    results = gpt.run(configs=args.configs, parts=args.parts, rounds=rounds, dtype=args.dtype, only=args.only)
-    results["threads"] = args.threads
+    with bench.busy_core(args.busy):
+        results = gpt.run(configs=args.configs, parts=args.parts, rounds=rounds, dtype=args.dtype, only=args.only,
+                          threads=args.threads)
+    results.update(threads=args.threads, busy=args.busy)
     if args.plot:
         gpt.plot(results, args.plot)
         print(f"plot written to {args.plot}")

@@ -6,12 +6,14 @@ that drift on a noisy machine affects all alike; each contender's time is the
 median of its epochs, and its test accuracy after the run shows whether it
 learned. Compilation (Numba, JAX) is timed on its own, outside the epochs.
 """
+import contextlib
 import datetime
 import importlib.metadata
 import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 
 import numpy as np
@@ -21,6 +23,22 @@ import fastnet
 from .peers import contenders, time_alternated
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def busy_core(enabled, seconds=3600):
+    """While the block runs (``enabled``), another process spinning on a core, as a busy machine has; it ends
+    with the block, or after ``seconds`` whatever happens."""
+    if not enabled:
+        yield
+        return
+    loop = f"import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
+    process = subprocess.Popen([sys.executable, "-c", loop])
+    try:
+        yield
+    finally:
+        process.kill()
+        process.wait()
 
 
 def limit_threads(threads):

@@ -1,6 +1,7 @@
 """``fastnet bench gpt``: the GPT's training step, generation and BPE training, fastnet's backends and PyTorch.
 
-One process, one thread per library (unless told otherwise), the same model,
+One process, one thread per library (unless told otherwise: ``--threads N``
+gives every library N, fastnet's training step its pool of N threads), the same model,
 batch and hyper-parameters for everyone. Contenders run in alternation (one
 step of each, then the next round), so that drift on a shared machine
 affects all alike; each one's time is the median over the rounds.
@@ -14,6 +15,7 @@ affects all alike; each one's time is the median over the rounds.
   (no cache: the whole sequence again for every token) and with a cache.
 - bpe: ``BPETokenizer.train`` on Tiny Shakespeare's training text to 512 tokens.
 """
+import contextlib
 import statistics
 import time
 
@@ -21,6 +23,7 @@ import numpy as np
 
 import fastnet
 
+from ..gpt.threads import ThreadedSteps
 from .peers import at_level, fastnet_variants
 
 CONFIGS = {
@@ -81,15 +84,17 @@ def _logits(module, x):
     return output.logits if hasattr(output, "logits") else output[0]
 
 
-def _fastnet_step(model, tokens, targets, level=None):
+def _fastnet_step(model, tokens, targets, level, threads, stack):
+    """One iteration as ``fit`` runs it on ``threads`` threads (``fastnet.gpt.threads``)."""
     kernels, params, shape, mask = model.kernels, model.params, model.shape, model.decay_mask
     grad, m, v = np.empty_like(params), np.zeros_like(params), np.zeros_like(params)
+    steps = stack.enter_context(ThreadedSteps(kernels, threads))
     count = [0]
 
     def step():
         count[0] += 1
         with at_level(level):
-            kernels.loss_and_gradient(params, shape, tokens, targets, grad)
+            steps.loss_and_gradient(params, shape, tokens, targets, grad)
             kernels.adamw_step(params, grad, m, v, count[0], 1e-3, 0.9, 0.99, 1e-8, 0.1, mask, 1.0)
 
     return step
@@ -115,11 +120,12 @@ def _torch_step(module, tokens, targets):
     return step
 
 
-def training_contenders(config, dtype="float32"):
-    """{name: step()}: one training iteration each, every backend here and PyTorch when installed."""
+def training_contenders(config, stack, dtype="float32", threads=1):
+    """{name: step()}: one training iteration each, every backend here and PyTorch when installed; fastnet's
+    thread pools live as long as ``stack`` (a contextlib.ExitStack)."""
     tokens, targets = _batch(config)
     steps = {f"fastnet {name}" + (f" {level}" if level else ""):
-             _fastnet_step(_model(config, dtype, name), tokens, targets, level)
+             _fastnet_step(_model(config, dtype, name), tokens, targets, level, threads, stack)
              for name, level in fastnet_variants() if fastnet.backends.why_unavailable(name) is None}
     if _torch() is not None:
         module, name = _peer_module(config, _model(config, dtype, "numpy"))
@@ -176,7 +182,7 @@ def _select(contenders, only):
 
 
 def run(*, configs=tuple(CONFIGS), parts=("training", "generation", "bpe"), rounds=20, dtype="float32", only=None,
-        stream=None):
+        threads=1, stream=None):
     """Run the chosen parts; returns the results as a dict (for JSON) and prints Markdown tables."""
     import sys
 
@@ -187,9 +193,10 @@ def run(*, configs=tuple(CONFIGS), parts=("training", "generation", "bpe"), roun
     for config_name in configs:
         config = CONFIGS[config_name]
         if "training" in parts:
-            steps = _select(training_contenders(config, dtype), only)
-            times = time_alternated({name: (lambda round_, step=step: step()) for name, step in steps.items()},
-                                    rounds)
+            with contextlib.ExitStack() as stack:
+                steps = _select(training_contenders(config, stack, dtype, threads), only)
+                times = time_alternated({name: (lambda round_, step=step: step()) for name, step in steps.items()},
+                                        rounds)
             rows = {name: statistics.median(t) * 1e3 for name, t in times.items()}
             results[f"training {config_name}"] = {name: {"ms": ms} for name, ms in rows.items()}
             _table(stream, f"Training iteration, {config_name} {_describe(config)}, {dtype}", "ms per iteration",

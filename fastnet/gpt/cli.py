@@ -51,6 +51,8 @@ def add_commands(commands):
     train.add_argument("--eval-batches", type=int, default=20, help="batches per evaluation (default 20)")
     train.add_argument("--backend", default="auto", help=f"auto or one of {', '.join(backends.names())}")
     train.add_argument("--dtype", choices=DTYPES, default="float32")
+    train.add_argument("--threads", type=int, default=None,
+                       help="threads to train on (default: the physical cores, or OMP_NUM_THREADS if fewer)")
     train.add_argument("--seed", type=int, default=None)
     train.add_argument("--save", metavar="PATH", default=DEFAULT_SAVE, help=f"where to save the model (default "
                        f"{DEFAULT_SAVE})")
@@ -122,6 +124,8 @@ def _check_numbers(args):
         value = getattr(args, option)
         if value < minimum:
             raise ValueError(f"--{option.replace('_', '-')} must be at least {minimum}; got {value}")
+    if args.threads is not None and not 1 <= args.threads <= 1024:
+        raise ValueError(f"--threads must be from 1 to 1024; got {args.threads}")
     for option in ("lr", "min_lr", "weight_decay", "beta1", "beta2", "grad_clip"):
         value = getattr(args, option)
         if not (math.isfinite(value) and value >= 0 and (value > 0 or option != "lr")):
@@ -150,9 +154,10 @@ def _train_on(args, comm, lead):
           f"{len(train_tokens):,} training and {len(val_tokens):,} validation tokens")
     model = GPT(tokenizer.vocab_size, context=args.context, n_layer=args.n_layer, n_head=args.n_head,
                 n_embd=args.n_embd, bias=args.bias, gelu=args.gelu, dtype=args.dtype, backend=args.backend,
-                seed=args.seed)
+                seed=args.seed, threads=args.threads)
     model.tokenizer = tokenizer
-    print(f"{model!r}: {model.num_params:,} parameters")
+    print(f"{model!r}: {model.num_params:,} parameters, trained on {model.threads} thread"
+          f"{'s' if model.threads > 1 else ''}")
     ranks = "" if comm is None else f" per process x {comm.Get_size()} processes"
     print(f"AdamW: {args.iters} steps, batch {args.batch_size}{ranks}, lr {args.lr:g} -> {args.min_lr:g} after "
           f"{args.warmup} warm-up steps, betas {args.beta1}/{args.beta2}, weight decay {args.weight_decay:g}, "

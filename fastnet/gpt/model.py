@@ -12,6 +12,7 @@ from ..core.checks import (as_tokens, check_bool, check_dtype, check_finite_para
 from ..core.storage import open_for_reading
 from ..core.records import held
 from . import files, huggingface, layout, training
+from .threads import default_threads
 
 INIT_STD = 0.02  # nanoGPT: N(0, 0.02) for linear and embedding weights
 INIT_BLOCK = 1 << 20  # values drawn at a time when initialising
@@ -45,13 +46,15 @@ class GPT:
     dtype : "float32" or "float64"
     backend : "auto" (the fastest usable here) or a backend name
     seed : int or None; the same seed gives the same initial parameters
+    threads : the threads ``fit`` trains on; None: the physical cores (fewer if
+        OMP_NUM_THREADS or a threadpoolctl limit says so; ``fastnet.gpt.threads``)
 
     Initialisation as nanoGPT: weights N(0, 0.02), the residual projections
     (``c_proj``) N(0, 0.02/√(2·n_layer)), biases 0, LayerNorm weights 1.
     """
 
     def __init__(self, vocab_size, *, context=64, n_layer=4, n_head=4, n_embd=128, bias=False, gelu="erf",
-                 dtype="float32", backend="auto", seed=None):
+                 dtype="float32", backend="auto", seed=None, threads=None):
         sizes = {name: _positive_int(name, value) for name, value in
                  dict(vocab_size=vocab_size, context=context, n_layer=n_layer, n_head=n_head, n_embd=n_embd).items()}
         self._config = layout.check_config(layout.Config(bias=check_bool("bias", bias), gelu=gelu, **sizes))
@@ -62,6 +65,7 @@ class GPT:
         self._decay_mask = None  # made when training first asks for it: a model that only answers never holds it
         self._tokenizer = None
         self._training = threading.Lock()
+        self.threads = threads
 
     def _initial_params(self):
         params = np.empty(layout.count_params(self._config), self._dtype)
@@ -251,6 +255,15 @@ class GPT:
         """Run on backend ``name`` ("auto": the fastest with GPT kernels); returns self."""
         self._backend, self._kernels = backends.load_gpt(name)
         return self
+
+    @property
+    def threads(self):
+        """The threads ``fit`` trains on (the physical cores unless set; see ``fastnet.gpt.threads``)."""
+        return self._threads if self._threads is not None else default_threads()
+
+    @threads.setter
+    def threads(self, value):
+        self._threads = None if value is None else check_int("threads", value, 1, 1024)
 
     # -- what the kernels take (for the training loop and for code that calls a backend directly)
 

@@ -14,6 +14,7 @@ from ..core.numerics import all_finite
 from ..core.progress import ProgressBar
 from ..core.records import Records, TrainingDiverged, check_callbacks, check_same_settings
 from . import files
+from .threads import ThreadedSteps
 
 ADAM_EPS = 1e-8
 MAX_BATCH_TOKENS = 1 << 22  # batch_size x context of one step (GPT-2 trained on 2**19 tokens a step)
@@ -177,8 +178,15 @@ def fit(model, tokens, *, iters, batch_size, lr, min_lr, warmup, weight_decay, b
         raise
 
 
-def _fit(model, tokens, val, settings, seed, checkpoint, resume, progress, callbacks, comm, rank, lead):
-    """The training loop of ``fit``, on checked arguments (``settings`` holds the numbers)."""
+def _fit(model, *args):
+    """The training loop on ``model.threads`` threads (``fastnet.gpt.threads``)."""
+    with ThreadedSteps(model.kernels, model.threads) as threaded:
+        return _loop(model, threaded, *args)
+
+
+def _loop(model, threaded, tokens, val, settings, seed, checkpoint, resume, progress, callbacks, comm, rank, lead):
+    """The training loop of ``fit``, on checked arguments (``settings`` holds the numbers); each step's loss and
+    gradient and each evaluation through ``threaded`` (a ``ThreadedSteps``)."""
     iters, batch_size, lr, min_lr, warmup, weight_decay, (beta1, beta2), grad_clip, eval_interval, eval_batches = (
         settings[name] for name in ("iters", "batch_size", "lr", "min_lr", "warmup", "weight_decay", "betas",
                                     "grad_clip", "eval_interval", "eval_batches"))
@@ -202,9 +210,8 @@ def _fit(model, tokens, val, settings, seed, checkpoint, resume, progress, callb
             return history
 
     def mean_loss(stream):
-        return float(np.mean([kernels.loss(params, config, *random_windows(stream, config.context, batch_size,
-                                                                           eval_rng))
-                              for _ in range(eval_batches)]))
+        batches = [random_windows(stream, config.context, batch_size, eval_rng) for _ in range(eval_batches)]
+        return threaded.mean_loss(params, config, batches)
 
     def schedule(iteration):
         return learning_rate(iteration, iters=iters, lr=lr, min_lr=min_lr, warmup=warmup)
@@ -242,7 +249,7 @@ def _fit(model, tokens, val, settings, seed, checkpoint, resume, progress, callb
         step_lr = schedule(iteration)
         inputs, targets = random_windows(tokens, config.context, batch_size * ranks, rng)
         share = slice(rank * batch_size, (rank + 1) * batch_size)  # this rank's windows of the step's batch
-        loss, _ = kernels.loss_and_gradient(params, config, inputs[share], targets[share], grad)
+        loss, _ = threaded.loss_and_gradient(params, config, inputs[share], targets[share], grad)
         if comm is not None:
             loss = _all_average(comm, buffer, loss)
         diverged = None if math.isfinite(loss) else f"the loss became {loss}"
