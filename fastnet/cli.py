@@ -77,6 +77,10 @@ def _parser():
                        default=["training", "generation", "bpe"], help="gpt: what to measure (default all)")
     bench.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="gpt: default float32")
     bench.add_argument("--plot", metavar="PNG", default=None, help="gpt: also draw the results as bar charts")
+    bench.add_argument("--nanogpt", metavar="DIR", default=None,
+                       help="gpt: also time the user's job, nanoGPT's train.py from this checkout against fastnet "
+                            "gpt train (nanoGPT's CPU example, at --threads)")
+    bench.add_argument("--job-iters", type=int, default=2000, help="gpt: steps of that job (default 2000)")
     bench.add_argument("--busy", action="store_true",
                        help="gpt: keep one core busy (a spinning process) while measuring, as another program would")
     gpt_cli.add_commands(commands)
@@ -185,15 +189,19 @@ def _bench_serve(args):
 
 def _bench_gpt(args):
     from . import bench
-    from .bench import gpt
+    from .bench import gpt, nanogpt_job
 
     rounds = 20 if args.rounds is None else args.rounds
-    if rounds < 1 or args.threads < 1:
-        raise ValueError("--rounds and --threads must be at least 1")
+    if rounds < 1 or args.threads < 1 or args.job_iters < 1:
+        raise ValueError("--rounds, --threads and --job-iters must be at least 1")
+    if args.nanogpt:
+        nanogpt_job.check_checkout(args.nanogpt)
     bench.limit_threads(args.threads)
     with bench.busy_core(args.busy):
         results = gpt.run(configs=args.configs, parts=args.parts, rounds=rounds, dtype=args.dtype, only=args.only,
                           threads=args.threads)
+        if args.nanogpt:
+            results["nanogpt job"] = nanogpt_job.run(args.nanogpt, iters=args.job_iters, threads=args.threads)
     results.update(threads=args.threads, busy=args.busy)
     if args.plot:
         gpt.plot(results, args.plot)

@@ -1,5 +1,6 @@
 """fastnet bench: runs every contender it can, skips the missing ones, writes JSON."""
 import json
+import os
 import subprocess
 import sys
 
@@ -119,3 +120,51 @@ def test_bench_fit_compares_fit_with_the_compiled_epoch_and_runs_train(tmp_path)
     (run,) = results["train_command"]
     assert run["wall_seconds"] > 0 and 30 < run["peak_rss_mb"] < 5000 and "Epoch  30/30" in run["last_line"]
     assert set(results["load_mnist_seconds"]) == {"uint8", "float32"}
+
+
+def test_nanogpts_data_is_prepared_as_its_prepare_script_makes_it(tmp_path):
+    """nanoGPT's data/shakespeare_char/prepare.py ends with: vocab size 65, train has 1,003,854 tokens, val has
+    111,540 tokens."""
+    import pickle
+
+    import numpy as np
+
+    import fastnet
+    from fastnet.bench import nanogpt_job
+
+    nanogpt_job.prepare_data(tmp_path, fastnet.datasets.load_text())
+    assert np.fromfile(tmp_path / "train.bin", np.uint16).size == 1_003_854
+    assert np.fromfile(tmp_path / "val.bin", np.uint16).size == 111_540
+    meta = pickle.loads((tmp_path / "meta.pkl").read_bytes())
+    assert meta["vocab_size"] == 65 and meta["itos"][0] == "\n" and meta["stoi"]["z"] == 64
+
+
+FAKE_TRAIN = '''
+import os, sys
+args = sys.argv[1:]
+assert args[0] == "config/train_shakespeare_char.py" and "--device=cpu" in args and "--max_iters=3" in args, args
+assert os.path.getsize("data/shakespeare_char/train.bin") == 2 * 1_003_854
+assert os.environ["OMP_NUM_THREADS"] == "1"
+print("step 3: train loss 2.5000, val loss 2.4000")
+'''
+
+
+def test_the_nanogpt_job_runs_both_and_reports_them(tmp_path):
+    """The job's plumbing against a stand-in checkout (its train.py checks what it is given and prints nanoGPT's
+    line); fastnet gpt train runs for real. A folder without nanoGPT's files is refused by name."""
+    from fastnet.bench import nanogpt_job
+
+    checkout = tmp_path / "nanoGPT"
+    (checkout / "config").mkdir(parents=True)
+    (checkout / "train.py").write_text(FAKE_TRAIN)
+    for name in ("model.py", "configurator.py", "config/train_shakespeare_char.py"):
+        (checkout / name).write_text("")
+    import io
+    shown = io.StringIO()
+    results = nanogpt_job.run(str(checkout), iters=3, threads=1, stream=shown)
+    assert results["nanoGPT train.py (PyTorch)"]["val_loss"] == 2.4
+    assert results["fastnet gpt train"]["seconds"] > 0 and 3 < results["fastnet gpt train"]["val_loss"] < 5
+    assert "| fastnet gpt train |" in shown.getvalue()
+    assert sorted(os.listdir(checkout)) == ["config", "configurator.py", "model.py", "train.py"]  # untouched
+    with pytest.raises(ValueError, match="not a nanoGPT checkout .no train.py"):
+        nanogpt_job.check_checkout(str(tmp_path))
