@@ -25,7 +25,7 @@ LAYERS = [
     ("vocabulary and shared pieces", {"_version", "core", "_numerics", "_io", "_progress", "_checks", "mlp.layout",
                                       "gpt.layout"}),
     ("the backends' kernels", {"backends", "backends.numpy", "backends.numba", "backends.cython"}),
-    ("data", {"datasets", "text"}),
+    ("data", {"datasets", "text", "byte_level"}),
     ("the two wings", {"mlp", "gpt", "network", "training", "persistence", "_layout", "_init", "_book", "export",
                        "pictures"}),
     ("what uses the wings", {"lessons", "loading", "sklearn", "dask", "book", "sweeps", "serve", "bench", "cli",

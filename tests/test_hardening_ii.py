@@ -88,11 +88,25 @@ def _readers(tmp_path):
         "network2.load": network2.load,
         "read_idx": fastnet.datasets.read_idx,
         "load_text": fastnet.datasets.load_text,
+        "BPETokenizer.from_files": lambda fifo: BPETokenizer.from_files(fifo, fifo),
+        "BPETokenizer.from_tokenizer_json": BPETokenizer.from_tokenizer_json,
+        "GPT.from_huggingface": lambda fifo: GPT.from_huggingface(_checkpoint_with_weights_at(tmp_path, fifo)),
     }
 
 
+def _checkpoint_with_weights_at(tmp_path, weights):
+    """A Hugging Face checkpoint folder whose model.safetensors is ``weights`` (a link to it)."""
+    folder = tmp_path / "checkpoint"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(dict(model_type="gpt2", vocab_size=10, n_positions=8, n_embd=8,
+                                                        n_layer=1, n_head=2)))
+    os.symlink(weights, folder / "model.safetensors")
+    return folder
+
+
 @pytest.mark.parametrize("reader", ["fastnet.load", "GPT.from_nanogpt", "CharTokenizer.load", "BPETokenizer.load",
-                                    "network2.load", "read_idx", "load_text"])
+                                    "network2.load", "read_idx", "load_text", "BPETokenizer.from_files",
+                                    "BPETokenizer.from_tokenizer_json", "GPT.from_huggingface"])
 def test_no_reader_blocks_on_a_fifo(tmp_path, reader):
     """Item 2: a FIFO given as a file is refused at once by every reader (from_nanogpt blocked forever)."""
     if reader == "GPT.from_nanogpt":

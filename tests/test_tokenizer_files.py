@@ -1,8 +1,6 @@
 """GPT-2's tokenizer files (vocab.json + merges.txt, tokenizer.json): fastnet encodes and decodes exactly as the
 ``tokenizers`` package does, saves files it reads back, and refuses other kinds of tokenizer by name."""
 import json
-import os
-import threading
 
 import numpy as np
 import pytest
@@ -138,26 +136,3 @@ def test_damaged_vocab_and_merges_files_are_refused(trained, tmp_path):
     (tmp_path / "latin1.txt").write_bytes(b"#version: 0.2\n\xe9 t\n")
     with pytest.raises(ValueError, match="not UTF-8"):
         BPETokenizer.from_files(trained / "ts-vocab.json", tmp_path / "latin1.txt")
-
-
-@pytest.mark.parametrize("reader", ["from_files", "from_tokenizer_json"])
-def test_a_fifo_is_refused_at_once(trained, tmp_path, reader):
-    fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)
-    outcome = {}
-
-    def read():
-        try:
-            if reader == "from_files":
-                BPETokenizer.from_files(fifo, trained / "ts-merges.txt")
-            else:
-                BPETokenizer.from_tokenizer_json(fifo)
-        except ValueError as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=read, daemon=True)
-    thread.start()
-    thread.join(20)
-    if thread.is_alive():
-        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-    assert "not a regular file" in str(outcome.get("error"))
