@@ -18,18 +18,19 @@ def load(path, *, backend="auto"):
     with model_files.open_file(path) as file:
         if gpt_files.is_gpt_file(file):
             config, params, tokenizer = gpt_files.read(file)
-            return _built(path, GPT, dict(config, dtype=params.dtype.name), params, backend, tokenizer=tokenizer)
+            return _built(path, GPT.to_be_filled, dict(config, dtype=params.dtype.name), params, backend,
+                          tokenizer=tokenizer)
         settings, params = persistence.read_network(file)
     return _built(path, Network, settings, params, backend)
 
 
-def _built(path, model_class, settings, params, backend, **attributes):
-    """``model_class(**settings)`` holding ``params`` (and ``attributes``); ValueError naming ``path`` if it cannot
-    be."""
+def _built(path, build, settings, params, backend, **attributes):
+    """``build(**settings)`` (``Network``, or ``GPT.to_be_filled``) holding ``params`` (and ``attributes``);
+    ValueError naming ``path`` if it cannot be."""
     try:
-        model = model_class(**settings, backend=backend)
+        model = build(**settings, backend=backend)
     except (TypeError, ValueError) as exc:
-        kind = "network" if model_class is Network else "GPT"
+        kind = "network" if build is Network else "GPT"
         raise ValueError(f"{path}: invalid {kind} metadata ({exc})") from None
     if params.shape != model.params.shape:
         raise ValueError(f"{path}: holds {params.size} parameters, but its settings need {model.num_params}")

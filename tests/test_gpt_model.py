@@ -91,6 +91,25 @@ def test_building_a_gpt_holds_little_more_than_its_parameters():
     np.testing.assert_array_equal(model.decay_mask, layout.decayed(model.shape).astype(np.float32))
 
 
+def test_loading_draws_no_initial_values(tmp_path, monkeypatch):
+    """A file's or a state dict's parameters replace the initial ones: fastnet.load and load-from constructors
+    build with GPT.to_be_filled (drawing GPT-2's 124M initial values took seconds)."""
+    model = tiny(dtype="float64")
+    path = model.save(tmp_path / "gpt.npz")
+
+    def no_draws(self):
+        raise AssertionError("initial values drawn for a model about to be filled")
+
+    monkeypatch.setattr(fastnet.GPT, "_initial_params", no_draws)
+    np.testing.assert_array_equal(fastnet.load(path).params, model.params)
+    filled = fastnet.GPT.to_be_filled(13, context=8, n_layer=2, n_head=2, n_embd=16, dtype="float64")
+    assert not filled.params.any() and filled.config == model.config
+    filled.load_state_dict(model.state_dict())
+    np.testing.assert_array_equal(filled.params, model.params)
+    with pytest.raises(ValueError, match="n_embd must be a multiple of n_head"):
+        fastnet.GPT.to_be_filled(13, n_head=3, n_embd=16)
+
+
 def test_the_gelu_setting_is_kept_by_files_and_older_files_read_as_exact(tmp_path):
     model = tiny(gelu="tanh", dtype="float64")
     assert model.gelu == "tanh" and "gelu='tanh'" in repr(model)

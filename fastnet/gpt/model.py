@@ -55,13 +55,26 @@ class GPT:
 
     def __init__(self, vocab_size, *, context=64, n_layer=4, n_head=4, n_embd=128, bias=False, gelu="erf",
                  dtype="float32", backend="auto", seed=None, threads=None):
+        self._setup(vocab_size, context, n_layer, n_head, n_embd, bias, gelu, dtype, backend, seed, threads)
+        self._params = self._initial_params()
+
+    @classmethod
+    def to_be_filled(cls, vocab_size, *, context=64, n_layer=4, n_head=4, n_embd=128, bias=False, gelu="erf",
+                     dtype="float32", backend="auto", seed=None, threads=None):
+        """A GPT whose parameters are zeros, for a caller that fills them (a file, a state dict): the same checks
+        as ``GPT(...)`` without drawing initial values (seconds for GPT-2's 124M)."""
+        model = cls.__new__(cls)
+        model._setup(vocab_size, context, n_layer, n_head, n_embd, bias, gelu, dtype, backend, seed, threads)
+        model._params = np.zeros(layout.count_params(model._config), model._dtype)
+        return model
+
+    def _setup(self, vocab_size, context, n_layer, n_head, n_embd, bias, gelu, dtype, backend, seed, threads):
         sizes = {name: _positive_int(name, value) for name, value in
                  dict(vocab_size=vocab_size, context=context, n_layer=n_layer, n_head=n_head, n_embd=n_embd).items()}
         self._config = layout.check_config(layout.Config(bias=check_bool("bias", bias), gelu=gelu, **sizes))
         self._dtype = check_dtype(dtype)
         self._rng = np.random.default_rng(check_seed("seed", seed))
         self.use_backend(backend)
-        self._params = self._initial_params()
         self._decay_mask = None  # made when training first asks for it: a model that only answers never holds it
         self._tokenizer = None
         self._training = threading.Lock()
@@ -188,7 +201,7 @@ class GPT:
                       "n_head": args["n_head"], "n_embd": args["n_embd"], "bias": bool(args["bias"])}
         except Exception as exc:  # noqa: BLE001 - a checkpoint of another shape
             raise ValueError(f"{path}: not a nanoGPT checkpoint ({type(exc).__name__}: {exc})") from None
-        return cls(**config, dtype=dtype, backend=backend).load_state_dict(state)
+        return cls.to_be_filled(**config, dtype=dtype, backend=backend).load_state_dict(state)
 
     @classmethod
     def from_huggingface(cls, source, *, config=None, dtype="float32", backend="auto"):
@@ -214,7 +227,8 @@ class GPT:
             raise TypeError(f"source must be a checkpoint directory, a transformers GPT-2 model or a state dict; "
                             f"got {type(source).__name__}")
         settings = huggingface.config_from(hf_config)
-        return cls(**settings, dtype=dtype, backend=backend).load_state_dict(huggingface.state_from(state, settings))
+        return cls.to_be_filled(**settings, dtype=dtype, backend=backend).load_state_dict(
+            huggingface.state_from(state, settings))
 
     def to_huggingface(self):
         """This GPT as a ``transformers.GPT2LMHeadModel`` (eval mode, this GPT's dtype; needs the huggingface

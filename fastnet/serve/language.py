@@ -30,7 +30,7 @@ def _shape():
 def _copy(model):
     """A new GPT with ``model``'s shape, backend, tokenizer and (a copy of its) parameters."""
     config = model.config
-    copy = GPT(config.pop("vocab_size"), **config, dtype=model.dtype.name, backend=model.backend, seed=0)
+    copy = GPT.to_be_filled(config.pop("vocab_size"), **config, dtype=model.dtype.name, backend=model.backend)
     copy.params = model.params
     copy.tokenizer = model.tokenizer
     return copy
