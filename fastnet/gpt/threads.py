@@ -15,7 +15,8 @@ whichever has been faster lately (each tried again every PROBE_EVERY steps):
 with a core taken by another program, one thread wins; the arithmetic is the
 same either way.
 A batch of one sequence cannot be cut: its step gives the threads to BLAS,
-whose products are then large enough to share.
+whose products are then large enough to share. Each chunk has its own
+gradient buffer: threads x the parameters' memory, besides the model's.
 
 ``default_threads()``: the physical cores this process may run on, fewer if
 OMP_NUM_THREADS or a threadpoolctl limit already in force says so.
@@ -126,7 +127,7 @@ class ThreadedSteps:
         sums either way, so the results never depend on the choice."""
         self._count += 1
         other = "inline" if self._way == "pool" else "pool"
-        way = other if self._count in (2, 3) or self._count % PROBE_EVERY == 0 else self._way
+        way = other if self._count == 2 or self._count % PROBE_EVERY == 0 else self._way
         start = time.perf_counter()
         results = list(self._pool.map(function, items)) if way == "pool" else [function(item) for item in items]
         seconds = time.perf_counter() - start
