@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 import fastnet
 
 RECIPE = pathlib.Path(__file__).resolve().parent.parent / "docs" / "architecture.md"
@@ -42,8 +44,12 @@ def test_a_new_activation_by_the_recipe(tmp_path):
     # Step 5: the PyTorch module it is.
     _edit(copy / "mlp" / "export.py", '"gelu": "GELU"}', '"gelu": "GELU", "softsign": "Softsign"}')
     program = textwrap.dedent("""
-        import numpy as np, torch
+        import numpy as np
         import fastnet
+        try:
+            import torch
+        except ImportError:
+            torch = None
         import contextlib, io
         from fastnet.cli import main
         assert fastnet.__file__.startswith(%r), fastnet.__file__
@@ -63,20 +69,23 @@ def test_a_new_activation_by_the_recipe(tmp_path):
         before = net.cost(X, y)
         net.fit(X, y, epochs=20, batch_size=5, eta=3.0)
         assert net.cost(X, y) < before
-        assert np.allclose(net.to_torch().double()(torch.from_numpy(X)).detach().numpy(), net.feedforward(X))
+        if torch is not None:
+            assert np.allclose(net.to_torch().double()(torch.from_numpy(X)).detach().numpy(), net.feedforward(X))
         shown = io.StringIO()
         with contextlib.redirect_stdout(shown), contextlib.suppress(SystemExit):
             main(["train", "--help"])
         assert "softsign" in shown.getvalue(), shown.getvalue()
-        for backend in ("numba", "cython"):
+        for backend in %r:
             try:
                 fastnet.Network([6, 5, 3], activation="softsign", backend=backend)
             except Exception as error:
                 assert "softsign" in str(error), (backend, error)
             else:
                 raise AssertionError(backend + " accepted an activation it has no branch for")
-        print("ok")
-    """) % str(copy)
+        print("ok" if torch is not None else "ok without torch")
+    """) % (str(copy), [name for name in ("numba", "cython") if name in fastnet.backends.available()])
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300,
                             env={**os.environ, "PYTHONPATH": str(tmp_path)})
-    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
+    assert result.returncode == 0 and result.stdout.strip().startswith("ok"), result.stderr[-3000:]
+    if result.stdout.strip() == "ok without torch":
+        pytest.skip("torch is not installed: step 5 (the PyTorch export) was not checked")
