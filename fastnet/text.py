@@ -406,10 +406,10 @@ def _save(tokenizer, path):
 
 def _load(path, cls):
     path = os.fspath(path)
-    raw = read_bytes(path)
+    text = _read_text(path)
     try:
-        tokenizer = tokenizer_from_json(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        tokenizer = tokenizer_from_json(text)
+    except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
     if not isinstance(tokenizer, cls):
         raise ValueError(f"{path}: holds a {tokenizer.kind} tokenizer, not a {cls.kind} one")

@@ -108,12 +108,9 @@ def test_training_beside_a_busy_core_gives_the_same_result(tmp_path):
     stream = np.random.default_rng(0).integers(0, 65, 2000)
     quiet = fastnet.GPT(65, context=16, n_layer=1, n_head=2, n_embd=16, seed=0, threads=2)
     quiet.fit(stream, **options)
-    busy = subprocess.Popen([sys.executable, "-c", "import time\nend = time.monotonic() + 60\n"
-                                                   "while time.monotonic() < end:\n    pass\n"])
-    try:
+    from fastnet.bench import busy_core
+
+    with busy_core(True, seconds=60):
         loaded = fastnet.GPT(65, context=16, n_layer=1, n_head=2, n_embd=16, seed=0, threads=2)
         loaded.fit(stream, **options)
-    finally:
-        busy.kill()
-        busy.wait()
     np.testing.assert_array_equal(loaded.params, quiet.params)

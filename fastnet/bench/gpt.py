@@ -72,8 +72,9 @@ def _transformers(config):
 def _peer_module(config, model):
     """The PyTorch module holding ``model``'s weights: transformers' GPT-2 for its configuration, else nanoGPT's
     architecture (``torch_gpt``); and its name."""
-    if _transformers(config) is not None:
-        return model.to_huggingface(), f"transformers {_transformers(config).__version__}"
+    transformers = _transformers(config)
+    if transformers is not None:
+        return model.to_huggingface(), f"transformers {transformers.__version__}"
     from .torch_gpt import from_fastnet
 
     return from_fastnet(model), f"PyTorch {_torch().__version__}"

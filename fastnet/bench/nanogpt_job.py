@@ -21,6 +21,8 @@ import time
 
 import numpy as np
 
+from ..text import CharTokenizer
+
 NANOGPT_FILES = ("train.py", "model.py", "configurator.py", os.path.join("config", "train_shakespeare_char.py"))
 
 
@@ -41,9 +43,10 @@ def check_checkout(checkout):
 def prepare_data(folder, text):
     """train.bin, val.bin and meta.pkl of ``text`` in ``folder``, as nanoGPT's shakespeare_char/prepare.py makes
     them (characters sorted, the first 90% for training, uint16 ids)."""
-    chars = sorted(set(text))
+    tokenizer = CharTokenizer.fit(text)  # the sorted characters, as prepare.py numbers them
+    chars = tokenizer.characters
     stoi = {ch: i for i, ch in enumerate(chars)}
-    ids = np.array([stoi[ch] for ch in text], np.uint16)
+    ids = tokenizer.encode(text).astype(np.uint16)
     cut = int(len(text) * 0.9)
     os.makedirs(folder, exist_ok=True)
     ids[:cut].tofile(os.path.join(folder, "train.bin"))

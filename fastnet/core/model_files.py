@@ -154,10 +154,9 @@ def open_file(path):
     ``safetensors.SafetensorsFile``, by the file's first bytes (a damaged file named .safetensors that is not a
     zip archive is read as one, for its error)."""
     with open_for_reading(path) as handle:
-        start = handle.read(4)
-        handle.seek(0)
-        looks_safetensors = safetensors.is_safetensors(handle)
-    if looks_safetensors or (start[:2] != b"PK" and is_safetensors_path(path)):  # .npz files are zip archives
+        start = handle.read(safetensors.SNIFF_BYTES)
+    zip_archive = start[:2] == b"PK"  # as .npz files are
+    if safetensors.is_safetensors(start) or (not zip_archive and is_safetensors_path(path)):
         return safetensors.SafetensorsFile(path)
     return ModelFile(path)
 

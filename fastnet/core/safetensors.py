@@ -31,11 +31,12 @@ MAX_DIMENSIONS = 16
 METADATA = "__metadata__"
 
 
-def is_safetensors(handle):
-    """Whether the binary file ``handle`` (at its start) begins as a safetensors file does; rewinds it."""
-    start = handle.read(9)
-    handle.seek(0)
-    return len(start) == 9 and start[8:9] == b"{" and struct.unpack("<Q", start[:8])[0] >= 2
+SNIFF_BYTES = 9  # the header's length and the "{" that opens it
+
+
+def is_safetensors(start):
+    """Whether a file whose first SNIFF_BYTES bytes are ``start`` begins as a safetensors file does."""
+    return len(start) == SNIFF_BYTES and start[8:9] == b"{" and struct.unpack("<Q", start[:8])[0] >= 2
 
 
 def write(out, tensors, metadata=None):

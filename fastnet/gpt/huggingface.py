@@ -18,7 +18,7 @@ import re
 import numpy as np
 
 from ..core import safetensors
-from ..core.storage import json_value, read_bytes
+from ..core.storage import json_value, open_for_reading, read_bytes
 from . import layout
 
 CONV1D = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")  # stored (in, out)
@@ -98,7 +98,7 @@ def read_checkpoint(directory):
     config_path = os.path.join(directory, "config.json")
     if not os.path.exists(config_path):
         raise ValueError(f"{directory}: no config.json")
-    hf_config = json_value(read_bytes(config_path).decode("utf-8", "replace"), config_path)
+    hf_config = json_value(read_bytes(config_path), config_path)
     if not isinstance(hf_config, dict):
         raise ValueError(f"{config_path}: not a JSON object")
     files = _weight_files(directory)
@@ -115,7 +115,7 @@ def _weight_files(directory):
     for name in INDEXES:
         path = os.path.join(directory, name)
         if os.path.exists(path):
-            index = json_value(read_bytes(path).decode("utf-8", "replace"), path)
+            index = json_value(read_bytes(path), path)
             shards = index.get("weight_map") if isinstance(index, dict) else None
             if not isinstance(shards, dict) or not all(isinstance(f, str) and os.path.basename(f) == f
                                                        for f in shards.values()):
@@ -131,7 +131,6 @@ def _read_weights(path):
         except ImportError:
             raise ImportError("reading pytorch_model.bin needs PyTorch: pip install torch (or convert the "
                               "checkpoint to model.safetensors)") from None
-        from ..core.storage import open_for_reading
         with open_for_reading(path) as file:
             try:
                 return torch.load(file, map_location="cpu", weights_only=True)
