@@ -44,6 +44,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--data", default=os.environ.get("FASTNET_DATA"))
     args = parser.parse_args()
+    if not args.data:
+        parser.error("--data DIR (the MNIST files; or set FASTNET_DATA) is needed")
+    args.data = os.path.abspath(args.data)  # the children run in each tree's folder
     environment = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
     times = {}
     for _ in range(args.rounds):

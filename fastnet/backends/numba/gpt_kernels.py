@@ -20,11 +20,11 @@ from ...gpt.layout import (ATTN_PROJ_BIAS, ATTN_PROJ_WEIGHT, C_ATTN_BIAS, C_ATTN
                            LN_F_WEIGHT, MLP_PROJ_BIAS, MLP_PROJ_WEIGHT, PER_BLOCK, WPE, WTE)
 from .blas import at, gemm, gemv
 from .mlp_math import normal_cdf, normal_pdf
-from .primitives import exp_of_negative
+from .primitives import INLINE, exp_of_negative
 
 OPTIONS = dict(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
-# For loops that sum: lets LLVM reorder the sum so that it vectorises. Never for code
-# that inlines exp_of_negative, whose Cody-Waite reduction must not be reassociated.
+# For loops that sum: lets LLVM reorder the sum so that it vectorises. Not for code
+# that calls exp_of_negative, whose Cody-Waite reduction must not be reassociated.
 SUMMING = dict(OPTIONS, fastmath={"contract", "reassoc"})
 LAYERNORM_EPS = 1e-5
 SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
@@ -276,7 +276,7 @@ def gelu_forward(g, derivative, training, approximate):
             flat_g[i] *= normal_cdf(flat_g[i], one)
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def tanh_gelu_factor(u, one, k, cubic):
     """½ (1 + tanh(z)) = 1 / (1 + e^(−2z)) with z = k (u + cubic u³), from e^(−2|z|) (never overflows)."""
     z = k * (u + cubic * u * u * u)

@@ -14,7 +14,7 @@ each one compiled call over the whole data set:
 from numba import njit, types
 from numba.extending import overload
 
-from .primitives import OPTIONS
+from .primitives import INLINE, OPTIONS
 
 
 def converted(v, table):
@@ -29,7 +29,7 @@ def _converted(v, table):
     return lambda v, table: table.dtype.type(v)
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def _row_count(row):
     """(nonzeros in ``row``, whether it holds a NaN or an infinity); vectorised: no branch, no float sum."""
     count = 0

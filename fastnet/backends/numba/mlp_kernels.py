@@ -40,7 +40,7 @@ from numba import njit
 from ...core.codes import COMPACT_INPUTS as COMPACT, CSR_INPUTS as CSR, NEEDS_Z, SIGMOID, SOFTMAX_OUTPUT
 from .mlp_layout import aligned_zeros, pack, packed_layout, padded, unpack
 from .mlp_math import activate, exact_sigmoid, example_cost, first_largest, softmax
-from .primitives import OPTIONS, flush_denormals, prefer_512_bit_vectors, restore_mxcsr, scale_tiles
+from .primitives import INLINE, OPTIONS, flush_denormals, prefer_512_bit_vectors, restore_mxcsr, scale_tiles
 from .mlp_steps import (add_outer_products, backward, forward, gather_nonzeros, input_arrays, input_buffers,
                         input_pairs, prefetch_csr_row, prefetch_dense_row)
 
@@ -111,7 +111,7 @@ def gradient_kernel(params, sizes, activation, output, cost, mode, dense, indptr
     grad *= one / examples
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def _decay_weights(packed, layers, w_base, b_base, keep):
     """W_l *= keep for every layer, both copies (the weights of layer l fill packed[w_base[l]:b_base[l]],
     whole padded rows: a multiple of LANES values)."""
@@ -119,7 +119,7 @@ def _decay_weights(packed, layers, w_base, b_base, keep):
         scale_tiles(packed, w_base[l], b_base[l] - w_base[l], keep)
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def _momentum_step(packed, steps, velocity, sizes, w_base, b_base, momentum, decay):
     """velocity = momentum · velocity + steps − decay · W (biases: no decay term); packed += velocity.
 

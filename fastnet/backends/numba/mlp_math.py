@@ -15,10 +15,10 @@ from numba import njit, types
 from numba.extending import overload
 
 from ...core.codes import CROSS_ENTROPY, GELU, NEEDS_Z, QUADRATIC, RELU, SIGMOID, SOFTMAX_OUTPUT, TANH
-from .primitives import LANES, exp_of_negative, load16, multiply16, store16
+from .primitives import INLINE, LANES, exp_of_negative, load16, multiply16, store16
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def sigmoid(z, one):
     """σ(z) = 1 / (1 + e^(−z)), branch-free and without overflow."""
     e = exp_of_negative(-abs(z))
@@ -68,7 +68,7 @@ def _horner(coefficients):
         expression = f"c[{k}] + y * ({expression})"
     namespace = {"c": coefficients}
     exec(f"def polynomial(y):\n    return {expression}\n", namespace)
-    return njit(inline="always")(namespace["polynomial"])
+    return njit(**INLINE)(namespace["polynomial"])
 
 
 _erfc_g64, _erfc_g32 = _horner(_ERFC_POLYNOMIAL), _horner(_ERFC_POLYNOMIAL32)
@@ -83,7 +83,7 @@ def _erfc_g_for(y):
     return (lambda y: _erfc_g32(y)) if y == types.float32 else (lambda y: _erfc_g64(y))
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def normal_cdf(z, one):
     """Φ(z) = ½ erfc(−z/√2), vectorisable (see the section comment)."""
     a = abs(z) * _constant(_SQRT_HALF, one)
@@ -92,20 +92,13 @@ def normal_cdf(z, one):
     return half_erfc if z < 0 else one - half_erfc
 
 
-@njit(cache=True, nogil=True)
-def _gelu_cdf(z, one):
-    """normal_cdf as a call, for the activation table: inlined at each of its uses there, it added ~30 s
-    to every compilation of the MLP's kernels (measured); the GPT's GELU loops inline it to vectorise."""
-    return normal_cdf(z, one)
-
-
-@njit(inline="always")
+@njit(**INLINE)
 def normal_pdf(z, one):
     """φ(z) = e^(−z²/2) / √(2π), vectorisable."""
     return exp_of_negative(-(z * z) / (one + one)) * _constant(_INV_SQRT_2PI, one)
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def exact_sigmoid(z, one):
     """σ(z) with the library's exp: exactly 0 far below zero, as the NumPy reference (for the one-example path)."""
     e = math.exp(-abs(z))
@@ -115,7 +108,7 @@ def exact_sigmoid(z, one):
 HANDLED_ACTIVATIONS = (SIGMOID, RELU, TANH, GELU)  # the codes activate and _derivative have a branch for
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def activate(code, z, one):
     """a = f(z)."""
     if code == SIGMOID:
@@ -123,11 +116,11 @@ def activate(code, z, one):
     if code == RELU:
         return one - one if z <= 0 else z  # NaN stays NaN, as NumPy's maximum(z, 0)
     if code == GELU:
-        return z * _gelu_cdf(z, one)
+        return z * normal_cdf(z, one)
     return math.tanh(z)  # TANH
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def _derivative(code, a, z, one):
     """f'(z), from a = f(z) where it can be (codes.NEEDS_Z), else from z."""
     if code == SIGMOID:
@@ -135,18 +128,18 @@ def _derivative(code, a, z, one):
     if code == RELU:
         return one if a > 0 else a * 0
     if code == GELU:  # Φ(z) + z φ(z)
-        return _gelu_cdf(z, one) + z * normal_pdf(z, one)
+        return normal_cdf(z, one) + z * normal_pdf(z, one)
     return one - a * a  # TANH
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def output_error(cost, a, y, one):
     """δ_L of one output unit: (a − y) a (1 − a) for the quadratic cost, a − y for the others (σ' cancels)."""
     error = a - y
     return error * a * (one - a) if cost == QUADRATIC else error
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def example_cost(cost, acts, base, targets, t_base, n, tiny):
     """C_x in float64 from the outputs acts[base:base+n] and the target targets[t_base:t_base+n].
 
@@ -166,7 +159,7 @@ def example_cost(cost, acts, base, targets, t_base, n, tiny):
     return total
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def first_largest(values, base, n):
     """The index j < n of the largest values[base + j], the first of equals (as numpy's argmax)."""
     best = 0
@@ -176,7 +169,7 @@ def first_largest(values, base, n):
     return best
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def _derivative8(code, t, z, one):
     return (_derivative(code, t[0], z[0], one), _derivative(code, t[1], z[1], one),
             _derivative(code, t[2], z[2], one), _derivative(code, t[3], z[3], one),
@@ -184,7 +177,7 @@ def _derivative8(code, t, z, one):
             _derivative(code, t[6], z[6], one), _derivative(code, t[7], z[7], one))
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def times_derivative_tiles(code, deltas, d_base, acts, a_base, z_base, width, one):
     """deltas[d_base:+width] *= f'(z), from a = f(z) in acts[a_base:+width] or, where f' needs it, from z in
     acts[z_base:+width] (padding: 0 · f'(0) = 0)."""
@@ -197,13 +190,13 @@ def times_derivative_tiles(code, deltas, d_base, acts, a_base, z_base, width, on
                                                    _derivative8(code, a[1], z[1], one))))
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def _sigmoid8(t, one):
     return (sigmoid(t[0], one), sigmoid(t[1], one), sigmoid(t[2], one), sigmoid(t[3], one),
             sigmoid(t[4], one), sigmoid(t[5], one), sigmoid(t[6], one), sigmoid(t[7], one))
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def _activate_tiles(code, acts, base, n, width, one):
     """acts[base:+n] = f(acts[base:+n]), whole sigmoid tiles at a time; padding lanes set to 0."""
     if code == SIGMOID:
@@ -217,7 +210,7 @@ def _activate_tiles(code, acts, base, n, width, one):
         acts[base + j] = 0
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def softmax(acts, base, n, width):
     """acts[base:+n] = softmax(acts[base:+n]) = e^(z_j − max z) / Σ_k e^(z_k − max z); padding lanes set to 0."""
     largest = acts[base]
@@ -234,7 +227,7 @@ def softmax(acts, base, n, width):
         acts[base + j] = 0
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def activate_layer(activation, output, l, layers, acts, base, n, width, one):
     """acts[base:+n] = f(z): the hidden ``activation``, or the ``output`` function on the last layer."""
     if l < layers - 1:

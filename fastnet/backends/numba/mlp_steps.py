@@ -1,8 +1,8 @@
 """One example through the network, in the packed layout: forward, backward, and its gradient's contribution.
 
-The per-example steps are inlined into the drivers (``numba.mlp_kernels``):
-each call between compiled functions costs reference-count updates on its
-array arguments. Inputs are rows of (index, value) pairs: the nonzero pixels
+The per-example steps are inlined into the drivers (``numba.mlp_kernels``) by
+LLVM (``primitives.INLINE``): a call between compiled functions would cost
+reference-count updates on its array arguments. Inputs are rows of (index, value) pairs: the nonzero pixels
 of a CSR matrix, every pixel of a dense row, or every unit of the previous
 layer; all go through the same row operations (``numba.primitives``).
 """
@@ -12,7 +12,7 @@ from numba import njit
 from ...core.codes import CSR_INPUTS as CSR, DENSE_INPUTS as DENSE
 from .mlp_layout import padded
 from .mlp_math import activate_layer, output_error, times_derivative_tiles
-from .primitives import OPTIONS, accumulate_rows, add_tiles, prefetch, scale_tiles, update_rows
+from .primitives import INLINE, OPTIONS, accumulate_rows, add_tiles, prefetch, scale_tiles, update_rows
 
 # ---------------------------------------------------------------------------
 # One example: forward, backward, and its gradient's contribution
@@ -21,7 +21,7 @@ from .primitives import OPTIONS, accumulate_rows, add_tiles, prefetch, scale_til
 # ``input_values[v_base+p]``; ``all_rows`` is 0, 1, 2, ... (every unit).
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def forward(packed, sizes, w_base, b_base, slot, activation, output, input_rows, r_base, input_values, v_base,
             count, all_rows, acts, z_offset):
     """acts[slot[l]:+p] = a_{l+1} = f(z_{l+1}), z_{l+1} = W_l a_l + b_l: every layer's (padded) output for one example.
@@ -46,7 +46,7 @@ def forward(packed, sizes, w_base, b_base, slot, activation, output, input_rows,
         activate_layer(activation, output, l, layers, acts, slot[l], sizes[l + 1], width, one)
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, z_offset, target, t_base, all_rows,
              deltas):
     """deltas[slot[l]:+p] = δ_{l+1} = ∂C_x/∂z_{l+1} for every layer, from the activations of ``forward``.
@@ -67,7 +67,7 @@ def backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, z_o
                                padded(sizes[l]), one)
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def add_outer_products(packed, sizes, w_base, n_base, b_base, slot, scale, input_rows, r_base, input_values,
                        v_base, count, all_rows, acts, deltas):
     """packed += scale · ∇C_x: W_l += scale · δ_{l+1} a_lᵀ, b_l += scale · δ_{l+1}, every layer.
@@ -132,7 +132,7 @@ def gather_nonzeros(dense, example, n_inputs, row_idx, row_val, counts, slot):
     counts[slot] = count
 
 
-@njit(inline="always")
+@njit(**INLINE)
 def input_pairs(mode, example, slot, n_inputs, indptr, counts):
     """(r_base, v_base, count) of ``example``'s input pairs in the arrays of ``input_arrays``.
 
