@@ -10,7 +10,7 @@ otherwise the first usable backend in ``AUTO_ORDER``, ordered by what the user
 pays, start-up included: the precompiled Cython extension when it was built
 (nothing compiles, it loads in milliseconds and runs the code for this CPU's
 level, ``cpu_levels``), then Numba (as fast once compiled, but its first run
-compiles for a minute and every process pays about a second to load it), then
+compiles for about 15 s and every process pays about a second to load it), then
 the NumPy reference.
 """
 import importlib
