@@ -82,17 +82,21 @@ def test_bench_gpt_prints_tables_and_writes_json(tmp_path):
     result = _bench(tmp_path, "gpt", "--configs", "small", "--parts", "training", "generation", "--rounds", 2,
                     "--json", path, "--plot", tmp_path / "gpt.png")
     assert result.returncode == 0, result.stderr
-    assert "| contender | ms per iteration |" in result.stdout and "| contender | tokens/s |" in result.stdout
+    assert "| contender | ms per iteration |" in result.stdout and "| contender | tokens/s (all rows) |" in result.stdout
     results = json.loads(path.read_text())
-    training, generation = results["training small"], results["generation small"]
+    training = results["training small"]
     import fastnet
     from fastnet.bench.peers import fastnet_variants
 
     for name, level in fastnet_variants():  # the training step: the Cython backend at every CPU level
         if fastnet.backends.why_unavailable(name) is None:
             assert training[f"fastnet {name}" + (f" {level}" if level else "")]["ms"] > 0
-    for name in fastnet.backends.available():
-        assert generation[f"fastnet {name}"]["tokens_per_second"] > 0
+    for scenario in ("", ", batch 16", ", past the context"):  # batch 1 within the context, then the others
+        generation = results[f"generation small{scenario}"]
+        for name in fastnet.backends.available():
+            assert generation[f"fastnet {name}"]["tokens_per_second"] > 0
+    assert "Generation, batch 16: small, 16 x 31 tokens after a prompt of 1" in result.stdout
+    assert "Generation, past the context: small, 1 x 32 tokens after a prompt of 32" in result.stdout
     assert results["cpu"] and results["versions"]["numpy"] and results["threads"] == 1
     assert (tmp_path / "gpt.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -122,6 +122,80 @@ def test_fifty_fit_steps_equal_the_reference(name):
     np.testing.assert_allclose(history.losses, expected.losses, rtol=1e-8)
 
 
+SAMPLING = [(0, 1.0), (1, 1.0), (5, 0.7), (64, 2.0), (65, 1.0), (1000, 0.5)]  # (top_k, temperature); 0: every token
+
+
+@pytest.mark.parametrize("name", COMPILED)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_sampling_kernels_draw_the_reference_tokens(name, dtype):
+    rng = np.random.default_rng(3)
+    logits = rng.normal(0, 3, (16, 65)).astype(dtype)
+    logits[1] = np.round(logits[1])  # ties, at the k-th largest too: nanoGPT keeps them all
+    logits[2, ::2] = -1e30  # weights that underflow to 0: never drawn, even with u close to 1
+    uniforms = rng.random(16)
+    uniforms[:3] = [0.0, np.nextafter(1.0, 0), 0.5]
+    for top_k, temperature in SAMPLING:
+        expected = numpy_gpt.sample_tokens(logits, temperature, top_k, uniforms)
+        np.testing.assert_array_equal(kernels(name).sample_tokens(logits, temperature, top_k, uniforms), expected)
+    weights = numpy_gpt.next_token_weights(logits, 1.0, 0)
+    assert np.all(weights[np.arange(16), numpy_gpt.sample_tokens(logits, 1.0, 0, uniforms)] > 0)
+
+
+@pytest.mark.parametrize("name", COMPILED)
+def test_the_compiled_decoding_loop_equals_the_reference(name):
+    model, tokens, _ = model_and_batch("nanogpt-like", "float64", True, batch=4)
+    p, c = model.params, model.shape
+    uniforms = np.random.default_rng(2).random((10, 4))
+    results = []
+    for k in (numpy_gpt, kernels(name)):
+        cache = k.new_cache(c, 4, p.dtype)
+        k.prefill(p, c, tokens[:, :5], cache)
+        results.append((k.decode_tokens(p, c, tokens[:, 5], 5, cache, uniforms, 0.9, 7), cache))
+    np.testing.assert_array_equal(results[1][0], results[0][0])
+    assert results[0][0].shape == (10, 4)
+    close(results[1][1], results[0][1], "float64", "cache")  # positions 5..14 written by the loop
+
+
+@pytest.mark.parametrize("name", COMPILED)
+def test_sampling_kernels_refuse_bad_arguments(name):
+    model, tokens, _ = model_and_batch("odd", "float64", False)
+    k, p, c = kernels(name), model.params, model.shape
+    logits = np.zeros((2, 7))
+    for uniforms, message in ((np.array([0.5, 1.0]), r"\[0, 1\)"), (np.array([0.5, np.nan]), r"\[0, 1\)"),
+                              (np.array([0.5]), "uniforms must be a float64 array of shape"),
+                              (np.array([0.5, 0.5], np.float32), "uniforms must be a float64")):
+        with pytest.raises(ValueError, match=message):
+            k.sample_tokens(logits, 1.0, 0, uniforms)
+    for temperature, top_k, message in ((0.0, 0, "temperature"), (np.inf, 0, "temperature"), (1.0, -1, "top_k"),
+                                        (1.0, 2.5, "top_k")):
+        with pytest.raises(ValueError, match=message):
+            k.sample_tokens(logits, temperature, top_k, np.array([0.5, 0.5]))
+    with pytest.raises(ValueError, match="logits must be"):
+        k.sample_tokens(np.zeros((2, 0)), 1.0, 0, np.zeros(2))
+    cache = k.new_cache(c, 1, p.dtype)
+    with pytest.raises(ValueError, match="position must be an integer in \\[0, 2\\] for 3 step"):
+        k.decode_tokens(p, c, tokens[:1, 0], 3, cache, np.zeros((3, 1)), 1.0, 0)  # context 5: positions 3..5
+    with pytest.raises(ValueError, match="uniforms must be a float64 array of shape \\(2, 1\\)"):
+        k.decode_tokens(p, c, tokens[:1, 0], 0, cache, np.zeros((2, 2)), 1.0, 0)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("batch", [1, 16])
+def test_every_backend_draws_the_same_tokens_within_and_past_the_context(dtype, batch):
+    """context 80: the compiled loop's chunks (1, 2, 4, ... 64 tokens) fill it; 40 more come from full passes."""
+    prompts = np.random.default_rng(batch).integers(0, 17, (batch, 3))
+    outputs = []
+    for name in backends.available():
+        model = fastnet.GPT(17, context=80, n_layer=2, n_head=2, n_embd=16, dtype=dtype, seed=4, backend=name)
+        outputs.append(model.generate(prompts, 117, temperature=0.8, top_k=9, seed=9))
+        streamed = np.array(list(model.stream(prompts[0], 117, temperature=0.8, top_k=9, seed=9)))
+        if batch == 1:
+            np.testing.assert_array_equal(streamed, outputs[-1][0, 3:])
+    for out in outputs[1:]:
+        np.testing.assert_array_equal(out, outputs[0])
+    assert outputs[0].shape == (batch, 120)
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_generation_gives_the_same_tokens_on_every_backend(dtype):
     outputs = []

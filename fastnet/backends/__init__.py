@@ -19,7 +19,7 @@ import os
 KERNELS = ("prepare_inputs", "feedforward", "activations", "predict", "backprop", "gradient", "sgd_epoch")
 # The GPT's kernels (``fastnet.GPT``), documented in the NumPy reference ``numpy_gpt``.
 GPT_KERNELS = ("logits", "attention_weights", "loss", "loss_and_gradient", "new_cache", "prefill", "decode_step",
-               "adamw_step", "bpe_merges")
+               "sample_tokens", "decode_tokens", "adamw_step", "bpe_merges")
 
 # name -> (its package, how to make it usable), in auto's order of preference. A backend is a folder here whose
 # ``mlp`` and ``gpt`` modules provide KERNELS and GPT_KERNELS (compiled ones: over the drivers of ``contract``).

@@ -20,6 +20,7 @@ will index before compiled code runs, and allocate the drivers' work arrays:
 """
 import collections
 import functools
+import math
 import threading
 
 import numpy as np
@@ -141,7 +142,8 @@ class CompiledGPTKernels:
 
     def exports(self):
         return (self.logits, self.attention_weights, self.loss, self.loss_and_gradient, numpy_gpt.new_cache,
-                self.prefill, self.decode_step, self.adamw_step, self.bpe_merges)
+                self.prefill, self.decode_step, self.sample_tokens, self.decode_tokens, self.adamw_step,
+                self.bpe_merges)
 
     def _forward(self, params, config, tokens, cache=None):
         """(tokens, activations) of the inference pass, the arguments checked first (and ``cache`` if given)."""
@@ -194,19 +196,49 @@ class CompiledGPTKernels:
         cache[:, :, :, :, :T] = qkv[:, :, :, 1:].transpose(0, 3, 1, 4, 2, 5)
         return acts.logits.reshape(B, T, -1)[:, -1].copy()
 
-    def decode_step(self, params, config, token, position, cache):
-        """Logits (B, V) after appending token (B,) at ``position``, reading and extending the cache."""
+    def _decoding(self, params, config, token, position, cache, steps=1):
+        """(token (B,), work) for ``steps`` decode steps from ``position``, every argument checked."""
         _check_params(params, config)
         token = _check_tokens("token", np.asarray(token)[:, None] if np.ndim(token) == 1 else token, config)
         B = token.shape[0]
         _check_cache(cache, config, B, params.dtype)
-        if not (isinstance(position, (int, np.integer)) and 0 <= position < config.context):
-            raise ValueError(f"position must be an integer in [0, {config.context}); got {position!r}")
-        work = _workspaces.get(new_decode_work, config, B, 1, params.dtype)
-        logits = np.empty((B, config.vocab_size), params.dtype)
-        self._drivers.decode_step(params, *_model(config), token.reshape(B), int(position),
-                                  cache, work, logits)
+        if not (isinstance(position, (int, np.integer)) and 0 <= position and position + steps <= config.context):
+            raise ValueError(f"position must be an integer in [0, {config.context - steps}] for {steps} step(s); "
+                             f"got {position!r}")
+        return token.reshape(B), _workspaces.get(new_decode_work, config, B, 1, params.dtype)
+
+    def decode_step(self, params, config, token, position, cache):
+        """Logits (B, V) after appending token (B,) at ``position``, reading and extending the cache."""
+        token, work = self._decoding(params, config, token, position, cache)
+        logits = np.empty((len(token), config.vocab_size), params.dtype)
+        self._drivers.decode_step(params, *_model(config), token, int(position), cache, work, logits)
         return logits
+
+    def sample_tokens(self, logits, temperature, top_k, uniforms):
+        """tokens (B,) int64 drawn from logits (B, V) with uniforms (B,), as ``numpy_gpt.sample_tokens``."""
+        if not (isinstance(logits, np.ndarray) and logits.dtype in _DTYPES and logits.ndim == 2
+                and logits.shape[0] > 0 and logits.shape[1] > 0):
+            raise ValueError(f"logits must be a (B, V) float32 or float64 array; got "
+                             f"{getattr(logits, 'dtype', type(logits).__name__)} {np.shape(logits)}")
+        uniforms = _check_uniforms(uniforms, (len(logits),))
+        temperature, top_k = _check_sampling(temperature, top_k)
+        tokens = np.empty(len(logits), np.int64)
+        self._drivers.sample(np.ascontiguousarray(logits), temperature, top_k, uniforms,
+                             np.empty((2, logits.shape[1])), tokens)
+        return tokens
+
+    def decode_tokens(self, params, config, token, position, cache, uniforms, temperature, top_k):
+        """tokens (n, B): n = len(uniforms) decode steps, each drawing with uniforms[i] (B,), as
+        ``numpy_gpt.decode_tokens``."""
+        steps = len(uniforms) if isinstance(uniforms, np.ndarray) and uniforms.ndim == 2 else 1
+        token, work = self._decoding(params, config, token, position, cache, steps)
+        uniforms = _check_uniforms(uniforms, (steps, len(token)))
+        temperature, top_k = _check_sampling(temperature, top_k)
+        drawn = np.empty(uniforms.shape, np.int64)
+        self._drivers.decode_tokens(params, *_model(config), token, int(position), cache, work,
+                                    np.empty((len(token), config.vocab_size), params.dtype), uniforms, temperature,
+                                    top_k, np.empty((2, config.vocab_size)), drawn)
+        return drawn
 
     def bpe_merges(self, ids, word_of, weights, vocab_size):
         """numpy_gpt.bpe_merges, compiled (in one call), where its pair table of vocab_size² fits
@@ -229,6 +261,25 @@ class CompiledGPTKernels:
             _check_vector(name, array, params)
         return float(self._drivers.adamw(params, grad, m, v, decay_mask, int(step), float(lr), float(beta1),
                                          float(beta2), float(eps), float(weight_decay), float(clip)))
+
+
+def _check_uniforms(uniforms, shape):
+    """uniforms as a contiguous float64 array of ``shape``, each in [0, 1)."""
+    if not (isinstance(uniforms, np.ndarray) and uniforms.dtype == np.float64 and uniforms.shape == shape):
+        raise ValueError(f"uniforms must be a float64 array of shape {shape}; got "
+                         f"{getattr(uniforms, 'dtype', type(uniforms).__name__)} {np.shape(uniforms)}")
+    if uniforms.size and not (uniforms.min() >= 0 and uniforms.max() < 1):  # NaN fails both
+        raise ValueError("uniforms must lie in [0, 1)")
+    return np.ascontiguousarray(uniforms)
+
+
+def _check_sampling(temperature, top_k):
+    """(temperature, top_k) as (float, int): a positive finite temperature, top_k >= 0 (0: every token)."""
+    if not (isinstance(temperature, (float, int, np.floating, np.integer)) and 0 < temperature < math.inf):
+        raise ValueError(f"temperature must be a positive finite number; got {temperature!r}")
+    if not (isinstance(top_k, (int, np.integer)) and top_k >= 0):
+        raise ValueError(f"top_k must be an integer >= 0 (0: every token); got {top_k!r}")
+    return float(temperature), int(top_k)
 
 
 def _check_words(ids, word_of, weights):

@@ -134,26 +134,45 @@ def training_contenders(config, stack, dtype="float32", threads=1):
     return steps
 
 
-def generation_contenders(config, dtype="float32"):
-    """{name: (generate(seed), tokens per call)}: batch 1, from one token to a full context (or a configuration's
-    prompt and new tokens)."""
+GENERATION_SCENARIOS = {  # name: (batch, past the context)
+    "batch 1": (1, False),
+    "batch 16": (16, False),
+    "past the context": (1, True),
+}
+
+
+def generation_scenario(config, scenario):
+    """(batch, prompt length, new tokens) of a GENERATION_SCENARIOS entry: within the context, from one token to
+    a full context (or a configuration's own prompt and new tokens); past it, a full context's prompt and a
+    context's worth of new tokens, each predicted from the last ``context`` tokens."""
+    batch, past = GENERATION_SCENARIOS[scenario]
+    if past:
+        return batch, config["context"], config["context"]
     prompt_length = config.get("prompt", 1)
-    new_tokens = config.get("new_tokens", config["context"] - prompt_length)
-    prompt = list(range(prompt_length))
+    return batch, prompt_length, config.get("new_tokens", config["context"] - prompt_length)
+
+
+def generation_contenders(config, dtype="float32", scenario="batch 1"):
+    """{name: (generate(seed), tokens per call)} for one of GENERATION_SCENARIOS; tokens per call counts every
+    row's new tokens."""
+    batch, prompt_length, new_tokens = generation_scenario(config, scenario)
+    prompts = np.arange(batch * prompt_length).reshape(batch, prompt_length) % config.get("vocab_size", VOCAB_SIZE)
+    count = batch * new_tokens
     contenders = {}
     for name in fastnet.backends.available():
         model = _model(config, dtype, name)
-        contenders[f"fastnet {name}"] = (lambda seed, model=model: model.generate(prompt, new_tokens, seed=seed),
-                                         new_tokens)
+        contenders[f"fastnet {name}"] = (lambda seed, model=model: model.generate(prompts, new_tokens, seed=seed),
+                                         count)
     torch = _torch()
     if torch is None:
         return contenders
     module, peer = _peer_module(config, _model(config, dtype, "numpy"))
     module.eval()
-    start = torch.tensor([prompt])
+    start = torch.from_numpy(prompts)
     if hasattr(module, "generate_cached"):  # nanoGPT's architecture
-        contenders["PyTorch, nanoGPT's generate"] = (lambda seed: module.generate(start, new_tokens), new_tokens)
-        contenders["PyTorch, key/value cache"] = (lambda seed: module.generate_cached(start, new_tokens), new_tokens)
+        contenders["PyTorch, nanoGPT's generate"] = (lambda seed: module.generate(start, new_tokens), count)
+        if not GENERATION_SCENARIOS[scenario][1]:  # the cache holds one context
+            contenders["PyTorch, key/value cache"] = (lambda seed: module.generate_cached(start, new_tokens), count)
     else:  # transformers: sampling from the whole distribution (no top-k), with its cache
 
         def sample(seed):
@@ -161,7 +180,7 @@ def generation_contenders(config, dtype="float32"):
                 return module.generate(start, do_sample=True, top_k=0, max_new_tokens=new_tokens,
                                        min_new_tokens=new_tokens, pad_token_id=0, use_cache=True)
 
-        contenders[f"{peer} generate, key/value cache"] = (sample, new_tokens)
+        contenders[f"{peer} generate, key/value cache"] = (sample, count)
     return contenders
 
 
@@ -202,15 +221,17 @@ def run(*, configs=tuple(CONFIGS), parts=("training", "generation", "bpe"), roun
             results[f"training {config_name}"] = {name: {"ms": ms} for name, ms in rows.items()}
             _table(stream, f"Training iteration, {config_name} {_describe(config)}, {dtype}", "ms per iteration",
                    rows, smaller_is_better=True)
-        if "generation" in parts:
-            contenders = _select(generation_contenders(config, dtype), only)
+        for scenario in (GENERATION_SCENARIOS if "generation" in parts else ()):
+            if "prompt" in config and scenario != "batch 1":
+                continue  # a configuration with its own prompt (GPT-2's) is measured at batch 1 within the context
+            contenders = _select(generation_contenders(config, dtype, scenario), only)
             times = time_alternated({name: call for name, (call, _) in contenders.items()}, max(3, rounds // 4))
             rows = {name: contenders[name][1] / statistics.median(t) for name, t in times.items()}
-            results[f"generation {config_name}"] = {name: {"tokens_per_second": rate} for name, rate in rows.items()}
-            prompt_length = config.get("prompt", 1)
-            _table(stream, f"Generation at batch 1, {config_name}, "
-                   f"{config.get('new_tokens', config['context'] - prompt_length)} tokens after a prompt of "
-                   f"{prompt_length}, {dtype}", "tokens/s", rows, smaller_is_better=False)
+            key = f"generation {config_name}" + ("" if scenario == "batch 1" else f", {scenario}")
+            results[key] = {name: {"tokens_per_second": rate} for name, rate in rows.items()}
+            batch, prompt_length, new_tokens = generation_scenario(config, scenario)
+            _table(stream, f"Generation, {scenario}: {config_name}, {batch} x {new_tokens} tokens after a prompt of "
+                   f"{prompt_length}, {dtype}", "tokens/s (all rows)", rows, smaller_is_better=False)
     if "bpe" in parts:
         results["bpe"] = bpe(only=only, stream=stream)
     return results

@@ -18,6 +18,7 @@ INIT_STD = 0.02  # nanoGPT: N(0, 0.02) for linear and embedding weights
 INIT_BLOCK = 1 << 20  # values drawn at a time when initialising
 MAX_NEW_TOKENS = 10**7  # tokens one generate/stream call draws per sequence
 MAX_GENERATED = 10**8  # tokens one generate call holds, prompts included (800 MB of int64)
+STREAM_CHUNK = 64  # tokens one compiled decoding call draws at most (the first calls draw 1, 2, 4, ...)
 
 
 def _positive_int(argument, value):
@@ -398,7 +399,13 @@ class GPT:
         return self._sampled(rows, max_new_tokens, temperature, top_k, rng)
 
     def _sampled(self, rows, count, temperature, top_k, rng):
+        """(B,) tokens, ``count`` of them: the first from the prompt's last logits; then, while the cache has
+        room, from the compiled loop ``decode_tokens`` (1, 2, 4, ... up to STREAM_CHUNK tokens a call, so that
+        ``stream`` shows the first ones at once); past the context, one full pass over the last ``context``
+        tokens each. Token i of every row is drawn with the i-th row of uniforms from ``rng`` whatever the
+        chunks, so every backend draws the same tokens from the same seed."""
         kernels, config = self._kernels, self._config
+        top_k = top_k or 0
         length = rows.shape[1]
         sequence = np.empty((len(rows), length + count), np.int64)  # the prompt, then each token drawn
         sequence[:, :length] = rows
@@ -406,17 +413,22 @@ class GPT:
         window = rows[:, -config.context:]
         logits = kernels.prefill(self._params, config, window, cache)
         position = window.shape[1]
-        for produced in range(count):
-            token = _draw(_probabilities(logits, temperature, top_k), rng)
-            yield token
-            if produced == count - 1:
-                break
-            sequence[:, length] = token
-            length += 1
-            if position < config.context:
-                logits = kernels.decode_step(self._params, config, token, position, cache)
-                position += 1
-            else:
+        produced, chunk = 0, 1
+        while produced < count:
+            if produced == 0 or position == config.context:
+                tokens = kernels.sample_tokens(logits, temperature, top_k, rng.random((1, len(rows)))[0])[None]
+            else:  # the cache has room: several steps in one compiled call
+                steps = min(count - produced, config.context - position, chunk)
+                chunk = min(2 * chunk, STREAM_CHUNK)
+                tokens = kernels.decode_tokens(self._params, config, sequence[:, length - 1], position, cache,
+                                               rng.random((steps, len(rows))), temperature, top_k)
+                position += steps
+            for token in tokens:
+                yield token
+            sequence[:, length:length + len(tokens)] = tokens.T
+            length += len(tokens)
+            produced += len(tokens)
+            if produced < count and position == config.context:
                 logits = kernels.prefill(self._params, config, sequence[:, length - config.context:length], cache)
 
     # -- training and files --------------------------------------------------
@@ -479,18 +491,7 @@ def _check_temperature(temperature):
 
 def _probabilities(logits, temperature, top_k=None):
     """softmax(logits / temperature) over each row of (B, V) in float64, zero outside the top_k likeliest."""
-    scaled = logits.astype(np.float64) / temperature
-    if top_k is not None:
-        kth = np.partition(scaled, -top_k, axis=-1)[:, -top_k, None]
-        scaled = np.where(scaled < kth, -np.inf, scaled)  # ties with the k-th are kept, as nanoGPT
-    e = np.exp(scaled - scaled.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    from ..backends.numpy.gpt import next_token_weights  # the reference: imported when a GPT runs
 
-
-def _draw(probabilities, rng):
-    """One token per row of (B, V), drawn by inverting the cumulative distribution with one uniform each."""
-    cumulative = np.cumsum(probabilities, axis=-1)
-    u = rng.random(len(probabilities)) * cumulative[:, -1]
-    tokens = (cumulative <= u[:, None]).sum(axis=-1)  # the first token whose cumulative sum passes u
-    last_possible = probabilities.shape[-1] - 1 - np.argmax(probabilities[:, ::-1] > 0, axis=-1)
-    return np.minimum(tokens, last_possible).astype(np.int64)  # u rounded up to the total
+    weights = next_token_weights(logits, temperature, top_k or 0)
+    return weights / weights.sum(axis=-1, keepdims=True)

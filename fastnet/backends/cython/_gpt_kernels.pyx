@@ -9,7 +9,7 @@ C in ``gpt_rows.h``. Arrays arrive checked and allocated by
 """
 import numpy as np
 
-from libc.math cimport sqrt
+from libc.math cimport INFINITY, exp, sqrt
 from libc.stdint cimport int64_t
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
@@ -440,6 +440,9 @@ def _decode_step(real[::1] params, const int64_t[::1] index, long n_head, long g
 def decode_step(params, index, n_head, gelu, tokens, position, cache, work, logits):
     """logits (B, V) for tokens (B,) appended at ``position`` (see ``numba.gpt_kernels.decode_step``)."""
     _decode_step(params, index, n_head, gelu, tokens, position, cache, work, logits)
+
+
+include "_gpt_sampling.pxi"
 
 
 def _adamw(real[::1] params, real[::1] grad, real[::1] m, real[::1] v, const real[::1] decay_mask, long step,

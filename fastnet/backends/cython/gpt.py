@@ -13,5 +13,5 @@ from . import load_extension
 
 EXTENSION, DRIVERS = load_extension("_gpt_kernels", contract.GPT_DRIVERS)
 
-(logits, attention_weights, loss, loss_and_gradient, new_cache, prefill, decode_step, adamw_step,
- bpe_merges) = CompiledGPTKernels(types.SimpleNamespace(**DRIVERS)).exports()
+(logits, attention_weights, loss, loss_and_gradient, new_cache, prefill, decode_step, sample_tokens, decode_tokens,
+ adamw_step, bpe_merges) = CompiledGPTKernels(types.SimpleNamespace(**DRIVERS)).exports()

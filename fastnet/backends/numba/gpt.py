@@ -31,5 +31,5 @@ def _announced(name, kernel):
 DRIVERS = {name: getattr(gpt_kernels, name, None) or getattr(bpe, name, None) for name in contract.GPT_DRIVERS}
 contract.check_drivers("Numba", DRIVERS, contract.GPT_DRIVERS)
 _drivers = types.SimpleNamespace(**{name: _announced(name, kernel) for name, kernel in DRIVERS.items()})
-(logits, attention_weights, loss, loss_and_gradient, new_cache, prefill, decode_step, adamw_step,
- bpe_merges) = CompiledGPTKernels(_drivers).exports()
+(logits, attention_weights, loss, loss_and_gradient, new_cache, prefill, decode_step, sample_tokens, decode_tokens,
+ adamw_step, bpe_merges) = CompiledGPTKernels(_drivers).exports()

@@ -474,6 +474,73 @@ def decode_step(params, index, n_head, gelu, tokens, position, cache, work, logi
     linear_forward(h, wte, params[0:0], logits, False)
 
 
+@njit(**INLINE)
+def _kth_largest(values, k):
+    """The k-th largest of ``values`` (float64, reordered in place): Hoare's selection."""
+    target = len(values) - k  # its index in ascending order
+    low, high = 0, len(values) - 1
+    while low < high:
+        pivot = values[(low + high) // 2]
+        i, j = low, high
+        while i <= j:
+            while values[i] < pivot:
+                i += 1
+            while values[j] > pivot:
+                j -= 1
+            if i <= j:
+                values[i], values[j] = values[j], values[i]
+                i += 1
+                j -= 1
+        if target <= j:
+            high = j
+        elif target >= i:
+            low = i
+        else:
+            break
+    return values[target]
+
+
+@njit(**OPTIONS)
+def sample(logits, temperature, top_k, uniforms, weights, tokens):
+    """tokens (B,): each row of logits (B, V) drawn with its uniform, as ``numpy_gpt.sample_tokens``
+    (weights (2, V) float64: work)."""
+    V = logits.shape[1]
+    cumulative, selection = weights[0], weights[1]
+    for b in range(logits.shape[0]):
+        largest = -np.inf
+        for j in range(V):
+            s = np.float64(logits[b, j]) / temperature
+            cumulative[j] = s
+            largest = max(largest, s)
+        kth = -np.inf
+        if 0 < top_k < V:
+            selection[:] = cumulative
+            kth = _kth_largest(selection, top_k)
+        total = 0.0
+        last_possible = 0
+        for j in range(V):
+            w = math.exp(cumulative[j] - largest) if cumulative[j] >= kth else 0.0
+            if w > 0:
+                last_possible = j
+            total += w
+            cumulative[j] = total
+        threshold = uniforms[b] * total
+        token = 0
+        while token < last_possible and cumulative[token] <= threshold:
+            token += 1
+        tokens[b] = token
+
+
+@njit(**OPTIONS)
+def decode_tokens(params, index, n_head, gelu, tokens, position, cache, work, logits, uniforms, temperature, top_k,
+                  weights, drawn):
+    """drawn (n, B): n = len(uniforms) steps of ``decode_step`` and ``sample``, as ``numpy_gpt.decode_tokens``."""
+    for i in range(uniforms.shape[0]):
+        decode_step(params, index, n_head, gelu, tokens if i == 0 else drawn[i - 1], position + i, cache, work,
+                    logits)
+        sample(logits, temperature, top_k, uniforms[i], weights, drawn[i])
+
+
 @njit(**SUMMING)
 def _sum_of_squares(values):
     total = 0.0

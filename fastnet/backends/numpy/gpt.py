@@ -367,6 +367,46 @@ def cached_attention(qkv, _, config, cache, position):
 
 
 # ---------------------------------------------------------------------------
+# Sampling: the next token of each row, drawn with a uniform given by the caller
+
+@quiet
+def next_token_weights(logits, temperature, top_k):
+    """w (B, V) float64: exp(s − max s) with s = logits / temperature, zero below the top_k-th largest s
+    (top_k 0: no restriction; ties with the k-th are kept, as nanoGPT): the next-token distribution, unnormalised."""
+    scaled = logits.astype(np.float64) / temperature
+    if 0 < top_k < scaled.shape[-1]:
+        kth = np.partition(scaled, -top_k, axis=-1)[:, -top_k, None]
+        scaled = np.where(scaled < kth, -np.inf, scaled)
+    return np.exp(scaled - scaled.max(axis=-1, keepdims=True))
+
+
+def sample_tokens(logits, temperature, top_k, uniforms):
+    """tokens (B,) int64: row b's token drawn from next_token_weights with the uniform uniforms[b] in [0, 1).
+
+    The draw inverts the cumulative sum W_j = w_0 + ... + w_j (summed in order): the first j with
+    W_j > u · W_{V−1}, and never past the last token of nonzero weight (u · W_{V−1} rounded up to it).
+    """
+    weights = next_token_weights(logits, temperature, top_k)
+    cumulative = np.cumsum(weights, axis=-1)
+    tokens = (cumulative <= (uniforms * cumulative[:, -1])[:, None]).sum(axis=-1)
+    last_possible = weights.shape[-1] - 1 - np.argmax(weights[:, ::-1] > 0, axis=-1)
+    return np.minimum(tokens, last_possible).astype(np.int64)
+
+
+def decode_tokens(params, config, token, position, cache, uniforms, temperature, top_k):
+    """tokens (n, B): n = len(uniforms) steps of decode_step then sample_tokens, row i drawn with uniforms[i] (B,).
+
+    Step i appends the previous tokens (``token`` (B,) first) at position + i and draws from the logits after
+    them; the cache gains positions position .. position + n − 1 (all < context).
+    """
+    drawn = np.empty(uniforms.shape, np.int64)
+    for i, u in enumerate(uniforms):
+        token = drawn[i] = sample_tokens(decode_step(params, config, token, position + i, cache), temperature,
+                                         top_k, u)
+    return drawn
+
+
+# ---------------------------------------------------------------------------
 # The optimiser: gradient clipping and AdamW over the flat vector
 
 @quiet

@@ -1,0 +1,94 @@
+# The GPT's sampling, included into _gpt_kernels.pyx (after _decode_step): the draw of
+# numpy_gpt.sample_tokens and the compiled decoding loop of numpy_gpt.decode_tokens.
+
+# ---------------------------------------------------------------------------
+# Sampling (see numba.gpt_kernels.sample, the same algorithm)
+
+cdef double _kth_largest(double *values, long n, long k) noexcept nogil:
+    """The k-th largest of values[:n] (reordered in place): Hoare's selection."""
+    cdef long target = n - k, low = 0, high = n - 1, i, j
+    cdef double pivot, swap
+    while low < high:
+        pivot = values[(low + high) // 2]
+        i, j = low, high
+        while i <= j:
+            while values[i] < pivot:
+                i += 1
+            while values[j] > pivot:
+                j -= 1
+            if i <= j:
+                swap = values[i]
+                values[i] = values[j]
+                values[j] = swap
+                i += 1
+                j -= 1
+        if target <= j:
+            high = j
+        elif target >= i:
+            low = i
+        else:
+            break
+    return values[target]
+
+
+cdef void _sample_rows(real[:, ::1] logits, double temperature, long top_k, const double[::1] uniforms,
+                       double[:, ::1] weights, int64_t[::1] tokens) noexcept nogil:
+    cdef long B = logits.shape[0], V = logits.shape[1], b, j, token, last_possible
+    cdef double largest, kth, total, w, s, threshold
+    cdef double *cumulative = &weights[0, 0]
+    cdef double *selection = &weights[1, 0]
+    for b in range(B):
+        largest = -INFINITY
+        for j in range(V):
+            s = <double>logits[b, j] / temperature
+            cumulative[j] = s
+            largest = max(largest, s)
+        kth = -INFINITY
+        if 0 < top_k < V:
+            for j in range(V):
+                selection[j] = cumulative[j]
+            kth = _kth_largest(selection, V, top_k)
+        total = 0.0
+        last_possible = 0
+        for j in range(V):
+            w = exp(cumulative[j] - largest) if cumulative[j] >= kth else 0.0
+            if w > 0:
+                last_possible = j
+            total += w
+            cumulative[j] = total
+        threshold = uniforms[b] * total
+        token = 0
+        while token < last_possible and cumulative[token] <= threshold:
+            token += 1
+        tokens[b] = token
+
+
+def _sample(real[:, ::1] logits, double temperature, long top_k, const double[::1] uniforms, double[:, ::1] weights,
+            int64_t[::1] tokens):
+    with nogil:
+        _sample_rows(logits, temperature, top_k, uniforms, weights, tokens)
+
+
+def sample(logits, temperature, top_k, uniforms, weights, tokens):
+    """tokens (B,): each row of logits (B, V) drawn with its uniform (see ``numba.gpt_kernels.sample``)."""
+    _sample(logits, temperature, top_k, uniforms, weights, tokens)
+
+
+def _decode_tokens(real[::1] params, const int64_t[::1] index, long n_head, long gelu, const int64_t[::1] tokens,
+                   long position, real[:, :, :, :, :, ::1] cache, work, real[:, ::1] logits,
+                   const double[:, ::1] uniforms, double temperature, long top_k, double[:, ::1] weights,
+                   int64_t[:, ::1] drawn):
+    cdef long i
+    cdef const int64_t[::1] appended = tokens
+    for i in range(uniforms.shape[0]):
+        _decode_step(params, index, n_head, gelu, appended, position + i, cache, work, logits)
+        appended = drawn[i]
+        with nogil:
+            _sample_rows(logits, temperature, top_k, uniforms[i], weights, drawn[i])
+
+
+def decode_tokens(params, index, n_head, gelu, tokens, position, cache, work, logits, uniforms, temperature, top_k,
+                  weights, drawn):
+    """drawn (n, B): n steps of decode_step and sample (see ``numba.gpt_kernels.decode_tokens``)."""
+    _decode_tokens(params, index, n_head, gelu, tokens, position, cache, work, logits, uniforms, temperature, top_k,
+                   weights, drawn)
