@@ -132,13 +132,18 @@ def test_sampling_kernels_draw_the_reference_tokens(name, dtype):
     logits = rng.normal(0, 3, (16, 65)).astype(dtype)
     logits[1] = np.round(logits[1])  # ties, at the k-th largest too: nanoGPT keeps them all
     logits[2, ::2] = -1e30  # weights that underflow to 0: never drawn, even with u close to 1
+    logits[3, 7], logits[4, :] = np.nan, np.nan  # no distribution: -1
+    logits[5, 1], logits[6, :] = np.inf, -np.inf
+    logits[7, :3] = -np.inf  # tokens that cannot be drawn: fine
     uniforms = rng.random(16)
     uniforms[:3] = [0.0, np.nextafter(1.0, 0), 0.5]
     for top_k, temperature in SAMPLING:
         expected = numpy_gpt.sample_tokens(logits, temperature, top_k, uniforms)
         np.testing.assert_array_equal(kernels(name).sample_tokens(logits, temperature, top_k, uniforms), expected)
-    weights = numpy_gpt.next_token_weights(logits, 1.0, 0)
-    assert np.all(weights[np.arange(16), numpy_gpt.sample_tokens(logits, 1.0, 0, uniforms)] > 0)
+    tokens = numpy_gpt.sample_tokens(logits, 1.0, 0, uniforms)
+    assert tokens[3:7].tolist() == [-1] * 4 and tokens[7] >= 3
+    valid = np.flatnonzero(tokens >= 0)
+    assert np.all(numpy_gpt.next_token_weights(logits, 1.0, 0)[valid, tokens[valid]] > 0)
 
 
 @pytest.mark.parametrize("name", COMPILED)

@@ -280,6 +280,22 @@ def test_bad_targets_generation_and_tokenizer():
         model.tokenizer = "abc"
 
 
+@pytest.mark.parametrize("backend", fastnet.backends.available())
+@pytest.mark.parametrize("prompt_length", [2, 8])  # within the context (the compiled loop), and past it
+def test_generation_from_logits_that_overflow_refuses_instead_of_drawing_token_0(backend, prompt_length):
+    """Finite float32 parameters whose logits overflow to infinity: no token can be drawn from them."""
+    model = fastnet.GPT(11, context=8, n_layer=1, n_head=1, n_embd=8, dtype="float32", seed=0, backend=backend)
+    params = model.params
+    params[:11 * 8] = np.random.default_rng(0).choice([-1e38, 1e38], 11 * 8)  # the embedding, and the head
+    model.params = params
+    assert not np.isfinite(model.logits([1, 2])).all()
+    for call in (lambda: model.generate(np.arange(prompt_length) % 11, 5, seed=0),
+                 lambda: list(model.stream(np.arange(prompt_length) % 11, 5, seed=0)),
+                 lambda: model.next_token_probabilities(np.arange(prompt_length) % 11)):
+        with pytest.raises(ValueError, match="logits .* not finite"):
+            call()
+
+
 BAD_FITS = [
     (dict(tokens=np.zeros(8, np.int64)), ValueError, "context \\+ 1"),
     (dict(tokens=np.zeros(0, np.int64)), ValueError, "at least one"),

@@ -235,10 +235,10 @@ class CompiledGPTKernels:
         uniforms = _check_uniforms(uniforms, (steps, len(token)))
         temperature, top_k = _check_sampling(temperature, top_k)
         drawn = np.empty(uniforms.shape, np.int64)
-        self._drivers.decode_tokens(params, *_model(config), token, int(position), cache, work,
-                                    np.empty((len(token), config.vocab_size), params.dtype), uniforms, temperature,
-                                    top_k, np.empty((2, config.vocab_size)), drawn)
-        return drawn
+        count = self._drivers.decode_tokens(params, *_model(config), token, int(position), cache, work,
+                                            np.empty((len(token), config.vocab_size), params.dtype), uniforms,
+                                            temperature, top_k, np.empty((2, config.vocab_size)), drawn)
+        return drawn[:count]
 
     def bpe_merges(self, ids, word_of, weights, vocab_size):
         """numpy_gpt.bpe_merges, compiled (in one call), where its pair table of vocab_size² fits

@@ -58,12 +58,12 @@ GPT_DRIVERS = {
                     "logits (B, V) for tokens (B,) appended at position, reading and extending the key/value cache "
                     "(n_layer, 2, B, n_head, context, head size); work: compiled_gpt.DecodeWork"),
     "sample": (("logits", "temperature", "top_k", "uniforms", "weights", "tokens"),
-               "tokens (B,) int64: each row of logits (B, V) drawn with its uniform (B,) float64 "
-               "(numpy_gpt.sample_tokens); weights (2, V) float64: work"),
+               "tokens (B,) int64: each row of logits (B, V) drawn with its uniform (B,) float64, -1 where the "
+               "logits have no distribution (numpy_gpt.sample_tokens); weights (2, V) float64: work"),
     "decode_tokens": (("params", "index", "n_head", "gelu", "tokens", "position", "cache", "work", "logits",
                        "uniforms", "temperature", "top_k", "weights", "drawn"),
                       "drawn (n, B) int64: n = len(uniforms) steps of decode_step and sample from tokens (B,) "
-                      "at position (numpy_gpt.decode_tokens)"),
+                      "at position (numpy_gpt.decode_tokens); returns the rows drawn (fewer after a row with -1)"),
     "adamw": (("params", "grad", "m", "v", "decay_mask", "step", "lr", "beta1", "beta2", "eps", "weight_decay",
                "clip"),
               "one AdamW step after clipping grad's norm to clip (0: no clipping), in place; returns the norm"),

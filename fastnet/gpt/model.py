@@ -357,7 +357,11 @@ class GPT:
         temperature, top_k = _check_temperature(temperature), self._check_top_k(top_k)
         cache = self._kernels.new_cache(self._config, 1, self._dtype)
         last = self._kernels.prefill(self._finite_params(), self._config, rows[:, -self.context:], cache)
-        return _probabilities(last, temperature, top_k)[0]
+        p = _probabilities(last, temperature, top_k)[0]
+        if not np.isfinite(p).all():
+            raise ValueError(f"the GPT's logits are not finite (NaN or infinite): there is no distribution "
+                                     f"(its {self._dtype.name} parameters overflow)")
+        return p
 
     def _check_top_k(self, top_k):
         return None if top_k is None else min(check_int("top_k", top_k, 1), self.vocab_size)
@@ -423,7 +427,11 @@ class GPT:
                 tokens = kernels.decode_tokens(self._params, config, sequence[:, length - 1], position, cache,
                                                rng.random((steps, len(rows))), temperature, top_k)
                 position += steps
-            for token in tokens:
+            for drawn, token in enumerate(tokens, produced):
+                if token.min() < 0:
+                    raise ValueError(
+                        f"the GPT's logits for new token {drawn} are not finite (NaN or infinite): there is no "
+                        f"distribution (its {self._dtype.name} parameters overflow)")
                 yield token
             sequence[:, length:length + len(tokens)] = tokens.T
             length += len(tokens)

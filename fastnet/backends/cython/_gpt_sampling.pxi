@@ -34,15 +34,18 @@ cdef double _kth_largest(double *values, long n, long k) noexcept nogil:
 cdef void _sample_rows(real[:, ::1] logits, double temperature, long top_k, const double[::1] uniforms,
                        double[:, ::1] weights, int64_t[::1] tokens) noexcept nogil:
     cdef long B = logits.shape[0], V = logits.shape[1], b, j, token, last_possible
+    cdef bint defined
     cdef double largest, kth, total, w, s, threshold
     cdef double *cumulative = &weights[0, 0]
     cdef double *selection = &weights[1, 0]
     for b in range(B):
         largest = -INFINITY
+        defined = True  # no NaN or +inf logit
         for j in range(V):
             s = <double>logits[b, j] / temperature
             cumulative[j] = s
             largest = max(largest, s)
+            defined = defined and s < INFINITY
         kth = -INFINITY
         if 0 < top_k < V:
             for j in range(V):
@@ -56,6 +59,9 @@ cdef void _sample_rows(real[:, ::1] logits, double temperature, long top_k, cons
                 last_possible = j
             total += w
             cumulative[j] = total
+        if not (defined and total < INFINITY):  # no distribution (a NaN total too)
+            tokens[b] = -1
+            continue
         threshold = uniforms[b] * total
         token = 0
         while token < last_possible and cumulative[token] <= threshold:
@@ -78,17 +84,22 @@ def _decode_tokens(real[::1] params, const int64_t[::1] index, long n_head, long
                    long position, real[:, :, :, :, :, ::1] cache, work, real[:, ::1] logits,
                    const double[:, ::1] uniforms, double temperature, long top_k, double[:, ::1] weights,
                    int64_t[:, ::1] drawn):
-    cdef long i
+    cdef long i, b
     cdef const int64_t[::1] appended = tokens
     for i in range(uniforms.shape[0]):
         _decode_step(params, index, n_head, gelu, appended, position + i, cache, work, logits)
         appended = drawn[i]
         with nogil:
             _sample_rows(logits, temperature, top_k, uniforms[i], weights, drawn[i])
+        for b in range(drawn.shape[1]):
+            if drawn[i, b] < 0:
+                return i + 1
+    return uniforms.shape[0]
 
 
 def decode_tokens(params, index, n_head, gelu, tokens, position, cache, work, logits, uniforms, temperature, top_k,
                   weights, drawn):
-    """drawn (n, B): n steps of decode_step and sample (see ``numba.gpt_kernels.decode_tokens``)."""
-    _decode_tokens(params, index, n_head, gelu, tokens, position, cache, work, logits, uniforms, temperature, top_k,
+    """drawn (n, B): n steps of decode_step and sample (see ``numba.gpt_kernels.decode_tokens``); returns the
+    number of rows drawn."""
+    return _decode_tokens(params, index, n_head, gelu, tokens, position, cache, work, logits, uniforms, temperature, top_k,
                    weights, drawn)

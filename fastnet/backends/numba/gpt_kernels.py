@@ -508,10 +508,12 @@ def sample(logits, temperature, top_k, uniforms, weights, tokens):
     cumulative, selection = weights[0], weights[1]
     for b in range(logits.shape[0]):
         largest = -np.inf
+        defined = True  # no NaN or +inf logit
         for j in range(V):
             s = np.float64(logits[b, j]) / temperature
             cumulative[j] = s
             largest = max(largest, s)
+            defined &= s < np.inf
         kth = -np.inf
         if 0 < top_k < V:
             selection[:] = cumulative
@@ -524,6 +526,9 @@ def sample(logits, temperature, top_k, uniforms, weights, tokens):
                 last_possible = j
             total += w
             cumulative[j] = total
+        if not (defined and total < np.inf):  # no distribution (a NaN total too)
+            tokens[b] = -1
+            continue
         threshold = uniforms[b] * total
         token = 0
         while token < last_possible and cumulative[token] <= threshold:
@@ -534,11 +539,15 @@ def sample(logits, temperature, top_k, uniforms, weights, tokens):
 @njit(**OPTIONS)
 def decode_tokens(params, index, n_head, gelu, tokens, position, cache, work, logits, uniforms, temperature, top_k,
                   weights, drawn):
-    """drawn (n, B): n = len(uniforms) steps of ``decode_step`` and ``sample``, as ``numpy_gpt.decode_tokens``."""
+    """drawn (n, B): n = len(uniforms) steps of ``decode_step`` and ``sample``, as ``numpy_gpt.decode_tokens``;
+    returns the number of rows drawn (fewer than n after a row holding −1)."""
     for i in range(uniforms.shape[0]):
         decode_step(params, index, n_head, gelu, tokens if i == 0 else drawn[i - 1], position + i, cache, work,
                     logits)
         sample(logits, temperature, top_k, uniforms[i], weights, drawn[i])
+        if drawn[i].min() < 0:
+            return i + 1
+    return uniforms.shape[0]
 
 
 @njit(**SUMMING)

@@ -385,24 +385,28 @@ def sample_tokens(logits, temperature, top_k, uniforms):
 
     The draw inverts the cumulative sum W_j = w_0 + ... + w_j (summed in order): the first j with
     W_j > u · W_{V−1}, and never past the last token of nonzero weight (u · W_{V−1} rounded up to it).
+    A row whose weights have no finite sum (a NaN or +inf logit) has no distribution: its token is −1.
     """
     weights = next_token_weights(logits, temperature, top_k)
     cumulative = np.cumsum(weights, axis=-1)
     tokens = (cumulative <= (uniforms * cumulative[:, -1])[:, None]).sum(axis=-1)
     last_possible = weights.shape[-1] - 1 - np.argmax(weights[:, ::-1] > 0, axis=-1)
-    return np.minimum(tokens, last_possible).astype(np.int64)
+    return np.where(np.isfinite(cumulative[:, -1]), np.minimum(tokens, last_possible), -1).astype(np.int64)
 
 
 def decode_tokens(params, config, token, position, cache, uniforms, temperature, top_k):
     """tokens (n, B): n = len(uniforms) steps of decode_step then sample_tokens, row i drawn with uniforms[i] (B,).
 
     Step i appends the previous tokens (``token`` (B,) first) at position + i and draws from the logits after
-    them; the cache gains positions position .. position + n − 1 (all < context).
+    them; the cache gains positions position .. position + n − 1 (all < context). A row of −1 (logits with
+    no distribution, ``sample_tokens``) ends the loop: it is the last row returned.
     """
     drawn = np.empty(uniforms.shape, np.int64)
     for i, u in enumerate(uniforms):
         token = drawn[i] = sample_tokens(decode_step(params, config, token, position + i, cache), temperature,
                                          top_k, u)
+        if token.min() < 0:
+            return drawn[:i + 1]
     return drawn
 
 
