@@ -18,7 +18,7 @@ INIT_STD = 0.02  # nanoGPT: N(0, 0.02) for linear and embedding weights
 INIT_BLOCK = 1 << 20  # values drawn at a time when initialising
 MAX_NEW_TOKENS = 10**7  # tokens one generate/stream call draws per sequence
 MAX_GENERATED = 10**8  # tokens one generate call holds, prompts included (800 MB of int64)
-STREAM_CHUNK = 64  # tokens one compiled decoding call draws at most (the first calls draw 1, 2, 4, ...)
+STREAM_CHUNK = 64  # tokens one compiled decoding call draws at most (stream's first calls draw 1, 2, 4, ...)
 
 
 def _positive_int(argument, value):
@@ -379,7 +379,7 @@ class GPT:
         holds at most MAX_GENERATED (10**8) tokens, prompts included.
         """
         rows, single = as_tokens("tokens", tokens, self.vocab_size)
-        new = list(self._sample(rows, max_new_tokens, temperature, top_k, seed))
+        new = list(self._sample(rows, max_new_tokens, temperature, top_k, seed, first_chunk=STREAM_CHUNK))
         out = np.concatenate([rows] + [column[:, None] for column in new], axis=1)
         return out[0] if single else out
 
@@ -389,9 +389,10 @@ class GPT:
         The arguments are checked when ``stream`` is called, before anything is drawn.
         """
         rows, _ = as_tokens("tokens", tokens, self.vocab_size, batch=False)
-        return (int(column[0]) for column in self._sample(rows, max_new_tokens, temperature, top_k, seed))
+        return (int(column[0]) for column in self._sample(rows, max_new_tokens, temperature, top_k, seed,
+                                                          first_chunk=1))
 
-    def _sample(self, rows, max_new_tokens, temperature, top_k, seed):
+    def _sample(self, rows, max_new_tokens, temperature, top_k, seed, first_chunk):
         """An iterator of (B,) new tokens; arguments checked before the first one is drawn."""
         max_new_tokens = check_int("max_new_tokens", max_new_tokens, 0, MAX_NEW_TOKENS)
         if rows.size + len(rows) * max_new_tokens > MAX_GENERATED:
@@ -400,14 +401,14 @@ class GPT:
         temperature, top_k = _check_temperature(temperature), self._check_top_k(top_k)
         rng = self._rng if check_seed("seed", seed) is None else np.random.default_rng(seed)
         self._finite_params()
-        return self._sampled(rows, max_new_tokens, temperature, top_k, rng)
+        return self._sampled(rows, max_new_tokens, temperature, top_k, rng, first_chunk)
 
-    def _sampled(self, rows, count, temperature, top_k, rng):
+    def _sampled(self, rows, count, temperature, top_k, rng, first_chunk):
         """(B,) tokens, ``count`` of them: the first from the prompt's last logits; then, while the cache has
-        room, from the compiled loop ``decode_tokens`` (1, 2, 4, ... up to STREAM_CHUNK tokens a call, so that
-        ``stream`` shows the first ones at once); past the context, one full pass over the last ``context``
-        tokens each. Token i of every row is drawn with the i-th row of uniforms from ``rng`` whatever the
-        chunks, so every backend draws the same tokens from the same seed."""
+        room, from the compiled loop ``decode_tokens``, ``first_chunk`` tokens a call, doubling up to
+        STREAM_CHUNK (``stream`` starts at 1, to show the first ones at once); past the context, one full
+        pass over the last ``context`` tokens each. Token i of every row is drawn with the i-th row of
+        uniforms from ``rng`` whatever the chunks, so every backend draws the same tokens from the same seed."""
         kernels, config = self._kernels, self._config
         top_k = top_k or 0
         length = rows.shape[1]
@@ -417,7 +418,7 @@ class GPT:
         window = rows[:, -config.context:]
         logits = kernels.prefill(self._params, config, window, cache)
         position = window.shape[1]
-        produced, chunk = 0, 1
+        produced, chunk = 0, first_chunk
         while produced < count:
             if produced == 0 or position == config.context:
                 tokens = kernels.sample_tokens(logits, temperature, top_k, rng.random((1, len(rows)))[0])[None]
