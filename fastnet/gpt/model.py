@@ -360,7 +360,7 @@ class GPT:
         p = _probabilities(last, temperature, top_k)[0]
         if not np.isfinite(p).all():
             raise ValueError(f"the GPT's logits are not finite (NaN or infinite): there is no distribution "
-                                     f"(its {self._dtype.name} parameters overflow)")
+                             f"(its {self._dtype.name} parameters overflow)")
         return p
 
     def _check_top_k(self, top_k):

@@ -47,7 +47,7 @@ cdef void _sample_rows(real[:, ::1] logits, double temperature, long top_k, cons
             largest = max(largest, s)
             defined = defined and s < INFINITY
         kth = -INFINITY
-        if 0 < top_k < V:
+        if defined and 0 < top_k < V:
             for j in range(V):
                 selection[j] = cumulative[j]
             kth = _kth_largest(selection, V, top_k)

@@ -515,7 +515,7 @@ def sample(logits, temperature, top_k, uniforms, weights, tokens):
             largest = max(largest, s)
             defined &= s < np.inf
         kth = -np.inf
-        if 0 < top_k < V:
+        if defined and 0 < top_k < V:
             selection[:] = cumulative
             kth = _kth_largest(selection, top_k)
         total = 0.0
