@@ -2,9 +2,10 @@
 
 The per-example steps are inlined into the drivers (``numba.mlp_kernels``) by
 LLVM (``primitives.INLINE``): a call between compiled functions would cost
-reference-count updates on its array arguments. Inputs are rows of (index, value) pairs: the nonzero pixels
-of a CSR matrix, every pixel of a dense row, or every unit of the previous
-layer; all go through the same row operations (``numba.primitives``).
+reference-count updates on its array arguments. Inputs are rows of (index,
+value) pairs: the nonzero pixels of a CSR matrix, every pixel of a dense row,
+or every unit of the previous layer; all go through the same row operations
+(``numba.primitives``).
 """
 import numpy as np
 from numba import njit
