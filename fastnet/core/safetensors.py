@@ -12,7 +12,6 @@ Nothing in it is code: reading it runs none.
 array members, the metadata's texts the text members. Every problem raises
 ValueError naming the file, before more than the header is read.
 """
-import io
 import json
 import math
 import os
@@ -84,13 +83,6 @@ def split_members(members):
     if integers:
         metadata[INTEGERS] = json.dumps(integers)
     return tensors, metadata
-
-
-def to_bytes(tensors, metadata=None):
-    """The file ``write`` makes, as bytes."""
-    buffer = io.BytesIO()
-    write(buffer, tensors, metadata)
-    return buffer.getvalue()
 
 
 def _stored(kind):
@@ -201,10 +193,6 @@ class SafetensorsFile:
 
     def tensor_names(self):
         return list(self._tensors)
-
-    @property
-    def metadata(self):
-        return dict(self._metadata)
 
     def array(self, name, *, shape=None, dtypes=None, mismatch=None):
         """Tensor ``name``; with ``shape`` (and ``dtypes``) given, anything else is refused unread."""
