@@ -68,6 +68,26 @@ def test_a_gpt_file_claiming_huge_sizes_is_refused_at_once(tmp_path, key):
     assert result.returncode == 0 and "refused:" in result.stdout and "params" in result.stdout, result
 
 
+@pytest.mark.parametrize("key", ["n_layer", "n_embd"])
+def test_a_safetensors_gpt_file_claiming_huge_sizes_is_refused_at_once(tmp_path, key):
+    """Item 1 for .safetensors files, whose parameters are one tensor per name: the names are not listed whole
+    before the first missing or misshapen tensor is found."""
+    from fastnet.core import safetensors
+
+    saved = tiny_gpt().save(tmp_path / "gpt.safetensors")
+    with safetensors.SafetensorsFile(saved) as file:
+        tensors = {name: file.array(name) for name in file.tensor_names()}
+        metadata = {name: file.text(name) for name in file.names() if name not in tensors}
+    config = dict(tiny_gpt().config, **{key: 2**31 - 1})
+    if key == "n_embd":
+        config["n_head"] = 2**31 - 1
+    with open(tmp_path / "crafted.safetensors", "wb") as out:
+        safetensors.write(out, tensors, dict(metadata, config=json.dumps(config)))
+    result = run_python(f"import fastnet\ntry:\n    fastnet.load({str(tmp_path / 'crafted.safetensors')!r})\n"
+                        f"except ValueError as e:\n    print('refused:', e)", timeout=60)
+    assert result.returncode == 0 and "refused:" in result.stdout and "member" in result.stdout, result
+
+
 def test_count_params_is_arithmetic():
     """Item 1: the count every check uses equals the layout's tensor by tensor, for every shape."""
     from fastnet.gpt import layout

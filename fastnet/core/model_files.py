@@ -37,9 +37,14 @@ def write_atomically(path, arrays):
     return replace_atomically(path, lambda out: safetensors.write(out, *safetensors.split_members(arrays)))
 
 
-def flat_params(file, shapes):
-    """The flat parameter vector of a file that holds it as named tensors, ``shapes`` = [(name, shape)] in the
-    vector's order; each tensor checked (float32 or float64, all one dtype) before the next is read."""
+def flat_params(file, count, shapes, mismatch=None):
+    """The flat parameter vector (float32 or float64) of a model of ``count`` parameters whose tensors are
+    ``shapes``, (name, shape) pairs in the vector's order: the member ``params`` (``mismatch(found shape)`` words a
+    wrong size), or, as a .safetensors file holds it, one member per tensor, each checked (all one dtype) before the
+    next is read. ``shapes`` is walked only in the second case, as far as the file holds its tensors (a file may
+    claim sizes too large to list)."""
+    if "params" in file:
+        return file.array("params", shape=(count,), dtypes=("float32", "float64"), mismatch=mismatch)
     parts = []
     for name, shape in shapes:
         parts.append(file.array(name, shape=shape, dtypes=("float32", "float64")))

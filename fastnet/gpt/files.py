@@ -73,10 +73,7 @@ def read(file):
         check_config(Config(**config))
     except ValueError as exc:
         raise ValueError(f"{file.path}: config: {exc}") from None
-    if "params" in file:
-        params = file.array("params", shape=(count_params(Config(**config)),), dtypes=("float32", "float64"))
-    else:
-        params = model_files.flat_params(file, tensor_shapes(Config(**config)))
+    params = model_files.flat_params(file, count_params(Config(**config)), tensor_shapes(Config(**config)))
     tokenizer = None
     if "tokenizer" in file:
         try:

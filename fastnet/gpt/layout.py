@@ -96,28 +96,26 @@ def check_config(config):
 
 
 def tensor_shapes(config):
-    """[(name, shape), ...] in the order of the flat vector (see the module docstring)."""
+    """(name, shape) of every tensor in the order of the flat vector (see the module docstring), one at a time: a
+    config may claim more layers than could be listed (``count_params`` counts them by arithmetic)."""
     C = config.n_embd
-    shapes = [(TIED_NAME, (config.vocab_size, C)), ("transformer.wpe.weight", (config.context, C))]
+    yield TIED_NAME, (config.vocab_size, C)
+    yield "transformer.wpe.weight", (config.context, C)
 
-    def add(prefix, out_features, in_features=None):
-        if in_features is None:  # a LayerNorm
-            shapes.append((f"{prefix}.weight", (out_features,)))
-        else:
-            shapes.append((f"{prefix}.weight", (out_features, in_features)))
+    def layer(prefix, out_features, in_features=None):
+        yield f"{prefix}.weight", (out_features,) if in_features is None else (out_features, in_features)
         if config.bias:
-            shapes.append((f"{prefix}.bias", (out_features,)))
+            yield f"{prefix}.bias", (out_features,)
 
     for i in range(config.n_layer):
         block = f"transformer.h.{i}"
-        add(f"{block}.ln_1", C)
-        add(f"{block}.attn.c_attn", 3 * C, C)
-        add(f"{block}.attn.c_proj", C, C)
-        add(f"{block}.ln_2", C)
-        add(f"{block}.mlp.c_fc", 4 * C, C)
-        add(f"{block}.mlp.c_proj", C, 4 * C)
-    add("transformer.ln_f", C)
-    return shapes
+        yield from layer(f"{block}.ln_1", C)  # a LayerNorm: weight (and bias) of C
+        yield from layer(f"{block}.attn.c_attn", 3 * C, C)
+        yield from layer(f"{block}.attn.c_proj", C, C)
+        yield from layer(f"{block}.ln_2", C)
+        yield from layer(f"{block}.mlp.c_fc", 4 * C, C)
+        yield from layer(f"{block}.mlp.c_proj", C, 4 * C)
+    yield from layer("transformer.ln_f", C)
 
 
 def count_params(config):

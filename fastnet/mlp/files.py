@@ -58,12 +58,9 @@ def read_network(file):
         raise ValueError(f"{file.path}: invalid network metadata (sizes must list at least two positive layer "
                          f"widths; got {widths})")
     expected = count_params(widths)
-    if "params" in file:
-        params = file.array("params", shape=(expected,), dtypes=("float32", "float64"),
-                            mismatch=lambda found: f"holds {math.prod(found)} parameters, but sizes {widths} need "
-                                                   f"{expected}")
-    else:
-        params = flat_params(file, tensor_shapes(widths))
+    params = flat_params(file, expected, tensor_shapes(widths),
+                         mismatch=lambda found: f"holds {math.prod(found)} parameters, but sizes {widths} need "
+                                                f"{expected}")
     if file.text("dtype", params.dtype.name) != params.dtype.name:
         raise ValueError(f"{file.path}: metadata says dtype {file.text('dtype')}, but params are {params.dtype}")
     cost = file.text("cost")
