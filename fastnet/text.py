@@ -14,7 +14,7 @@ import re
 import numpy as np
 
 from . import byte_level
-from .core.checks import check_int, is_integer
+from .core.checks import check_choice, check_int, is_integer
 from .core.storage import json_value, read_bytes, replace_atomically
 
 
@@ -80,6 +80,8 @@ class CharTokenizer:
 # runs of punctuation, runs of spaces; every character falls in one chunk.
 # Merges never cross chunks, so tokens are words or pieces of words.
 SPLIT_PATTERN = re.compile(r" ?[^\W\d_]+| ?\d+| ?[^\s\w]+|_+|\s+(?!\S)|\s+|.", re.DOTALL)
+# How a BPETokenizer cuts text into chunks: its ``split`` -> the compiled pattern (GPT-2's built on first use).
+SPLIT_PATTERNS = {"fastnet": lambda: SPLIT_PATTERN, "gpt2": byte_level.gpt2_split_pattern}
 
 
 class BPETokenizer:
@@ -100,7 +102,6 @@ class BPETokenizer:
     """
 
     kind = "bpe"
-    SPLITS = ("fastnet", "gpt2")
     CACHED_CHUNKS = 8192  # the chunk cache's bound (least recently used dropped first): a server stays bounded
     CACHED_CHUNK_LENGTH = 64  # longer chunks are encoded each time
 
@@ -109,9 +110,8 @@ class BPETokenizer:
             merges = merges.tolist()
         if not isinstance(merges, (list, tuple)):
             raise ValueError(f"merges must be a list of pairs of token ids; got {type(merges).__name__}")
-        if split not in self.SPLITS:
-            raise ValueError(f"split must be one of {', '.join(map(repr, self.SPLITS))}; got {split!r}")
-        self._split, self._add_prefix_space = split, bool(add_prefix_space)
+        self._split = check_choice("split", split, SPLIT_PATTERNS)
+        self._add_prefix_space = bool(add_prefix_space)
         self._numbered = tokens is not None
         if self._numbered:
             if not (isinstance(tokens, (list, tuple)) and all(isinstance(t, bytes) and t for t in tokens)):
@@ -171,10 +171,8 @@ class BPETokenizer:
         if not isinstance(text, str) or not text:
             raise ValueError("text must be a non-empty str")
         vocab_size = check_int("vocab_size", vocab_size, 256)
-        if split not in cls.SPLITS:
-            raise ValueError(f"split must be one of {', '.join(map(repr, cls.SPLITS))}; got {split!r}")
+        pattern = SPLIT_PATTERNS[check_choice("split", split, SPLIT_PATTERNS)]()
         kernels = backends.load_gpt(backend)[1]
-        pattern = byte_level.gpt2_split_pattern() if split == "gpt2" else SPLIT_PATTERN
         chunks = collections.Counter(pattern.findall(text))
         words = [chunk.encode("utf-8") for chunk in chunks]
         ids = np.frombuffer(b"".join(words), np.uint8).astype(np.int64)
@@ -248,7 +246,7 @@ class BPETokenizer:
     @property
     def split_pattern(self):
         """The compiled pattern whose matches are the chunks merges stay within."""
-        return byte_level.gpt2_split_pattern() if self._split == "gpt2" else SPLIT_PATTERN
+        return SPLIT_PATTERNS[self._split]()
 
     def _encode_chunk(self, chunk):
         cached = self._chunk_cache.get(chunk)
