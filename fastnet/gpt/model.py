@@ -357,14 +357,22 @@ class GPT:
         temperature, top_k = _check_temperature(temperature), self._check_top_k(top_k)
         cache = self._kernels.new_cache(self._config, 1, self._dtype)
         last = self._kernels.prefill(self._finite_params(), self._config, rows[:, -self.context:], cache)
-        p = _probabilities(last, temperature, top_k)[0]
-        if not np.isfinite(p).all():
-            raise ValueError(f"the GPT's logits are not finite (NaN or infinite): there is no distribution "
-                             f"(its {self._dtype.name} parameters overflow)")
-        return p
+        from ..backends.numpy.gpt import next_token_weights  # the reference: imported when a GPT runs
+
+        weights = next_token_weights(last, temperature, top_k)[0]
+        total = weights.sum()
+        if not math.isfinite(total):
+            raise self._no_distribution("the next token")
+        return weights / total
 
     def _check_top_k(self, top_k):
-        return None if top_k is None else min(check_int("top_k", top_k, 1), self.vocab_size)
+        """``top_k`` as the kernels take it: at most vocab_size, 0 (every token) for None."""
+        return 0 if top_k is None else min(check_int("top_k", top_k, 1), self.vocab_size)
+
+    def _no_distribution(self, what):
+        """The error for logits of ``what`` that give no distribution to draw from (``numpy_gpt.sample_tokens``)."""
+        return ValueError(f"the GPT's logits for {what} are not finite (NaN or infinite): there is no distribution "
+                          f"(its {self._dtype.name} parameters overflow)")
 
     def generate(self, tokens, max_new_tokens, *, temperature=1.0, top_k=None, seed=None):
         """The sequence(s) ``tokens`` (T,) or (B, T) followed by ``max_new_tokens`` sampled tokens.
@@ -410,7 +418,6 @@ class GPT:
         pass over the last ``context`` tokens each. Token i of every row is drawn with the i-th row of
         uniforms from ``rng`` whatever the chunks, so every backend draws the same tokens from the same seed."""
         kernels, config = self._kernels, self._config
-        top_k = top_k or 0
         length = rows.shape[1]
         sequence = np.empty((len(rows), length + count), np.int64)  # the prompt, then each token drawn
         sequence[:, :length] = rows
@@ -430,9 +437,7 @@ class GPT:
                 position += steps
             for drawn, token in enumerate(tokens, produced):
                 if token.min() < 0:
-                    raise ValueError(
-                        f"the GPT's logits for new token {drawn} are not finite (NaN or infinite): there is no "
-                        f"distribution (its {self._dtype.name} parameters overflow)")
+                    raise self._no_distribution(f"new token {drawn}")
                 yield token
             sequence[:, length:length + len(tokens)] = tokens.T
             length += len(tokens)
@@ -496,11 +501,3 @@ def _check_temperature(temperature):
         return check_positive_finite("temperature", temperature)
     except TypeError as exc:
         raise ValueError(str(exc)) from None
-
-
-def _probabilities(logits, temperature, top_k=None):
-    """softmax(logits / temperature) over each row of (B, V) in float64, zero outside the top_k likeliest."""
-    from ..backends.numpy.gpt import next_token_weights  # the reference: imported when a GPT runs
-
-    weights = next_token_weights(logits, temperature, top_k or 0)
-    return weights / weights.sum(axis=-1, keepdims=True)
