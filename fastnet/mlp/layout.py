@@ -40,8 +40,8 @@ def tensor_shapes(sizes):
 def named_views(flat, sizes):
     """[(name, view into ``flat``)] in the order and with the names of ``tensor_shapes``."""
     weights, biases = split_params(flat, sizes)
-    return [(name, view) for layer in range(len(weights))
-            for name, view in ((f"{2 * layer}.weight", weights[layer]), (f"{2 * layer}.bias", biases[layer]))]
+    views = [view for pair in zip(weights, biases) for view in pair]
+    return [(name, view) for (name, _), view in zip(tensor_shapes(sizes), views)]
 
 
 def sizes_array(sizes):
