@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from ..text import CharTokenizer
+from . import THREAD_VARIABLES
 
 NANOGPT_FILES = ("train.py", "model.py", "configurator.py", os.path.join("config", "train_shakespeare_char.py"))
 
@@ -71,8 +72,7 @@ def run(checkout, *, iters=2000, threads=1, stream=None):
 
     stream = sys.stdout if stream is None else stream
     check_checkout(checkout)
-    env = dict(os.environ, **{name: str(threads) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                                                             "OPENBLAS_NUM_THREADS")})
+    env = dict(os.environ, **{name: str(threads) for name in THREAD_VARIABLES})
     results = {}
     with tempfile.TemporaryDirectory() as work:
         for name in NANOGPT_FILES:
