@@ -33,8 +33,25 @@ for epoch in range(4):
     start = time.perf_counter()
     kernels.sgd_epoch(params, sizes, 0, 0, 0, inputs, Y, order, 10, 3.0)
     times.append(time.perf_counter() - start)
-print(json.dumps(times[1:]))
+print(json.dumps({backend: times[1:]}))
 """
+BACKENDS = ("numba", "cython")
+
+
+def alternate(old, new, child, argument_lists, rounds):
+    """{(key, "old" or "new"): [values]}: every round, for each list of ``argument_lists``, one fresh process per
+    tree, alternating, runs ``child`` (Python code) with those arguments from that tree on one thread; its last
+    line of output is JSON, {key: value or [values]}."""
+    environment = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+    values = {}
+    for _ in range(rounds):
+        for arguments in argument_lists:
+            for side, tree in (("old", os.path.abspath(old)), ("new", os.path.abspath(new))):
+                result = subprocess.run([sys.executable, "-c", child, *arguments], cwd=tree, check=True,
+                                        capture_output=True, text=True, env=dict(environment, PYTHONPATH=tree))
+                for key, value in json.loads(result.stdout.splitlines()[-1]).items():
+                    values.setdefault((key, side), []).extend(value if isinstance(value, list) else [value])
+    return values
 
 
 def main():
@@ -47,18 +64,11 @@ def main():
     if not args.data:
         parser.error("--data DIR (the MNIST files; or set FASTNET_DATA) is needed")
     args.data = os.path.abspath(args.data)  # the children run in each tree's folder
-    environment = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
-    times = {}
-    for _ in range(args.rounds):
-        for backend in ("numba", "cython"):
-            for tree in (args.old, args.new):
-                result = subprocess.run([sys.executable, "-c", CHILD, backend, args.data], cwd=tree, check=True,
-                                        capture_output=True, text=True, env=dict(environment, PYTHONPATH=tree))
-                times.setdefault((backend, tree), []).extend(json.loads(result.stdout.splitlines()[-1]))
-    for backend in ("numba", "cython"):
-        old, new = (statistics.median(times[backend, tree]) for tree in (args.old, args.new))
+    times = alternate(args.old, args.new, CHILD, [[backend, args.data] for backend in BACKENDS], args.rounds)
+    for backend in BACKENDS:
+        old, new = (statistics.median(times[backend, side]) for side in ("old", "new"))
         print(f"{backend}: old {1000 * old:.1f} ms, new {1000 * new:.1f} ms per epoch (median of "
-              f"{len(times[backend, args.new])}), new / old {new / old:.3f}")
+              f"{len(times[backend, 'new'])}), new / old {new / old:.3f}")
 
 
 if __name__ == "__main__":

@@ -11,11 +11,9 @@ alternating, each timing ``generate`` on nanoGPT's CPU configuration
 new / old.
 """
 import argparse
-import json
-import os
 import statistics
-import subprocess
-import sys
+
+from ab_epoch import alternate  # scripts/ is on the path when a script in it runs
 
 CHILD = r"""
 import json, time
@@ -44,18 +42,9 @@ def main():
     parser.add_argument("new")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    environment = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
-    rates = {}
-    for _ in range(args.rounds):
-        for tree in (args.old, args.new):
-            tree = os.path.abspath(tree)
-            result = subprocess.run([sys.executable, "-c", CHILD], cwd=tree, check=True, capture_output=True,
-                                    text=True, env=dict(environment, PYTHONPATH=tree))
-            for key, rate in json.loads(result.stdout.splitlines()[-1]).items():
-                rates.setdefault((key, tree), []).append(rate)
-    old, new = os.path.abspath(args.old), os.path.abspath(args.new)
+    rates = alternate(args.old, args.new, CHILD, [[]], args.rounds)
     for key in sorted({key for key, _ in rates}):
-        before, after = statistics.median(rates[key, old]), statistics.median(rates[key, new])
+        before, after = statistics.median(rates[key, "old"]), statistics.median(rates[key, "new"])
         print(f"{key}: old {before:,.0f} tokens/s, new {after:,.0f} tokens/s, new / old {after / before:.2f}")
 
 
