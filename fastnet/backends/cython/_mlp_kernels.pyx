@@ -24,6 +24,10 @@ cdef extern from "rows.h" nogil:
                                const float *delta)
     void fastnet_update_rows_d(double *w, long width, const int32_t *rows, const double *values, long count,
                                const double *delta)
+    void fastnet_update_rows_by_batch_f(float *w, long width, long count, const float *values, long value_stride,
+                                        const float *delta, long delta_stride, long examples)
+    void fastnet_update_rows_by_batch_d(double *w, long width, long count, const double *values, long value_stride,
+                                        const double *delta, long delta_stride, long examples)
     float fastnet_dot_f(const float *a, const float *b, long n)
     double fastnet_dot_d(const double *a, const double *b, long n)
     float fastnet_normal_cdf_f(float z)
@@ -32,6 +36,7 @@ cdef extern from "rows.h" nogil:
     double fastnet_normal_pdf_d(double z)
     void fastnet_sigmoid_tiles_f(float *x, long width)
     void fastnet_sigmoid_tiles_d(double *x, long width)
+    void fastnet_prefetch "__builtin_prefetch"(const void *address)
     void fastnet_prefetch_csr_row(const int64_t *indptr, const int32_t *indices, const void *values,
                                   size_t value_size, long example)
 
@@ -125,7 +130,8 @@ def gradient_kernel(const real[::1] params, const int64_t[::1] sizes, long activ
             forward(&packed[0], sizes, layout, activation, output, rows, vals, count, &all_rows[0], &acts[0], z_slots)
             backward(&packed[0], sizes, layout, activation, cost, &acts[0], z_slots, &targets[k * n_out],
                      &all_rows[0], &deltas[0])
-            add_outer_products(&sums[0], sizes, layout, 1, rows, vals, count, &all_rows[0], &acts[0], &deltas[0])
+            update_rows(&sums[layout.w_base[0]], padded(sizes[1]), rows, vals, count, &deltas[0])
+            add_hidden_outer_products(&sums[0], sizes, layout, &acts[0], &deltas[0], 0, 1)
         fastnet_restore_mxcsr(mxcsr)
         unpack(sums, sizes, grad, layout)
         for i in range(grad.shape[0]):
@@ -182,7 +188,7 @@ def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation
     cdef int32_t[:, ::1] row_idx = np.empty((slots, sizes[0] + 1), np.int32)
     cdef long[::1] counts = np.zeros(slots, np.int_)
     cdef int32_t[::1] all_rows = _all_rows(sizes)
-    cdef long start, k, m, example, n_out = sizes[sizes.shape[0] - 1]
+    cdef long start, k, l, m, example, ahead, n_out = sizes[sizes.shape[0] - 1]
     cdef const int32_t *rows
     cdef const real *vals
     cdef real step, keep = <real>(1 - eta * l2), decay = <real>(eta * l2), mu = <real>momentum
@@ -202,18 +208,34 @@ def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation
         start = 0
         while start < n:
             m = min(batch_size, n - start)
+            # Layer by layer across the batch: each example's passes are one long chain of dependent steps,
+            # the examples' chains are independent, and the processor overlaps neighbouring ones.
             for k in range(m):
                 example = order[start + k]
-                if mode == _CSR and start + k + _PREFETCH_AHEAD < n:
-                    fastnet_prefetch_csr_row(&indptr[0], index_data, value_data, sizeof(real),
-                                             order[start + k + _PREFETCH_AHEAD])
+                if start + k + _PREFETCH_AHEAD < n:  # the next examples' inputs and targets, found from indptr
+                    ahead = order[start + k + _PREFETCH_AHEAD]
+                    fastnet_prefetch(&targets[ahead * n_out])
+                    if mode == _CSR:
+                        fastnet_prefetch_csr_row(&indptr[0], index_data, value_data, sizeof(real), ahead)
+                        if start + k + 2 * _PREFETCH_AHEAD < n:
+                            fastnet_prefetch(&indptr[order[start + k + 2 * _PREFETCH_AHEAD]])
                 counts[k] = example_inputs(mode, example, sizes[0], dense_data, &indptr[0], index_data,
                                            value_data, &all_rows[0], &row_idx[k, 0], &row_val[k, 0], &rows, &vals)
-                forward(&packed[0], sizes, layout, activation, output, rows, vals, counts[k], &all_rows[0],
-                        &acts[k, 0], &zs[k, 0] if keep_z else NULL)
-                backward(&packed[0], sizes, layout, activation, cost, &acts[k, 0], &zs[k, 0] if keep_z else NULL,
-                         &targets[example * n_out], &all_rows[0], &deltas[k, 0])
-                if measure:
+                forward_layer(0, &packed[0], sizes, layout, activation, output, rows, vals, counts[k], &all_rows[0],
+                              &acts[k, 0], &zs[k, 0] if keep_z else NULL)
+            for l in range(1, layout.layers):
+                for k in range(m):
+                    forward_layer(l, &packed[0], sizes, layout, activation, output, NULL, NULL, 0, &all_rows[0],
+                                  &acts[k, 0], &zs[k, 0] if keep_z else NULL)
+            for k in range(m):
+                output_deltas(sizes, layout, cost, &acts[k, 0], &targets[order[start + k] * n_out], &deltas[k, 0])
+            for l in range(layout.layers - 1, 0, -1):
+                for k in range(m):
+                    backward_layer(l, &packed[0], sizes, layout, activation, &acts[k, 0],
+                                   &zs[k, 0] if keep_z else NULL, &all_rows[0], &deltas[k, 0])
+            if measure:
+                for k in range(m):
+                    example = order[start + k]
                     cost_sum += example_cost(cost, &acts[k, last], &targets[example * n_out], n_out, tiny)
                     right += first_largest(&acts[k, last], n_out) == first_largest(&targets[example * n_out], n_out)
             step = <real>(-(eta / m))
@@ -222,14 +244,14 @@ def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation
             elif l2 > 0:
                 decay_weights(&packed[0], layout, keep)
             for k in range(m):
-                example = order[start + k]
+                scale_vector(&deltas[k, 0], layout.slots_size, step)
                 if mode == _COMPACT:  # reuse the pairs gathered in the first phase
                     rows, vals = &row_idx[k, 0], &row_val[k, 0]
                 else:
-                    example_inputs(mode, example, sizes[0], dense_data, &indptr[0], index_data, value_data,
+                    example_inputs(mode, order[start + k], sizes[0], dense_data, &indptr[0], index_data, value_data,
                                    &all_rows[0], &row_idx[k, 0], &row_val[k, 0], &rows, &vals)
-                add_outer_products(update_target, sizes, layout, step, rows, vals, counts[k], &all_rows[0],
-                                   &acts[k, 0], &deltas[k, 0])
+                update_rows(update_target + layout.w_base[0], padded(sizes[1]), rows, vals, counts[k], &deltas[k, 0])
+            add_hidden_outer_products(update_target, sizes, layout, &acts[0, 0], &deltas[0, 0], layout.slots_size, m)
             if use_momentum:
                 momentum_step(&packed[0], &steps[0], &packed_velocity[0], sizes, layout, mu, decay)
             start += m

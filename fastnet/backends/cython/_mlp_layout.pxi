@@ -106,15 +106,17 @@ cdef inline void update_rows(real *w, long width, const int32_t *rows, const rea
 
 
 
+cdef inline void update_rows_by_batch(real *w, long width, long count, const real *values, long value_stride,
+                                      const real *delta, long delta_stride, long examples) noexcept nogil:
+    if real is float:
+        fastnet_update_rows_by_batch_f(w, width, count, values, value_stride, delta, delta_stride, examples)
+    else:
+        fastnet_update_rows_by_batch_d(w, width, count, values, value_stride, delta, delta_stride, examples)
+
+
+
 cdef inline void scale_vector(real *x, long width, real s) noexcept nogil:
     """x[0:width] *= s"""
     cdef long j
     for j in range(width):
         x[j] *= s
-
-
-cdef inline void add_vector(real *x, const real *y, long width) noexcept nogil:
-    """x[0:width] += y[0:width]"""
-    cdef long j
-    for j in range(width):
-        x[j] += y[j]

@@ -1,54 +1,76 @@
-# One example through the network (see numba.mlp_steps): forward, backward, its gradient's
-# contribution, and how its inputs are found. Included by _mlp_kernels.pyx.
+# Examples through the network (see numba.mlp_steps): forward and backward a layer at a time, the
+# gradient's contribution, and how the inputs are found. Included by _mlp_kernels.pyx.
+
+cdef inline void forward_layer(long l, real *packed, const int64_t[::1] sizes, Layout layout, long activation,
+                               long output, const int32_t *rows, const real *values, long count,
+                               const int32_t *all_rows, real *acts, real *zs) noexcept nogil:
+    """acts + slot[l] = a_{l+1} = f(z_{l+1}) for one example (layer 0 reads its input pairs); z_{l+1} kept in
+    zs + slot[l] unless zs is NULL."""
+    cdef long j, width = padded(sizes[l + 1])
+    if l == 0:
+        accumulate_rows(packed + layout.w_base[0], width, packed + layout.b_base[0], rows, values, count,
+                        acts + layout.slot[0])
+    else:
+        accumulate_rows(packed + layout.w_base[l], width, packed + layout.b_base[l], all_rows,
+                        acts + layout.slot[l - 1], sizes[l], acts + layout.slot[l])
+    if zs != NULL:
+        for j in range(width):
+            zs[layout.slot[l] + j] = acts[layout.slot[l] + j]
+    activate_layer(activation, output, l, layout.layers, acts + layout.slot[l], sizes[l + 1], width)
+
 
 cdef void forward(real *packed, const int64_t[::1] sizes, Layout layout, long activation, long output,
                   const int32_t *rows, const real *values, long count, const int32_t *all_rows,
                   real *acts, real *zs) noexcept nogil:
-    """acts + slot[l] = a_{l+1} = f(z_{l+1}) for every layer; z_{l+1} kept in zs + slot[l] unless zs is NULL."""
-    cdef long l, j, width, layers = layout.layers
-    for l in range(layers):
-        width = padded(sizes[l + 1])
-        if l == 0:
-            accumulate_rows(packed + layout.w_base[0], width, packed + layout.b_base[0], rows, values, count,
-                            acts + layout.slot[0])
-        else:
-            accumulate_rows(packed + layout.w_base[l], width, packed + layout.b_base[l], all_rows,
-                            acts + layout.slot[l - 1], sizes[l], acts + layout.slot[l])
-        if zs != NULL:
-            for j in range(width):
-                zs[layout.slot[l] + j] = acts[layout.slot[l] + j]
-        activate_layer(activation, output, l, layers, acts + layout.slot[l], sizes[l + 1], width)
+    """forward_layer for every layer of one example."""
+    cdef long l
+    for l in range(layout.layers):
+        forward_layer(l, packed, sizes, layout, activation, output, rows, values, count, all_rows, acts, zs)
+
+
+cdef inline void output_deltas(const int64_t[::1] sizes, Layout layout, long cost, const real *acts,
+                               const real *target, real *deltas) noexcept nogil:
+    """deltas + slot[L-1] = δ_L of one example, from its outputs and target."""
+    cdef long j, out = layout.slot[layout.layers - 1]
+    for j in range(sizes[layout.layers]):
+        deltas[out + j] = output_error(cost, acts[out + j], target[j])
+
+
+cdef inline void backward_layer(long l, real *packed, const int64_t[::1] sizes, Layout layout, long activation,
+                                const real *acts, const real *zs, const int32_t *all_rows,
+                                real *deltas) noexcept nogil:
+    """deltas + slot[l-1] = δ_l = (W_lᵀ δ_{l+1}) ⊙ f'(z_l) of one example (l >= 1), from δ_{l+1}."""
+    accumulate_rows(packed + layout.n_base[l], padded(sizes[l]), packed + layout.zero_base, all_rows,
+                    deltas + layout.slot[l], sizes[l + 1], deltas + layout.slot[l - 1])
+    times_derivative(activation, deltas + layout.slot[l - 1], acts + layout.slot[l - 1],
+                     NULL if zs == NULL else zs + layout.slot[l - 1], padded(sizes[l]))
 
 
 cdef void backward(real *packed, const int64_t[::1] sizes, Layout layout, long activation, long cost,
                    const real *acts, const real *zs, const real *target, const int32_t *all_rows,
                    real *deltas) noexcept nogil:
-    """deltas + slot[l] = δ_{l+1} for every layer, from forward's activations (and z, where kept)."""
-    cdef long l, j, layers = layout.layers, out = layout.slot[layers - 1]
-    for j in range(sizes[layers]):
-        deltas[out + j] = output_error(cost, acts[out + j], target[j])
-    for l in range(layers - 1, 0, -1):
-        accumulate_rows(packed + layout.n_base[l], padded(sizes[l]), packed + layout.zero_base, all_rows,
-                        deltas + layout.slot[l], sizes[l + 1], deltas + layout.slot[l - 1])
-        times_derivative(activation, deltas + layout.slot[l - 1], acts + layout.slot[l - 1],
-                         NULL if zs == NULL else zs + layout.slot[l - 1], padded(sizes[l]))
+    """deltas + slot[l] = δ_{l+1} for every layer of one example, from forward's activations (and z, where kept)."""
+    cdef long l
+    output_deltas(sizes, layout, cost, acts, target, deltas)
+    for l in range(layout.layers - 1, 0, -1):
+        backward_layer(l, packed, sizes, layout, activation, acts, zs, all_rows, deltas)
 
 
-cdef void add_outer_products(real *packed, const int64_t[::1] sizes, Layout layout, real scale,
-                             const int32_t *rows, const real *values, long count, const int32_t *all_rows,
-                             const real *acts, real *deltas) noexcept nogil:
-    cdef long l, width
+cdef void add_hidden_outer_products(real *packed, const int64_t[::1] sizes, Layout layout, const real *acts,
+                                    const real *deltas, long stride, long examples) noexcept nogil:
+    """packed += Σ_k δ_{l+1} a_lᵀ (both copies of W_l, l >= 1) and Σ_k δ_{l+1} (b_l, every layer), k over
+    ``examples`` examples whose activations and (already scaled) deltas are ``stride`` apart; the first layer's
+    weights, which read the inputs, are left to the caller. Example by example, in order, for every value."""
+    cdef long l
+    cdef real one = 1
     for l in range(layout.layers):
-        width = padded(sizes[l + 1])
-        scale_vector(deltas + layout.slot[l], width, scale)
-        if l == 0:
-            update_rows(packed + layout.w_base[0], width, rows, values, count, deltas + layout.slot[0])
-        else:
-            update_rows(packed + layout.w_base[l], width, all_rows, acts + layout.slot[l - 1], sizes[l],
-                        deltas + layout.slot[l])
-            update_rows(packed + layout.n_base[l], padded(sizes[l]), all_rows, deltas + layout.slot[l],
-                        sizes[l + 1], acts + layout.slot[l - 1])
-        add_vector(packed + layout.b_base[l], deltas + layout.slot[l], width)
+        if l > 0:
+            update_rows_by_batch(packed + layout.w_base[l], padded(sizes[l + 1]), sizes[l], acts + layout.slot[l - 1],
+                                 stride, deltas + layout.slot[l], stride, examples)
+            update_rows_by_batch(packed + layout.n_base[l], padded(sizes[l]), sizes[l + 1], deltas + layout.slot[l],
+                                 stride, acts + layout.slot[l - 1], stride, examples)
+        update_rows_by_batch(packed + layout.b_base[l], padded(sizes[l + 1]), 1, &one, 0, deltas + layout.slot[l],
+                             stride, examples)
 
 
 # ---------------------------------------------------------------------------

@@ -219,6 +219,29 @@ FASTNET_TARGET_##L static void fastnet_update_rows_##S##_##L(                   
     }                                                                                                            \
 }                                                                                                                \
                                                                                                                  \
+/* w[i * width : +width] += sum_e values[e * value_stride + i] * delta[e * delta_stride : +width] for i < count,   \
+ * e = 0, 1, ..., examples - 1 in turn, zero values skipped: the products update_rows would add example by       \
+ * example, in the same order, but each row tile held in registers across the examples (W += Σ_e δ_e a_eᵀ).      \
+ * value_stride 0 repeats values[i] for every example (a bias: values[0] = 1). */                                \
+FASTNET_TARGET_##L static void fastnet_update_rows_by_batch_##S##_##L(                                           \
+        T *restrict w, long width, long count, const T *restrict values, long value_stride,                      \
+        const T *restrict delta, long delta_stride, long examples) {                                             \
+    typedef fastnet_vector_##S##_##L V;                                                                          \
+    enum { N = FASTNET_VECTORS(T, L), LANES = FASTNET_LANES(T, L) };                                             \
+    for (long i = 0; i < count; i++)                                                                             \
+        for (long jb = 0; jb < width; jb += FASTNET_TILE) {                                                      \
+            T *row = w + i * width + jb;                                                                         \
+            V r[N];                                                                                              \
+            FASTNET_UNROLLED for (int k = 0; k < N; k++) r[k] = *(const V *)(row + k * LANES);                   \
+            for (long e = 0; e < examples; e++) {                                                                \
+                const T v = values[e * value_stride + i];                                                        \
+                if (v == 0) continue;                                                                            \
+                const T *d = delta + e * delta_stride + jb;                                                      \
+                FASTNET_UNROLLED for (int k = 0; k < N; k++) r[k] += v * *(const V *)(d + k * LANES);            \
+            }                                                                                                    \
+            FASTNET_UNROLLED for (int k = 0; k < N; k++) *(V *)(row + k * LANES) = r[k];                         \
+        }                                                                                                        \
+}                                                                                                                \
                                                                                                                  \
 /* sum_i a[i] * b[i], in FASTNET_TILE partial sums (a fixed summation order that vectorises). */       \
 FASTNET_TARGET_##L static T fastnet_dot_##S##_##L(const T *a, const T *b, long n) {                              \
@@ -248,7 +271,7 @@ FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_ROWS, float, f)
 FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_ROWS, double, d)
 
 #define FASTNET_ROWS(X) X(accumulate_rows_f) X(accumulate_rows_d) X(update_rows_f) X(update_rows_d) \
-    X(dot_f) X(dot_d) X(sigmoid_tiles_f) X(sigmoid_tiles_d)
+    X(update_rows_by_batch_f) X(update_rows_by_batch_d) X(dot_f) X(dot_d) X(sigmoid_tiles_f) X(sigmoid_tiles_d)
 FASTNET_ROWS(FASTNET_POINTER)
 
 /* Point every row function at its code for `level` (one of FASTNET_BASELINE..FASTNET_AVX512). */
