@@ -210,23 +210,22 @@ def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation
             m = min(batch_size, n - start)
             # Layer by layer across the batch: each example's passes are one long chain of dependent steps,
             # the examples' chains are independent, and the processor overlaps neighbouring ones.
-            for k in range(m):
-                example = order[start + k]
-                if start + k + _PREFETCH_AHEAD < n:  # the next examples' inputs and targets, found from indptr
-                    ahead = order[start + k + _PREFETCH_AHEAD]
-                    fastnet_prefetch(&targets[ahead * n_out])
-                    if mode == _CSR:
-                        fastnet_prefetch_csr_row(&indptr[0], index_data, value_data, sizeof(real), ahead)
-                        if start + k + 2 * _PREFETCH_AHEAD < n:
-                            fastnet_prefetch(&indptr[order[start + k + 2 * _PREFETCH_AHEAD]])
-                counts[k] = example_inputs(mode, example, sizes[0], dense_data, &indptr[0], index_data,
-                                           value_data, &all_rows[0], &row_idx[k, 0], &row_val[k, 0], &rows, &vals)
-                forward_layer(0, &packed[0], sizes, layout, activation, output, rows, vals, counts[k], &all_rows[0],
-                              &acts[k, 0], &zs[k, 0] if keep_z else NULL)
-            for l in range(1, layout.layers):
+            for l in range(layout.layers):
                 for k in range(m):
-                    forward_layer(l, &packed[0], sizes, layout, activation, output, NULL, NULL, 0, &all_rows[0],
-                                  &acts[k, 0], &zs[k, 0] if keep_z else NULL)
+                    if l == 0:
+                        example = order[start + k]
+                        if start + k + _PREFETCH_AHEAD < n:  # the next examples' inputs and targets
+                            ahead = order[start + k + _PREFETCH_AHEAD]
+                            fastnet_prefetch(&targets[ahead * n_out])
+                            if mode == _CSR:
+                                fastnet_prefetch_csr_row(&indptr[0], index_data, value_data, sizeof(real), ahead)
+                                if start + k + 2 * _PREFETCH_AHEAD < n:  # where their rows are
+                                    fastnet_prefetch(&indptr[order[start + k + 2 * _PREFETCH_AHEAD]])
+                        counts[k] = example_inputs(mode, example, sizes[0], dense_data, &indptr[0], index_data,
+                                                   value_data, &all_rows[0], &row_idx[k, 0], &row_val[k, 0], &rows,
+                                                   &vals)
+                    forward_layer(l, &packed[0], sizes, layout, activation, output, rows, vals, counts[k],
+                                  &all_rows[0], &acts[k, 0], &zs[k, 0] if keep_z else NULL)
             for k in range(m):
                 output_deltas(sizes, layout, cost, &acts[k, 0], &targets[order[start + k] * n_out], &deltas[k, 0])
             for l in range(layout.layers - 1, 0, -1):

@@ -24,17 +24,17 @@ cdef inline real activate_one(long code, real z) noexcept nogil:
 cdef inline real derivative(long code, real a, real z) noexcept nogil:
     """f'(z), from a = f(z) where it can be (codes.NEEDS_Z), else from z."""
     if code == _SIGMOID:
-        return a * (1 - a)
+        return a * (<real>1 - a)  # <real>: a bare 1 would be C's double 1.0, and the product computed in double
     if code == _RELU:
         return 1 if a > 0 else 0
     if code == _GELU:  # Φ(z) + z φ(z)
         return normal_cdf(z) + z * normal_pdf(z)
-    return 1 - a * a  # TANH
+    return <real>1 - a * a  # TANH
 
 
 cdef inline real output_error(long cost, real a, real y) noexcept nogil:
     """δ_L of one output unit: (a − y) a (1 − a) for the quadratic cost, a − y for the others (σ' cancels)."""
-    return (a - y) * a * (1 - a) if cost == _QUADRATIC else a - y
+    return (a - y) * a * (<real>1 - a) if cost == _QUADRATIC else a - y
 
 
 cdef inline double example_cost(long cost, const real *a, const real *y, long n, double tiny) noexcept nogil:
@@ -106,8 +106,10 @@ cdef inline void times_derivative(long code, real *delta, const real *a, const r
     """delta[0:width] *= f'(z), from a = f(z), or from z where f' needs it (z is NULL where it does not)."""
     cdef long j
     if z == NULL:
+        z = a
+    if code == _SIGMOID:  # the default, in a loop of its own: without the branches on code, it vectorises
         for j in range(width):
-            delta[j] *= derivative(code, a[j], a[j])
+            delta[j] *= derivative(_SIGMOID, a[j], z[j])
     else:
         for j in range(width):
             delta[j] *= derivative(code, a[j], z[j])

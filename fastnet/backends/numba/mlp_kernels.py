@@ -22,8 +22,12 @@ layout and the loop structure, chosen by measurement (see docs in
   (sparse path), or every pixel of a dense row (dense path), or every unit of
   the previous layer. All go through the same primitives.
 * One mini-batch in two phases: forward and backward passes for every
-  example at the batch's starting parameters, then ``W -= (eta/m) Σ_k a_k δ_kᵀ``
-  applied example by example. This is the book's step without a gradient buffer.
+  example at the batch's starting parameters, a layer at a time across the
+  batch (the examples' dependency chains overlap in the processor), then
+  ``W -= (eta/m) Σ_k a_k δ_kᵀ`` added in place: the first layer example by
+  example (its rows are the inputs' nonzeros), the hidden layers and biases a
+  row at a time, held in registers across the batch's examples, the same
+  products in the same order. This is the book's step without a gradient buffer.
   With L2 regularisation the weights are first multiplied by 1 − eta·λ/n;
   with momentum the step is summed into a buffer (``steps``) and the
   velocity, kept in the packed layout too, carries it over.
@@ -40,9 +44,10 @@ from numba import njit
 from ...core.codes import COMPACT_INPUTS as COMPACT, CSR_INPUTS as CSR, NEEDS_Z, SIGMOID, SOFTMAX_OUTPUT
 from .mlp_layout import aligned_zeros, pack, packed_layout, padded, unpack
 from .mlp_math import activate, exact_sigmoid, example_cost, first_largest, softmax
-from .primitives import INLINE, OPTIONS, flush_denormals, prefer_512_bit_vectors, restore_mxcsr, scale_tiles
-from .mlp_steps import (add_outer_products, backward, forward, gather_nonzeros, input_arrays, input_buffers,
-                        input_pairs, prefetch_csr_row, prefetch_dense_row)
+from .primitives import (INLINE, OPTIONS, flush_denormals, prefer_512_bit_vectors, prefetch, restore_mxcsr,
+                         scale_tiles, update_rows)
+from .mlp_steps import (add_hidden_outer_products, backward, backward_layer, forward, forward_layer, gather_nonzeros,
+                        input_arrays, input_buffers, input_pairs, output_deltas, prefetch_csr_row, prefetch_dense_row)
 
 PREFETCH_AHEAD = 4  # examples: the epoch asks for an input's CSR row this far ahead of using it
 
@@ -95,6 +100,7 @@ def gradient_kernel(params, sizes, activation, output, cost, mode, dense, indptr
     acts = aligned_zeros(slots_size + z_offset, params)
     deltas = aligned_zeros(slots_size, params)
     one = params.dtype.type(1)
+    ones = np.ones(1, params.dtype)
     mxcsr = flush_denormals()
     for k in range(examples):
         if mode == COMPACT:
@@ -104,8 +110,8 @@ def gradient_kernel(params, sizes, activation, output, cost, mode, dense, indptr
                 acts, z_offset)
         backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, z_offset, targets, k * sizes[-1],
                  all_rows, deltas)
-        add_outer_products(sums, sizes, w_base, n_base, b_base, slot, one, rows, r_base, vals, v_base, count,
-                           all_rows, acts, deltas)
+        update_rows(sums, w_base[0], padded(sizes[1]), rows, r_base, vals, v_base, count, deltas, slot[0])
+        add_hidden_outer_products(sums, sizes, w_base, n_base, b_base, slot, acts, 0, deltas, 0, 1, ones)
     restore_mxcsr(mxcsr)
     unpack(sums, sizes, grad, w_base, b_base)
     grad *= one / examples
@@ -147,7 +153,7 @@ def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indpt
     For each batch of m examples: the forward and backward passes of all m at
     the batch's starting parameters, then the step of ``numpy_backend.sgd_epoch``:
     without momentum W *= 1 − eta·l2 (when l2 > 0) and params −= (eta/m) Σ_k ∇C_{x_k},
-    added example by example; with momentum the step −(eta/m) Σ_k ∇C_{x_k} is
+    added in place, k in order; with momentum the step −(eta/m) Σ_k ∇C_{x_k} is
     summed first, then velocity and params are updated together.
     """
     prefer_512_bit_vectors()
@@ -167,6 +173,8 @@ def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indpt
     acts = aligned_zeros(rows_in_batch * (slots_size + z_offset), params).reshape((rows_in_batch,
                                                                                    slots_size + z_offset))
     deltas = aligned_zeros(rows_in_batch * slots_size, params).reshape((rows_in_batch, slots_size))
+    flat_acts, flat_deltas = acts.reshape(-1), deltas.reshape(-1)  # add_hidden_outer_products reads rows by stride
+    ones = np.ones(1, params.dtype)
     n_out = sizes[-1]
     keep = params.dtype.type(1 - eta * l2)
     decay = params.dtype.type(eta * l2)
@@ -178,18 +186,34 @@ def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indpt
     mxcsr = flush_denormals()
     for start in range(0, len(order), batch_size):
         m = min(batch_size, len(order) - start)
+        # Layer by layer across the batch: each example's passes are one long chain of dependent steps, the
+        # examples' chains are independent, and the processor overlaps neighbouring ones.
+        for l in range(layers):
+            for k in range(m):
+                r_base, v_base, count = 0, 0, 0
+                if l == 0:
+                    example = order[start + k]
+                    if start + k + PREFETCH_AHEAD < len(order):  # the next examples' inputs and targets
+                        ahead = order[start + k + PREFETCH_AHEAD]
+                        prefetch(targets, ahead * n_out)
+                        if mode == CSR:
+                            prefetch_csr_row(ahead, indptr, indices, values)
+                            if start + k + 2 * PREFETCH_AHEAD < len(order):  # where their rows are
+                                prefetch(indptr, order[start + k + 2 * PREFETCH_AHEAD])
+                    if mode == COMPACT:
+                        gather_nonzeros(dense, example, sizes[0], row_idx, row_val, counts, k)
+                    r_base, v_base, count = input_pairs(mode, example, k, sizes[0], indptr, counts)
+                forward_layer(l, packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base,
+                              count, all_rows, acts[k], z_offset)
         for k in range(m):
-            example = order[start + k]
-            if mode == CSR and start + k + PREFETCH_AHEAD < len(order):
-                prefetch_csr_row(order[start + k + PREFETCH_AHEAD], indptr, indices, values)
-            if mode == COMPACT:
-                gather_nonzeros(dense, example, sizes[0], row_idx, row_val, counts, k)
-            r_base, v_base, count = input_pairs(mode, example, k, sizes[0], indptr, counts)
-            forward(packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base, count,
-                    all_rows, acts[k], z_offset)
-            backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts[k], z_offset, targets,
-                     example * n_out, all_rows, deltas[k])
-            if measure:
+            output_deltas(sizes, slot, cost, acts[k], targets, order[start + k] * n_out, deltas[k])
+        for l in range(layers - 1, 0, -1):
+            for k in range(m):
+                backward_layer(l, packed, sizes, n_base, zero_base, slot, activation, acts[k], z_offset, all_rows,
+                               deltas[k])
+        if measure:
+            for k in range(m):
+                example = order[start + k]
                 cost_sum += example_cost(cost, acts[k], last, targets, example * n_out, n_out, tiny)
                 right += first_largest(acts[k], last, n_out) == first_largest(targets, example * n_out, n_out)
         step = params.dtype.type(-(eta / m))
@@ -197,10 +221,13 @@ def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indpt
             steps[:] = 0
         elif l2 > 0:
             _decay_weights(packed, layers, w_base, b_base, keep)
+        target = steps if use_momentum else packed
         for k in range(m):
+            scale_tiles(deltas[k], 0, slots_size, step)
             r_base, v_base, count = input_pairs(mode, order[start + k], k, sizes[0], indptr, counts)
-            add_outer_products(steps if use_momentum else packed, sizes, w_base, n_base, b_base, slot, step, rows,
-                               r_base, vals, v_base, count, all_rows, acts[k], deltas[k])
+            update_rows(target, w_base[0], padded(sizes[1]), rows, r_base, vals, v_base, count, deltas[k], slot[0])
+        add_hidden_outer_products(target, sizes, w_base, n_base, b_base, slot, flat_acts, acts.shape[1], flat_deltas,
+                                  slots_size, m, ones)
         if use_momentum:
             _momentum_step(packed, steps, packed_velocity, sizes, w_base, b_base, mu, decay)
     restore_mxcsr(mxcsr)

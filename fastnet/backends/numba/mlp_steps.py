@@ -1,4 +1,4 @@
-"""One example through the network, in the packed layout: forward, backward, and its gradient's contribution.
+"""Examples through the network, in the packed layout: forward and backward, and the gradient's contribution.
 
 The per-example steps are inlined into the drivers (``numba.mlp_kernels``) by
 LLVM (``primitives.INLINE``): a call between compiled functions would cost
@@ -13,79 +13,94 @@ from numba import njit
 from ...core.codes import CSR_INPUTS as CSR, DENSE_INPUTS as DENSE
 from .mlp_layout import padded
 from .mlp_math import activate_layer, output_error, times_derivative_tiles
-from .primitives import INLINE, OPTIONS, accumulate_rows, add_tiles, prefetch, scale_tiles, update_rows
+from .primitives import INLINE, OPTIONS, accumulate_rows, prefetch, update_rows_by_batch
 
 # ---------------------------------------------------------------------------
-# One example: forward, backward, and its gradient's contribution
+# Examples: forward and backward a layer at a time, the gradient's contribution
 #
 # The input is ``count`` (row, value) pairs: ``input_rows[r_base+p]`` and
 # ``input_values[v_base+p]``; ``all_rows`` is 0, 1, 2, ... (every unit).
 
 
 @njit(**INLINE)
-def forward(packed, sizes, w_base, b_base, slot, activation, output, input_rows, r_base, input_values, v_base,
-            count, all_rows, acts, z_offset):
-    """acts[slot[l]:+p] = a_{l+1} = f(z_{l+1}), z_{l+1} = W_l a_l + b_l: every layer's (padded) output for one example.
+def forward_layer(l, packed, sizes, w_base, b_base, slot, activation, output, input_rows, r_base, input_values,
+                  v_base, count, all_rows, acts, z_offset):
+    """acts[slot[l]:+p] = a_{l+1} = f(z_{l+1}), z_{l+1} = W_l a_l + b_l: one layer's (padded) output for one example
+    (layer 0 reads the input pairs).
 
     With ``z_offset`` > 0 (an activation whose derivative needs z), z_{l+1} is also kept, at
     acts[z_offset + slot[l]:+p]: in the same array, because every array argument of an inlined
     function costs reference-count updates per call.
     """
     one = packed.dtype.type(1)
-    layers = len(sizes) - 1
-    for l in range(layers):
-        width = padded(sizes[l + 1])
-        if l == 0:
-            accumulate_rows(packed, w_base[0], width, b_base[0], input_rows, r_base, input_values, v_base,
-                             count, acts, slot[0])
-        else:
-            accumulate_rows(packed, w_base[l], width, b_base[l], all_rows, 0, acts, slot[l - 1],
-                             sizes[l], acts, slot[l])
-        if z_offset > 0:
-            for j in range(slot[l], slot[l] + width):
-                acts[z_offset + j] = acts[j]
-        activate_layer(activation, output, l, layers, acts, slot[l], sizes[l + 1], width, one)
+    width = padded(sizes[l + 1])
+    if l == 0:
+        accumulate_rows(packed, w_base[0], width, b_base[0], input_rows, r_base, input_values, v_base,
+                         count, acts, slot[0])
+    else:
+        accumulate_rows(packed, w_base[l], width, b_base[l], all_rows, 0, acts, slot[l - 1],
+                         sizes[l], acts, slot[l])
+    if z_offset > 0:
+        for j in range(slot[l], slot[l] + width):
+            acts[z_offset + j] = acts[j]
+    activate_layer(activation, output, l, len(sizes) - 1, acts, slot[l], sizes[l + 1], width, one)
+
+
+@njit(**INLINE)
+def forward(packed, sizes, w_base, b_base, slot, activation, output, input_rows, r_base, input_values, v_base,
+            count, all_rows, acts, z_offset):
+    """``forward_layer`` for every layer of one example."""
+    for l in range(len(sizes) - 1):
+        forward_layer(l, packed, sizes, w_base, b_base, slot, activation, output, input_rows, r_base, input_values,
+                      v_base, count, all_rows, acts, z_offset)
+
+
+@njit(**INLINE)
+def output_deltas(sizes, slot, cost, acts, target, t_base, deltas):
+    """deltas[slot[L-1]:+n_L] = δ_L = ∂C_x/∂z_L of one example: (a_L − y) ⊙ a_L (1 − a_L) (quadratic cost),
+    a_L − y (cross-entropy, log-likelihood)."""
+    one = acts.dtype.type(1)
+    out = slot[len(sizes) - 2]
+    for j in range(sizes[-1]):
+        deltas[out + j] = output_error(cost, acts[out + j], target[t_base + j], one)
+
+
+@njit(**INLINE)
+def backward_layer(l, packed, sizes, n_base, zero_base, slot, activation, acts, z_offset, all_rows, deltas):
+    """deltas[slot[l-1]:+p] = δ_l = (W_lᵀ δ_{l+1}) ⊙ f'(z_l) of one example (l >= 1), f' from a_l or from z_l at
+    acts[z_offset + ...], with W_lᵀ δ = Σ_j δ_j W_l[j, :] read from the natural-orientation copy of W_l."""
+    one = packed.dtype.type(1)
+    accumulate_rows(packed, n_base[l], padded(sizes[l]), zero_base, all_rows, 0, deltas, slot[l],
+                     sizes[l + 1], deltas, slot[l - 1])
+    times_derivative_tiles(activation, deltas, slot[l - 1], acts, slot[l - 1], z_offset + slot[l - 1],
+                           padded(sizes[l]), one)
 
 
 @njit(**INLINE)
 def backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, z_offset, target, t_base, all_rows,
              deltas):
-    """deltas[slot[l]:+p] = δ_{l+1} = ∂C_x/∂z_{l+1} for every layer, from the activations of ``forward``.
-
-    δ_L = (a_L − y) ⊙ a_L (1 − a_L) (quadratic cost), a_L − y (cross-entropy, log-likelihood);
-    δ_l = (W_lᵀ δ_{l+1}) ⊙ f'(z_l) (from a_l, or from z_l at acts[z_offset + ...]), with
-    W_lᵀ δ = Σ_j δ_j W_l[j, :] read from the natural-orientation copy of W_l.
-    """
-    one = packed.dtype.type(1)
-    layers = len(sizes) - 1
-    out = slot[layers - 1]
-    for j in range(sizes[layers]):
-        deltas[out + j] = output_error(cost, acts[out + j], target[t_base + j], one)
-    for l in range(layers - 1, 0, -1):
-        accumulate_rows(packed, n_base[l], padded(sizes[l]), zero_base, all_rows, 0, deltas, slot[l],
-                         sizes[l + 1], deltas, slot[l - 1])
-        times_derivative_tiles(activation, deltas, slot[l - 1], acts, slot[l - 1], z_offset + slot[l - 1],
-                               padded(sizes[l]), one)
+    """deltas[slot[l]:+p] = δ_{l+1} = ∂C_x/∂z_{l+1} for every layer of one example, from ``forward``'s activations."""
+    output_deltas(sizes, slot, cost, acts, target, t_base, deltas)
+    for l in range(len(sizes) - 2, 0, -1):
+        backward_layer(l, packed, sizes, n_base, zero_base, slot, activation, acts, z_offset, all_rows, deltas)
 
 
 @njit(**INLINE)
-def add_outer_products(packed, sizes, w_base, n_base, b_base, slot, scale, input_rows, r_base, input_values,
-                       v_base, count, all_rows, acts, deltas):
-    """packed += scale · ∇C_x: W_l += scale · δ_{l+1} a_lᵀ, b_l += scale · δ_{l+1}, every layer.
-
-    Scales ``deltas`` in place first, so both copies of W_l receive the very
-    same products (scale·δ_j)·a_i and stay identical.
-    """
+def add_hidden_outer_products(packed, sizes, w_base, n_base, b_base, slot, acts, a_stride, deltas, d_stride,
+                              examples, ones):
+    """packed += Σ_k δ_{l+1} a_lᵀ (both copies of W_l, l >= 1) and Σ_k δ_{l+1} (b_l, every layer), k over
+    ``examples`` examples whose activations and (already scaled) deltas are rows of the flat ``acts`` and
+    ``deltas``, ``a_stride`` and ``d_stride`` apart; ``ones`` holds a 1. The first layer's weights, which read
+    the inputs, are left to the caller (``update_rows``). Example by example, in order, for every value, so
+    both copies of W_l receive the very same products and stay identical."""
     for l in range(len(sizes) - 1):
-        width = padded(sizes[l + 1])
-        scale_tiles(deltas, slot[l], width, scale)
-        if l == 0:
-            update_rows(packed, w_base[0], width, input_rows, r_base, input_values, v_base, count, deltas, slot[0])
-        else:
-            update_rows(packed, w_base[l], width, all_rows, 0, acts, slot[l - 1], sizes[l], deltas, slot[l])
-            update_rows(packed, n_base[l], padded(sizes[l]), all_rows, 0, deltas, slot[l], sizes[l + 1],
-                         acts, slot[l - 1])
-        add_tiles(packed, b_base[l], deltas, slot[l], width)
+        if l > 0:
+            update_rows_by_batch(packed, w_base[l], padded(sizes[l + 1]), sizes[l], acts, slot[l - 1], a_stride,
+                                 deltas, slot[l], d_stride, examples)
+            update_rows_by_batch(packed, n_base[l], padded(sizes[l]), sizes[l + 1], deltas, slot[l], d_stride,
+                                 acts, slot[l - 1], a_stride, examples)
+        update_rows_by_batch(packed, b_base[l], padded(sizes[l + 1]), 1, ones, 0, 0, deltas, slot[l], d_stride,
+                             examples)
 
 
 # ---------------------------------------------------------------------------

@@ -208,12 +208,6 @@ def scale_tiles(a, base, width, s):
         store16(a, base + jb, _scale16(load16(a, base + jb), s))
 
 
-@njit(**INLINE)
-def add_tiles(a, a_base, b, b_base, width):
-    """a[a_base:+width] += b[b_base:+width]"""
-    for jb in range(0, width, LANES):
-        store16(a, a_base + jb, _add16(load16(a, a_base + jb), load16(b, b_base + jb)))
-
 
 # ---------------------------------------------------------------------------
 # Row operations on a packed layer Wᵀ (rows of ``width`` = padded outputs)
@@ -277,6 +271,28 @@ def update_rows(w, w_base, width, rows, r_base, values, v_base, count, delta, d_
                 store16(w, row + ujb, _add16(load16(w, row + ujb), _scale16(load16(delta, ud + ujb), v)))
 
 
+@njit(**OPTIONS)
+def update_rows_by_batch(w, w_base, width, count, values, v_base, v_stride, delta, d_base, d_stride, examples):
+    """M[i, :] += Σ_e values[v_base + e·v_stride + i] · delta[d_base + e·d_stride:+width] for i < count
+    (W += Σ_e δ_e a_eᵀ)
+
+    M is the matrix of ``width``-long rows starting at ``w_base``; e = 0, 1, ...,
+    examples − 1 in turn: the products ``update_rows`` adds example by example,
+    in the same order, but each row tile held in registers across the examples.
+    ``v_stride`` 0 repeats values[v_base + i] for every example (a bias: 1).
+    """
+    prefer_512_bit_vectors()
+    uw, ub, uv, ud = uint64(width), uint64(w_base), uint64(v_base), uint64(d_base)
+    for i in range(count):
+        ui = uint64(i)
+        for jb in range(0, width, LANES):
+            ujb = uint64(jb)
+            row = load16(w, ub + ui * uw + ujb)
+            for e in range(examples):
+                ue = uint64(e)
+                v = values[uv + ue * uint64(v_stride) + ui]
+                row = _add16(row, _scale16(load16(delta, ud + ue * uint64(d_stride) + ujb), v))
+            store16(w, ub + ui * uw + ujb, row)
 
 
 # ---------------------------------------------------------------------------
