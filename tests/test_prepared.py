@@ -8,7 +8,8 @@ import pytest
 import fastnet
 from fastnet.backends import load
 from fastnet.backends.numpy import mlp as numpy_backend
-from fastnet.core.codes import CSR_INPUTS, DENSE_INPUTS
+from fastnet.backends.compiled_mlp import CSR_MAX_WIDTH
+from fastnet.core.codes import COMPACT_INPUTS, CSR_INPUTS, DENSE_INPUTS
 
 COMPILED = [name for name in fastnet.backends.available() if name != "numpy"]
 
@@ -45,6 +46,39 @@ def test_pixels_are_read_as_value_over_255_bit_for_bit(compiled, dtype):
     from_pixels, from_floats = compiled.prepare_inputs(pixels, dtype), compiled.prepare_inputs(scaled)
     assert from_pixels.mode == from_floats.mode == CSR_INPUTS and from_pixels.dtype == dtype
     assert _csr(from_pixels) == _csr(from_floats)
+
+
+def test_csr_column_numbers_are_held_as_uint16(compiled):
+    """Prepared CSR rows store each column number in 2 bytes (the epoch streams them in random order)."""
+    pixels = _pixels()
+    inputs = compiled.prepare_inputs(pixels)
+    assert inputs.mode == CSR_INPUTS and inputs.indices.dtype == np.uint16
+    rows, columns = np.nonzero(pixels)
+    assert inputs.indices.tolist() == columns.tolist() and inputs.indptr[-1] == len(rows)
+
+
+def test_rows_wider_than_uint16_columns_are_read_on_the_fly_with_the_same_results(compiled):
+    """Inputs wider than CSR_MAX_WIDTH cannot be CSR rows of uint16 columns: their zeros are skipped as each row is
+    read, and every kernel gives what the NumPy reference gives, from the last column too."""
+    rng = np.random.default_rng(2)
+    X = np.zeros((12, CSR_MAX_WIDTH + 3), np.float64)
+    X[:, -1] = rng.random(12)  # the columns past 65,535 count
+    X[:, rng.integers(0, X.shape[1], 40)] = rng.random((12, 40))
+    inputs = compiled.prepare_inputs(X)
+    assert inputs.mode == COMPACT_INPUTS
+    sizes = np.array([X.shape[1], 3, 2], np.int64)
+    params = rng.standard_normal(int(sum(sizes[1:] * (sizes[:-1] + 1))))
+    Y = np.eye(2)[rng.integers(0, 2, 12)]
+    expected = numpy_backend.gradient(params, sizes, 0, 0, 0, X, Y, np.empty_like(params))
+    np.testing.assert_allclose(compiled.gradient(params, sizes, 0, 0, 0, inputs, Y, np.empty_like(params)), expected,
+                               rtol=1e-12, atol=1e-15)
+    out, reference = np.empty((12, 2)), numpy_backend.feedforward(params, sizes, 0, 0, X, np.empty((12, 2)))
+    np.testing.assert_allclose(compiled.feedforward(params, sizes, 0, 0, inputs, out), reference, rtol=1e-12)
+    trained, reference_trained = params.copy(), params.copy()
+    order = rng.permutation(12)
+    compiled.sgd_epoch(trained, sizes, 0, 0, 0, inputs, Y, order, 4, 0.5)
+    numpy_backend.sgd_epoch(reference_trained, sizes, 0, 0, 0, X, Y, order, 4, 0.5)
+    np.testing.assert_allclose(trained, reference_trained, rtol=1e-12, atol=1e-15)
 
 
 def test_float64_rows_prepared_for_float32_parameters(compiled):

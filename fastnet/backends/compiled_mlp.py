@@ -37,7 +37,10 @@ BLAS_MIN_WORK = 1_000_000
 # (benches/test_blas_crossover.py re-measures them).
 BLAS_MAX_FIRST_LAYER = 32
 
-_INDEX = np.int32
+# CSR column numbers are uint16, a third less memory to stream than int32 (the epoch reads rows in random
+# order: BENCHMARKS.md, "The MLP epoch a layer at a time"); wider inputs skip zeros on the fly (COMPACT_INPUTS).
+_INDEX = np.uint16
+CSR_MAX_WIDTH = np.iinfo(_INDEX).max + 1
 SOURCE_DTYPES = (np.uint8, np.float32, np.float64)  # what prepare_inputs reads
 _EMPTY_ROWS = {dtype: np.empty(0, dtype) for dtype in (np.float32, np.float64)}
 _EMPTY_LABELS = np.empty(0, np.int64)
@@ -184,7 +187,8 @@ class CompiledKernels:
         uint8). One compiled pass counts each row's nonzeros and finds NaN and
         infinities (ValueError naming ``argument``); when at least
         SPARSE_MIN_ZERO_FRACTION of the values are zero a second builds CSR
-        rows of the nonzeros, else the rows stay dense. The same unchanged X
+        rows of the nonzeros (rows wider than CSR_MAX_WIDTH have their nonzeros
+        found as they are read instead), else the rows stay dense. The same unchanged X
         prepared again is not rebuilt (``_Prepared``).
         """
         if isinstance(X, Inputs):
@@ -211,6 +215,8 @@ class CompiledKernels:
         total = int(indptr[-1])
         if total > (1 - SPARSE_MIN_ZERO_FRACTION) * X.size:
             return Inputs(X, DENSE_INPUTS, converted_rows(X, dtype))
+        if X.shape[1] > CSR_MAX_WIDTH:
+            return Inputs(X, COMPACT_INPUTS, converted_rows(X, dtype))
         # Allocated here, by NumPy, so that these arrays (tens of MB) get huge pages
         # where the system allows: the epoch reads their rows in random order.
         indices, values = np.empty(total + 1, _INDEX), np.empty(total + 1, dtype)  # +1: see to_csr

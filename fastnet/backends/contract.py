@@ -28,7 +28,7 @@ MLP_DRIVERS = {
                        "row holding NaN or an infinity, or -1"),
     "to_csr": (("source", "width", "table", "indptr", "indices", "values"),
                "the nonzeros of each row of source as CSR rows: indptr (n + 1,) int64 counted by count_nonzeros, "
-               "indices int32 and values real of indptr[-1] + 1 entries; table (256,) real: uint8 pixels' values"),
+               "indices uint16 and values real of indptr[-1] + 1 entries; table (256,) real: uint8 pixels' values"),
     "csr_matches": (("source", "width", "table", "indptr", "indices", "values"),
                     "whether every row of source has exactly the nonzeros of its CSR row (a prepared X unchanged)"),
     "feedforward_kernel": (("params", "sizes", "activation", "output", "mode", "dense", "indptr", "indices",

@@ -42,7 +42,7 @@ def count_nonzeros(const source_t[::1] source, long width, int64_t[::1] counts):
 
 
 def to_csr(const source_t[::1] source, long width, const real[::1] table, const int64_t[::1] indptr,
-           int32_t[::1] indices, real[::1] values):
+           uint16_t[::1] indices, real[::1] values):
     """indices/values[indptr[k]:indptr[k+1]] = row k's nonzeros (see numba.mlp_inputs.to_csr)."""
     cdef long k, i, p, stop
     cdef source_t v
@@ -51,13 +51,13 @@ def to_csr(const source_t[::1] source, long width, const real[::1] table, const 
             p, stop = indptr[k], indptr[k + 1]
             for i in range(width):
                 v = source[k * width + i]
-                indices[p] = i
+                indices[p] = <uint16_t>i
                 values[p] = _converted(v, table)
                 p = min(p + (v != 0), stop)
 
 
 def csr_matches(const source_t[::1] source, long width, const real[::1] table, const int64_t[::1] indptr,
-                const int32_t[::1] indices, const real[::1] values):
+                const uint16_t[::1] indices, const real[::1] values):
     """Whether every row of ``source`` has exactly its CSR row's nonzeros (see numba.mlp_inputs.csr_matches)."""
     cdef long k, p
     cdef bint bad = False, same = True

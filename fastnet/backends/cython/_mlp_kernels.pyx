@@ -10,7 +10,7 @@ wrap-around checks are compiled in.
 import numpy as np
 
 from libc.math cimport exp, log, tanh
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
 from libc.stddef cimport size_t
 
 cdef extern from "rows.h" nogil:
@@ -37,7 +37,7 @@ cdef extern from "rows.h" nogil:
     void fastnet_sigmoid_tiles_f(float *x, long width)
     void fastnet_sigmoid_tiles_d(double *x, long width)
     void fastnet_prefetch "__builtin_prefetch"(const void *address)
-    void fastnet_prefetch_csr_row(const int64_t *indptr, const int32_t *indices, const void *values,
+    void fastnet_prefetch_csr_row(const int64_t *indptr, const uint16_t *indices, const void *values,
                                   size_t value_size, long example)
 
 ctypedef fused real:
@@ -71,7 +71,7 @@ include "_mlp_inputs.pxi"
 
 
 def feedforward_kernel(const real[::1] params, const int64_t[::1] sizes, long activation, long output, long mode,
-                       const real[::1] dense, const int64_t[::1] indptr, const int32_t[::1] indices,
+                       const real[::1] dense, const int64_t[::1] indptr, const uint16_t[::1] indices,
                        const real[::1] values, long examples, real[:, ::1] out, int64_t[::1] labels):
     """For each input: out[k] = a_L (when out has rows), labels[k] = argmax a_L (when labels has rows)."""
     offsets, zero_base, packed_size, slots_size = _layout_offsets(sizes)
@@ -102,7 +102,7 @@ def feedforward_kernel(const real[::1] params, const int64_t[::1] sizes, long ac
 
 
 def gradient_kernel(const real[::1] params, const int64_t[::1] sizes, long activation, long output, long cost,
-                    long mode, const real[::1] dense, const int64_t[::1] indptr, const int32_t[::1] indices,
+                    long mode, const real[::1] dense, const int64_t[::1] indptr, const uint16_t[::1] indices,
                     const real[::1] values, long examples, const real[::1] targets, real[::1] grad):
     """grad = (1/m) Σ_k ∇C_{x_k} over the m = ``examples`` inputs (flat, laid out like params)."""
     offsets, zero_base, packed_size, slots_size = _layout_offsets(sizes)
@@ -162,7 +162,7 @@ cdef void momentum_step(real *packed, const real *steps, real *velocity, const i
 
 
 def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation, long output, long cost, long mode,
-                     const real[::1] dense, const int64_t[::1] indptr, const int32_t[::1] indices,
+                     const real[::1] dense, const int64_t[::1] indptr, const uint16_t[::1] indices,
                      const real[::1] values, const real[::1] targets, const int64_t[::1] order, long batch_size,
                      double eta, double l2, double momentum, real[::1] velocity, double[::1] measured):
     """One epoch of mini-batch SGD over the batches of ``order``, updating params (and velocity) in place.
@@ -195,7 +195,7 @@ def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation
     cdef real *update_target = &steps[0] if use_momentum else &packed[0]
     cdef unsigned int mxcsr
     cdef const real *dense_data = data_or_null(dense)
-    cdef const int32_t *index_data = indices_or_null(indices)
+    cdef const uint16_t *index_data = indices_or_null(indices)
     cdef const real *value_data = data_or_null(values)
     cdef bint measure = measured.shape[0] > 0
     cdef double tiny = np.finfo(dtype).tiny, cost_sum = 0
@@ -244,11 +244,12 @@ def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation
                 decay_weights(&packed[0], layout, keep)
             for k in range(m):
                 scale_vector(&deltas[k, 0], layout.slots_size, step)
-                if mode == _COMPACT:  # reuse the pairs gathered in the first phase
-                    rows, vals = &row_idx[k, 0], &row_val[k, 0]
-                else:
+                if mode == _DENSE:
                     example_inputs(mode, order[start + k], sizes[0], dense_data, &indptr[0], index_data, value_data,
                                    &all_rows[0], &row_idx[k, 0], &row_val[k, 0], &rows, &vals)
+                else:  # the pairs the first phase gathered (COMPACT) or widened (CSR) into row_idx
+                    rows = &row_idx[k, 0]
+                    vals = &row_val[k, 0] if mode == _COMPACT else value_data + indptr[order[start + k]]
                 update_rows(update_target + layout.w_base[0], padded(sizes[1]), rows, vals, counts[k], &deltas[k, 0])
             add_hidden_outer_products(update_target, sizes, layout, &acts[0, 0], &deltas[0, 0], layout.slots_size, m)
             if use_momentum:

@@ -78,20 +78,24 @@ cdef void add_hidden_outer_products(real *packed, const int64_t[::1] sizes, Layo
 
 
 cdef inline long example_inputs(long mode, long example, long n_inputs, const real *dense, const int64_t *indptr,
-                                const int32_t *indices, const real *csr_values, const int32_t *all_rows,
+                                const uint16_t *indices, const real *csr_values, const int32_t *all_rows,
                                 int32_t *row_idx, real *row_val, const int32_t **rows,
                                 const real **values) noexcept nogil:
     """Point rows/values at ``example``'s (index, value) pairs; returns their count.
 
-    CSR: the prepared row; DENSE: every input; COMPACT: the nonzeros of the
-    dense row, gathered into row_idx/row_val (one spare slot at the end).
+    CSR: the prepared row, its uint16 column numbers widened into row_idx;
+    DENSE: every input; COMPACT: the nonzeros of the dense row, gathered into
+    row_idx/row_val (one spare slot at the end).
     """
-    cdef long i, count = 0
+    cdef long i, count = 0, start
     cdef real v
     if mode == _CSR:
-        rows[0] = indices + indptr[example]
-        values[0] = csr_values + indptr[example]
-        return indptr[example + 1] - indptr[example]
+        start, count = indptr[example], indptr[example + 1] - indptr[example]
+        for i in range(count):
+            row_idx[i] = indices[start + i]
+        rows[0] = row_idx
+        values[0] = csr_values + start
+        return count
     if mode == _DENSE:
         rows[0] = all_rows
         values[0] = dense + example * n_inputs
@@ -111,7 +115,7 @@ cdef inline const real *data_or_null(const real[::1] array) noexcept nogil:
     return &array[0] if array.shape[0] else NULL
 
 
-cdef inline const int32_t *indices_or_null(const int32_t[::1] array) noexcept nogil:
+cdef inline const uint16_t *indices_or_null(const uint16_t[::1] array) noexcept nogil:
     return &array[0] if array.shape[0] else NULL
 
 

@@ -137,12 +137,11 @@ FASTNET_INLINE float fastnet_normal_pdf_f(float z) { return fastnet_exp_negative
 FASTNET_INLINE double fastnet_normal_pdf_d(double z) { return fastnet_exp_negative_d(-0.5 * z * z) * 0.3989422804014327; }
 
 /* Start loading the CSR row of `example` (one hint per 64-byte line of its indices and values). */
-static inline void fastnet_prefetch_csr_row(const int64_t *indptr, const int32_t *indices, const void *values,
+static inline void fastnet_prefetch_csr_row(const int64_t *indptr, const uint16_t *indices, const void *values,
                                             size_t value_size, long example) {
-    for (long p = indptr[example]; p < indptr[example + 1]; p += 16) {
-        __builtin_prefetch(indices + p);
-        __builtin_prefetch((const char *)values + p * value_size);
-    }
+    const long start = indptr[example], stop = indptr[example + 1];
+    for (long p = start; p < stop; p += 64 / sizeof *indices) __builtin_prefetch(indices + p);
+    for (long p = start; p < stop; p += 64 / value_size) __builtin_prefetch((const char *)values + p * value_size);
 }
 
 /* The vector of the level: as wide as its registers (16, 32 or 64 bytes). A tile of FASTNET_TILE values is

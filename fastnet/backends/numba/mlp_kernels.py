@@ -46,7 +46,7 @@ from .mlp_layout import aligned_zeros, pack, packed_layout, padded, unpack
 from .mlp_math import activate, exact_sigmoid, example_cost, first_largest, softmax
 from .primitives import (INLINE, OPTIONS, flush_denormals, prefer_512_bit_vectors, prefetch, restore_mxcsr,
                          scale_tiles, update_rows)
-from .mlp_steps import (add_hidden_outer_products, backward, backward_layer, forward, forward_layer, gather_nonzeros,
+from .mlp_steps import (add_hidden_outer_products, backward, backward_layer, collect_inputs, forward, forward_layer,
                         input_arrays, input_buffers, input_pairs, output_deltas, prefetch_csr_row, prefetch_dense_row)
 
 PREFETCH_AHEAD = 4  # examples: the epoch asks for an input's CSR row this far ahead of using it
@@ -63,7 +63,7 @@ def feedforward_kernel(params, sizes, activation, output, mode, dense, indptr, i
     w_base, n_base, b_base, zero_base, slot, packed_size, slots_size = packed_layout(sizes)
     packed = aligned_zeros(packed_size, params)
     pack(params, sizes, packed, w_base, n_base, b_base)
-    row_idx, row_val, counts, all_rows = input_buffers(sizes, 1, indices, params)
+    row_idx, row_val, counts, all_rows = input_buffers(sizes, 1, params)
     rows, vals = input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val)
     acts = aligned_zeros(slots_size, params)
     n_out = sizes[-1]
@@ -72,8 +72,7 @@ def feedforward_kernel(params, sizes, activation, output, mode, dense, indptr, i
     for k in range(examples):
         if mode == COMPACT and k + PREFETCH_AHEAD < examples:
             prefetch_dense_row(k + PREFETCH_AHEAD, sizes[0], dense)
-        if mode == COMPACT:
-            gather_nonzeros(dense, k, sizes[0], row_idx, row_val, counts, 0)
+        collect_inputs(mode, dense, indptr, indices, k, sizes[0], row_idx, row_val, counts, 0)
         r_base, v_base, count = input_pairs(mode, k, 0, sizes[0], indptr, counts)
         forward(packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base, count, all_rows,
                 acts, 0)
@@ -94,7 +93,7 @@ def gradient_kernel(params, sizes, activation, output, cost, mode, dense, indptr
     packed = aligned_zeros(packed_size, params)
     pack(params, sizes, packed, w_base, n_base, b_base)
     sums = aligned_zeros(packed_size, params)
-    row_idx, row_val, counts, all_rows = input_buffers(sizes, 1, indices, params)
+    row_idx, row_val, counts, all_rows = input_buffers(sizes, 1, params)
     rows, vals = input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val)
     z_offset = slots_size if NEEDS_Z[activation] else 0  # z kept after the activations, where f' needs it
     acts = aligned_zeros(slots_size + z_offset, params)
@@ -103,8 +102,7 @@ def gradient_kernel(params, sizes, activation, output, cost, mode, dense, indptr
     ones = np.ones(1, params.dtype)
     mxcsr = flush_denormals()
     for k in range(examples):
-        if mode == COMPACT:
-            gather_nonzeros(dense, k, sizes[0], row_idx, row_val, counts, 0)
+        collect_inputs(mode, dense, indptr, indices, k, sizes[0], row_idx, row_val, counts, 0)
         r_base, v_base, count = input_pairs(mode, k, 0, sizes[0], indptr, counts)
         forward(packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base, count, all_rows,
                 acts, z_offset)
@@ -167,7 +165,7 @@ def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indpt
     if use_momentum:
         pack(velocity, sizes, packed_velocity, w_base, n_base, b_base)
     rows_in_batch = min(batch_size, len(order))
-    row_idx, row_val, counts, all_rows = input_buffers(sizes, rows_in_batch, indices, params)
+    row_idx, row_val, counts, all_rows = input_buffers(sizes, rows_in_batch, params)
     rows, vals = input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val)
     z_offset = slots_size if NEEDS_Z[activation] else 0  # z kept after the activations, where f' needs it
     acts = aligned_zeros(rows_in_batch * (slots_size + z_offset), params).reshape((rows_in_batch,
@@ -200,8 +198,7 @@ def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indpt
                             prefetch_csr_row(ahead, indptr, indices, values)
                             if start + k + 2 * PREFETCH_AHEAD < len(order):  # where their rows are
                                 prefetch(indptr, order[start + k + 2 * PREFETCH_AHEAD])
-                    if mode == COMPACT:
-                        gather_nonzeros(dense, example, sizes[0], row_idx, row_val, counts, k)
+                    collect_inputs(mode, dense, indptr, indices, example, sizes[0], row_idx, row_val, counts, k)
                     r_base, v_base, count = input_pairs(mode, example, k, sizes[0], indptr, counts)
                 forward_layer(l, packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base,
                               count, all_rows, acts[k], z_offset)

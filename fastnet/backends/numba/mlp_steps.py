@@ -8,9 +8,9 @@ or every unit of the previous layer; all go through the same row operations
 (``numba.primitives``).
 """
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
-from ...core.codes import CSR_INPUTS as CSR, DENSE_INPUTS as DENSE
+from ...core.codes import COMPACT_INPUTS as COMPACT, CSR_INPUTS as CSR, DENSE_INPUTS as DENSE
 from .mlp_layout import padded
 from .mlp_math import activate_layer, output_error, times_derivative_tiles
 from .primitives import INLINE, OPTIONS, accumulate_rows, prefetch, update_rows_by_batch
@@ -118,15 +118,16 @@ def prefetch_dense_row(example, n_inputs, dense):
 def prefetch_csr_row(example, indptr, indices, values):
     """Start loading the CSR row of ``example`` (one hint per 64-byte line of its indices and values)."""
     start, stop = indptr[example], indptr[example + 1]
-    for p in range(start, stop, 16):
+    for p in range(start, stop, 64 // indices.itemsize):
         prefetch(indices, p)
+    for p in range(start, stop, 64 // values.itemsize):
         prefetch(values, p)
 
 @njit(**OPTIONS)
 def input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val):
     """The (rows, values) arrays the inputs of every example are read from, in ``mode``."""
     if mode == CSR:
-        return indices, values
+        return row_idx, values  # the column numbers widened into row_idx (widen_columns)
     if mode == DENSE:
         return all_rows, dense
     return row_idx, row_val
@@ -149,17 +150,36 @@ def gather_nonzeros(dense, example, n_inputs, row_idx, row_val, counts, slot):
 
 
 @njit(**INLINE)
+def collect_inputs(mode, dense, indptr, indices, example, n_inputs, row_idx, row_val, counts, slot):
+    """Row ``slot`` of row_idx (and row_val) = ``example``'s input pairs where they are not read in place: the
+    nonzeros of its dense row (COMPACT) or its CSR row's column numbers, widened (CSR)."""
+    if mode == COMPACT:
+        gather_nonzeros(dense, example, n_inputs, row_idx, row_val, counts, slot)
+    elif mode == CSR:
+        widen_columns(indptr, indices, example, row_idx, slot, n_inputs)
+
+
+@njit(**INLINE)
+def widen_columns(indptr, indices, example, row_idx, slot, n_inputs):
+    """Row ``slot`` of row_idx = the uint16 column numbers of ``example``'s CSR row, as the row operations'
+    int32 (prepared rows store them in half the memory)."""
+    start, base = uint64(indptr[example]), uint64(slot * n_inputs)  # unsigned: no wrap-around checks, it vectorises
+    for p in range(uint64(indptr[example + 1]) - start):
+        row_idx[base + p] = indices[start + p]
+
+
+@njit(**INLINE)
 def input_pairs(mode, example, slot, n_inputs, indptr, counts):
     """(r_base, v_base, count) of ``example``'s input pairs in the arrays of ``input_arrays``.
 
-    COMPACT reads row ``slot``, filled by ``gather_nonzeros``. Takes no array
+    CSR and COMPACT read row ``slot`` of row_idx, filled by ``widen_columns`` or ``gather_nonzeros``. Takes no array
     it does not read: each array argument of an inlined function with branches
     costs an atomic reference-count increment and decrement per call
     (measured in BENCHMARKS.md).
     """
     if mode == CSR:
-        r_base = v_base = indptr[example]
-        count = indptr[example + 1] - r_base
+        r_base, v_base = slot * n_inputs, indptr[example]
+        count = indptr[example + 1] - v_base
     elif mode == DENSE:
         r_base, v_base, count = 0, example * n_inputs, n_inputs
     else:
@@ -169,13 +189,13 @@ def input_pairs(mode, example, slot, n_inputs, indptr, counts):
 
 
 @njit(**OPTIONS)
-def input_buffers(sizes, slots, index_sample, dtype_sample):
-    """Index and value buffers for ``slots`` examples compacted on the fly, and the row numbers 0..max(sizes)."""
+def input_buffers(sizes, slots, dtype_sample):
+    """Index and value buffers for the inputs of ``slots`` examples, and the row numbers 0..max(sizes)."""
     n_inputs = sizes[0]
-    row_idx = np.empty(slots * n_inputs + 1, index_sample.dtype)  # +1: the branchless loop writes one past
+    row_idx = np.empty(slots * n_inputs + 1, np.int32)  # +1: the branchless loop writes one past
     row_val = np.empty(slots * n_inputs + 1, dtype_sample.dtype)
     counts = np.zeros(slots, np.int64)
-    all_rows = np.arange(max(sizes)).astype(index_sample.dtype)
+    all_rows = np.arange(max(sizes)).astype(np.int32)
     return row_idx, row_val, counts, all_rows
 
 
