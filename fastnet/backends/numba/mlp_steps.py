@@ -149,7 +149,7 @@ def gather_nonzeros(dense, example, n_inputs, row_idx, row_val, counts, slot):
     counts[slot] = count
 
 
-@njit(**INLINE)
+@njit(**OPTIONS)
 def collect_inputs(mode, dense, indptr, indices, example, n_inputs, row_idx, row_val, counts, slot):
     """Row ``slot`` of row_idx (and row_val) = ``example``'s input pairs where they are not read in place: the
     nonzeros of its dense row (COMPACT) or its CSR row's column numbers, widened (CSR)."""
