@@ -168,10 +168,11 @@ def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indpt
     row_idx, row_val, counts, all_rows = input_buffers(sizes, rows_in_batch, params)
     rows, vals = input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val)
     z_offset = slots_size if NEEDS_Z[activation] else 0  # z kept after the activations, where f' needs it
-    acts = aligned_zeros(rows_in_batch * (slots_size + z_offset), params).reshape((rows_in_batch,
-                                                                                   slots_size + z_offset))
-    deltas = aligned_zeros(rows_in_batch * slots_size, params).reshape((rows_in_batch, slots_size))
-    flat_acts, flat_deltas = acts.reshape(-1), deltas.reshape(-1)  # add_hidden_outer_products reads rows by stride
+    # Example k's activations (and z) start at acts[k * a_stride], its deltas at deltas[k * slots_size]: flat
+    # arrays read at offsets, as a view of one row would cost reference-count updates each time it is made.
+    a_stride = slots_size + z_offset
+    acts = aligned_zeros(rows_in_batch * a_stride, params)
+    deltas = aligned_zeros(rows_in_batch * slots_size, params)
     ones = np.ones(1, params.dtype)
     n_out = sizes[-1]
     keep = params.dtype.type(1 - eta * l2)
@@ -201,18 +202,20 @@ def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indpt
                     collect_inputs(mode, dense, indptr, indices, example, sizes[0], row_idx, row_val, counts, k)
                     r_base, v_base, count = input_pairs(mode, example, k, sizes[0], indptr, counts)
                 forward_layer(l, packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base,
-                              count, all_rows, acts[k], z_offset)
+                              count, all_rows, acts, k * a_stride, z_offset)
         for k in range(m):
-            output_deltas(sizes, slot, cost, acts[k], targets, order[start + k] * n_out, deltas[k])
+            output_deltas(sizes, slot, cost, acts, k * a_stride, targets, order[start + k] * n_out, deltas,
+                          k * slots_size)
         for l in range(layers - 1, 0, -1):
             for k in range(m):
-                backward_layer(l, packed, sizes, n_base, zero_base, slot, activation, acts[k], z_offset, all_rows,
-                               deltas[k])
+                backward_layer(l, packed, sizes, n_base, zero_base, slot, activation, acts, k * a_stride, z_offset,
+                               all_rows, deltas, k * slots_size)
         if measure:
             for k in range(m):
                 example = order[start + k]
-                cost_sum += example_cost(cost, acts[k], last, targets, example * n_out, n_out, tiny)
-                right += first_largest(acts[k], last, n_out) == first_largest(targets, example * n_out, n_out)
+                cost_sum += example_cost(cost, acts, k * a_stride + last, targets, example * n_out, n_out, tiny)
+                right += (first_largest(acts, k * a_stride + last, n_out)
+                          == first_largest(targets, example * n_out, n_out))
         step = params.dtype.type(-(eta / m))
         if use_momentum:
             steps[:] = 0
@@ -220,11 +223,12 @@ def sgd_epoch_kernel(params, sizes, activation, output, cost, mode, dense, indpt
             _decay_weights(packed, layers, w_base, b_base, keep)
         target = steps if use_momentum else packed
         for k in range(m):
-            scale_tiles(deltas[k], 0, slots_size, step)
+            scale_tiles(deltas, k * slots_size, slots_size, step)
             r_base, v_base, count = input_pairs(mode, order[start + k], k, sizes[0], indptr, counts)
-            update_rows(target, w_base[0], padded(sizes[1]), rows, r_base, vals, v_base, count, deltas[k], slot[0])
-        add_hidden_outer_products(target, sizes, w_base, n_base, b_base, slot, flat_acts, acts.shape[1], flat_deltas,
-                                  slots_size, m, ones)
+            update_rows(target, w_base[0], padded(sizes[1]), rows, r_base, vals, v_base, count, deltas,
+                        k * slots_size + slot[0])
+        add_hidden_outer_products(target, sizes, w_base, n_base, b_base, slot, acts, a_stride, deltas, slots_size, m,
+                                  ones)
         if use_momentum:
             _momentum_step(packed, steps, packed_velocity, sizes, w_base, b_base, mu, decay)
     restore_mxcsr(mxcsr)

@@ -24,26 +24,26 @@ from .primitives import INLINE, OPTIONS, accumulate_rows, prefetch, update_rows_
 
 @njit(**INLINE)
 def forward_layer(l, packed, sizes, w_base, b_base, slot, activation, output, input_rows, r_base, input_values,
-                  v_base, count, all_rows, acts, z_offset):
-    """acts[slot[l]:+p] = a_{l+1} = f(z_{l+1}), z_{l+1} = W_l a_l + b_l: one layer's (padded) output for one example
-    (layer 0 reads the input pairs).
+                  v_base, count, all_rows, acts, a_base, z_offset):
+    """acts[a_base + slot[l]:+p] = a_{l+1} = f(z_{l+1}), z_{l+1} = W_l a_l + b_l: one layer's (padded) output for
+    the example whose activations start at acts[a_base] (layer 0 reads the input pairs).
 
     With ``z_offset`` > 0 (an activation whose derivative needs z), z_{l+1} is also kept, at
-    acts[z_offset + slot[l]:+p]: in the same array, because every array argument of an inlined
-    function costs reference-count updates per call.
+    acts[a_base + z_offset + slot[l]:+p]: in the same array, because every array argument of an
+    inlined function (and every view of a row) costs reference-count updates per call.
     """
     one = packed.dtype.type(1)
     width = padded(sizes[l + 1])
     if l == 0:
         accumulate_rows(packed, w_base[0], width, b_base[0], input_rows, r_base, input_values, v_base,
-                         count, acts, slot[0])
+                         count, acts, a_base + slot[0])
     else:
-        accumulate_rows(packed, w_base[l], width, b_base[l], all_rows, 0, acts, slot[l - 1],
-                         sizes[l], acts, slot[l])
+        accumulate_rows(packed, w_base[l], width, b_base[l], all_rows, 0, acts, a_base + slot[l - 1],
+                         sizes[l], acts, a_base + slot[l])
     if z_offset > 0:
-        for j in range(slot[l], slot[l] + width):
+        for j in range(a_base + slot[l], a_base + slot[l] + width):
             acts[z_offset + j] = acts[j]
-    activate_layer(activation, output, l, len(sizes) - 1, acts, slot[l], sizes[l + 1], width, one)
+    activate_layer(activation, output, l, len(sizes) - 1, acts, a_base + slot[l], sizes[l + 1], width, one)
 
 
 @njit(**INLINE)
@@ -52,37 +52,39 @@ def forward(packed, sizes, w_base, b_base, slot, activation, output, input_rows,
     """``forward_layer`` for every layer of one example."""
     for l in range(len(sizes) - 1):
         forward_layer(l, packed, sizes, w_base, b_base, slot, activation, output, input_rows, r_base, input_values,
-                      v_base, count, all_rows, acts, z_offset)
+                      v_base, count, all_rows, acts, 0, z_offset)
 
 
 @njit(**INLINE)
-def output_deltas(sizes, slot, cost, acts, target, t_base, deltas):
-    """deltas[slot[L-1]:+n_L] = δ_L = ∂C_x/∂z_L of one example: (a_L − y) ⊙ a_L (1 − a_L) (quadratic cost),
-    a_L − y (cross-entropy, log-likelihood)."""
+def output_deltas(sizes, slot, cost, acts, a_base, target, t_base, deltas, d_base):
+    """deltas[d_base + slot[L-1]:+n_L] = δ_L = ∂C_x/∂z_L of one example: (a_L − y) ⊙ a_L (1 − a_L) (quadratic
+    cost), a_L − y (cross-entropy, log-likelihood)."""
     one = acts.dtype.type(1)
     out = slot[len(sizes) - 2]
     for j in range(sizes[-1]):
-        deltas[out + j] = output_error(cost, acts[out + j], target[t_base + j], one)
+        deltas[d_base + out + j] = output_error(cost, acts[a_base + out + j], target[t_base + j], one)
 
 
 @njit(**INLINE)
-def backward_layer(l, packed, sizes, n_base, zero_base, slot, activation, acts, z_offset, all_rows, deltas):
-    """deltas[slot[l-1]:+p] = δ_l = (W_lᵀ δ_{l+1}) ⊙ f'(z_l) of one example (l >= 1), f' from a_l or from z_l at
-    acts[z_offset + ...], with W_lᵀ δ = Σ_j δ_j W_l[j, :] read from the natural-orientation copy of W_l."""
+def backward_layer(l, packed, sizes, n_base, zero_base, slot, activation, acts, a_base, z_offset, all_rows,
+                   deltas, d_base):
+    """deltas[d_base + slot[l-1]:+p] = δ_l = (W_lᵀ δ_{l+1}) ⊙ f'(z_l) of one example (l >= 1), f' from a_l or from
+    z_l at acts[a_base + z_offset + ...], with W_lᵀ δ = Σ_j δ_j W_l[j, :] read from the natural-orientation copy
+    of W_l."""
     one = packed.dtype.type(1)
-    accumulate_rows(packed, n_base[l], padded(sizes[l]), zero_base, all_rows, 0, deltas, slot[l],
-                     sizes[l + 1], deltas, slot[l - 1])
-    times_derivative_tiles(activation, deltas, slot[l - 1], acts, slot[l - 1], z_offset + slot[l - 1],
-                           padded(sizes[l]), one)
+    accumulate_rows(packed, n_base[l], padded(sizes[l]), zero_base, all_rows, 0, deltas, d_base + slot[l],
+                     sizes[l + 1], deltas, d_base + slot[l - 1])
+    times_derivative_tiles(activation, deltas, d_base + slot[l - 1], acts, a_base + slot[l - 1],
+                           a_base + z_offset + slot[l - 1], padded(sizes[l]), one)
 
 
 @njit(**INLINE)
 def backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, z_offset, target, t_base, all_rows,
              deltas):
     """deltas[slot[l]:+p] = δ_{l+1} = ∂C_x/∂z_{l+1} for every layer of one example, from ``forward``'s activations."""
-    output_deltas(sizes, slot, cost, acts, target, t_base, deltas)
+    output_deltas(sizes, slot, cost, acts, 0, target, t_base, deltas, 0)
     for l in range(len(sizes) - 2, 0, -1):
-        backward_layer(l, packed, sizes, n_base, zero_base, slot, activation, acts, z_offset, all_rows, deltas)
+        backward_layer(l, packed, sizes, n_base, zero_base, slot, activation, acts, 0, z_offset, all_rows, deltas, 0)
 
 
 @njit(**INLINE)
