@@ -208,7 +208,6 @@ def scale_tiles(a, base, width, s):
         store16(a, base + jb, _scale16(load16(a, base + jb), s))
 
 
-
 # ---------------------------------------------------------------------------
 # Row operations on a packed layer Wᵀ (rows of ``width`` = padded outputs)
 
@@ -291,6 +290,7 @@ def update_rows_by_batch(w, w_base, width, count, values, v_base, v_stride, delt
             for e in range(examples):
                 ue = uint64(e)
                 v = values[uv + ue * uint64(v_stride) + ui]
+                # update_rows' expression (w + δ·v), not _axpy16 (t + v·a): measured, the gradient's bits differ
                 row = _add16(row, _scale16(load16(delta, ud + ue * uint64(d_stride) + ujb), v))
             store16(w, ub + ui * uw + ujb, row)
 
