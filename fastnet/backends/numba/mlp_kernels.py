@@ -44,7 +44,7 @@ from numba import njit
 from ...core.codes import COMPACT_INPUTS as COMPACT, CSR_INPUTS as CSR, NEEDS_Z, SIGMOID, SOFTMAX_OUTPUT
 from .mlp_layout import aligned_zeros, pack, packed_layout, padded, unpack
 from .mlp_math import activate, exact_sigmoid, example_cost, first_largest, softmax
-from .primitives import (INLINE, OPTIONS, flush_denormals, prefer_512_bit_vectors, prefetch, restore_mxcsr,
+from .primitives import (INLINE, ONE, OPTIONS, ZERO, flush_denormals, prefer_512_bit_vectors, prefetch, restore_mxcsr,
                          scale_tiles, update_rows)
 from .mlp_steps import (add_hidden_outer_products, backward, backward_layer, collect_inputs, forward, forward_layer,
                         input_arrays, input_buffers, input_pairs, output_deltas, prefetch_csr_row, prefetch_dense_row)
@@ -63,7 +63,7 @@ def feedforward_kernel(params, sizes, activation, output, mode, dense, indptr, i
     w_base, n_base, b_base, zero_base, slot, packed_size, slots_size = packed_layout(sizes)
     packed = aligned_zeros(packed_size, params)
     pack(params, sizes, packed, w_base, n_base, b_base)
-    row_idx, row_val, counts, all_rows = input_buffers(sizes, 1, params)
+    row_idx, row_val, counts, all_rows = input_buffers(sizes, ONE, params)
     rows, vals = input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val)
     acts = aligned_zeros(slots_size, params)
     n_out = sizes[-1]
@@ -72,10 +72,10 @@ def feedforward_kernel(params, sizes, activation, output, mode, dense, indptr, i
     for k in range(examples):
         if mode == COMPACT and k + PREFETCH_AHEAD < examples:
             prefetch_dense_row(k + PREFETCH_AHEAD, sizes[0], dense)
-        collect_inputs(mode, dense, indptr, indices, k, sizes[0], row_idx, row_val, counts, 0)
-        r_base, v_base, count = input_pairs(mode, k, 0, sizes[0], indptr, counts)
+        collect_inputs(mode, dense, indptr, indices, k, sizes[0], row_idx, row_val, counts, ZERO)
+        r_base, v_base, count = input_pairs(mode, k, ZERO, sizes[0], indptr, counts)
         forward(packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base, count, all_rows,
-                acts, 0)
+                acts, ZERO)
         if out.shape[0] > 0:
             for j in range(n_out):
                 out[k, j] = acts[last + j]
@@ -93,7 +93,7 @@ def gradient_kernel(params, sizes, activation, output, cost, mode, dense, indptr
     packed = aligned_zeros(packed_size, params)
     pack(params, sizes, packed, w_base, n_base, b_base)
     sums = aligned_zeros(packed_size, params)
-    row_idx, row_val, counts, all_rows = input_buffers(sizes, 1, params)
+    row_idx, row_val, counts, all_rows = input_buffers(sizes, ONE, params)
     rows, vals = input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val)
     z_offset = slots_size if NEEDS_Z[activation] else 0  # z kept after the activations, where f' needs it
     acts = aligned_zeros(slots_size + z_offset, params)
@@ -102,14 +102,14 @@ def gradient_kernel(params, sizes, activation, output, cost, mode, dense, indptr
     ones = np.ones(1, params.dtype)
     mxcsr = flush_denormals()
     for k in range(examples):
-        collect_inputs(mode, dense, indptr, indices, k, sizes[0], row_idx, row_val, counts, 0)
-        r_base, v_base, count = input_pairs(mode, k, 0, sizes[0], indptr, counts)
+        collect_inputs(mode, dense, indptr, indices, k, sizes[0], row_idx, row_val, counts, ZERO)
+        r_base, v_base, count = input_pairs(mode, k, ZERO, sizes[0], indptr, counts)
         forward(packed, sizes, w_base, b_base, slot, activation, output, rows, r_base, vals, v_base, count, all_rows,
                 acts, z_offset)
         backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, z_offset, targets, k * sizes[-1],
                  all_rows, deltas)
         update_rows(sums, w_base[0], padded(sizes[1]), rows, r_base, vals, v_base, count, deltas, slot[0])
-        add_hidden_outer_products(sums, sizes, w_base, n_base, b_base, slot, acts, 0, deltas, 0, 1, ones)
+        add_hidden_outer_products(sums, sizes, w_base, n_base, b_base, slot, acts, ZERO, deltas, ZERO, ONE, ones)
     restore_mxcsr(mxcsr)
     unpack(sums, sizes, grad, w_base, b_base)
     grad *= one / examples

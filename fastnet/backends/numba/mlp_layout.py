@@ -10,7 +10,7 @@ Padding lanes hold zeros and stay zero. Kernels ``pack`` params on entry and
 import numpy as np
 from numba import njit
 
-from .primitives import CACHE_LINE, LANES, OPTIONS
+from .primitives import CACHE_LINE, HELPER, LANES, OPTIONS
 
 
 
@@ -28,12 +28,12 @@ def aligned_zeros(n, dtype_sample):
     return raw[skip:skip + n]
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def padded(n):
     return (n + LANES - 1) // LANES * LANES
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def packed_layout(sizes):
     """Offsets ``(w_base, n_base, b_base, zero_base, slot, packed_size, slots_size)``.
 
@@ -46,7 +46,7 @@ def packed_layout(sizes):
     """
     layers = len(sizes) - 1
     w_base = np.empty(layers, np.int64)
-    n_base = np.full(layers, -1, np.int64)
+    n_base = np.empty(layers, np.int64)
     b_base = np.empty(layers, np.int64)
     slot = np.empty(layers, np.int64)
     offset = 0
@@ -57,8 +57,8 @@ def packed_layout(sizes):
         widest = max(widest, width, padded(sizes[l]))
         w_base[l] = offset
         offset += sizes[l] * width
+        n_base[l] = offset if l > 0 else -1
         if l > 0:
-            n_base[l] = offset
             offset += sizes[l + 1] * padded(sizes[l])
         b_base[l] = offset
         offset += width
@@ -67,7 +67,7 @@ def packed_layout(sizes):
     return w_base, n_base, b_base, offset, slot, offset + widest, slots
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def pack(params, sizes, packed, w_base, n_base, b_base):
     """params (W_l (n_{l+1}, n_l) then b_l, per layer) -> packed (Wᵀ_l, W_l for l >= 1, b_l; padded)."""
     packed[:] = 0
@@ -87,7 +87,7 @@ def pack(params, sizes, packed, w_base, n_base, b_base):
         offset += n_out
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def unpack(packed, sizes, params, w_base, b_base):
     """params <- packed (from Wᵀ_l and b_l): the inverse of ``pack``."""
     offset = 0

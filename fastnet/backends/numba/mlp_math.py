@@ -126,7 +126,7 @@ def _derivative(code, a, z, one):
     if code == SIGMOID:
         return a * (one - a)
     if code == RELU:
-        return one if a > 0 else a * 0
+        return one if a > 0 else a * (one - one)  # a * 0 would be float64 for float32 a
     if code == GELU:  # Φ(z) + z φ(z)
         return normal_cdf(z, one) + z * normal_pdf(z, one)
     return one - a * a  # TANH

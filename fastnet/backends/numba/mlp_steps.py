@@ -13,7 +13,7 @@ from numba import njit, uint64
 from ...core.codes import COMPACT_INPUTS as COMPACT, CSR_INPUTS as CSR, DENSE_INPUTS as DENSE
 from .mlp_layout import padded
 from .mlp_math import activate_layer, output_error, times_derivative_tiles
-from .primitives import INLINE, OPTIONS, accumulate_rows, prefetch, update_rows_by_batch
+from .primitives import HELPER, INLINE, ONE, ZERO, accumulate_rows, prefetch, update_rows_by_batch
 
 # ---------------------------------------------------------------------------
 # Examples: forward and backward a layer at a time, the gradient's contribution
@@ -38,7 +38,7 @@ def forward_layer(l, packed, sizes, w_base, b_base, slot, activation, output, in
         accumulate_rows(packed, w_base[0], width, b_base[0], input_rows, r_base, input_values, v_base,
                          count, acts, a_base + slot[0])
     else:
-        accumulate_rows(packed, w_base[l], width, b_base[l], all_rows, 0, acts, a_base + slot[l - 1],
+        accumulate_rows(packed, w_base[l], width, b_base[l], all_rows, ZERO, acts, a_base + slot[l - 1],
                          sizes[l], acts, a_base + slot[l])
     if z_offset > 0:
         for j in range(a_base + slot[l], a_base + slot[l] + width):
@@ -52,7 +52,7 @@ def forward(packed, sizes, w_base, b_base, slot, activation, output, input_rows,
     """``forward_layer`` for every layer of one example."""
     for l in range(len(sizes) - 1):
         forward_layer(l, packed, sizes, w_base, b_base, slot, activation, output, input_rows, r_base, input_values,
-                      v_base, count, all_rows, acts, 0, z_offset)
+                      v_base, count, all_rows, acts, ZERO, z_offset)
 
 
 @njit(**INLINE)
@@ -72,7 +72,7 @@ def backward_layer(l, packed, sizes, n_base, zero_base, slot, activation, acts, 
     z_l at acts[a_base + z_offset + ...], with W_lᵀ δ = Σ_j δ_j W_l[j, :] read from the natural-orientation copy
     of W_l."""
     one = packed.dtype.type(1)
-    accumulate_rows(packed, n_base[l], padded(sizes[l]), zero_base, all_rows, 0, deltas, d_base + slot[l],
+    accumulate_rows(packed, n_base[l], padded(sizes[l]), zero_base, all_rows, ZERO, deltas, d_base + slot[l],
                      sizes[l + 1], deltas, d_base + slot[l - 1])
     times_derivative_tiles(activation, deltas, d_base + slot[l - 1], acts, a_base + slot[l - 1],
                            a_base + z_offset + slot[l - 1], padded(sizes[l]), one)
@@ -82,9 +82,10 @@ def backward_layer(l, packed, sizes, n_base, zero_base, slot, activation, acts, 
 def backward(packed, sizes, n_base, zero_base, slot, activation, cost, acts, z_offset, target, t_base, all_rows,
              deltas):
     """deltas[slot[l]:+p] = δ_{l+1} = ∂C_x/∂z_{l+1} for every layer of one example, from ``forward``'s activations."""
-    output_deltas(sizes, slot, cost, acts, 0, target, t_base, deltas, 0)
+    output_deltas(sizes, slot, cost, acts, ZERO, target, t_base, deltas, ZERO)
     for l in range(len(sizes) - 2, 0, -1):
-        backward_layer(l, packed, sizes, n_base, zero_base, slot, activation, acts, 0, z_offset, all_rows, deltas, 0)
+        backward_layer(l, packed, sizes, n_base, zero_base, slot, activation, acts, ZERO, z_offset, all_rows, deltas,
+                       ZERO)
 
 
 @njit(**INLINE)
@@ -101,14 +102,14 @@ def add_hidden_outer_products(packed, sizes, w_base, n_base, b_base, slot, acts,
                                  deltas, slot[l], d_stride, examples)
             update_rows_by_batch(packed, n_base[l], padded(sizes[l]), sizes[l + 1], deltas, slot[l], d_stride,
                                  acts, slot[l - 1], a_stride, examples)
-        update_rows_by_batch(packed, b_base[l], padded(sizes[l + 1]), 1, ones, 0, 0, deltas, slot[l], d_stride,
+        update_rows_by_batch(packed, b_base[l], padded(sizes[l + 1]), ONE, ones, ZERO, ZERO, deltas, slot[l], d_stride,
                              examples)
 
 
 # ---------------------------------------------------------------------------
 # Inputs: how an example's (row, value) pairs are found
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def prefetch_dense_row(example, n_inputs, dense):
     """Start loading the dense row of ``example`` (one hint per 64-byte line)."""
     start = example * n_inputs
@@ -116,7 +117,7 @@ def prefetch_dense_row(example, n_inputs, dense):
         prefetch(dense, p)
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def prefetch_csr_row(example, indptr, indices, values):
     """Start loading the CSR row of ``example`` (one hint per 64-byte line of its indices and values)."""
     start, stop = indptr[example], indptr[example + 1]
@@ -125,7 +126,7 @@ def prefetch_csr_row(example, indptr, indices, values):
     for p in range(start, stop, 64 // values.itemsize):
         prefetch(values, p)
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val):
     """The (rows, values) arrays the inputs of every example are read from, in ``mode``."""
     if mode == CSR:
@@ -135,7 +136,7 @@ def input_arrays(mode, dense, indices, values, all_rows, row_idx, row_val):
     return row_idx, row_val
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def gather_nonzeros(dense, example, n_inputs, row_idx, row_val, counts, slot):
     """Row ``slot`` of row_idx/row_val = the (index, value) pairs of the nonzeros of ``example``'s dense row.
 
@@ -151,7 +152,7 @@ def gather_nonzeros(dense, example, n_inputs, row_idx, row_val, counts, slot):
     counts[slot] = count
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def collect_inputs(mode, dense, indptr, indices, example, n_inputs, row_idx, row_val, counts, slot):
     """Row ``slot`` of row_idx (and row_val) = ``example``'s input pairs where they are not read in place: the
     nonzeros of its dense row (COMPACT) or its CSR row's column numbers, widened (CSR)."""
@@ -190,14 +191,16 @@ def input_pairs(mode, example, slot, n_inputs, indptr, counts):
     return r_base, v_base, count
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def input_buffers(sizes, slots, dtype_sample):
     """Index and value buffers for the inputs of ``slots`` examples, and the row numbers 0..max(sizes)."""
     n_inputs = sizes[0]
     row_idx = np.empty(slots * n_inputs + 1, np.int32)  # +1: the branchless loop writes one past
     row_val = np.empty(slots * n_inputs + 1, dtype_sample.dtype)
     counts = np.zeros(slots, np.int64)
-    all_rows = np.arange(max(sizes)).astype(np.int32)
+    all_rows = np.empty(max(sizes), np.int32)
+    for i in range(len(all_rows)):  # np.arange(...).astype would compile two more library functions
+        all_rows[i] = i
     return row_idx, row_val, counts, all_rows
 
 

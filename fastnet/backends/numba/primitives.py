@@ -18,13 +18,20 @@ LANES = 16  # a tile: two 8-lane tuples
 HELD_DELTA_MAX_WIDTH = 32  # update_rows: the widest rows updated a delta tile at a time (measured)
 CACHE_LINE = 64  # bytes
 OPTIONS = dict(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
+# Functions only compiled code calls, never Python: without the CPython and C
+# wrappers Numba would compile for each (BENCHMARKS.md has the time it saves).
+HELPER = dict(OPTIONS, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 # The helpers the kernels call (steps, activations, tiles, exp): each is typed
 # once per signature and handed to LLVM marked alwaysinline (``forceinline``),
 # so LLVM inlines it into every caller before vectorising. Numba's own
 # inline="always" copies the callee's IR into every call site before type
 # inference: the MLP's epoch took 46 s to compile that way (the tile exp alone
 # was copied 199 times), 12.5 s this way, and runs as fast (BENCHMARKS.md).
-INLINE = dict(nogil=True, error_model="numpy", fastmath={"contract"}, forceinline=True)
+INLINE = dict(HELPER, cache=False, forceinline=True)
+# 0 and 1 as int64 arguments: a literal argument (``f(x, 0)``) is typed as
+# Literal[int](0) and compiles the callee once more for it; LLVM, which inlines
+# the callee, sees the constant either way.
+ZERO, ONE = np.int64(0), np.int64(1)
 
 # ---------------------------------------------------------------------------
 # Denormals: values below the smallest normal float (1.2e-38 in float32) appear
@@ -218,7 +225,7 @@ _U1 = np.uint64(1)
 _U2 = np.uint64(2)
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def accumulate_rows(w, w_base, width, b_base, rows, r_base, values, v_base, count, out, o_base):
     """out[o_base:+width] = w[b_base:+width] + Σ_p values[v_base+p] · M[rows[r_base+p], :]
 
@@ -243,7 +250,7 @@ def accumulate_rows(w, w_base, width, b_base, rows, r_base, values, v_base, coun
         store16(out, o_base + jb, _add16(a0, a1))
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def update_rows(w, w_base, width, rows, r_base, values, v_base, count, delta, d_base):
     """M[rows[r_base+p], :] += values[v_base+p] · delta[d_base:+width] for p < count   (an outer product added)
 
@@ -270,7 +277,7 @@ def update_rows(w, w_base, width, rows, r_base, values, v_base, count, delta, d_
                 store16(w, row + ujb, _add16(load16(w, row + ujb), _scale16(load16(delta, ud + ujb), v)))
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def update_rows_by_batch(w, w_base, width, count, values, v_base, v_stride, delta, d_base, d_stride, examples):
     """M[i, :] += Σ_e values[v_base + e·v_stride + i] · delta[d_base + e·d_stride:+width] for i < count
     (W += Σ_e δ_e a_eᵀ)
