@@ -20,12 +20,17 @@ from ...gpt.layout import (ATTN_PROJ_BIAS, ATTN_PROJ_WEIGHT, C_ATTN_BIAS, C_ATTN
                            LN_F_WEIGHT, MLP_PROJ_BIAS, MLP_PROJ_WEIGHT, PER_BLOCK, WPE, WTE)
 from .blas import at, gemm, gemv
 from .mlp_math import normal_cdf, normal_pdf
-from .primitives import INLINE, exp_of_negative
+from .primitives import HELPER, INLINE, OPTIONS, ZERO, add_into, copy_into, exp_of_negative, sum_into
 
-OPTIONS = dict(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
 # For loops that sum: lets LLVM reorder the sum so that it vectorises. Not for code
 # that calls exp_of_negative, whose Cody-Waite reduction must not be reassociated.
 SUMMING = dict(OPTIONS, fastmath={"contract", "reassoc"})
+SUMMING_HELPER = dict(HELPER, fastmath={"contract", "reassoc"})
+# Flags as np.bool_, not the literals True and False: a literal argument compiles
+# its callee once more for each value (as primitives.ZERO).
+ACCUMULATE, OVERWRITE = np.bool_(True), np.bool_(False)  # linear_forward: y += x Wᵀ + b, or y = x Wᵀ + b
+TRAINING, INFERENCE = np.bool_(True), np.bool_(False)  # forward, gelu_forward: keep what the backward pass needs
+WITH_GRADIENT, LOSS_ONLY = np.bool_(True), np.bool_(False)  # cross_entropy
 LAYERNORM_EPS = 1e-5
 SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 GELU_CUBIC = 0.044715
@@ -41,7 +46,7 @@ def embedding_forward(tokens, wte, wpe, x):
     B, T = tokens.shape
     for b in range(B):
         for t in range(T):
-            x[b * T + t] = wte[tokens[b, t]] + wpe[t]
+            sum_into(wte[tokens[b, t]], wpe[t], x[b * T + t])
 
 
 @njit(**OPTIONS)
@@ -50,8 +55,8 @@ def embedding_backward(tokens, dx, dwte, dwpe):
     B, T = tokens.shape
     for b in range(B):
         for t in range(T):
-            dwte[tokens[b, t]] += dx[b * T + t]
-            dwpe[t] += dx[b * T + t]
+            add_into(dx[b * T + t], dwte[tokens[b, t]])
+            add_into(dx[b * T + t], dwpe[t])
 
 
 @njit(**SUMMING)
@@ -113,9 +118,9 @@ def linear_forward(x, weight, bias, y, accumulate):
     if has_bias:
         for r in range(R):
             if accumulate:
-                y[r] += bias
+                add_into(bias, y[r])
             else:
-                y[r] = bias
+                copy_into(bias, y[r])
     beta = 1.0 if has_bias or accumulate else 0.0
     if R <= GEMV_MAX_ROWS:
         for r in range(R):
@@ -136,7 +141,7 @@ def linear_backward(dy, x, weight, dweight, dbias, dx):
     gemm(False, False, R, n_in, n_out, 1.0, dy.ravel(), n_out, weight.ravel(), n_in, 0.0, dx.ravel(), n_in)
 
 
-@njit(**SUMMING)
+@njit(**SUMMING_HELPER)
 def _sum(values):
     total = values[0] - values[0]
     for j in range(values.size):
@@ -144,7 +149,7 @@ def _sum(values):
     return total
 
 
-@njit(**SUMMING)
+@njit(**SUMMING_HELPER)
 def _dot(a, b):
     total = a[0] - a[0]
     for d in range(a.size):
@@ -152,7 +157,7 @@ def _dot(a, b):
     return total
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def _max(values):
     top = values[0]
     for j in range(1, values.size):
@@ -160,21 +165,21 @@ def _max(values):
     return top
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def _axpy(a, x, y):
     """y += a x."""
     for d in range(y.size):
         y[d] += a * x[d]
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def _exp_shifted(values, top):
     """values ← e^(values − top) (values <= top); a loop of its own, so that it vectorises."""
     for j in range(values.size):
         values[j] = exp_of_negative(values[j] - top)
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def _masked_softmax(att, row0, T):
     """Rows row0..row0+T of att: row i = softmax over j ≤ i of the scores there, 0 for j > i."""
     for i in range(T):
@@ -186,7 +191,7 @@ def _masked_softmax(att, row0, T):
         row[i + 1:] = 0
 
 
-@njit(**SUMMING)
+@njit(**SUMMING_HELPER)
 def _softmax_backward(datt, att, row0, scale):
     """datt ← att ⊙ (datt − Σ_j datt ⊙ att) · scale over each row's j ≤ i, 0 above: the scores' gradient."""
     T = datt.shape[0]
@@ -198,7 +203,7 @@ def _softmax_backward(datt, att, row0, scale):
         d[i + 1:] = 0
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def _head(qkv, b, h, T, hs):
     """Views (from their first element, for ``gemm``) of sequence b's q, k and v of head h in qkv (B·T, 3C)."""
     C = qkv.shape[1] // 3
@@ -219,9 +224,9 @@ def attention_forward(qkv, B, T, n_head, att, y):
         for h in range(n_head):
             row0 = (b * n_head + h) * T
             q, k, v = _head(qkv, b, h, T, hs)
-            gemm(False, True, T, T, hs, scale, q, 3 * C, k, 3 * C, 0.0, at(att, row0, 0), T)
+            gemm(False, True, T, T, hs, scale, q, 3 * C, k, 3 * C, 0.0, at(att, row0, ZERO), T)
             _masked_softmax(att, row0, T)
-            gemm(False, False, T, hs, T, 1.0, at(att, row0, 0), T, v, 3 * C, 0.0, at(y, b * T, h * hs), C)
+            gemm(False, False, T, hs, T, 1.0, at(att, row0, ZERO), T, v, 3 * C, 0.0, at(y, b * T, h * hs), C)
 
 
 @njit(**OPTIONS)
@@ -237,7 +242,7 @@ def attention_backward(dy, qkv, att, B, T, n_head, dqkv, datt):
     for b in range(B):
         for h in range(n_head):
             row0 = (b * n_head + h) * T
-            a = at(att, row0, 0)
+            a = at(att, row0, ZERO)
             q, k, v = _head(qkv, b, h, T, hs)
             d = at(dy, b * T, h * hs)
             gemm(True, False, T, hs, T, 1.0, a, T, d, C, 0.0, at(dqkv, b * T, 2 * C + h * hs), 3 * C)
@@ -315,13 +320,13 @@ def cross_entropy(logits, targets, gradient):
 # ---------------------------------------------------------------------------
 # The whole model: the index says where each tensor starts in the flat params
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def _vector(flat, offset, n):
     """flat[offset:offset + n]; an empty view for an absent tensor (offset −1)."""
     return flat[offset:offset + n] if offset >= 0 else flat[0:0]
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def _matrix(flat, offset, rows, columns):
     return flat[offset:offset + rows * columns].reshape((rows, columns))
 
@@ -341,29 +346,29 @@ def forward(params, index, n_head, gelu, tokens, acts, training):
         layernorm_forward(x, _vector(params, o[LN_1_WEIGHT], C), _vector(params, o[LN_1_BIAS], C), acts.ln1[layer],
                           acts.stats[layer, 0], acts.stats[layer, 1])
         linear_forward(acts.ln1[layer], _matrix(params, o[C_ATTN_WEIGHT], 3 * C, C),
-                       _vector(params, o[C_ATTN_BIAS], 3 * C), acts.qkv[layer], False)
+                       _vector(params, o[C_ATTN_BIAS], 3 * C), acts.qkv[layer], OVERWRITE)
         attention_forward(acts.qkv[layer], B, T, n_head, acts.att[layer], acts.atty[layer])
-        acts.mid[layer][:] = x
+        copy_into(x.ravel(), acts.mid[layer].ravel())
         linear_forward(acts.atty[layer], _matrix(params, o[ATTN_PROJ_WEIGHT], C, C),
-                       _vector(params, o[ATTN_PROJ_BIAS], C), acts.mid[layer], True)
+                       _vector(params, o[ATTN_PROJ_BIAS], C), acts.mid[layer], ACCUMULATE)
         layernorm_forward(acts.mid[layer], _vector(params, o[LN_2_WEIGHT], C), _vector(params, o[LN_2_BIAS], C),
                           acts.ln2[layer], acts.stats[layer, 2], acts.stats[layer, 3])
         linear_forward(acts.ln2[layer], _matrix(params, o[C_FC_WEIGHT], 4 * C, C), _vector(params, o[C_FC_BIAS], 4 * C),
-                       acts.gelu[layer], False)
+                       acts.gelu[layer], OVERWRITE)
         gelu_forward(acts.gelu[layer], acts.dgelu[layer], training, gelu)
-        acts.resid[layer + 1][:] = acts.mid[layer]
+        copy_into(acts.mid[layer].ravel(), acts.resid[layer + 1].ravel())
         linear_forward(acts.gelu[layer], _matrix(params, o[MLP_PROJ_WEIGHT], C, 4 * C),
-                       _vector(params, o[MLP_PROJ_BIAS], C), acts.resid[layer + 1], True)
+                       _vector(params, o[MLP_PROJ_BIAS], C), acts.resid[layer + 1], ACCUMULATE)
     layernorm_forward(acts.resid[L], _vector(params, index[LN_F_WEIGHT], C), _vector(params, index[LN_F_BIAS], C),
                       acts.lnf, acts.lnf_stats[0], acts.lnf_stats[1])
-    linear_forward(acts.lnf, wte, params[0:0], acts.logits, False)
+    linear_forward(acts.lnf, wte, params[0:0], acts.logits, OVERWRITE)
 
 
 @njit(**OPTIONS)
 def loss(params, index, n_head, gelu, tokens, targets, acts):
     """The mean cross-entropy of the next-token predictions (float64)."""
-    forward(params, index, n_head, gelu, tokens, acts, False)
-    return cross_entropy(acts.logits, targets.ravel(), False)
+    forward(params, index, n_head, gelu, tokens, acts, INFERENCE)
+    return cross_entropy(acts.logits, targets.ravel(), LOSS_ONLY)
 
 
 @njit(**OPTIONS)
@@ -375,8 +380,8 @@ def loss_and_gradient(params, index, n_head, gelu, tokens, targets, acts, deltas
     (R, 3C), dfc (R, 4C) the gradients of a block's intermediate values; datt
     (T, T) one head's.
     """
-    forward(params, index, n_head, gelu, tokens, acts, True)
-    value = cross_entropy(acts.logits, targets.ravel(), True)  # acts.logits now holds dlogits
+    forward(params, index, n_head, gelu, tokens, acts, TRAINING)
+    value = cross_entropy(acts.logits, targets.ravel(), WITH_GRADIENT)  # acts.logits now holds dlogits
     B, T = tokens.shape
     L, R, C = acts.mid.shape
     V = acts.logits.shape[1]
@@ -424,8 +429,8 @@ def cached_attention(qkv, cache, position, n_head, scores, y):
     for b in range(B):
         for head in range(n_head):
             keys, values = cache[0, b, head], cache[1, b, head]
-            keys[position] = qkv[b, C + head * hs:C + (head + 1) * hs]
-            values[position] = qkv[b, 2 * C + head * hs:2 * C + (head + 1) * hs]
+            copy_into(qkv[b, C + head * hs:C + (head + 1) * hs], keys[position])
+            copy_into(qkv[b, 2 * C + head * hs:2 * C + (head + 1) * hs], values[position])
             query = qkv[b, head * hs:(head + 1) * hs]
             for j in range(position + 1):
                 scores[j] = _dot(query, keys[j]) * scale
@@ -453,25 +458,26 @@ def decode_step(params, index, n_head, gelu, tokens, position, cache, work, logi
     wpe = _matrix(params, index[WPE], position + 1, C)
     x, h, qkv, y, scores = work.x, work.h, work.qkv, work.y, work.scores
     for b in range(B):
-        x[b] = wte[tokens[b]] + wpe[position]
+        sum_into(wte[tokens[b]], wpe[position], x[b])
     for layer in range(L):
         o = index[len(GLOBAL_TENSORS) + PER_BLOCK * layer:]
         layernorm_forward(x, _vector(params, o[LN_1_WEIGHT], C), _vector(params, o[LN_1_BIAS], C), h, work.stats[0],
                           work.stats[1])
         linear_forward(h, _matrix(params, o[C_ATTN_WEIGHT], 3 * C, C), _vector(params, o[C_ATTN_BIAS], 3 * C), qkv,
-                       False)
+                       OVERWRITE)
         cached_attention(qkv, cache[layer], position, n_head, scores, y)
-        linear_forward(y, _matrix(params, o[ATTN_PROJ_WEIGHT], C, C), _vector(params, o[ATTN_PROJ_BIAS], C), x, True)
+        linear_forward(y, _matrix(params, o[ATTN_PROJ_WEIGHT], C, C), _vector(params, o[ATTN_PROJ_BIAS], C), x,
+                       ACCUMULATE)
         layernorm_forward(x, _vector(params, o[LN_2_WEIGHT], C), _vector(params, o[LN_2_BIAS], C), h, work.stats[0],
                           work.stats[1])
         linear_forward(h, _matrix(params, o[C_FC_WEIGHT], 4 * C, C), _vector(params, o[C_FC_BIAS], 4 * C), work.g,
-                       False)
-        gelu_forward(work.g, work.g, False, gelu)
+                       OVERWRITE)
+        gelu_forward(work.g, work.g, INFERENCE, gelu)
         linear_forward(work.g, _matrix(params, o[MLP_PROJ_WEIGHT], C, 4 * C), _vector(params, o[MLP_PROJ_BIAS], C), x,
-                       True)
+                       ACCUMULATE)
     layernorm_forward(x, _vector(params, index[LN_F_WEIGHT], C), _vector(params, index[LN_F_BIAS], C), h,
                       work.stats[0], work.stats[1])
-    linear_forward(h, wte, params[0:0], logits, False)
+    linear_forward(h, wte, params[0:0], logits, OVERWRITE)
 
 
 @njit(**INLINE)
@@ -516,7 +522,7 @@ def sample(logits, temperature, top_k, uniforms, weights, tokens):
             defined &= s < np.inf
         kth = -np.inf
         if defined and 0 < top_k < V:
-            selection[:] = cumulative
+            copy_into(cumulative, selection)
             kth = _kth_largest(selection, top_k)
         total = 0.0
         last_possible = 0
@@ -550,7 +556,7 @@ def decode_tokens(params, index, n_head, gelu, tokens, position, cache, work, lo
     return uniforms.shape[0]
 
 
-@njit(**SUMMING)
+@njit(**SUMMING_HELPER)
 def _sum_of_squares(values):
     total = 0.0
     for i in range(values.size):

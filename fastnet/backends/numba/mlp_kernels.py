@@ -44,8 +44,8 @@ from numba import njit
 from ...core.codes import COMPACT_INPUTS as COMPACT, CSR_INPUTS as CSR, NEEDS_Z, SIGMOID, SOFTMAX_OUTPUT
 from .mlp_layout import aligned_zeros, pack, packed_layout, padded, unpack
 from .mlp_math import activate, exact_sigmoid, example_cost, first_largest, softmax
-from .primitives import (INLINE, ONE, OPTIONS, ZERO, flush_denormals, prefer_512_bit_vectors, prefetch, restore_mxcsr,
-                         scale_tiles, update_rows)
+from .primitives import (INLINE, ONE, OPTIONS, ZERO, copy_into, flush_denormals, prefer_512_bit_vectors, prefetch,
+                         restore_mxcsr, scale_tiles, update_rows)
 from .mlp_steps import (add_hidden_outer_products, backward, backward_layer, collect_inputs, forward, forward_layer,
                         input_arrays, input_buffers, input_pairs, output_deltas, prefetch_csr_row, prefetch_dense_row)
 
@@ -271,8 +271,8 @@ def matvec_kernel(params, sizes, activation, output, X, out):
                 for j in range(n_out):
                     a[j] = exact_sigmoid(z[j], one) if activation == SIGMOID else activate(activation, z[j], one)
             elif output == SOFTMAX_OUTPUT:
-                softmax(z, 0, n_out, n_out)
-                a[:n_out] = z[:n_out]
+                softmax(z, ZERO, n_out, n_out)
+                copy_into(z[:n_out], a[:n_out])
             else:
                 for j in range(n_out):
                     a[j] = exact_sigmoid(z[j], one)

@@ -34,6 +34,32 @@ INLINE = dict(HELPER, cache=False, forceinline=True)
 ZERO, ONE = np.int64(0), np.int64(1)
 
 # ---------------------------------------------------------------------------
+# Vectors copied and added element by element: Numba compiles an assignment of
+# one array to another (``y[r] = x[r]``, ``y[r] += x[r]``) with a shape-mismatch
+# error whose message took 2.4 s to compile, once per process (BENCHMARKS.md).
+
+@njit(**INLINE)
+def copy_into(source, target):
+    """target = source (vectors of one length)."""
+    for i in range(target.size):
+        target[i] = source[i]
+
+
+@njit(**INLINE)
+def add_into(source, target):
+    """target += source (vectors of one length)."""
+    for i in range(target.size):
+        target[i] += source[i]
+
+
+@njit(**INLINE)
+def sum_into(a, b, target):
+    """target = a + b (vectors of one length)."""
+    for i in range(target.size):
+        target[i] = a[i] + b[i]
+
+
+# ---------------------------------------------------------------------------
 # Denormals: values below the smallest normal float (1.2e-38 in float32) appear
 # in the deltas of saturated units and cost ~100x per operation on x86
 # (BENCHMARKS.md has the slowdown measured). While a kernel runs, the CPU
