@@ -1,5 +1,6 @@
 """What a newcomer meets first (issue 30): help that reads right, errors before any work, hints that work."""
 import argparse
+import concurrent.futures
 import io
 import os
 import subprocess
@@ -154,9 +155,39 @@ def test_a_long_first_call_of_a_cached_kernel_is_not_called_compiling(monkeypatc
 
     monkeypatch.setattr(numba_mlp, "COMPILE_NOTICE_SECONDS", 0.1)
     monkeypatch.setattr(numba_mlp, "_never_cached", lambda kernel: False)
-    call = numba_gpt._announced("loss_and_gradient", CachedKernel())
+    call = numba_gpt._announced("cached_test_kernel", CachedKernel())  # a name no other test compiles
     assert call(np.zeros(3, np.float32), 1) == "ran"
     assert "compiling" not in capsys.readouterr().err
+
+
+def test_a_kernel_first_called_by_two_threads_is_announced_and_compiled_once(monkeypatch, capsys):
+    """A first `fastnet gpt train --backend numba` on two threads said "compiling the Numba kernel GPT
+    loss_and_gradient" twice, and twice "done": each thread of the pool announced the compile it waited for."""
+    pytest.importorskip("numba")
+    from fastnet.backends.numba import gpt as numba_gpt, mlp as numba_mlp
+
+    class SlowToCompile:  # a dispatcher that compiles for a while, once
+        compiled = 0
+
+        def typeof_pyval(self, value):
+            return type(value)
+
+        def compile(self, signature):
+            time.sleep(0.5)
+            SlowToCompile.compiled += 1
+
+        def __call__(self, params, *rest):
+            return "ran"
+
+    monkeypatch.setattr(numba_mlp, "_never_cached", lambda kernel: True)
+    call = numba_gpt._announced("two_threads_test_kernel", SlowToCompile())
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: call(np.zeros(3, np.float32), 1), range(2)))
+    assert results == ["ran", "ran"]
+    assert SlowToCompile.compiled == 1
+    said = capsys.readouterr().err
+    assert said.count("fastnet: compiling the Numba kernel GPT two_threads_test_kernel") == 1, said
+    assert said.count("done compiling") == 1, said
 
 
 def test_output_into_a_closed_pipe_ends_quietly():

@@ -9,20 +9,14 @@ import types
 from .. import contract
 from ..compiled_gpt import CompiledGPTKernels
 from . import bpe, gpt_kernels
-from .mlp import compile_for
+from .mlp import compile_once
 
 
 def _announced(name, kernel):
-    """``kernel``, compiled (or loaded) under ``compile_for``'s notice before its first call per dtype of its first
+    """``kernel``, compiled (or loaded) by ``compile_once`` before its first call per dtype of its first
     argument."""
-    done = set()
-
     def call(*args):
-        key = args[0].dtype.char
-        if key in done:
-            return kernel(*args)
-        compile_for(kernel, args, f"GPT {name} ({args[0].dtype.name})")
-        done.add(key)
+        compile_once(kernel, args, f"GPT {name} ({args[0].dtype.name})", ("GPT", name, args[0].dtype.char))
         return kernel(*args)
 
     return call

@@ -63,11 +63,24 @@ def compile_notice(kernel, name):
         _explained.set()
 
 
-def compile_for(kernel, args, name):
-    """Compile ``kernel``'s version for ``args`` (or load it from the cache) under ``compile_notice``, before it
-    runs: a long first call (a large model) is then not taken for compiling."""
-    with compile_notice(kernel, name):
-        kernel.compile(tuple(kernel.typeof_pyval(arg) for arg in args))
+def compile_once(kernel, args, name, key, slp=False):
+    """Compile ``kernel``'s version for ``args`` (or load it from the cache) under ``compile_notice`` (described by
+    ``name``), once per ``key`` in this process, before it runs: a long first call (a large model) is then not
+    taken for compiling, and threads calling meanwhile wait for it without announcing it again. ``slp``: with
+    LLVM's SLP vectoriser on."""
+    if key in _compiled_keys:
+        return
+    with _compile_lock:
+        if key in _compiled_keys:
+            return
+        saved = _numba_config.SLP_VECTORIZE
+        _numba_config.SLP_VECTORIZE = 1 if slp else saved
+        try:
+            with compile_notice(kernel, name):
+                kernel.compile(tuple(kernel.typeof_pyval(arg) for arg in args))
+        finally:
+            _numba_config.SLP_VECTORIZE = saved
+        _compiled_keys.add(key)
 
 
 def _driver(name, dtype):
@@ -79,14 +92,7 @@ def _driver(name, dtype):
         return kernel
 
     def first_call(*args):
-        with _compile_lock:
-            saved = _numba_config.SLP_VECTORIZE
-            _numba_config.SLP_VECTORIZE = 1
-            try:
-                compile_for(kernel, args, f"{name} ({np.dtype(dtype).name})")
-            finally:
-                _numba_config.SLP_VECTORIZE = saved
-            _compiled_keys.add(key)
+        compile_once(kernel, args, f"{name} ({np.dtype(dtype).name})", key, slp=True)
         return kernel(*args)
 
     return first_call
