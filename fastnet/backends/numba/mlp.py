@@ -35,7 +35,7 @@ __all__ = ["prepare_inputs", "feedforward", "activations", "predict", "backprop"
 # Compilation: with SLP vectorisation, once per kernel and dtype, then cached
 
 COMPILE_NOTICE_SECONDS = 2.0  # a first call still running after this long is compiling: say so
-COMPILE_NOTE = ("Numba compiles each kernel on its first use on this CPU, once: up to 20 s or so each; "
+COMPILE_NOTE = ("Numba compiles each kernel on its first use on this CPU, once: 10-15 s for the largest; "
                 "later runs load it from the cache in a fraction of a second")
 _compile_lock = threading.Lock()
 _compiled_keys = set()
