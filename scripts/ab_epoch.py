@@ -54,11 +54,17 @@ def alternate(old, new, child, argument_lists, rounds):
     return values
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def ab_parser(description, rounds):
+    """The command line every A/B script reads: OLD and NEW (the trees) and --rounds (``rounds`` by default)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("old")
     parser.add_argument("new")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    return parser
+
+
+def main():
+    parser = ab_parser(__doc__, 5)
     parser.add_argument("--data", default=os.environ.get("FASTNET_DATA"))
     args = parser.parse_args()
     if not args.data:

@@ -9,11 +9,10 @@ each with a Numba cache of its own, empty: ``fastnet train --backend numba
 wall time per tree (from the process's start, imports included) and the
 median compile time of each kernel, as the compile notices report them.
 """
-import argparse
 import re
 import statistics
 
-from ab_epoch import alternate
+from ab_epoch import ab_parser, alternate
 
 CHILD = r"""
 import contextlib, io, json, os, sys, tempfile, time
@@ -39,11 +38,7 @@ JOBS = ("mlp", "gpt")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("old")
-    parser.add_argument("new")
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    args = ab_parser(__doc__, 3).parse_args()
     values = alternate(args.old, args.new, CHILD, [[job] for job in JOBS], args.rounds)
     for key in sorted({key for key, _ in values}, key=lambda key: (key.split(":")[0], ":" in key, key)):
         old, new = (values.get((key, side)) for side in ("old", "new"))

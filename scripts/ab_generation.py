@@ -10,10 +10,9 @@ alternating, each timing ``generate`` on nanoGPT's CPU configuration
 64), best of 8 calls each; the table gives the median tokens/s per tree and
 new / old.
 """
-import argparse
 import statistics
 
-from ab_epoch import alternate  # scripts/ is on the path when a script in it runs
+from ab_epoch import ab_parser, alternate  # scripts/ is on the path when a script in it runs
 
 CHILD = r"""
 import json, time
@@ -37,11 +36,7 @@ print(json.dumps(out))
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("old")
-    parser.add_argument("new")
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    args = ab_parser(__doc__, 3).parse_args()
     rates = alternate(args.old, args.new, CHILD, [[]], args.rounds)
     for key in sorted({key for key, _ in rates}):
         before, after = statistics.median(rates[key, "old"]), statistics.median(rates[key, "new"])
