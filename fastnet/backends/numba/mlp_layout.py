@@ -57,9 +57,11 @@ def packed_layout(sizes):
         widest = max(widest, width, padded(sizes[l]))
         w_base[l] = offset
         offset += sizes[l] * width
-        n_base[l] = offset if l > 0 else -1
         if l > 0:
+            n_base[l] = offset
             offset += sizes[l + 1] * padded(sizes[l])
+        else:
+            n_base[l] = -1  # the first layer has no second copy
         b_base[l] = offset
         offset += width
         slot[l] = slots

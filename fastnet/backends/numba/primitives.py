@@ -19,7 +19,7 @@ HELD_DELTA_MAX_WIDTH = 32  # update_rows: the widest rows updated a delta tile a
 CACHE_LINE = 64  # bytes
 OPTIONS = dict(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
 # Functions only compiled code calls, never Python: without the CPython and C
-# wrappers Numba would compile for each (BENCHMARKS.md has the time it saves).
+# wrappers Numba would compile for each (BENCHMARKS.md, "Numba's first run, again").
 HELPER = dict(OPTIONS, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 # The helpers the kernels call (steps, activations, tiles, exp): each is typed
 # once per signature and handed to LLVM marked alwaysinline (``forceinline``),
@@ -36,7 +36,7 @@ ZERO, ONE = np.int64(0), np.int64(1)
 # ---------------------------------------------------------------------------
 # Vectors copied and added element by element: Numba compiles an assignment of
 # one array to another (``y[r] = x[r]``, ``y[r] += x[r]``) with a shape-mismatch
-# error whose message took 2.4 s to compile, once per process (BENCHMARKS.md).
+# error whose message took 2-3 s to compile, once per process (BENCHMARKS.md).
 
 @njit(**INLINE)
 def copy_into(source, target):
