@@ -22,9 +22,9 @@ from .blas import at, gemm, gemv
 from .mlp_math import normal_cdf, normal_pdf
 from .primitives import HELPER, INLINE, OPTIONS, ZERO, add_into, copy_into, exp_of_negative, sum_into
 
+# The ops are called by the drivers (contract.GPT_DRIVERS) only, never from Python: HELPER, no wrappers.
 # For loops that sum: lets LLVM reorder the sum so that it vectorises. Not for code
 # that calls exp_of_negative, whose Cody-Waite reduction must not be reassociated.
-SUMMING = dict(OPTIONS, fastmath={"contract", "reassoc"})
 SUMMING_HELPER = dict(HELPER, fastmath={"contract", "reassoc"})
 # Flags as np.bool_, not the literals True and False: a literal argument compiles
 # its callee once more for each value (as primitives.ZERO).
@@ -40,7 +40,7 @@ GEMV_MAX_ROWS = 4  # linear_forward: rows taken one matrix-vector product at a t
 # ---------------------------------------------------------------------------
 # The ops (same names and math as numpy_gpt)
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def embedding_forward(tokens, wte, wpe, x):
     """x[b·T + t] = wte[tokens[b, t]] + wpe[t]."""
     B, T = tokens.shape
@@ -49,7 +49,7 @@ def embedding_forward(tokens, wte, wpe, x):
             sum_into(wte[tokens[b, t]], wpe[t], x[b * T + t])
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def embedding_backward(tokens, dx, dwte, dwpe):
     """dwte[tokens[b, t]] += dx[b·T + t];  dwpe[t] += dx[b·T + t]."""
     B, T = tokens.shape
@@ -59,7 +59,7 @@ def embedding_backward(tokens, dx, dwte, dwpe):
             add_into(dx[b * T + t], dwpe[t])
 
 
-@njit(**SUMMING)
+@njit(**SUMMING_HELPER)
 def layernorm_forward(x, weight, bias, y, mean, rstd):
     """y = (x − μ) / √(σ² + ε) · weight + bias per row of x (R, C); saves μ and 1/√(σ² + ε).
     An empty bias (``_vector`` of an absent tensor) adds nothing; so in every op here."""
@@ -81,7 +81,7 @@ def layernorm_forward(x, weight, bias, y, mean, rstd):
                 y[r, c] += bias[c]
 
 
-@njit(**SUMMING)
+@njit(**SUMMING_HELPER)
 def layernorm_backward(dy, x, mean, rstd, weight, dweight, dbias, dx):
     """dx += (1/σ) (g − mean(g) − x̂ mean(g x̂)), g = dy · weight;  dweight += Σ dy x̂;  dbias += Σ dy."""
     R, C = x.shape
@@ -105,7 +105,7 @@ def layernorm_backward(dy, x, mean, rstd, weight, dweight, dbias, dx):
                 dbias[c] += dy[r, c]
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def linear_forward(x, weight, bias, y, accumulate):
     """y (R, out) = x (R, in) Wᵀ + b, W (out, in); with ``accumulate``, y += x Wᵀ + b (a residual).
 
@@ -129,7 +129,7 @@ def linear_forward(x, weight, bias, y, accumulate):
         gemm(False, True, R, n_out, n_in, 1.0, x.ravel(), n_in, weight.ravel(), n_in, beta, y.ravel(), n_out)
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def linear_backward(dy, x, weight, dweight, dbias, dx):
     """dW += dyᵀ x;  db += Σ_rows dy;  dx = dy W (overwritten)."""
     R, n_out = dy.shape
@@ -210,7 +210,7 @@ def _head(qkv, b, h, T, hs):
     return at(qkv, b * T, h * hs), at(qkv, b * T, C + h * hs), at(qkv, b * T, 2 * C + h * hs)
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def attention_forward(qkv, B, T, n_head, att, y):
     """Per sequence b and head h: att = causal softmax(q kᵀ / √hs) (T, T), y[:, head h] = att v.
 
@@ -229,7 +229,7 @@ def attention_forward(qkv, B, T, n_head, att, y):
             gemm(False, False, T, hs, T, 1.0, at(att, row0, ZERO), T, v, 3 * C, 0.0, at(y, b * T, h * hs), C)
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def attention_backward(dy, qkv, att, B, T, n_head, dqkv, datt):
     """dqkv (B·T, 3C) from dy (B·T, C): per head, dv = attᵀ dy, datt = dy vᵀ,
     dscores = att ⊙ (datt − Σ_j datt ⊙ att) / √hs, dq = dscores k, dk = dscoresᵀ q.
@@ -252,7 +252,7 @@ def attention_backward(dy, qkv, att, B, T, n_head, dqkv, datt):
             gemm(True, False, T, hs, T, 1.0, datt.ravel(), T, q, 3 * C, 0.0, at(dqkv, b * T, C + h * hs), 3 * C)
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def gelu_forward(g, derivative, training, approximate):
     """g ← u s(u) in place over u (R, 4C): s = Φ, the standard normal CDF, or with ``approximate``
     (GELU_TANH) s = ½ (1 + tanh(√(2/π) (u + 0.044715 u³))); when ``training``, also
@@ -289,7 +289,7 @@ def tanh_gelu_factor(u, one, k, cubic):
     return one / (one + e) if z >= 0 else e / (one + e)
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def gelu_backward(dg, derivative):
     """dg ← dg · GELU'(u), in place: ∂loss/∂u from ∂loss/∂g."""
     flat_g, flat_d = dg.ravel(), derivative.ravel()
@@ -297,7 +297,7 @@ def gelu_backward(dg, derivative):
         flat_g[i] *= flat_d[i]
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def cross_entropy(logits, targets, gradient):
     """The mean over rows of −ln softmax(logits)[target] (float64). Overwrites logits (R, V): with
     ``gradient``, by dlogits = (softmax − onehot(target)) / R, computed in the same pass."""
@@ -419,7 +419,7 @@ def loss_and_gradient(params, index, n_head, gelu, tokens, targets, acts, deltas
     return value
 
 
-@njit(**OPTIONS)
+@njit(**HELPER)
 def cached_attention(qkv, cache, position, n_head, scores, y):
     """y (B, C): attention of one new position per row, qkv (B, 3C), over the layer's key/value ``cache``
     (2, B, nh, context, hs) of positions 0..position − 1, after storing its own key and value at ``position``."""
