@@ -78,10 +78,11 @@ def test_gradient_equals_the_reference(name, shape, dtype, bias):
 
 
 @pytest.mark.parametrize("name,shape,dtype,bias", CASES)
-def test_cached_decoding_equals_the_reference(name, shape, dtype, bias):
-    model, tokens, _ = model_and_batch(shape, dtype, bias, batch=2)
+@pytest.mark.parametrize("batch", [1, 2, 7, 16])  # the decode step's products take rows 4, 2 and 1 at a time
+def test_cached_decoding_equals_the_reference(name, shape, dtype, bias, batch):
+    model, tokens, _ = model_and_batch(shape, dtype, bias, batch=batch)
     k, p, c = kernels(name), model.params, model.shape
-    ours, theirs = k.new_cache(c, 2, p.dtype), numpy_gpt.new_cache(c, 2, p.dtype)
+    ours, theirs = k.new_cache(c, batch, p.dtype), numpy_gpt.new_cache(c, batch, p.dtype)
     close(k.prefill(p, c, tokens[:, :2], ours), numpy_gpt.prefill(p, c, tokens[:, :2], theirs), dtype, "prefill")
     for position in range(2, model.context):
         close(k.decode_step(p, c, tokens[:, position], position, ours),

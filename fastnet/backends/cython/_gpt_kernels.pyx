@@ -11,7 +11,7 @@ import numpy as np
 
 from libc.math cimport INFINITY, exp, sqrt
 from libc.stdint cimport int64_t
-from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
+from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 cdef extern from "gpt_rows.h" nogil:
     void fastnet_layernorm_forward_f(const float *x, const float *w, const float *b, float *y, float *mean,
@@ -44,6 +44,8 @@ cdef extern from "gpt_rows.h" nogil:
                                float scale, float *scores, float *out)
     void fastnet_decode_head_d(const double *q, const double *keys, const double *values, long n, long hs,
                                double scale, double *scores, double *out)
+    void fastnet_linear_rows_f(const float *x, const float *W, float *y, long R, long n_in, long n_out, int add)
+    void fastnet_linear_rows_d(const double *x, const double *W, double *y, long R, long n_in, long n_out, int add)
     float fastnet_dot_f(const float *a, const float *b, long n)
     double fastnet_dot_d(const double *a, const double *b, long n)
 
@@ -56,7 +58,8 @@ include "_levels.pxi"
 
 cdef double LAYERNORM_EPS = 1e-5
 cdef enum:
-    GEMV_MAX_ROWS = 4  # as the Numba backend's
+    LINEAR_ROWS_MAX = 32  # linear_forward: up to this many rows, fastnet_linear_rows; more, BLAS (measured by
+    #                       scripts/linear_rows_crossover.c: even at 64 rows)
 
 from fastnet.gpt import layout
 
@@ -83,17 +86,6 @@ cdef inline void gemm(bint transa, bint transb, int M, int N, int K, real alpha,
         sgemm(&ta, &tb, &N, &M, &K, &alpha, <float *>B, &ldb, <float *>A, &lda, &beta, C, &ldc)
     else:
         dgemm(&ta, &tb, &N, &M, &K, &alpha, <double *>B, &ldb, <double *>A, &lda, &beta, C, &ldc)
-
-
-cdef inline void gemv(int M, int N, real alpha, const real *A, int lda, const real *x, real beta,
-                      real *y) noexcept nogil:
-    """y (M,) = alpha A x + beta y, A row-major (M, N) with row stride lda (column-major: Aᵀ)."""
-    cdef char trans = b'T'
-    cdef int one = 1
-    if real is float:
-        sgemv(&trans, &N, &M, &alpha, <float *>A, &lda, <float *>x, &one, &beta, y, &one)
-    else:
-        dgemv(&trans, &N, &M, &alpha, <double *>A, &lda, <double *>x, &one, &beta, y, &one)
 
 
 cdef inline real *tensor(real *flat, int64_t offset) noexcept nogil:
@@ -124,19 +116,21 @@ cdef void linear_forward(const real *x, const real *W, const real *b, real *y, l
                          bint accumulate) noexcept nogil:
     """y (R, out) = x (R, in) Wᵀ + b; with ``accumulate``, y += x Wᵀ + b. b may be NULL.
 
-    Up to GEMV_MAX_ROWS rows, one matrix-vector product per row (see the Numba backend's).
+    Up to LINEAR_ROWS_MAX rows (a decode step), gpt_rows.h's fastnet_linear_rows: BLAS's matrix product
+    would copy all of W into its packed layout first.
     """
     cdef long r, j
-    cdef real beta = 1 if b != NULL or accumulate else 0
+    cdef bint add = b != NULL or accumulate
     if b != NULL:
         for r in range(R):
             for j in range(n_out):
                 y[r * n_out + j] = (y[r * n_out + j] if accumulate else 0) + b[j]
-    if R <= GEMV_MAX_ROWS:
-        for r in range(R):
-            gemv(n_out, n_in, <real>1, W, n_in, x + r * n_in, beta, y + r * n_out)
+    if R > LINEAR_ROWS_MAX:
+        gemm(False, True, R, n_out, n_in, <real>1, x, n_in, W, n_in, <real>(1 if add else 0), y, n_out)
+    elif real is float:
+        fastnet_linear_rows_f(x, W, y, R, n_in, n_out, add)
     else:
-        gemm(False, True, R, n_out, n_in, <real>1, x, n_in, W, n_in, beta, y, n_out)
+        fastnet_linear_rows_d(x, W, y, R, n_in, n_out, add)
 
 
 cdef void linear_backward(const real *dy, const real *x, const real *W, real *dW, real *db, real *dx, long R,
@@ -402,44 +396,53 @@ cdef void cached_attention(const real *qkv, real *cache, long B, long C, long n_
                                       &y[b * C + head * hs])
 
 
-def _decode_step(real[::1] params, const int64_t[::1] index, long n_head, long gelu, const int64_t[::1] tokens,
-                 long position, real[:, :, :, :, :, ::1] cache, work, real[:, ::1] logits):
-    cdef real[:, ::1] x = work.x, h = work.h, qkv = work.qkv, y = work.y, g = work.g, stats = work.stats
-    cdef real[::1] scores = work.scores
-    cdef long B = tokens.shape[0], L = cache.shape[0], C = x.shape[1], V = logits.shape[1]
-    cdef long b, c, layer
+cdef struct DecodeShape:
+    long B, L, C, n_head, gelu, context, V
+
+
+cdef void decode_into(real *params, const int64_t *index, DecodeShape s, const int64_t *tokens, long position,
+                      real *cache, real *x, real *h, real *qkv, real *y, real *g, real *stats, real *scores,
+                      real *logits) noexcept nogil:
+    """logits (B, V) for tokens (B,) appended at ``position``, on the buffers of decode_step's arguments: x, h
+    (B, C), qkv (B, 3C), y (B, C), g (B, 4C), stats (2, B), scores (context,) and the cache (L, 2, B, nh,
+    context, hs). A loop of steps (_decode_tokens) gets them from its arguments once."""
+    cdef long B = s.B, C = s.C, b, c, layer
     cdef const int64_t *o
-    cdef real *wte = &params[index[_WTE]]
-    cdef real *wpe = &params[index[_WPE]]
+    cdef real *wte = params + index[_WTE]
+    cdef real *wpe = params + index[_WPE]
+    for b in range(B):
+        for c in range(C):
+            x[b * C + c] = wte[tokens[b] * C + c] + wpe[position * C + c]
+    for layer in range(s.L):
+        o = &index[_GLOBALS + _PER_BLOCK * layer]
+        layernorm_forward(x, params + o[_LN_1_WEIGHT], tensor(params, o[_LN_1_BIAS]), h, stats, stats + B, B, C)
+        linear_forward(h, params + o[_C_ATTN_WEIGHT], tensor(params, o[_C_ATTN_BIAS]), qkv, B, C, 3 * C, False)
+        cached_attention(qkv, cache + layer * 2 * B * C * s.context, B, C, s.n_head, s.context, position, scores,
+                         y)
+        linear_forward(y, params + o[_ATTN_PROJ_WEIGHT], tensor(params, o[_ATTN_PROJ_BIAS]), x, B, C, C, True)
+        layernorm_forward(x, params + o[_LN_2_WEIGHT], tensor(params, o[_LN_2_BIAS]), h, stats, stats + B, B, C)
+        linear_forward(h, params + o[_C_FC_WEIGHT], tensor(params, o[_C_FC_BIAS]), g, B, C, 4 * C, False)
+        gelu_forward(g, g, B * 4 * C, False, s.gelu)
+        linear_forward(g, params + o[_MLP_PROJ_WEIGHT], tensor(params, o[_MLP_PROJ_BIAS]), x, B, 4 * C, C, True)
+    layernorm_forward(x, params + index[_LN_F_WEIGHT], tensor(params, index[_LN_F_BIAS]), h, stats, stats + B, B,
+                      C)
+    linear_forward(h, wte, <real *>NULL, logits, B, C, s.V, False)
+
+
+def _decode_step(real[::1] params, const int64_t[::1] index, long n_head, long gelu, const int64_t[::1] tokens,
+                 long position, real[:, :, :, :, :, ::1] cache, real[:, ::1] x, real[:, ::1] h, real[:, ::1] qkv,
+                 real[:, ::1] y, real[:, ::1] g, real[:, ::1] stats, real[::1] scores, real[:, ::1] logits):
+    cdef DecodeShape s = DecodeShape(tokens.shape[0], cache.shape[0], x.shape[1], n_head, gelu, cache.shape[4],
+                                     logits.shape[1])
     with nogil:
-        for b in range(B):
-            for c in range(C):
-                x[b, c] = wte[tokens[b] * C + c] + wpe[position * C + c]
-        for layer in range(L):
-            o = &index[_GLOBALS + _PER_BLOCK * layer]
-            layernorm_forward(&x[0, 0], &params[o[_LN_1_WEIGHT]], tensor(&params[0], o[_LN_1_BIAS]), &h[0, 0],
-                              &stats[0, 0], &stats[1, 0], B, C)
-            linear_forward(&h[0, 0], &params[o[_C_ATTN_WEIGHT]], tensor(&params[0], o[_C_ATTN_BIAS]), &qkv[0, 0], B, C,
-                           3 * C, False)
-            cached_attention(&qkv[0, 0], &cache[layer, 0, 0, 0, 0, 0], B, C, n_head, cache.shape[4], position,
-                             &scores[0], &y[0, 0])
-            linear_forward(&y[0, 0], &params[o[_ATTN_PROJ_WEIGHT]], tensor(&params[0], o[_ATTN_PROJ_BIAS]), &x[0, 0],
-                           B, C, C, True)
-            layernorm_forward(&x[0, 0], &params[o[_LN_2_WEIGHT]], tensor(&params[0], o[_LN_2_BIAS]), &h[0, 0],
-                              &stats[0, 0], &stats[1, 0], B, C)
-            linear_forward(&h[0, 0], &params[o[_C_FC_WEIGHT]], tensor(&params[0], o[_C_FC_BIAS]), &g[0, 0], B, C,
-                           4 * C, False)
-            gelu_forward(&g[0, 0], &g[0, 0], B * 4 * C, False, gelu)
-            linear_forward(&g[0, 0], &params[o[_MLP_PROJ_WEIGHT]], tensor(&params[0], o[_MLP_PROJ_BIAS]), &x[0, 0], B,
-                           4 * C, C, True)
-        layernorm_forward(&x[0, 0], &params[index[_LN_F_WEIGHT]], tensor(&params[0], index[_LN_F_BIAS]), &h[0, 0],
-                          &stats[0, 0], &stats[1, 0], B, C)
-        linear_forward(&h[0, 0], wte, <real *>NULL, &logits[0, 0], B, C, V, False)
+        decode_into(&params[0], &index[0], s, &tokens[0], position, &cache[0, 0, 0, 0, 0, 0], &x[0, 0], &h[0, 0],
+                    &qkv[0, 0], &y[0, 0], &g[0, 0], &stats[0, 0], &scores[0], &logits[0, 0])
 
 
 def decode_step(params, index, n_head, gelu, tokens, position, cache, work, logits):
     """logits (B, V) for tokens (B,) appended at ``position`` (see ``numba.gpt_kernels.decode_step``)."""
-    _decode_step(params, index, n_head, gelu, tokens, position, cache, work, logits)
+    _decode_step(params, index, n_head, gelu, tokens, position, cache, work.x, work.h, work.qkv, work.y, work.g,
+                 work.stats, work.scores, logits)
 
 
 include "_gpt_sampling.pxi"

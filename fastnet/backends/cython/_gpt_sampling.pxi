@@ -81,25 +81,31 @@ def sample(logits, temperature, top_k, uniforms, weights, tokens):
 
 
 def _decode_tokens(real[::1] params, const int64_t[::1] index, long n_head, long gelu, const int64_t[::1] tokens,
-                   long position, real[:, :, :, :, :, ::1] cache, work, real[:, ::1] logits,
+                   long position, real[:, :, :, :, :, ::1] cache, real[:, ::1] x, real[:, ::1] h, real[:, ::1] qkv,
+                   real[:, ::1] y, real[:, ::1] g, real[:, ::1] stats, real[::1] scores, real[:, ::1] logits,
                    const double[:, ::1] uniforms, double temperature, long top_k, double[:, ::1] weights,
                    int64_t[:, ::1] drawn):
-    cdef long i, b
-    cdef const int64_t[::1] appended = tokens
-    for i in range(uniforms.shape[0]):
-        _decode_step(params, index, n_head, gelu, appended, position + i, cache, work, logits)
-        appended = drawn[i]
-        with nogil:
+    cdef DecodeShape s = DecodeShape(tokens.shape[0], cache.shape[0], x.shape[1], n_head, gelu, cache.shape[4],
+                                     logits.shape[1])
+    cdef long i, b, steps = uniforms.shape[0], drawn_steps = steps
+    cdef const int64_t *appended = &tokens[0]
+    with nogil:
+        for i in range(steps):
+            decode_into(&params[0], &index[0], s, appended, position + i, &cache[0, 0, 0, 0, 0, 0], &x[0, 0],
+                        &h[0, 0], &qkv[0, 0], &y[0, 0], &g[0, 0], &stats[0, 0], &scores[0], &logits[0, 0])
             _sample_rows(logits, temperature, top_k, uniforms[i], weights, drawn[i])
-        for b in range(drawn.shape[1]):
-            if drawn[i, b] < 0:
-                return i + 1
-    return uniforms.shape[0]
+            appended = &drawn[i, 0]
+            for b in range(s.B):
+                if drawn[i, b] < 0:
+                    drawn_steps = i + 1
+            if drawn_steps < steps:
+                break
+    return drawn_steps
 
 
 def decode_tokens(params, index, n_head, gelu, tokens, position, cache, work, logits, uniforms, temperature, top_k,
                   weights, drawn):
     """drawn (n, B): n steps of decode_step and sample (see ``numba.gpt_kernels.decode_tokens``); returns the
     number of rows drawn."""
-    return _decode_tokens(params, index, n_head, gelu, tokens, position, cache, work, logits, uniforms, temperature, top_k,
-                   weights, drawn)
+    return _decode_tokens(params, index, n_head, gelu, tokens, position, cache, work.x, work.h, work.qkv, work.y,
+                          work.g, work.stats, work.scores, logits, uniforms, temperature, top_k, weights, drawn)

@@ -17,6 +17,143 @@
 #define fastnet_sqrt_f sqrtf /* vectorised: setup.py compiles with -fno-math-errno */
 #define fastnet_sqrt_d sqrt
 
+/* The integer of a T's size (the lanes of a shuffle mask). */
+typedef int32_t fastnet_lane_index_f;
+typedef int64_t fastnet_lane_index_d;
+
+/* A linear layer's forward for the few rows of a decode step (fastnet_linear_rows_S_L, below): y = x Wᵀ + b
+ * with x (R, n_in), W (n_out, n_in), without BLAS's packed copy of W (which costs as much as the products
+ * when R is small) and reading each block of W once for all R rows.
+ *
+ * LANES products at a time, each in a vector of LANES partial sums (lane j adds the terms i ≡ j mod LANES, in
+ * order); the LANES vectors are then added in a fixed tree (lane j + lane j + half, half = LANES/2, ..., 1)
+ * by shuffles that also transpose them, so that lane k of the result is product k. Every y[r, o] is summed
+ * in the same order whatever R, o or the block it falls in. */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(FASTNET_NO_SHUFFLE)
+/* One level of that tree, when the vectors have more than `half` lanes: the 2·half vectors t[0..2·half) left
+ * hold 2·half partial sums per product; t[k] = t[2k] and t[2k + 1] with each product's partial sums j and
+ * j + half added, for k < half: half vectors of half partial sums per product. GCC's __builtin_shuffle. */
+#define FASTNET_COMBINE(S, L, half)                                                                           \
+    if (LANES > (half))                                                                                      \
+        _Pragma("GCC unroll 16") for (int k = 0; k < (half); k++)                                            \
+            t[k] = __builtin_shuffle(t[2 * k], t[2 * k + 1], fastnet_half_mask_##S##_##L(half, 0))            \
+                   + __builtin_shuffle(t[2 * k], t[2 * k + 1], fastnet_half_mask_##S##_##L(half, 1));
+#define FASTNET_TRANSPOSED_SUMS(T, S, L) FASTNET_COMBINE(S, L, 8) FASTNET_COMBINE(S, L, 4) FASTNET_COMBINE(S, L, 2) \
+    FASTNET_COMBINE(S, L, 1)
+#else
+/* Other compilers: the same sums in the same order, lane by lane. */
+#define FASTNET_TRANSPOSED_SUMS(T, S, L)                                                                       \
+    T lanes[LANES][LANES], out[LANES];                                                                       \
+    memcpy(lanes, t, sizeof lanes);                                                                          \
+    for (int k = 0; k < LANES; k++) {                                                                        \
+        for (int half = LANES / 2; half >= 1; half /= 2)                                                     \
+            for (int j = 0; j < half; j++) lanes[k][j] += lanes[k][j + half];                                \
+        out[k] = lanes[k][0];                                                                                \
+    }                                                                                                        \
+    memcpy(t, out, sizeof out);
+#endif
+
+#define FASTNET_DEFINE_LINEAR_ROWS(T, S, L)                                                                   \
+typedef fastnet_lane_index_##S fastnet_mask_##S##_##L                                                        \
+    __attribute__((vector_size(FASTNET_VECTOR_BYTES_##L)));                                                  \
+                                                                                                             \
+/* The lanes of a and b with `half` partial sums left per product: block k of the result takes, from a's      \
+ * blocks of 2·half lanes and then b's, the first half (high = 0) or the second (high = 1). */                \
+FASTNET_TARGET_##L FASTNET_INLINE fastnet_mask_##S##_##L fastnet_half_mask_##S##_##L(int half, int high) {    \
+    enum { LANES = FASTNET_LANES(T, L) };                                                                    \
+    fastnet_mask_##S##_##L mask;                                                                              \
+    _Pragma("GCC unroll 16") for (int lane = 0; lane < LANES; lane++) {                                      \
+        const int block = lane / half, blocks = LANES / (2 * half);                                          \
+        mask[lane] = (block < blocks ? 2 * half * block : LANES + 2 * half * (block - blocks)) + high * half   \
+                     + lane % half;                                                                          \
+    }                                                                                                        \
+    return mask;                                                                                             \
+}                                                                                                            \
+                                                                                                             \
+/* out[k] = the sum of sums[k]'s lanes, in the tree order above, for k < LANES (at most 16). */               \
+FASTNET_TARGET_##L FASTNET_INLINE fastnet_vector_##S##_##L fastnet_transposed_sums_##S##_##L(                 \
+        const fastnet_vector_##S##_##L *sums) {                                                              \
+    typedef fastnet_vector_##S##_##L V;                                                                      \
+    enum { LANES = FASTNET_LANES(T, L) };                                                                    \
+    V t[LANES];                                                                                              \
+    _Pragma("GCC unroll 16") for (int k = 0; k < LANES; k++) t[k] = sums[k];                                 \
+    FASTNET_TRANSPOSED_SUMS(T, S, L)                                                                         \
+    return t[0];                                                                                             \
+}                                                                                                            \
+                                                                                                             \
+/* RB rows of x (from x, n apart) times WB rows of W (from w, n apart; rows past `last` read as row `last`),   \
+ * RB·WB = LANES: lane rb·WB + wb of the result is Σ_i x[rb·n + i] w[min(wb, last)·n + i] over i < n_vector    \
+ * (a multiple of LANES). */                                                                                 \
+FASTNET_TARGET_##L FASTNET_INLINE fastnet_vector_##S##_##L fastnet_block_products_##S##_##L(                  \
+        const T *x, const T *w, long n, long n_vector, int RB, int WB, int last) {                           \
+    typedef fastnet_vector_##S##_##L V;                                                                      \
+    enum { LANES = FASTNET_LANES(T, L) };                                                                    \
+    V sums[LANES];                                                                                           \
+    _Pragma("GCC unroll 16") for (int k = 0; k < LANES; k++) sums[k] = (V){0};                               \
+    for (long i = 0; i < n_vector; i += LANES) {                                                             \
+        V xs[LANES];                                                                                         \
+        _Pragma("GCC unroll 16") for (int rb = 0; rb < RB; rb++) xs[rb] = *(const V *)(x + rb * n + i);      \
+        _Pragma("GCC unroll 16") for (int wb = 0; wb < WB; wb++) {                                           \
+            const V row = *(const V *)(w + (wb < last ? wb : last) * n + i);                                 \
+            _Pragma("GCC unroll 16") for (int rb = 0; rb < RB; rb++) sums[rb * WB + wb] += row * xs[rb];     \
+        }                                                                                                    \
+    }                                                                                                        \
+    return fastnet_transposed_sums_##S##_##L(sums);                                                          \
+}                                                                                                            \
+                                                                                                             \
+/* y[rb, o + wb] (rows n_out apart) = (add ? y : 0) + the products above, plus the terms past n_vector, for   \
+ * the first `count` of the WB. */                                                                           \
+FASTNET_TARGET_##L FASTNET_INLINE void fastnet_store_block_##S##_##L(fastnet_vector_##S##_##L products,       \
+        const T *x, const T *w, T *y, long n, long n_vector, long n_out, int add, int RB, int WB, int count) {  \
+    enum { LANES = FASTNET_LANES(T, L) };                                                                    \
+    T sums[LANES];                                                                                           \
+    memcpy(sums, &products, sizeof sums);                                                                    \
+    for (int rb = 0; rb < RB; rb++) {                                                                        \
+        T *out = y + rb * n_out;                                                                             \
+        if (count == WB && n_vector == n) {                                                                  \
+            _Pragma("GCC unroll 16") for (int wb = 0; wb < WB; wb++) out[wb] = (add ? out[wb] : 0) + sums[rb * WB + wb]; \
+            continue;                                                                                        \
+        }                                                                                                    \
+        for (int wb = 0; wb < count; wb++) {                                                                 \
+            T tail = 0;                                                                                      \
+            for (long i = n_vector; i < n; i++) tail += x[rb * n + i] * w[wb * n + i];                       \
+            out[wb] = (add ? out[wb] : 0) + (sums[rb * WB + wb] + tail);                                     \
+        }                                                                                                    \
+    }                                                                                                        \
+}                                                                                                            \
+                                                                                                             \
+/* Rows r..r + RB − 1 of y, for every block of WB rows of W (the last block, when shorter, repeats W's last    \
+ * row: its extra products are not stored). */                                                               \
+FASTNET_TARGET_##L FASTNET_INLINE void fastnet_linear_block_rows_##S##_##L(const T *x, const T *W, T *y,      \
+        long n_in, long n_out, int add, int RB, int WB) {                                                    \
+    enum { LANES = FASTNET_LANES(T, L) };                                                                    \
+    const long n_vector = n_in - n_in % LANES;                                                               \
+    long o = 0;                                                                                              \
+    for (; o + WB <= n_out; o += WB)                                                                         \
+        fastnet_store_block_##S##_##L(                                                                       \
+            fastnet_block_products_##S##_##L(x, W + o * n_in, n_in, n_vector, RB, WB, WB - 1),               \
+            x, W + o * n_in, y + o, n_in, n_vector, n_out, add, RB, WB, WB);                                 \
+    if (o < n_out)                                                                                           \
+        fastnet_store_block_##S##_##L(                                                                       \
+            fastnet_block_products_##S##_##L(x, W + o * n_in, n_in, n_vector, RB, WB, n_out - o - 1),        \
+            x, W + o * n_in, y + o, n_in, n_vector, n_out, add, RB, WB, n_out - o);                          \
+}                                                                                                            \
+                                                                                                             \
+/* y[r, o] = (add ? y[r, o] : 0) + Σ_i x[r, i] W[o, i] for r < R, o < n_out (y = x Wᵀ, or y += x Wᵀ).        \
+ * Rows four at a time (each block of W read once for the four), then two, then one. */                         \
+FASTNET_TARGET_##L static void fastnet_linear_rows_##S##_##L(const T *x, const T *W, T *y, long R, long n_in,  \
+                                                        long n_out, int add) {                               \
+    enum { LANES = FASTNET_LANES(T, L), RB = LANES >= 4 ? 4 : LANES };                                       \
+    long r = 0;                                                                                              \
+    for (; r + RB <= R; r += RB)                                                                             \
+        fastnet_linear_block_rows_##S##_##L(x + r * n_in, W, y + r * n_out, n_in, n_out, add, RB, LANES / RB);\
+    if (RB > 2 && r + 2 <= R) {                                                                              \
+        fastnet_linear_block_rows_##S##_##L(x + r * n_in, W, y + r * n_out, n_in, n_out, add, 2, LANES / 2); \
+        r += 2;                                                                                              \
+    }                                                                                                        \
+    if (r < R) fastnet_linear_block_rows_##S##_##L(x + r * n_in, W, y + r * n_out, n_in, n_out, add, 1, LANES);\
+}
+
 #define FASTNET_DEFINE_GPT_ROWS(T, S, L)                                                                   \
 /* sum_i x[i] * y[i] (fastnet_dot) and sum_i x[i]. */                                                   \
 FASTNET_TARGET_##L static T fastnet_sum_##S##_##L(const T *x, long n) {                                           \
@@ -176,20 +313,31 @@ FASTNET_TARGET_##L static void fastnet_adamw_##S##_##L(T *restrict params, T *re
  * cached positions (rows of hs values); scores (n) is scratch. */                                      \
 FASTNET_TARGET_##L FASTNET_FINITE static void fastnet_decode_head_##S##_##L(const T *q, const T *keys,            \
         const T *values, long n, long hs, T scale, T *scores, T *out) {                                 \
+    enum { LANES = FASTNET_LANES(T, L) };                                                               \
+    fastnet_linear_rows_##S##_##L(q, keys, scores, 1, hs, n, 0);                                          \
     T top = -INFINITY;                                                                                  \
     for (long j = 0; j < n; j++) {                                                                      \
-        scores[j] = fastnet_dot_##S##_##L(q, keys + j * hs, hs) * scale;                                      \
+        scores[j] *= scale;                                                                             \
         top = scores[j] > top ? scores[j] : top;                                                        \
     }                                                                                                   \
     for (long j = 0; j < n; j++) scores[j] = fastnet_exp_negative_##S(scores[j] - top);                 \
     const T inverse = 1 / fastnet_sum_##S##_##L(scores, n);                                                   \
-    for (long d = 0; d < hs; d++) out[d] = 0;                                                           \
-    for (long j = 0; j < n; j++) {                                                                      \
-        const T weight = scores[j] * inverse;                                                           \
-        for (long d = 0; d < hs; d++) out[d] += weight * values[j * hs + d];                            \
+    for (long j = 0; j < n; j++) scores[j] *= inverse;                                                  \
+    long d = 0;                                                                                         \
+    for (; d + LANES <= hs; d += LANES) { /* a vector of out in a register across the positions */      \
+        fastnet_vector_##S##_##L sum = {0};                                                             \
+        for (long j = 0; j < n; j++) sum += scores[j] * *(const fastnet_vector_##S##_##L *)(values + j * hs + d); \
+        *(fastnet_vector_##S##_##L *)(out + d) = sum;                                                   \
+    }                                                                                                   \
+    for (; d < hs; d++) {                                                                               \
+        T sum = 0;                                                                                      \
+        for (long j = 0; j < n; j++) sum += scores[j] * values[j * hs + d];                             \
+        out[d] = sum;                                                                                   \
     }                                                                                                   \
 }
 
+FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_LINEAR_ROWS, float, f)
+FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_LINEAR_ROWS, double, d)
 FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_GPT_ROWS, float, f)
 FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_GPT_ROWS, double, d)
 
@@ -197,7 +345,8 @@ FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_GPT_ROWS, double, d)
     X(layernorm_backward_d) X(gelu_forward_f) X(gelu_forward_d) X(gelu_tanh_forward_f) X(gelu_tanh_forward_d) \
     X(multiply_f) X(multiply_d) \
     X(masked_softmax_f) X(masked_softmax_d) X(softmax_backward_f) X(softmax_backward_d) X(cross_entropy_f) \
-    X(cross_entropy_d) X(adamw_f) X(adamw_d) X(decode_head_f) X(decode_head_d)
+    X(cross_entropy_d) X(adamw_f) X(adamw_d) X(decode_head_f) X(decode_head_d) \
+    X(linear_rows_f) X(linear_rows_d)
 FASTNET_GPT_ROWS(FASTNET_POINTER)
 
 /* Point every GPT row function, and the row functions it shares with the MLP, at their code for `level`. */
