@@ -387,8 +387,8 @@ class GPT:
         holds at most MAX_GENERATED (10**8) tokens, prompts included.
         """
         rows, single = as_tokens("tokens", tokens, self.vocab_size)
-        new = list(self._sample(rows, max_new_tokens, temperature, top_k, seed, first_chunk=STREAM_CHUNK))
-        out = np.concatenate([rows] + [column[:, None] for column in new], axis=1)
+        chunks = self._sample(rows, max_new_tokens, temperature, top_k, seed, first_chunk=STREAM_CHUNK)
+        out = np.concatenate([rows] + [chunk.T for chunk in chunks], axis=1)
         return out[0] if single else out
 
     def stream(self, tokens, max_new_tokens, *, temperature=1.0, top_k=None, seed=None):
@@ -397,11 +397,11 @@ class GPT:
         The arguments are checked when ``stream`` is called, before anything is drawn.
         """
         rows, _ = as_tokens("tokens", tokens, self.vocab_size, batch=False)
-        return (int(column[0]) for column in self._sample(rows, max_new_tokens, temperature, top_k, seed,
-                                                          first_chunk=1))
+        chunks = self._sample(rows, max_new_tokens, temperature, top_k, seed, first_chunk=1)
+        return (int(token) for chunk in chunks for token in chunk[:, 0])
 
     def _sample(self, rows, max_new_tokens, temperature, top_k, seed, first_chunk):
-        """An iterator of (B,) new tokens; arguments checked before the first one is drawn."""
+        """An iterator of (n, B) chunks of new tokens; arguments checked before the first one is drawn."""
         max_new_tokens = check_int("max_new_tokens", max_new_tokens, 0, MAX_NEW_TOKENS)
         if rows.size + len(rows) * max_new_tokens > MAX_GENERATED:
             raise ValueError(f"generate would hold {len(rows)} sequences of {rows.shape[1] + max_new_tokens} "
@@ -412,10 +412,10 @@ class GPT:
         return self._sampled(rows, max_new_tokens, temperature, top_k, rng, first_chunk)
 
     def _sampled(self, rows, count, temperature, top_k, rng, first_chunk):
-        """(B,) tokens, ``count`` of them: the first from the prompt's last logits; then, while the cache has
-        room, from the compiled loop ``decode_tokens``, ``first_chunk`` tokens a call, doubling up to
-        STREAM_CHUNK (``stream`` starts at 1, to show the first ones at once); past the context, one full
-        pass over the last ``context`` tokens each. Token i of every row is drawn with the i-th row of
+        """(n, B) chunks of ``count`` new tokens in all: the first from the prompt's last logits; then, while
+        the cache has room, from the compiled loop ``decode_tokens``, ``first_chunk`` tokens a call, doubling
+        up to STREAM_CHUNK (``stream`` starts at 1, to show the first ones at once); past the context, one
+        full pass over the last ``context`` tokens each. Token i of every row is drawn with the i-th row of
         uniforms from ``rng`` whatever the chunks, so every backend draws the same tokens from the same seed."""
         kernels, config = self._kernels, self._config
         length = rows.shape[1]
@@ -435,10 +435,11 @@ class GPT:
                 tokens = kernels.decode_tokens(self._params, config, sequence[:, length - 1], position, cache,
                                                rng.random((steps, len(rows))), temperature, top_k)
                 position += steps
-            for drawn, token in enumerate(tokens, produced):
-                if token.min() < 0:
-                    raise self._no_distribution(f"new token {drawn}")
-                yield token
+            if tokens.min() < 0:  # the first row without a distribution ends the chunk (decode_tokens)
+                first = int(np.flatnonzero(tokens.min(axis=1) < 0)[0])
+                yield tokens[:first]
+                raise self._no_distribution(f"new token {produced + first}")
+            yield tokens
             sequence[:, length:length + len(tokens)] = tokens.T
             length += len(tokens)
             produced += len(tokens)
