@@ -21,9 +21,9 @@
 typedef int32_t fastnet_lane_index_f;
 typedef int64_t fastnet_lane_index_d;
 
-/* A linear layer's forward for the few rows of a decode step (fastnet_linear_rows_S_L, below): y = x Wᵀ + b
- * with x (R, n_in), W (n_out, n_in), without BLAS's packed copy of W (which costs as much as the products
- * when R is small) and reading each block of W once for all R rows.
+/* A linear layer's products for the few rows of a decode step (fastnet_linear_rows_S_L, below): y = x Wᵀ
+ * (or y += x Wᵀ) with x (R, n_in), W (n_out, n_in), without BLAS's packed copy of W (which costs as much as
+ * the products when R is small) and reading each block of W once for all R rows.
  *
  * LANES products at a time, each in a vector of LANES partial sums (lane j adds the terms i ≡ j mod LANES, in
  * order); the LANES vectors are then added in a fixed tree (lane j + lane j + half, half = LANES/2, ..., 1)
@@ -111,7 +111,8 @@ FASTNET_TARGET_##L FASTNET_INLINE void fastnet_store_block_##S##_##L(fastnet_vec
     for (int rb = 0; rb < RB; rb++) {                                                                        \
         T *out = y + rb * n_out;                                                                             \
         if (count == WB && n_vector == n) {                                                                  \
-            _Pragma("GCC unroll 16") for (int wb = 0; wb < WB; wb++) out[wb] = (add ? out[wb] : 0) + sums[rb * WB + wb]; \
+            _Pragma("GCC unroll 16") for (int wb = 0; wb < WB; wb++)                                         \
+                out[wb] = (add ? out[wb] : 0) + sums[rb * WB + wb];                                          \
             continue;                                                                                        \
         }                                                                                                    \
         for (int wb = 0; wb < count; wb++) {                                                                 \
@@ -122,8 +123,8 @@ FASTNET_TARGET_##L FASTNET_INLINE void fastnet_store_block_##S##_##L(fastnet_vec
     }                                                                                                        \
 }                                                                                                            \
                                                                                                              \
-/* Rows r..r + RB − 1 of y, for every block of WB rows of W (the last block, when shorter, repeats W's last    \
- * row: its extra products are not stored). */                                                               \
+/* RB rows of y from RB rows of x, for every block of WB rows of W (the last block, when shorter, repeats W's \
+ * last row: its extra products are not stored). */                                                          \
 FASTNET_TARGET_##L FASTNET_INLINE void fastnet_linear_block_rows_##S##_##L(const T *x, const T *W, T *y,      \
         long n_in, long n_out, int add, int RB, int WB) {                                                    \
     enum { LANES = FASTNET_LANES(T, L) };                                                                    \
