@@ -9,9 +9,11 @@
  *         scripts/linear_rows_crossover.c "$BLAS" -Wl,-rpath,"$(dirname "$BLAS")" -lm
  *     OPENBLAS_NUM_THREADS=1 /tmp/linear_rows_crossover
  *
- * prints, for each R, the microseconds of both and their ratio, at the best CPU level this machine runs. */
+ * prints, for each R, the microseconds of both and their ratio, at the best CPU level this machine runs, or at
+ * FASTNET_CPU_LEVEL (baseline, avx2); OPENBLAS_CORETYPE=Haswell or Nehalem gives OpenBLAS's kernels for those. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "gpt_rows.h"
@@ -47,9 +49,13 @@ int main(void) {
     }
     static float x[MAX_ROWS * WIDEST], y[MAX_ROWS * WIDEST];
     for (int i = 0; i < MAX_ROWS * WIDEST; i++) x[i] = (rand() % 2001 - 1000) * 1e-3f;
+    const char *forced = getenv("FASTNET_CPU_LEVEL");
+    const int level = !forced || !*forced ? fastnet_cpu_level() : !strcmp(forced, "baseline") ? FASTNET_BASELINE
+                      : !strcmp(forced, "avx2") ? FASTNET_AVX2 : FASTNET_AVX512;
+    if (level > fastnet_cpu_level()) return fprintf(stderr, "this CPU does not run %s\n", forced), 1;
     void (*rows)(const float *, const float *, float *, long, long, long, int) = FASTNET_AT_LEVEL(
-        fastnet_linear_rows_f, fastnet_cpu_level());
-    printf("rows  fastnet_linear_rows (us)  BLAS (us)  rows / BLAS\n");
+        fastnet_linear_rows_f, level);
+    printf("level %d; rows  fastnet_linear_rows (us)  BLAS (us)  rows / BLAS\n", level);
     for (int R = 1; R <= MAX_ROWS; R *= 2) {
         double best[2] = {1e30, 1e30};
         const int passes = R <= 32 ? 2000 : 200;
