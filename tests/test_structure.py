@@ -83,3 +83,16 @@ def test_the_compiled_blocks_follow_the_table_of_ops(path, functions):
     source = (PACKAGE / path).read_text(encoding="utf-8")
     for function, direction in functions.items():
         assert _block_calls(source, function) == kinds[::direction], function
+
+
+CITED_FILE = re.compile(r"\b((?:scripts|benches|tests|docs)/[\w./-]+\.(?:py|c|sh|md|png))\b")
+
+
+def test_every_file_the_documents_cite_is_in_the_repository():
+    """A command in README, BENCHMARKS or docs/ names a script (``python scripts/ab_epoch.py``, ``gcc ...
+    scripts/first_layer_floor.c``): each such file must be in the repository, so that a clean clone can run it
+    (first_layer_floor.c was cited but kept out by .gitignore's ``*.c``)."""
+    documents = [ROOT / "README.md", ROOT / "BENCHMARKS.md", *sorted((ROOT / "docs").glob("*.md"))]
+    cited = {match for document in documents for match in CITED_FILE.findall(document.read_text(encoding="utf-8"))}
+    assert "scripts/first_layer_floor.c" in cited
+    assert sorted(path for path in cited if not (ROOT / path).is_file()) == []
