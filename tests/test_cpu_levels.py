@@ -4,6 +4,7 @@ That each level computes what the NumPy reference does is tested by test_backend
 which run the Cython backend once per level this CPU supports (conftest.compiled_variants).
 """
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -93,3 +94,64 @@ def test_a_run_on_the_precompiled_backend_never_loads_numba():
     env.pop("FASTNET_BACKEND", None)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.stdout.split() == ["cython", "cython", "False"], result.stderr
+
+
+LINEAR_ROWS_PROGRAM = r"""
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "gpt_rows.h"
+
+/* fastnet_linear_rows at every level this CPU runs, float and double, on shapes with partial blocks and tails:
+ * prints every output's bits; fails on an error above the type's tolerance against a sum in long double. */
+#define CHECK(T, S, tolerance)                                                                                \
+    worst = 0;                                                                                                \
+    for (int level = 0; level <= fastnet_cpu_level(); level++)                                                \
+        for (int s = 0; s < 6; s++) {                                                                         \
+            const long R = shapes[s][0], n_in = shapes[s][1], n_out = shapes[s][2];                           \
+            T *x = malloc(sizeof(T) * R * n_in), *w = malloc(sizeof(T) * n_out * n_in);                       \
+            T *y = malloc(sizeof(T) * R * n_out);                                                             \
+            for (long i = 0; i < R * n_in; i++) x[i] = (T)(rand() % 2001 - 1000) / 1000;                      \
+            for (long i = 0; i < n_out * n_in; i++) w[i] = (T)(rand() % 2001 - 1000) / 1000;                  \
+            for (long i = 0; i < R * n_out; i++) y[i] = (T)0.5;                                               \
+            FASTNET_AT_LEVEL(fastnet_linear_rows_##S, level)(x, w, y, R, n_in, n_out, s % 2);                 \
+            for (long r = 0; r < R; r++)                                                                      \
+                for (long o = 0; o < n_out; o++) {                                                            \
+                    long double exact = s % 2 ? 0.5L : 0;                                                     \
+                    for (long i = 0; i < n_in; i++) exact += (long double)x[r * n_in + i] * w[o * n_in + i];  \
+                    const double error = fabs((double)(y[r * n_out + o] - exact)) / (1 + fabs((double)exact)); \
+                    worst = error > worst ? error : worst;                                                    \
+                    printf("%a ", (double)y[r * n_out + o]);                                                  \
+                }                                                                                             \
+            if (worst > tolerance) return printf("\nerror %g at level %d, shape %d\n", worst, level, s), 1;   \
+            free(x), free(w), free(y);                                                                        \
+        }
+
+int main(void) {
+    static const long shapes[6][3] = {{1, 128, 384}, {16, 128, 65}, {5, 36, 7}, {3, 17, 33}, {7, 9, 1}, {2, 1, 1}};
+    double worst = 0;
+    srand(1);
+    CHECK(float, f, 1e-5)
+    CHECK(double, d, 1e-13)
+    return 0;
+}
+"""
+
+
+def test_the_linear_rows_fallback_for_other_compilers_sums_in_the_same_order(tmp_path):
+    """gpt_rows.h adds a decode step's partial sums by GCC's __builtin_shuffle; other compilers (Clang) get a
+    lane-by-lane fallback that must give the same bits. Both builds here, at every level this CPU runs, float and
+    double, against a long double sum, and against each other."""
+    source = tmp_path / "linear_rows.c"
+    source.write_text(LINEAR_ROWS_PROGRAM, encoding="utf-8")
+    headers = pathlib.Path(__file__).resolve().parent.parent / "fastnet" / "backends" / "cython"
+    outputs = []
+    for flags in ([], ["-DFASTNET_NO_SHUFFLE"]):
+        binary = tmp_path / ("fallback" if flags else "shuffles")
+        subprocess.run(["gcc", "-O3", "-fno-math-errno", *flags, f"-I{headers}", str(source), "-o", str(binary), "-lm"],
+                       check=True, capture_output=True, timeout=300)
+        result = subprocess.run([str(binary)], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout[-300:]
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0].split()) > 2 * 3 * (384 + 16 * 65)  # every level's outputs, both types
