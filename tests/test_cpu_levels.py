@@ -114,7 +114,7 @@ LINEAR_ROWS_PROGRAM = r"""
             for (long i = 0; i < R * n_in; i++) x[i] = (T)(rand() % 2001 - 1000) / 1000;                      \
             for (long i = 0; i < n_out * n_in; i++) w[i] = (T)(rand() % 2001 - 1000) / 1000;                  \
             for (long i = 0; i < R * n_out; i++) y[i] = (T)0.5;                                               \
-            FASTNET_AT_LEVEL(fastnet_linear_rows_##S, level)(x, w, y, R, n_in, n_out, s % 2);                 \
+            FASTNET_AT_LEVEL(fastnet_linear_rows_##S, level)(x, w, y, R, n_in, n_out, s % 2, 0);              \
             for (long r = 0; r < R; r++)                                                                      \
                 for (long o = 0; o < n_out; o++) {                                                            \
                     long double exact = s % 2 ? 0.5L : 0;                                                     \

@@ -163,6 +163,32 @@ def test_the_compiled_decoding_loop_equals_the_reference(name):
 
 
 @pytest.mark.parametrize("name", COMPILED)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("n_embd", [32, 24])  # 24: a multiple of 8 lanes, not of 16 (AVX-512's floats)
+@pytest.mark.parametrize("batch", [1, 7])
+def test_a_long_decoding_loop_gives_the_bits_of_its_steps(name, dtype, n_embd, batch):
+    """From TILED_MIN_STEPS steps a call, Cython's loop reads a copy of the weights laid out for one sequence's
+    products: the same sums, so the same cache and tokens as one decode_step and sample_tokens at a time."""
+    model = fastnet.GPT(65, context=40, n_layer=2, n_head=2, n_embd=n_embd, bias=True, dtype=dtype, seed=4,
+                        backend="numpy")
+    rng = np.random.default_rng(4)
+    p, c = model.params + rng.normal(0, 0.05, model.params.size).astype(dtype), model.shape
+    prompt, uniforms = rng.integers(0, 65, (batch, 3)), rng.random((30, batch))
+    k = kernels(name)
+    caches = [k.new_cache(c, batch, p.dtype) for _ in range(2)]
+    for cache in caches:
+        k.prefill(p, c, prompt, cache)
+    looped = k.decode_tokens(p, c, prompt[:, -1], 3, caches[0], uniforms, 1.0, 0)
+    token, stepped = prompt[:, -1], []
+    for i in range(30):
+        logits = k.decode_step(p, c, token, 3 + i, caches[1])
+        token = k.sample_tokens(logits, 1.0, 0, uniforms[i])
+        stepped.append(token)
+    np.testing.assert_array_equal(looped, np.array(stepped))
+    np.testing.assert_array_equal(caches[0], caches[1])
+
+
+@pytest.mark.parametrize("name", COMPILED)
 def test_sampling_kernels_refuse_bad_arguments(name):
     model, tokens, _ = model_and_batch("odd", "float64", False)
     k, p, c = kernels(name), model.params, model.shape

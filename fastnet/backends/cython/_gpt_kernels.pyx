@@ -7,6 +7,8 @@ The same drivers, arguments and ops as the Numba backend's ``numba.gpt_kernels``
 C in ``gpt_rows.h``. Arrays arrive checked and allocated by
 ``compiled_gpt`` (shapes in its docstring): nothing here checks bounds.
 """
+import threading
+
 import numpy as np
 
 from libc.math cimport INFINITY, exp, sqrt
@@ -44,8 +46,12 @@ cdef extern from "gpt_rows.h" nogil:
                                float scale, float *scores, float *out)
     void fastnet_decode_head_d(const double *q, const double *keys, const double *values, long n, long hs,
                                double scale, double *scores, double *out)
-    void fastnet_linear_rows_f(const float *x, const float *W, float *y, long R, long n_in, long n_out, int add)
-    void fastnet_linear_rows_d(const double *x, const double *W, double *y, long R, long n_in, long n_out, int add)
+    void fastnet_linear_rows_f(const float *x, const float *W, float *y, long R, long n_in, long n_out, int add,
+                               int tiled)
+    void fastnet_linear_rows_d(const double *x, const double *W, double *y, long R, long n_in, long n_out, int add,
+                               int tiled)
+    int fastnet_tile_rows_f(const float *W, float *tiled, long n_out, long n_in)
+    int fastnet_tile_rows_d(const double *W, double *tiled, long n_out, long n_in)
     float fastnet_dot_f(const float *a, const float *b, long n)
     double fastnet_dot_d(const double *a, const double *b, long n)
 
@@ -113,11 +119,12 @@ cdef void layernorm_backward(const real *dy, const real *x, const real *mean, co
 
 
 cdef void linear_forward(const real *x, const real *W, const real *b, real *y, long R, long n_in, long n_out,
-                         bint accumulate) noexcept nogil:
+                         bint accumulate, bint tiled=False) noexcept nogil:
     """y (R, out) = x (R, in) Wᵀ + b; with ``accumulate``, y += x Wᵀ + b. b may be NULL.
 
     Up to LINEAR_ROWS_MAX rows (a decode step), gpt_rows.h's fastnet_linear_rows: BLAS's matrix product
-    would copy all of W into its packed layout first.
+    would copy all of W into its packed layout first. ``tiled``: W is tile_block_weights' copy (rows <=
+    LINEAR_ROWS_MAX only).
     """
     cdef long r, j
     cdef bint add = b != NULL or accumulate
@@ -128,9 +135,9 @@ cdef void linear_forward(const real *x, const real *W, const real *b, real *y, l
     if R > LINEAR_ROWS_MAX:
         gemm(False, True, R, n_out, n_in, <real>1, x, n_in, W, n_in, <real>(1 if add else 0), y, n_out)
     elif real is float:
-        fastnet_linear_rows_f(x, W, y, R, n_in, n_out, add)
+        fastnet_linear_rows_f(x, W, y, R, n_in, n_out, add, tiled)
     else:
-        fastnet_linear_rows_d(x, W, y, R, n_in, n_out, add)
+        fastnet_linear_rows_d(x, W, y, R, n_in, n_out, add, tiled)
 
 
 cdef void linear_backward(const real *dy, const real *x, const real *W, real *dW, real *db, real *dx, long R,
@@ -400,30 +407,68 @@ cdef struct DecodeShape:
     long B, L, C, n_head, gelu, context, V
 
 
+cdef enum:
+    TILED_PER_BLOCK = 12  # tile_block_weights: C² values a block (c_attn 3, attn_proj 1, c_fc 4, mlp_proj 4)
+
+
+cdef bint tile_block_weights(const real *params, const int64_t *index, long L, long C, real *tiled) noexcept nogil:
+    """tiled (L, 12 C²): each block's c_attn, attn_proj, c_fc and mlp_proj weights, one after another, in the
+    order fastnet_linear_rows reads them (gpt_rows.h's fastnet_tile_rows). False, with nothing copied, when the
+    CPU level's vectors do not divide C."""
+    cdef long layer, k
+    cdef const int64_t *o
+    cdef long[4] names = [_C_ATTN_WEIGHT, _ATTN_PROJ_WEIGHT, _C_FC_WEIGHT, _MLP_PROJ_WEIGHT]
+    cdef long[4] n_out = [3 * C, C, 4 * C, C]
+    cdef long[4] n_in = [C, C, C, 4 * C]
+    cdef real *out = tiled
+    for layer in range(L):
+        o = &index[_GLOBALS + _PER_BLOCK * layer]
+        for k in range(4):
+            if real is float:
+                if not fastnet_tile_rows_f(params + o[names[k]], out, n_out[k], n_in[k]):
+                    return False
+            else:
+                if not fastnet_tile_rows_d(params + o[names[k]], out, n_out[k], n_in[k]):
+                    return False
+            out += n_out[k] * n_in[k]
+    return True
+
+
 cdef void decode_into(real *params, const int64_t *index, DecodeShape s, const int64_t *tokens, long position,
                       real *cache, real *x, real *h, real *qkv, real *y, real *g, real *stats, real *scores,
-                      real *logits) noexcept nogil:
+                      real *logits, const real *tiled) noexcept nogil:
     """logits (B, V) for tokens (B,) appended at ``position``, on the buffers of decode_step's arguments: x, h
     (B, C), qkv (B, 3C), y (B, C), g (B, 4C), stats (2, B), scores (context,) and the cache (L, 2, B, nh,
-    context, hs). A loop of steps (_decode_tokens) gets them from its arguments once."""
+    context, hs). A loop of steps (_decode_tokens) gets them from its arguments once. The blocks' weights are
+    read from ``tiled`` (tile_block_weights' copy) when it is not NULL: the same products, read in order."""
     cdef long B = s.B, C = s.C, b, c, layer
     cdef const int64_t *o
     cdef real *wte = params + index[_WTE]
     cdef real *wpe = params + index[_WPE]
+    cdef const real *c_attn
+    cdef const real *attn_proj
+    cdef const real *c_fc
+    cdef const real *mlp_proj
     for b in range(B):
         for c in range(C):
             x[b * C + c] = wte[tokens[b] * C + c] + wpe[position * C + c]
     for layer in range(s.L):
         o = &index[_GLOBALS + _PER_BLOCK * layer]
+        if tiled != NULL:
+            c_attn = tiled + layer * TILED_PER_BLOCK * C * C
+            attn_proj, c_fc, mlp_proj = c_attn + 3 * C * C, c_attn + 4 * C * C, c_attn + 8 * C * C
+        else:
+            c_attn, attn_proj = params + o[_C_ATTN_WEIGHT], params + o[_ATTN_PROJ_WEIGHT]
+            c_fc, mlp_proj = params + o[_C_FC_WEIGHT], params + o[_MLP_PROJ_WEIGHT]
         layernorm_forward(x, params + o[_LN_1_WEIGHT], tensor(params, o[_LN_1_BIAS]), h, stats, stats + B, B, C)
-        linear_forward(h, params + o[_C_ATTN_WEIGHT], tensor(params, o[_C_ATTN_BIAS]), qkv, B, C, 3 * C, False)
+        linear_forward(h, c_attn, tensor(params, o[_C_ATTN_BIAS]), qkv, B, C, 3 * C, False, tiled != NULL)
         cached_attention(qkv, cache + layer * 2 * B * C * s.context, B, C, s.n_head, s.context, position, scores,
                          y)
-        linear_forward(y, params + o[_ATTN_PROJ_WEIGHT], tensor(params, o[_ATTN_PROJ_BIAS]), x, B, C, C, True)
+        linear_forward(y, attn_proj, tensor(params, o[_ATTN_PROJ_BIAS]), x, B, C, C, True, tiled != NULL)
         layernorm_forward(x, params + o[_LN_2_WEIGHT], tensor(params, o[_LN_2_BIAS]), h, stats, stats + B, B, C)
-        linear_forward(h, params + o[_C_FC_WEIGHT], tensor(params, o[_C_FC_BIAS]), g, B, C, 4 * C, False)
+        linear_forward(h, c_fc, tensor(params, o[_C_FC_BIAS]), g, B, C, 4 * C, False, tiled != NULL)
         gelu_forward(g, g, B * 4 * C, False, s.gelu)
-        linear_forward(g, params + o[_MLP_PROJ_WEIGHT], tensor(params, o[_MLP_PROJ_BIAS]), x, B, 4 * C, C, True)
+        linear_forward(g, mlp_proj, tensor(params, o[_MLP_PROJ_BIAS]), x, B, 4 * C, C, True, tiled != NULL)
     layernorm_forward(x, params + index[_LN_F_WEIGHT], tensor(params, index[_LN_F_BIAS]), h, stats, stats + B, B,
                       C)
     linear_forward(h, wte, <real *>NULL, logits, B, C, s.V, False)
@@ -436,7 +481,7 @@ def _decode_step(real[::1] params, const int64_t[::1] index, long n_head, long g
                                      logits.shape[1])
     with nogil:
         decode_into(&params[0], &index[0], s, &tokens[0], position, &cache[0, 0, 0, 0, 0, 0], &x[0, 0], &h[0, 0],
-                    &qkv[0, 0], &y[0, 0], &g[0, 0], &stats[0, 0], &scores[0], &logits[0, 0])
+                    &qkv[0, 0], &y[0, 0], &g[0, 0], &stats[0, 0], &scores[0], &logits[0, 0], NULL)
 
 
 def decode_step(params, index, n_head, gelu, tokens, position, cache, work, logits):

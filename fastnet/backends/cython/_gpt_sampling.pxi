@@ -84,15 +84,20 @@ def _decode_tokens(real[::1] params, const int64_t[::1] index, long n_head, long
                    long position, real[:, :, :, :, :, ::1] cache, real[:, ::1] x, real[:, ::1] h, real[:, ::1] qkv,
                    real[:, ::1] y, real[:, ::1] g, real[:, ::1] stats, real[::1] scores, real[:, ::1] logits,
                    const double[:, ::1] uniforms, double temperature, long top_k, double[:, ::1] weights,
-                   int64_t[:, ::1] drawn):
+                   int64_t[:, ::1] drawn, real[::1] tiled):
     cdef DecodeShape s = DecodeShape(tokens.shape[0], cache.shape[0], x.shape[1], n_head, gelu, cache.shape[4],
                                      logits.shape[1])
     cdef long i, b, steps = uniforms.shape[0], drawn_steps = steps
     cdef const int64_t *appended = &tokens[0]
+    cdef real *read_tiled = NULL
     with nogil:
+        if tiled.shape[0] > 0 and s.B <= LINEAR_ROWS_MAX and tile_block_weights(&params[0], &index[0], s.L, s.C,
+                                                                                 &tiled[0]):
+            read_tiled = &tiled[0]
         for i in range(steps):
             decode_into(&params[0], &index[0], s, appended, position + i, &cache[0, 0, 0, 0, 0, 0], &x[0, 0],
-                        &h[0, 0], &qkv[0, 0], &y[0, 0], &g[0, 0], &stats[0, 0], &scores[0], &logits[0, 0])
+                        &h[0, 0], &qkv[0, 0], &y[0, 0], &g[0, 0], &stats[0, 0], &scores[0], &logits[0, 0],
+                        read_tiled)
             _sample_rows(logits, temperature, top_k, uniforms[i], weights, drawn[i])
             appended = &drawn[i, 0]
             for b in range(s.B):
@@ -103,9 +108,34 @@ def _decode_tokens(real[::1] params, const int64_t[::1] index, long n_head, long
     return drawn_steps
 
 
+TILED_MIN_STEPS = 16  # decode_tokens lays out the weights for one sequence's products from this many steps a call,
+TILED_MAX_VALUES = 1 << 24  # up to this many weights (64 MB in float32)
+
+
+class _TiledWeights(threading.local):
+    """Each thread's buffer for tile_block_weights' copy, kept across calls (fresh pages cost as much as
+    the copy)."""
+
+    array = None
+
+    def get(self, size, dtype):
+        if self.array is None or self.array.size != size or self.array.dtype != dtype:
+            self.array = np.empty(size, dtype)
+        return self.array
+
+
+_tiled_weights = _TiledWeights()
+
+
 def decode_tokens(params, index, n_head, gelu, tokens, position, cache, work, logits, uniforms, temperature, top_k,
                   weights, drawn):
     """drawn (n, B): n steps of decode_step and sample (see ``numba.gpt_kernels.decode_tokens``); returns the
-    number of rows drawn."""
+    number of rows drawn. For one sequence and from TILED_MIN_STEPS steps, the blocks' weights are first copied
+    in the order the products read them (the same sums: the same bits): its steps then gain more than the copy
+    costs (scripts/linear_rows_crossover.c; several rows read each block of weights for all of them, and gain
+    nothing from the copy)."""
+    size = TILED_PER_BLOCK * work.x.shape[1] ** 2 * cache.shape[0]
+    tiled = (_tiled_weights.get(size, params.dtype)
+             if len(tokens) == 1 and len(uniforms) >= TILED_MIN_STEPS and size <= TILED_MAX_VALUES else params[:0])
     return _decode_tokens(params, index, n_head, gelu, tokens, position, cache, work.x, work.h, work.qkv, work.y,
-                          work.g, work.stats, work.scores, logits, uniforms, temperature, top_k, weights, drawn)
+                          work.g, work.stats, work.scores, logits, uniforms, temperature, top_k, weights, drawn, tiled)
