@@ -81,9 +81,9 @@ FASTNET_TARGET_##L FASTNET_INLINE fastnet_vector_##S##_##L fastnet_transposed_su
     return t[0];                                                                                             \
 }                                                                                                            \
                                                                                                              \
-/* RB rows of x (from x, n apart) times WB rows of W (rows past `last` read as row `last`), RB·WB = LANES: lane  \
+/* RB rows of x (from x, n apart) times WB rows of W (rows past `last` read as row `last`), RB·WB = LANES: lane \
  * rb·WB + wb of the result is Σ_i x[rb·n + i] W[wb, i] over i < n_vector (a multiple of LANES). W[wb, i] is at \
- * w + wb·n + i, or, `tiled` (fastnet_tile_rows' order), at w + (wb + i)·LANES. */                            \
+ * w + wb·n + i, or, `tiled` (fastnet_tile_rows' order), at w + (wb + i)·LANES. */                           \
 FASTNET_TARGET_##L FASTNET_INLINE fastnet_vector_##S##_##L fastnet_block_products_##S##_##L(                  \
         const T *x, const T *w, long n, long n_vector, int RB, int WB, int last, int tiled) {                \
     typedef fastnet_vector_##S##_##L V;                                                                      \
@@ -125,56 +125,51 @@ FASTNET_TARGET_##L FASTNET_INLINE void fastnet_store_block_##S##_##L(fastnet_vec
 }                                                                                                            \
                                                                                                              \
 /* RB rows of y from RB rows of x, for every block of WB rows of W (the last block, when shorter, repeats W's \
- * last row: its extra products are not stored). `tiled`: W in fastnet_tile_rows' order. */                  \
+ * last row: its extra products are not stored). `tiled`: W in fastnet_tile_rows' order, WB = LANES. */      \
 FASTNET_TARGET_##L FASTNET_INLINE void fastnet_linear_block_rows_##S##_##L(const T *x, const T *W, T *y,      \
         long n_in, long n_out, int add, int RB, int WB, int tiled) {                                         \
     enum { LANES = FASTNET_LANES(T, L) };                                                                    \
     const long n_vector = n_in - n_in % LANES;                                                               \
     long o = 0;                                                                                              \
-    for (; o + WB <= n_out; o += WB) {                                                                       \
-        const T *w = tiled ? W + (o - o % LANES) * n_in + o % LANES * LANES : W + o * n_in;                  \
-        fastnet_store_block_##S##_##L(fastnet_block_products_##S##_##L(x, w, n_in, n_vector, RB, WB, WB - 1, \
-                                                                        tiled),                              \
-                                      x, w, y + o, n_in, n_vector, n_out, add, RB, WB, WB);                  \
-    }                                                                                                        \
-    if (o < n_out) /* never when tiled (n_out is a multiple of LANES, and so of WB) */                       \
+    for (; o + WB <= n_out; o += WB)                                                                         \
+        fastnet_store_block_##S##_##L(                                                                       \
+            fastnet_block_products_##S##_##L(x, W + o * n_in, n_in, n_vector, RB, WB, WB - 1, tiled),        \
+            x, W + o * n_in, y + o, n_in, n_vector, n_out, add, RB, WB, WB);                                 \
+    if (o < n_out) /* never when tiled (n_out is a multiple of LANES) */                                     \
         fastnet_store_block_##S##_##L(                                                                       \
             fastnet_block_products_##S##_##L(x, W + o * n_in, n_in, n_vector, RB, WB, n_out - o - 1, 0),     \
             x, W + o * n_in, y + o, n_in, n_vector, n_out, add, RB, WB, n_out - o);                          \
 }                                                                                                            \
                                                                                                              \
-/* Rows four at a time (each block of W read once for the four), then two, then one. */                      \
-FASTNET_TARGET_##L FASTNET_INLINE void fastnet_linear_rows_in_blocks_##S##_##L(const T *x, const T *W, T *y,   \
-        long R, long n_in, long n_out, int add, int tiled) {                                                 \
+/* y[r, o] = (add ? y[r, o] : 0) + Σ_i x[r, i] W[o, i] for r < R, o < n_out (y = x Wᵀ, or y += x Wᵀ), W      \
+ * (n_out, n_in): rows four at a time (each block of W read once for the four), then two, then one. `tiled`: \
+ * W is fastnet_tile_rows' copy, read for one row at a time (the same sums in the same order). */            \
+FASTNET_TARGET_##L static void fastnet_linear_rows_##S##_##L(const T *x, const T *W, T *y, long R, long n_in, \
+                                                        long n_out, int add, int tiled) {                    \
     enum { LANES = FASTNET_LANES(T, L), RB = LANES >= 4 ? 4 : LANES };                                       \
     long r = 0;                                                                                              \
+    if (tiled) {                                                                                             \
+        for (; r < R; r++)                                                                                   \
+            fastnet_linear_block_rows_##S##_##L(x + r * n_in, W, y + r * n_out, n_in, n_out, add, 1, LANES, 1); \
+        return;                                                                                              \
+    }                                                                                                        \
     for (; r + RB <= R; r += RB)                                                                             \
         fastnet_linear_block_rows_##S##_##L(x + r * n_in, W, y + r * n_out, n_in, n_out, add, RB, LANES / RB, \
-                                            tiled);                                                          \
+                                            0);                                                              \
     if (RB > 2 && r + 2 <= R) {                                                                              \
         fastnet_linear_block_rows_##S##_##L(x + r * n_in, W, y + r * n_out, n_in, n_out, add, 2, LANES / 2,  \
-                                            tiled);                                                          \
+                                            0);                                                              \
         r += 2;                                                                                              \
     }                                                                                                        \
     if (r < R)                                                                                               \
-        fastnet_linear_block_rows_##S##_##L(x + r * n_in, W, y + r * n_out, n_in, n_out, add, 1, LANES, tiled); \
+        fastnet_linear_block_rows_##S##_##L(x + r * n_in, W, y + r * n_out, n_in, n_out, add, 1, LANES, 0);  \
 }                                                                                                            \
                                                                                                              \
-/* y[r, o] = (add ? y[r, o] : 0) + Σ_i x[r, i] W[o, i] for r < R, o < n_out (y = x Wᵀ, or y += x Wᵀ). W is    \
- * (n_out, n_in), or, `tiled`, fastnet_tile_rows' copy of it: the same sums in the same order either way. */   \
-FASTNET_TARGET_##L static void fastnet_linear_rows_##S##_##L(const T *x, const T *W, T *y, long R, long n_in,  \
-                                                        long n_out, int add, int tiled) {                    \
-    if (tiled)                                                                                               \
-        fastnet_linear_rows_in_blocks_##S##_##L(x, W, y, R, n_in, n_out, add, 1);                            \
-    else                                                                                                     \
-        fastnet_linear_rows_in_blocks_##S##_##L(x, W, y, R, n_in, n_out, add, 0);                            \
-}                                                                                                            \
-                                                                                                             \
-/* tiled = W (n_out, n_in) in the order fastnet_linear_rows reads it for one row of x: for each block of      \
- * LANES rows, the block's first LANES columns row after row, then its next LANES columns, and so on, so that \
- * the products stream through memory in order (reading LANES rows side by side is slower from L3). Returns   \
- * 0, and copies nothing, unless n_out and n_in are multiples of LANES (the only shapes it lays out). */       \
-FASTNET_TARGET_##L static int fastnet_tile_rows_##S##_##L(const T *restrict W, T *restrict tiled, long n_out,  \
+/* tiled = W (n_out, n_in) in the order fastnet_linear_rows reads it for one row of x: for each block of     \
+ * LANES rows, the block's first LANES columns row after row, then its next LANES columns, and so on: the    \
+ * products stream through memory in order (reading LANES rows side by side is slower from L3). Returns 0,   \
+ * and copies nothing, unless n_out and n_in are multiples of LANES (the only shapes it lays out). */         \
+FASTNET_TARGET_##L static int fastnet_tile_rows_##S##_##L(const T *restrict W, T *restrict tiled, long n_out, \
                                                      long n_in) {                                            \
     enum { LANES = FASTNET_LANES(T, L) };                                                                    \
     if (n_out % LANES || n_in % LANES) return 0;                                                             \
