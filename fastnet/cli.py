@@ -69,10 +69,10 @@ def _parser():
                        "requests one at a time, then at once (default 200); "
                        "gpt: training steps per contender, alternated "
                        "(default 20; generation runs a quarter as many)")
-    bench.add_argument("--configs", nargs="+", choices=("nanogpt-cpu", "small", "gpt2"),
+    bench.add_argument("--configs", nargs="+", choices=("nanogpt-cpu", "small", "shakespeare-char", "gpt2"),
                        default=["nanogpt-cpu", "small"],
-                       help="gpt: the model sizes (default nanogpt-cpu and small; gpt2: GPT-2's 124M against "
-                            "transformers)")
+                       help="gpt: the model sizes (default nanogpt-cpu and small; shakespeare-char: nanoGPT's GPU "
+                            "example; gpt2: GPT-2's 124M against transformers)")
     bench.add_argument("--parts", nargs="+", choices=("training", "generation", "bpe"),
                        default=["training", "generation", "bpe"], help="gpt: what to measure (default all)")
     bench.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="gpt: default float32")

@@ -29,6 +29,9 @@ from .peers import at_level, fastnet_variants
 CONFIGS = {
     "nanogpt-cpu": dict(context=64, n_layer=4, n_head=4, n_embd=128, batch_size=12),  # nanoGPT's CPU example
     "small": dict(context=32, n_layer=2, n_head=2, n_embd=64, batch_size=8),
+    # nanoGPT's config/train_shakespeare_char.py (its GPU example, dropout off: 10.7M parameters, seconds a training
+    # step here), generating at batch 1 only, a full context after one token
+    "shakespeare-char": dict(context=256, n_layer=6, n_head=6, n_embd=384, batch_size=64, prompt=1, new_tokens=255),
     # GPT-2's 124M (random weights), trained on 1 x 256 tokens, generating 128 tokens after a prompt of 16;
     # its PyTorch peer is transformers' GPT2LMHeadModel holding the same weights, when installed
     "gpt2": dict(context=1024, n_layer=12, n_head=12, n_embd=768, vocab_size=50257, bias=True, gelu="tanh",
@@ -223,7 +226,7 @@ def run(*, configs=tuple(CONFIGS), parts=("training", "generation", "bpe"), roun
                    rows, smaller_is_better=True)
         for scenario in (GENERATION_SCENARIOS if "generation" in parts else ()):
             if "prompt" in config and scenario != "batch 1":
-                continue  # a configuration with its own prompt (GPT-2's) is measured at batch 1 within the context
+                continue  # a configuration with its own prompt (gpt2, shakespeare-char): batch 1 within the context
             contenders = _select(generation_contenders(config, dtype, scenario), only)
             times = time_alternated({name: call for name, (call, _) in contenders.items()}, max(3, rounds // 4))
             rows = {name: contenders[name][1] / statistics.median(t) for name, t in times.items()}
