@@ -173,3 +173,12 @@ def test_the_nanogpt_job_runs_both_and_reports_them(tmp_path):
     assert sorted(os.listdir(checkout)) == ["config", "configurator.py", "model.py", "train.py"]  # untouched
     with pytest.raises(ValueError, match="not a nanoGPT checkout .no train.py"):
         nanogpt_job.check_checkout(str(tmp_path))
+
+
+def test_the_command_line_offers_every_gpt_configuration():
+    from fastnet import cli
+    from fastnet.bench.gpt import CONFIGS
+
+    (option,) = [action for action in cli._parser()._subparsers._group_actions[0].choices["bench"]._actions
+                 if "--configs" in action.option_strings]
+    assert tuple(option.choices) == tuple(CONFIGS)
