@@ -3,7 +3,8 @@
  * 128 -> 384, 128 -> 128, 128 -> 512, 512 -> 128, then 128 -> 65: 3.2 MB of float32 weights), for R rows of
  * inputs at once, on the weights as they are and on fastnet_tile_rows' copy of them (where the shape allows:
  * all but the last); the three alternate, best of many passes each. For LINEAR_ROWS_MAX in _gpt_kernels.pyx
- * and BENCHMARKS.md ("Generation's products without BLAS", "... in the order they are read").
+ * and BENCHMARKS.md ("Generation's products without BLAS", "One sequence's weights in the order its products
+ * read them").
  *
  *     BLAS=$(python -c "import glob, os, scipy; print(glob.glob(os.path.dirname(scipy.__file__) + '.libs/libscipy_openblas*.so')[0])")
  *     gcc -O3 -fno-math-errno -I fastnet/backends/cython -o /tmp/linear_rows_crossover \

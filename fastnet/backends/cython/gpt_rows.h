@@ -340,7 +340,7 @@ FASTNET_TARGET_##L static void fastnet_adamw_##S##_##L(T *restrict params, T *re
 FASTNET_TARGET_##L FASTNET_FINITE static void fastnet_decode_head_##S##_##L(const T *q, const T *keys,            \
         const T *values, long n, long hs, T scale, T *scores, T *out) {                                 \
     enum { LANES = FASTNET_LANES(T, L) };                                                               \
-    fastnet_linear_rows_##S##_##L(q, keys, scores, 1, hs, n, 0, 0);                                          \
+    fastnet_linear_rows_##S##_##L(q, keys, scores, 1, hs, n, 0, 0);                                       \
     T top = -INFINITY;                                                                                  \
     for (long j = 0; j < n; j++) {                                                                      \
         scores[j] *= scale;                                                                             \
