@@ -124,21 +124,29 @@ FASTNET_TARGET_##L FASTNET_INLINE void fastnet_store_block_##S##_##L(fastnet_vec
     }                                                                                                        \
 }                                                                                                            \
                                                                                                              \
-/* RB rows of y from RB rows of x, for every block of WB rows of W (the last block, when shorter, repeats W's \
- * last row: its extra products are not stored). `tiled`: W in fastnet_tile_rows' order, WB = LANES. */      \
-FASTNET_TARGET_##L FASTNET_INLINE void fastnet_linear_block_rows_##S##_##L(const T *x, const T *W, T *y,      \
-        long n_in, long n_out, int add, int RB, int WB, int tiled) {                                         \
+/* `groups` groups of RB rows of y from those of x, for every block of WB rows of W, each block for every group \
+ * before the next block (so that it is read from memory once and from L1 for the other groups). The last    \
+ * block, when shorter, repeats W's last row: its extra products are not stored. `tiled`: W in               \
+ * fastnet_tile_rows' order, WB = LANES. */                                                                  \
+FASTNET_TARGET_##L FASTNET_INLINE void fastnet_linear_block_rows_##S##_##L(const T *x, const T *W, T *y,     \
+        long groups, long n_in, long n_out, int add, int RB, int WB, int tiled) {                            \
     enum { LANES = FASTNET_LANES(T, L) };                                                                    \
     const long n_vector = n_in - n_in % LANES;                                                               \
     long o = 0;                                                                                              \
     for (; o + WB <= n_out; o += WB)                                                                         \
-        fastnet_store_block_##S##_##L(                                                                       \
-            fastnet_block_products_##S##_##L(x, W + o * n_in, n_in, n_vector, RB, WB, WB - 1, tiled),        \
-            x, W + o * n_in, y + o, n_in, n_vector, n_out, add, RB, WB, WB);                                 \
+        for (long g = 0; g < groups; g++) {                                                                  \
+            const T *xg = x + g * RB * n_in;                                                                 \
+            fastnet_store_block_##S##_##L(                                                                   \
+                fastnet_block_products_##S##_##L(xg, W + o * n_in, n_in, n_vector, RB, WB, WB - 1, tiled),   \
+                xg, W + o * n_in, y + g * RB * n_out + o, n_in, n_vector, n_out, add, RB, WB, WB);           \
+        }                                                                                                    \
     if (o < n_out) /* never when tiled (n_out is a multiple of LANES) */                                     \
-        fastnet_store_block_##S##_##L(                                                                       \
-            fastnet_block_products_##S##_##L(x, W + o * n_in, n_in, n_vector, RB, WB, n_out - o - 1, 0),     \
-            x, W + o * n_in, y + o, n_in, n_vector, n_out, add, RB, WB, n_out - o);                          \
+        for (long g = 0; g < groups; g++) {                                                                  \
+            const T *xg = x + g * RB * n_in;                                                                 \
+            fastnet_store_block_##S##_##L(                                                                   \
+                fastnet_block_products_##S##_##L(xg, W + o * n_in, n_in, n_vector, RB, WB, n_out - o - 1, 0), \
+                xg, W + o * n_in, y + g * RB * n_out + o, n_in, n_vector, n_out, add, RB, WB, n_out - o);    \
+        }                                                                                                    \
 }                                                                                                            \
                                                                                                              \
 /* y[r, o] = (add ? y[r, o] : 0) + Σ_i x[r, i] W[o, i] for r < R, o < n_out (y = x Wᵀ, or y += x Wᵀ), W      \
@@ -147,22 +155,18 @@ FASTNET_TARGET_##L FASTNET_INLINE void fastnet_linear_block_rows_##S##_##L(const
 FASTNET_TARGET_##L static void fastnet_linear_rows_##S##_##L(const T *x, const T *W, T *y, long R, long n_in, \
                                                         long n_out, int add, int tiled) {                    \
     enum { LANES = FASTNET_LANES(T, L), RB = LANES >= 4 ? 4 : LANES };                                       \
-    long r = 0;                                                                                              \
     if (tiled) {                                                                                             \
-        for (; r < R; r++)                                                                                   \
-            fastnet_linear_block_rows_##S##_##L(x + r * n_in, W, y + r * n_out, n_in, n_out, add, 1, LANES, 1); \
+        fastnet_linear_block_rows_##S##_##L(x, W, y, R, n_in, n_out, add, 1, LANES, 1);                      \
         return;                                                                                              \
     }                                                                                                        \
-    for (; r + RB <= R; r += RB)                                                                             \
-        fastnet_linear_block_rows_##S##_##L(x + r * n_in, W, y + r * n_out, n_in, n_out, add, RB, LANES / RB, \
+    const long r = R - R % RB;                                                                               \
+    if (r) fastnet_linear_block_rows_##S##_##L(x, W, y, r / RB, n_in, n_out, add, RB, LANES / RB, 0);        \
+    if (RB > 2 && R - r >= 2)                                                                                \
+        fastnet_linear_block_rows_##S##_##L(x + r * n_in, W, y + r * n_out, 1, n_in, n_out, add, 2, LANES / 2,\
                                             0);                                                              \
-    if (RB > 2 && r + 2 <= R) {                                                                              \
-        fastnet_linear_block_rows_##S##_##L(x + r * n_in, W, y + r * n_out, n_in, n_out, add, 2, LANES / 2,  \
-                                            0);                                                              \
-        r += 2;                                                                                              \
-    }                                                                                                        \
-    if (r < R)                                                                                               \
-        fastnet_linear_block_rows_##S##_##L(x + r * n_in, W, y + r * n_out, n_in, n_out, add, 1, LANES, 0);  \
+    if ((R - r) % 2)                                                                                         \
+        fastnet_linear_block_rows_##S##_##L(x + (R - 1) * n_in, W, y + (R - 1) * n_out, 1, n_in, n_out, add, 1, \
+                                            LANES, 0);                                                       \
 }                                                                                                            \
                                                                                                              \
 /* tiled = W (n_out, n_in) in the order fastnet_linear_rows reads it for one row of x: for each block of     \
