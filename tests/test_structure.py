@@ -96,3 +96,15 @@ def test_every_file_the_documents_cite_is_in_the_repository():
     cited = {match for document in documents for match in CITED_FILE.findall(document.read_text(encoding="utf-8"))}
     assert "scripts/first_layer_floor.c" in cited
     assert sorted(path for path in cited if not (ROOT / path).is_file()) == []
+
+
+def test_the_shell_scripts_remove_their_temporary_directories():
+    """Each ``mktemp -d`` of .ci/run and scripts/*.sh is a variable that an EXIT trap removes: a run of .ci/run
+    made a 2 GB virtual environment and left it behind, until the disk was full."""
+    for script in [ROOT / ".ci" / "run", *sorted((ROOT / "scripts").glob("*.sh"))]:
+        text = script.read_text(encoding="utf-8")
+        made = re.findall(r'^\s*(\w+)="\$\(mktemp -d\)"(?:\s+#.*)?$', text, re.MULTILINE)
+        assert text.count("mktemp") == len(made), f"{script.name}: a mktemp not assigned to its own variable"
+        removed = set(re.findall(r"""^trap 'rm -rf (.*)' EXIT$""", text, re.MULTILINE))
+        for name in made:
+            assert any(f'"${name}"' in paths.split() for paths in removed), f"{script.name}: {name} is never removed"
