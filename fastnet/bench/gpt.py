@@ -29,9 +29,9 @@ from .peers import at_level, fastnet_variants
 CONFIGS = {
     "nanogpt-cpu": dict(context=64, n_layer=4, n_head=4, n_embd=128, batch_size=12),  # nanoGPT's CPU example
     "small": dict(context=32, n_layer=2, n_head=2, n_embd=64, batch_size=8),
-    # nanoGPT's config/train_shakespeare_char.py (its GPU example, dropout off: 10.7M parameters, seconds a training
-    # step here), generating at batch 1 only, a full context after one token
-    "shakespeare-char": dict(context=256, n_layer=6, n_head=6, n_embd=384, batch_size=64, prompt=1, new_tokens=255),
+    # nanoGPT's config/train_shakespeare_char.py (its GPU example, dropout off: 10.7M parameters), trained on 1 x 256
+    # tokens (its batch of 64 would take seconds a step here), generating at batch 1: 255 tokens after one
+    "shakespeare-char": dict(context=256, n_layer=6, n_head=6, n_embd=384, batch_size=1, prompt=1, new_tokens=255),
     # GPT-2's 124M (random weights), trained on 1 x 256 tokens, generating 128 tokens after a prompt of 16;
     # its PyTorch peer is transformers' GPT2LMHeadModel holding the same weights, when installed
     "gpt2": dict(context=1024, n_layer=12, n_head=12, n_embd=768, vocab_size=50257, bias=True, gelu="tanh",
