@@ -411,24 +411,41 @@ cdef enum:
     TILED_PER_BLOCK = 12  # tile_block_weights: C² values a block (c_attn 3, attn_proj 1, c_fc 4, mlp_proj 4)
 
 
-cdef bint tile_block_weights(const real *params, const int64_t *index, long L, long C, real *tiled) noexcept nogil:
-    """tiled (L, 12 C²): each block's c_attn, attn_proj, c_fc and mlp_proj weights, one after another, in the
-    order fastnet_linear_rows reads them (gpt_rows.h's fastnet_tile_rows). False, with nothing copied, when the
-    CPU level's vectors do not divide C."""
-    cdef long layer, k
-    cdef const int64_t *o
+cdef void block_weights(real *params, const int64_t *o, real *tiled_block, long C, real **weights,
+                        long *n_out, long *n_in) noexcept nogil:
+    """A block's four weight matrices, (n_out[k], n_in[k]) each: c_attn (3C, C), attn_proj (C, C), c_fc (4C, C),
+    mlp_proj (C, 4C). weights[k] is in params, at the block's offsets ``o``; or, when ``tiled_block`` is not
+    NULL, in that block's part of tile_block_weights' copy, where the four follow one another."""
+    cdef long k
     cdef long[4] names = [_C_ATTN_WEIGHT, _ATTN_PROJ_WEIGHT, _C_FC_WEIGHT, _MLP_PROJ_WEIGHT]
-    cdef long[4] n_out = [3 * C, C, 4 * C, C]
-    cdef long[4] n_in = [C, C, C, 4 * C]
+    cdef long[4] rows = [3 * C, C, 4 * C, C]
+    cdef long[4] columns = [C, C, C, 4 * C]
+    for k in range(4):
+        n_out[k], n_in[k] = rows[k], columns[k]
+        if tiled_block != NULL:
+            weights[k] = tiled_block
+            tiled_block += rows[k] * columns[k]
+        else:
+            weights[k] = params + o[names[k]]
+
+
+cdef bint tile_block_weights(real *params, const int64_t *index, long L, long C, real *tiled) noexcept nogil:
+    """tiled (L, 12 C²): each block's weights (block_weights' four, one after another) in the order
+    fastnet_linear_rows reads them (gpt_rows.h's fastnet_tile_rows). False, with nothing copied, when the CPU
+    level's vectors do not divide C."""
+    cdef long layer, k
+    cdef real *weights[4]
+    cdef long n_out[4]
+    cdef long n_in[4]
     cdef real *out = tiled
     for layer in range(L):
-        o = &index[_GLOBALS + _PER_BLOCK * layer]
+        block_weights(params, &index[_GLOBALS + _PER_BLOCK * layer], NULL, C, weights, n_out, n_in)
         for k in range(4):
             if real is float:
-                if not fastnet_tile_rows_f(params + o[names[k]], out, n_out[k], n_in[k]):
+                if not fastnet_tile_rows_f(weights[k], out, n_out[k], n_in[k]):
                     return False
             else:
-                if not fastnet_tile_rows_d(params + o[names[k]], out, n_out[k], n_in[k]):
+                if not fastnet_tile_rows_d(weights[k], out, n_out[k], n_in[k]):
                     return False
             out += n_out[k] * n_in[k]
     return True
@@ -436,7 +453,7 @@ cdef bint tile_block_weights(const real *params, const int64_t *index, long L, l
 
 cdef void decode_into(real *params, const int64_t *index, DecodeShape s, const int64_t *tokens, long position,
                       real *cache, real *x, real *h, real *qkv, real *y, real *g, real *stats, real *scores,
-                      real *logits, const real *tiled) noexcept nogil:
+                      real *logits, real *tiled) noexcept nogil:
     """logits (B, V) for tokens (B,) appended at ``position``, on the buffers of decode_step's arguments: x, h
     (B, C), qkv (B, 3C), y (B, C), g (B, 4C), stats (2, B), scores (context,) and the cache (L, 2, B, nh,
     context, hs). A loop of steps (_decode_tokens) gets them from its arguments once. The blocks' weights are
@@ -445,30 +462,25 @@ cdef void decode_into(real *params, const int64_t *index, DecodeShape s, const i
     cdef const int64_t *o
     cdef real *wte = params + index[_WTE]
     cdef real *wpe = params + index[_WPE]
-    cdef const real *c_attn
-    cdef const real *attn_proj
-    cdef const real *c_fc
-    cdef const real *mlp_proj
+    cdef real *w[4]  # c_attn, attn_proj, c_fc, mlp_proj
+    cdef long n_out[4]
+    cdef long n_in[4]
     for b in range(B):
         for c in range(C):
             x[b * C + c] = wte[tokens[b] * C + c] + wpe[position * C + c]
     for layer in range(s.L):
         o = &index[_GLOBALS + _PER_BLOCK * layer]
-        if tiled != NULL:
-            c_attn = tiled + layer * TILED_PER_BLOCK * C * C
-            attn_proj, c_fc, mlp_proj = c_attn + 3 * C * C, c_attn + 4 * C * C, c_attn + 8 * C * C
-        else:
-            c_attn, attn_proj = params + o[_C_ATTN_WEIGHT], params + o[_ATTN_PROJ_WEIGHT]
-            c_fc, mlp_proj = params + o[_C_FC_WEIGHT], params + o[_MLP_PROJ_WEIGHT]
+        block_weights(params, o, tiled + layer * TILED_PER_BLOCK * C * C if tiled != NULL else NULL, C, w, n_out,
+                      n_in)
         layernorm_forward(x, params + o[_LN_1_WEIGHT], tensor(params, o[_LN_1_BIAS]), h, stats, stats + B, B, C)
-        linear_forward(h, c_attn, tensor(params, o[_C_ATTN_BIAS]), qkv, B, C, 3 * C, False, tiled != NULL)
+        linear_forward(h, w[0], tensor(params, o[_C_ATTN_BIAS]), qkv, B, C, 3 * C, False, tiled != NULL)
         cached_attention(qkv, cache + layer * 2 * B * C * s.context, B, C, s.n_head, s.context, position, scores,
                          y)
-        linear_forward(y, attn_proj, tensor(params, o[_ATTN_PROJ_BIAS]), x, B, C, C, True, tiled != NULL)
+        linear_forward(y, w[1], tensor(params, o[_ATTN_PROJ_BIAS]), x, B, C, C, True, tiled != NULL)
         layernorm_forward(x, params + o[_LN_2_WEIGHT], tensor(params, o[_LN_2_BIAS]), h, stats, stats + B, B, C)
-        linear_forward(h, c_fc, tensor(params, o[_C_FC_BIAS]), g, B, C, 4 * C, False, tiled != NULL)
+        linear_forward(h, w[2], tensor(params, o[_C_FC_BIAS]), g, B, C, 4 * C, False, tiled != NULL)
         gelu_forward(g, g, B * 4 * C, False, s.gelu)
-        linear_forward(g, mlp_proj, tensor(params, o[_MLP_PROJ_BIAS]), x, B, 4 * C, C, True, tiled != NULL)
+        linear_forward(g, w[3], tensor(params, o[_MLP_PROJ_BIAS]), x, B, 4 * C, C, True, tiled != NULL)
     layernorm_forward(x, params + index[_LN_F_WEIGHT], tensor(params, index[_LN_F_BIAS]), h, stats, stats + B, B,
                       C)
     linear_forward(h, wte, <real *>NULL, logits, B, C, s.V, False)
