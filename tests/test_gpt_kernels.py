@@ -90,6 +90,25 @@ def test_cached_decoding_equals_the_reference(name, shape, dtype, bias, batch):
     close(ours, theirs, dtype, "cache")
 
 
+@pytest.mark.parametrize("name,shape,dtype,bias", CASES)
+def test_prefill_gives_the_full_pass_last_logits_and_every_key_and_value(name, shape, dtype, bias):
+    """prefill leaves out the last block's attention output, its MLP and the head for every position but the
+    last: its logits must still be the full pass's at the last position, and its cache every layer's keys and
+    values, in every backend (NumPy's prefill too), for prompts of 1 position, some, and the whole context."""
+    model, tokens, _ = model_and_batch(shape, dtype, bias)
+    p, c = model.params, model.shape
+    for T in (1, 2, model.context):
+        x = tokens[:, :T]
+        logits, saved = numpy_gpt.forward(p, c, x)
+        qkv = np.stack([numpy_gpt._kept_by(kept, "attention")[0] for kept in saved["blocks"]])  # (L, B, T, 3C)
+        keys_values = qkv.reshape(c.n_layer, 3, T, 3, c.n_head, c.head_size)[:, :, :, 1:].transpose(0, 3, 1, 4, 2, 5)
+        for k in (numpy_gpt, kernels(name)):
+            cache = np.full((c.n_layer, 2, 3, c.n_head, c.context, c.head_size), np.nan, p.dtype)
+            close(k.prefill(p, c, x, cache), logits[:, -1], dtype, f"{k.__name__} prefill T={T}")
+            close(cache[..., :T, :], keys_values, dtype, f"{k.__name__} cache T={T}")
+            assert np.isnan(cache[..., T:, :]).all()  # nothing past the prompt
+
+
 @pytest.mark.parametrize("name", COMPILED)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("clip", [0.0, 1.0, 1e-3])

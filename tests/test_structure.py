@@ -72,7 +72,7 @@ def _block_calls(source, function):
 
 
 @pytest.mark.parametrize("path, functions", [
-    ("backends/numba/gpt_kernels.py", {"forward": 1, "loss_and_gradient": -1, "decode_step": 1}),
+    ("backends/numba/gpt_kernels.py", {"forward": 1, "loss_and_gradient": -1, "decode_from": 1}),
     ("backends/cython/_gpt_kernels.pyx", {"forward_pass": 1, "backward_pass": -1, "decode_into": 1}),
 ])
 def test_the_compiled_blocks_follow_the_table_of_ops(path, functions):

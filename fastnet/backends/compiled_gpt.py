@@ -145,14 +145,12 @@ class CompiledGPTKernels:
                 self.prefill, self.decode_step, self.sample_tokens, self.decode_tokens, self.adamw_step,
                 self.bpe_merges)
 
-    def _forward(self, params, config, tokens, cache=None):
-        """(tokens, activations) of the inference pass, the arguments checked first (and ``cache`` if given)."""
+    def _forward(self, params, config, tokens):
+        """(tokens, activations) of the inference pass, the arguments checked first."""
         _check_params(params, config)
         tokens = _check_tokens("tokens", tokens, config)
-        if cache is not None:
-            _check_cache(cache, config, tokens.shape[0], params.dtype)
         acts = _workspaces.get(new_activations, config, *tokens.shape, params.dtype)
-        self._drivers.forward(params, *_model(config), tokens, acts, False)
+        self._drivers.forward(params, *_model(config), tokens, acts, False, False)
         return tokens, acts
 
     def logits(self, params, config, tokens):
@@ -188,13 +186,22 @@ class CompiledGPTKernels:
         return float(value), grad
 
     def prefill(self, params, config, tokens, cache):
-        """Logits (B, V) of the last position, storing every position's keys and values in ``cache``."""
-        tokens, acts = self._forward(params, config, tokens, cache)
+        """Logits (B, V) of the last position, storing every position's keys and values in ``cache``, as
+        ``numpy_gpt.prefill``: a forward pass up to the last block's q, k, v, then that block and the head for
+        the last position alone."""
+        _check_params(params, config)
+        tokens = _check_tokens("tokens", tokens, config)
         B, T = tokens.shape
-        nh, hs = config.n_head, config.head_size
-        qkv = acts.qkv.reshape(config.n_layer, B, T, 3, nh, hs)
+        _check_cache(cache, config, B, params.dtype)
+        acts = _workspaces.get(new_activations, config, B, T, params.dtype)
+        self._drivers.forward(params, *_model(config), tokens, acts, False, True)
+        qkv = acts.qkv.reshape(config.n_layer, B, T, 3, config.n_head, config.head_size)
         cache[:, :, :, :, :T] = qkv[:, :, :, 1:].transpose(0, 3, 1, 4, 2, 5)
-        return acts.logits.reshape(B, T, -1)[:, -1].copy()
+        work = _workspaces.get(new_decode_work, config, B, 1, params.dtype)
+        work.x[...] = acts.resid[config.n_layer - 1].reshape(B, T, -1)[:, -1]  # the stream entering the last block
+        logits = np.empty((B, config.vocab_size), params.dtype)
+        self._drivers.decode_from(params, *_model(config), config.n_layer - 1, T - 1, cache, work, logits)
+        return logits
 
     def _decoding(self, params, config, token, position, cache, steps=1):
         """(token (B,), work) for ``steps`` decode steps from ``position``, every argument checked."""

@@ -48,8 +48,9 @@ MLP_DRIVERS = {
 }
 
 GPT_DRIVERS = {
-    "forward": (("params", "index", "n_head", "gelu", "tokens", "acts", "training"),
-                "fill acts (compiled_gpt.Activations) for tokens (B, T) int64, up to the logits (B * T, V)"),
+    "forward": (("params", "index", "n_head", "gelu", "tokens", "acts", "training", "keys_values_only"),
+                "fill acts (compiled_gpt.Activations) for tokens (B, T) int64, up to the logits (B * T, V); "
+                "keys_values_only: up to the last block's acts.qkv (every block's keys and values), no further"),
     "loss": (("params", "index", "n_head", "gelu", "tokens", "targets", "acts"),
              "the mean cross-entropy (float64) of the logits for tokens against targets (B, T) int64"),
     "loss_and_gradient": (("params", "index", "n_head", "gelu", "tokens", "targets", "acts", "deltas", "grad"),
@@ -57,6 +58,9 @@ GPT_DRIVERS = {
     "decode_step": (("params", "index", "n_head", "gelu", "tokens", "position", "cache", "work", "logits"),
                     "logits (B, V) for tokens (B,) appended at position, reading and extending the key/value cache "
                     "(n_layer, 2, B, n_head, context, head size); work: compiled_gpt.DecodeWork"),
+    "decode_from": (("params", "index", "n_head", "gelu", "first_layer", "position", "cache", "work", "logits"),
+                    "logits (B, V) of work.x (B, C), the residual stream entering block first_layer at position, "
+                    "through that block and the ones after it as decode_step's, then the head"),
     "sample": (("logits", "temperature", "top_k", "uniforms", "weights", "tokens"),
                "tokens (B,) int64: each row of logits (B, V) drawn with its uniform (B,) float64, -1 where the "
                "logits have no distribution (numpy_gpt.sample_tokens); weights (2, V) float64: work"),

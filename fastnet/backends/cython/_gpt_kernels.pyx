@@ -235,7 +235,7 @@ cdef struct Shape:
 
 cdef void forward_pass(real *params, const int64_t *index, Shape s, const int64_t *tokens, real *resid, real *mid,
                        real *ln1, real *ln2, real *stats, real *qkv, real *att, real *atty, real *gelu, real *dgelu,
-                       real *lnf, real *lnf_stats, real *logits, bint training) noexcept nogil:
+                       real *lnf, real *lnf_stats, real *logits, bint training, bint keys_values_only) noexcept nogil:
     cdef long R = s.B * s.T, C = s.C, RC = R * C, b, t, c, layer
     cdef const int64_t *o
     cdef real *wte = params + index[_WTE]
@@ -254,6 +254,8 @@ cdef void forward_pass(real *params, const int64_t *index, Shape s, const int64_
                           stats + layer * 4 * R, stats + (layer * 4 + 1) * R, R, C)
         linear_forward(ln1 + layer * RC, params + o[_C_ATTN_WEIGHT], tensor(params, o[_C_ATTN_BIAS]),
                        qkv + layer * 3 * RC, R, C, 3 * C, False)
+        if keys_values_only and layer == s.L - 1:
+            return  # the last block's q, k, v: all a key/value cache keeps
         attention_forward(qkv + layer * 3 * RC, s.B, s.T, C, s.n_head, att + layer * s.B * s.n_head * s.T * s.T,
                           atty + layer * RC)
         for c in range(RC):
@@ -282,7 +284,7 @@ def _shape(tokens, acts, n_head, gelu):
 
 
 def _forward(real[::1] params, const int64_t[::1] index, long n_head, long gelu_code,
-             const int64_t[:, ::1] tokens, acts, bint training):
+             const int64_t[:, ::1] tokens, acts, bint training, bint keys_values_only):
     cdef real[:, :, ::1] resid = acts.resid, mid = acts.mid, ln1 = acts.ln1, ln2 = acts.ln2, stats = acts.stats
     cdef real[:, :, ::1] qkv = acts.qkv, att = acts.att, atty = acts.atty, gelu = acts.gelu, dgelu = acts.dgelu
     cdef real[:, ::1] lnf = acts.lnf, lnf_stats = acts.lnf_stats, logits = acts.logits
@@ -290,12 +292,13 @@ def _forward(real[::1] params, const int64_t[::1] index, long n_head, long gelu_
     with nogil:
         forward_pass(&params[0], &index[_WTE], s, &tokens[0, 0], &resid[0, 0, 0], &mid[0, 0, 0], &ln1[0, 0, 0],
                      &ln2[0, 0, 0], &stats[0, 0, 0], &qkv[0, 0, 0], &att[0, 0, 0], &atty[0, 0, 0], &gelu[0, 0, 0],
-                     &dgelu[0, 0, 0], &lnf[0, 0], &lnf_stats[0, 0], &logits[0, 0], training)
+                     &dgelu[0, 0, 0], &lnf[0, 0], &lnf_stats[0, 0], &logits[0, 0], training, keys_values_only)
 
 
-def forward(params, index, n_head, gelu, tokens, acts, training):
-    """Fill ``acts`` for tokens (B, T), up to the logits (see ``numba.gpt_kernels.forward``)."""
-    _forward(params, index, n_head, gelu, tokens, acts, training)
+def forward(params, index, n_head, gelu, tokens, acts, training, keys_values_only):
+    """Fill ``acts`` for tokens (B, T), up to the logits, or up to the last block's q, k, v (see
+    ``numba.gpt_kernels.forward``)."""
+    _forward(params, index, n_head, gelu, tokens, acts, training, keys_values_only)
 
 
 def _cross_entropy(real[:, ::1] logits, const int64_t[:, ::1] targets, bint gradient):
@@ -308,13 +311,13 @@ def _cross_entropy(real[:, ::1] logits, const int64_t[:, ::1] targets, bint grad
 
 def loss(params, index, n_head, gelu, tokens, targets, acts):
     """The mean cross-entropy of the next-token predictions."""
-    _forward(params, index, n_head, gelu, tokens, acts, False)
+    _forward(params, index, n_head, gelu, tokens, acts, False, False)
     return _cross_entropy(acts.logits, targets, False)
 
 
 def loss_and_gradient(params, index, n_head, gelu, tokens, targets, acts, deltas, grad):
     """The loss, and grad = ∂loss/∂params (overwritten) (see ``numba.gpt_kernels.loss_and_gradient``)."""
-    _forward(params, index, n_head, gelu, tokens, acts, True)
+    _forward(params, index, n_head, gelu, tokens, acts, True, False)
     value = _cross_entropy(acts.logits, targets, True)  # acts.logits now holds dlogits
     _backward(params, index, n_head, gelu, tokens, acts, deltas, grad)
     return value
@@ -451,24 +454,32 @@ cdef bint tile_block_weights(real *params, const int64_t *index, long L, long C,
     return True
 
 
-cdef void decode_into(real *params, const int64_t *index, DecodeShape s, const int64_t *tokens, long position,
-                      real *cache, real *x, real *h, real *qkv, real *y, real *g, real *stats, real *scores,
-                      real *logits, real *tiled) noexcept nogil:
-    """logits (B, V) for tokens (B,) appended at ``position``, on the buffers of decode_step's arguments: x, h
-    (B, C), qkv (B, 3C), y (B, C), g (B, 4C), stats (2, B), scores (context,) and the cache (L, 2, B, nh,
-    context, hs). A loop of steps (_decode_tokens) gets them from its arguments once. The blocks' weights are
-    read from ``tiled`` (tile_block_weights' copy) when it is not NULL: the same products, read in order."""
-    cdef long B = s.B, C = s.C, b, c, layer
-    cdef const int64_t *o
+cdef void embed_position(real *params, const int64_t *index, long B, long C, const int64_t *tokens, long position,
+                         real *x) noexcept nogil:
+    """x (B, C) = the embeddings of tokens (B,) at ``position``: what enters the first block."""
+    cdef long b, c
     cdef real *wte = params + index[_WTE]
     cdef real *wpe = params + index[_WPE]
-    cdef real *w[4]  # c_attn, attn_proj, c_fc, mlp_proj
-    cdef long n_out[4]
-    cdef long n_in[4]
     for b in range(B):
         for c in range(C):
             x[b * C + c] = wte[tokens[b] * C + c] + wpe[position * C + c]
-    for layer in range(s.L):
+
+
+cdef void decode_into(real *params, const int64_t *index, DecodeShape s, long first_layer, long position,
+                      real *cache, real *x, real *h, real *qkv, real *y, real *g, real *stats, real *scores,
+                      real *logits, real *tiled) noexcept nogil:
+    """logits (B, V) of x (B, C), the residual stream entering block ``first_layer`` at ``position`` (0 after
+    embed_position: a decode step), through that block and the ones after it, reading and extending their caches,
+    then the head; on the buffers of decode_step's arguments: h (B, C), qkv (B, 3C), y (B, C), g (B, 4C), stats
+    (2, B), scores (context,) and the cache (L, 2, B, nh, context, hs). A loop of steps (_decode_tokens) gets them
+    from its arguments once. The blocks' weights are read from ``tiled`` (tile_block_weights' copy) when it is
+    not NULL: the same products, read in order."""
+    cdef long B = s.B, C = s.C, layer
+    cdef const int64_t *o
+    cdef real *w[4]  # c_attn, attn_proj, c_fc, mlp_proj
+    cdef long n_out[4]
+    cdef long n_in[4]
+    for layer in range(first_layer, s.L):
         o = &index[_GLOBALS + _PER_BLOCK * layer]
         block_weights(params, o, tiled + layer * TILED_PER_BLOCK * C * C if tiled != NULL else NULL, C, w, n_out,
                       n_in)
@@ -483,23 +494,34 @@ cdef void decode_into(real *params, const int64_t *index, DecodeShape s, const i
         linear_forward(g, w[3], tensor(params, o[_MLP_PROJ_BIAS]), x, B, 4 * C, C, True, tiled != NULL)
     layernorm_forward(x, params + index[_LN_F_WEIGHT], tensor(params, index[_LN_F_BIAS]), h, stats, stats + B, B,
                       C)
-    linear_forward(h, wte, <real *>NULL, logits, B, C, s.V, False)
+    linear_forward(h, params + index[_WTE], <real *>NULL, logits, B, C, s.V, False)
 
 
-def _decode_step(real[::1] params, const int64_t[::1] index, long n_head, long gelu, const int64_t[::1] tokens,
-                 long position, real[:, :, :, :, :, ::1] cache, real[:, ::1] x, real[:, ::1] h, real[:, ::1] qkv,
-                 real[:, ::1] y, real[:, ::1] g, real[:, ::1] stats, real[::1] scores, real[:, ::1] logits):
-    cdef DecodeShape s = DecodeShape(tokens.shape[0], cache.shape[0], x.shape[1], n_head, gelu, cache.shape[4],
+def _decode_from(real[::1] params, const int64_t[::1] index, long n_head, long gelu, const int64_t[::1] tokens,
+                 long first_layer, long position, real[:, :, :, :, :, ::1] cache, real[:, ::1] x, real[:, ::1] h,
+                 real[:, ::1] qkv, real[:, ::1] y, real[:, ::1] g, real[:, ::1] stats, real[::1] scores,
+                 real[:, ::1] logits):
+    """decode_into from ``first_layer``; x embedded from ``tokens`` first when there are any."""
+    cdef DecodeShape s = DecodeShape(x.shape[0], cache.shape[0], x.shape[1], n_head, gelu, cache.shape[4],
                                      logits.shape[1])
     with nogil:
-        decode_into(&params[0], &index[0], s, &tokens[0], position, &cache[0, 0, 0, 0, 0, 0], &x[0, 0], &h[0, 0],
+        if tokens.shape[0]:
+            embed_position(&params[0], &index[0], s.B, s.C, &tokens[0], position, &x[0, 0])
+        decode_into(&params[0], &index[0], s, first_layer, position, &cache[0, 0, 0, 0, 0, 0], &x[0, 0], &h[0, 0],
                     &qkv[0, 0], &y[0, 0], &g[0, 0], &stats[0, 0], &scores[0], &logits[0, 0], NULL)
 
 
 def decode_step(params, index, n_head, gelu, tokens, position, cache, work, logits):
     """logits (B, V) for tokens (B,) appended at ``position`` (see ``numba.gpt_kernels.decode_step``)."""
-    _decode_step(params, index, n_head, gelu, tokens, position, cache, work.x, work.h, work.qkv, work.y, work.g,
+    _decode_from(params, index, n_head, gelu, tokens, 0, position, cache, work.x, work.h, work.qkv, work.y, work.g,
                  work.stats, work.scores, logits)
+
+
+def decode_from(params, index, n_head, gelu, first_layer, position, cache, work, logits):
+    """logits (B, V) of work.x entering block ``first_layer`` at ``position`` (see
+    ``numba.gpt_kernels.decode_from``)."""
+    _decode_from(params, index, n_head, gelu, np.empty(0, np.int64), first_layer, position, cache, work.x, work.h,
+                 work.qkv, work.y, work.g, work.stats, work.scores, logits)
 
 
 include "_gpt_sampling.pxi"

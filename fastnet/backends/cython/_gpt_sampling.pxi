@@ -95,9 +95,9 @@ def _decode_tokens(real[::1] params, const int64_t[::1] index, long n_head, long
                                                                                  &tiled[0]):
             read_tiled = &tiled[0]
         for i in range(steps):
-            decode_into(&params[0], &index[0], s, appended, position + i, &cache[0, 0, 0, 0, 0, 0], &x[0, 0],
-                        &h[0, 0], &qkv[0, 0], &y[0, 0], &g[0, 0], &stats[0, 0], &scores[0], &logits[0, 0],
-                        read_tiled)
+            embed_position(&params[0], &index[0], s.B, s.C, appended, position + i, &x[0, 0])
+            decode_into(&params[0], &index[0], s, 0, position + i, &cache[0, 0, 0, 0, 0, 0], &x[0, 0], &h[0, 0],
+                        &qkv[0, 0], &y[0, 0], &g[0, 0], &stats[0, 0], &scores[0], &logits[0, 0], read_tiled)
             _sample_rows(logits, temperature, top_k, uniforms[i], weights, drawn[i])
             appended = &drawn[i, 0]
             for b in range(s.B):

@@ -30,6 +30,7 @@ SUMMING_HELPER = dict(HELPER, fastmath={"contract", "reassoc"})
 # its callee once more for each value (as primitives.ZERO).
 ACCUMULATE, OVERWRITE = np.bool_(True), np.bool_(False)  # linear_forward: y += x Wᵀ + b, or y = x Wᵀ + b
 TRAINING, INFERENCE = np.bool_(True), np.bool_(False)  # forward, gelu_forward: keep what the backward pass needs
+KEYS_VALUES_ONLY, WHOLE = np.bool_(True), np.bool_(False)  # forward: stop at the last block's q, k, v
 WITH_GRADIENT, LOSS_ONLY = np.bool_(True), np.bool_(False)  # cross_entropy
 LAYERNORM_EPS = 1e-5
 SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
@@ -332,9 +333,10 @@ def _matrix(flat, offset, rows, columns):
 
 
 @njit(**OPTIONS)
-def forward(params, index, n_head, gelu, tokens, acts, training):
+def forward(params, index, n_head, gelu, tokens, acts, training, keys_values_only):
     """Fill ``acts`` (``compiled_gpt.Activations``) for tokens (B, T), up to the logits; with
-    ``training``, also what only the backward pass needs (GELU's derivative)."""
+    ``training``, also what only the backward pass needs (GELU's derivative); with ``keys_values_only``,
+    only up to the last block's q, k, v (acts.qkv: what a key/value cache keeps of every layer)."""
     B, T = tokens.shape
     L, R, C = acts.mid.shape
     V = acts.logits.shape[1]
@@ -347,6 +349,8 @@ def forward(params, index, n_head, gelu, tokens, acts, training):
                           acts.stats[layer, 0], acts.stats[layer, 1])
         linear_forward(acts.ln1[layer], _matrix(params, o[C_ATTN_WEIGHT], 3 * C, C),
                        _vector(params, o[C_ATTN_BIAS], 3 * C), acts.qkv[layer], OVERWRITE)
+        if keys_values_only and layer == L - 1:
+            return
         attention_forward(acts.qkv[layer], B, T, n_head, acts.att[layer], acts.atty[layer])
         copy_into(x.ravel(), acts.mid[layer].ravel())
         linear_forward(acts.atty[layer], _matrix(params, o[ATTN_PROJ_WEIGHT], C, C),
@@ -367,7 +371,7 @@ def forward(params, index, n_head, gelu, tokens, acts, training):
 @njit(**OPTIONS)
 def loss(params, index, n_head, gelu, tokens, targets, acts):
     """The mean cross-entropy of the next-token predictions (float64)."""
-    forward(params, index, n_head, gelu, tokens, acts, INFERENCE)
+    forward(params, index, n_head, gelu, tokens, acts, INFERENCE, WHOLE)
     return cross_entropy(acts.logits, targets.ravel(), LOSS_ONLY)
 
 
@@ -380,7 +384,7 @@ def loss_and_gradient(params, index, n_head, gelu, tokens, targets, acts, deltas
     (R, 3C), dfc (R, 4C) the gradients of a block's intermediate values; datt
     (T, T) one head's.
     """
-    forward(params, index, n_head, gelu, tokens, acts, TRAINING)
+    forward(params, index, n_head, gelu, tokens, acts, TRAINING, WHOLE)
     value = cross_entropy(acts.logits, targets.ravel(), WITH_GRADIENT)  # acts.logits now holds dlogits
     B, T = tokens.shape
     L, R, C = acts.mid.shape
@@ -451,15 +455,21 @@ def decode_step(params, index, n_head, gelu, tokens, position, cache, work, logi
     (B, C) a LayerNorm's output, qkv (B, 3C), y (B, C) the heads' outputs, g
     (B, 4C) the MLP's hidden values, stats (2, B), scores (context,).
     """
-    B = tokens.shape[0]
-    L, C = cache.shape[0], work.x.shape[1]
-    V = logits.shape[1]
-    wte = _matrix(params, index[WTE], V, C)
+    C = work.x.shape[1]
+    wte = _matrix(params, index[WTE], logits.shape[1], C)
     wpe = _matrix(params, index[WPE], position + 1, C)
+    for b in range(tokens.shape[0]):
+        sum_into(wte[tokens[b]], wpe[position], work.x[b])
+    decode_from(params, index, n_head, gelu, 0, position, cache, work, logits)
+
+
+@njit(**OPTIONS)
+def decode_from(params, index, n_head, gelu, first_layer, position, cache, work, logits):
+    """logits (B, V) of work.x (B, C), the residual stream entering block ``first_layer`` at ``position``:
+    that block and the ones after it as ``decode_step``'s (their caches read and extended), then the head."""
+    L, C = cache.shape[0], work.x.shape[1]
     x, h, qkv, y, scores = work.x, work.h, work.qkv, work.y, work.scores
-    for b in range(B):
-        sum_into(wte[tokens[b]], wpe[position], x[b])
-    for layer in range(L):
+    for layer in range(first_layer, L):
         o = index[len(GLOBAL_TENSORS) + PER_BLOCK * layer:]
         layernorm_forward(x, _vector(params, o[LN_1_WEIGHT], C), _vector(params, o[LN_1_BIAS], C), h, work.stats[0],
                           work.stats[1])
@@ -477,7 +487,7 @@ def decode_step(params, index, n_head, gelu, tokens, position, cache, work, logi
                        ACCUMULATE)
     layernorm_forward(x, _vector(params, index[LN_F_WEIGHT], C), _vector(params, index[LN_F_BIAS], C), h,
                       work.stats[0], work.stats[1])
-    linear_forward(h, wte, params[0:0], logits, OVERWRITE)
+    linear_forward(h, _matrix(params, index[WTE], logits.shape[1], C), params[0:0], logits, OVERWRITE)
 
 
 @njit(**INLINE)

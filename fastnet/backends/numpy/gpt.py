@@ -329,29 +329,54 @@ def new_cache(config, batch, dtype):
 
 @quiet
 def prefill(params, config, tokens, cache):
-    """Logits (B, V) of the last position of tokens (B, T), storing every position's keys and values in ``cache``."""
-    out, saved = forward(params, config, tokens)
+    """Logits (B, V) of the last position of tokens (B, T), storing every position's keys and values in ``cache``.
+
+    The same values as ``forward``'s last position, with less work: no
+    position reads what comes after it, and the last block's output is read
+    only by the head, so every position goes as far as the last block's q, k, v
+    (``keys_and_values``) and only the last one through the rest of that
+    block and the head (``decode_from``).
+    """
+    x, qkvs = keys_and_values(params, config, tokens)
     T = tokens.shape[1]
-    for layer, kept in enumerate(saved["blocks"]):
-        qkv = _kept_by(kept, "attention")[0]
+    for layer, qkv in enumerate(qkvs):
         cache[layer, 0, :, :, :T] = _heads(qkv, 1, config.n_head)
         cache[layer, 1, :, :, :T] = _heads(qkv, 2, config.n_head)
-    return out[:, -1]
+    return decode_from(params, config, x[:, -1:], config.n_layer - 1, T - 1, cache)
+
+
+def keys_and_values(params, config, tokens):
+    """(x, [qkv]) for tokens (B, T): x (B, T, C) the residual stream entering the last block, and each block's
+    attention input qkv (B, T, 3C), its q, k, v side by side; the last block only up to that point."""
+    p = tensors(params, config)
+    x = embedding_forward(tokens, p.wte, p.wpe)
+    qkvs = []
+    for block in p.h[:-1]:
+        x, kept = block_forward(x, block, config)
+        qkvs.append(_kept_by(kept, "attention")[0])
+    last = p.h[-1]
+    qkvs.append(linear_forward(layernorm_forward(x, last.ln_1)[0], last.c_attn))  # BLOCK_OPS' ops before attention
+    return x, qkvs
 
 
 @quiet
 def decode_step(params, config, token, position, cache):
-    """Logits (B, V) after appending token (B,) at ``position``, reading and extending the cache.
+    """Logits (B, V) after appending token (B,) at ``position``, reading and extending the cache."""
+    p = tensors(params, config)
+    return decode_from(params, config, (p.wte[token] + p.wpe[position])[:, None, :], 0, position, cache)
 
-    The same block table as ``forward`` for the last position only, with attention
+
+def decode_from(params, config, x, first_layer, position, cache):
+    """Logits (B, V) of x (B, 1, C), the residual stream entering block ``first_layer`` at ``position``.
+
+    The same block table as ``forward`` for that one position, with attention
     replaced by ``cached_attention``: its query meets the cached keys of positions
     0..position, its own key and value are stored.
     """
     p = tensors(params, config)
-    x = (p.wte[token] + p.wpe[position])[:, None, :]  # (B, 1, C)
-    for layer, block in enumerate(p.h):
+    for layer in range(first_layer, config.n_layer):
         attention = functools.partial(cached_attention, cache=cache[layer], position=position)
-        x, _ = block_forward(x, block, config, forwards={"attention": attention})
+        x, _ = block_forward(x, p.h[layer], config, forwards={"attention": attention})
     return linear_forward(layernorm_forward(x, p.ln_f)[0], Linear(p.wte, None))[:, 0]
 
 
