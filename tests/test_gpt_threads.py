@@ -52,6 +52,26 @@ def test_the_pool_and_one_thread_do_the_same_arithmetic():
     np.testing.assert_array_equal(pool[1], inline[1])
 
 
+def test_the_chunks_gradients_are_weighed_and_summed_in_the_gradients_dtype():
+    """Σ_k (B_k / B) grad_k in float32 for a float32 gradient: the weights had been NumPy float64 scalars (from
+    NumPy integer bounds), which made NumPy run this serial pass of every step in float64 and cast back."""
+    class Chunks:  # each chunk's "gradient": its first token plus a ramp, in grad's dtype
+        def loss_and_gradient(self, params, config, tokens, targets, grad):
+            grad[...] = tokens[0, 0] + np.linspace(0, 1, grad.size, dtype=grad.dtype) / np.float32(3)
+            return float(tokens[0, 0]), grad
+
+    tokens = np.array([[1]] * 2 + [[0]] * 3)  # chunks of 2 and 3 sequences on 2 threads: weights 0.4 and 0.6
+    with ThreadedSteps(Chunks(), 2) as steps:
+        grad = np.empty(1000, np.float32)
+        loss, _ = steps.loss_and_gradient(None, None, tokens, tokens, grad)
+    ramp = np.linspace(0, 1, 1000, dtype=np.float32) / np.float32(3)
+    expected = (1 + ramp) * np.float32(0.4)
+    expected += (0 + ramp) * np.float32(0.6)
+    assert expected.dtype == np.float32
+    np.testing.assert_array_equal(grad, expected)
+    assert loss == 0.4 * 1 + 0.6 * 0
+
+
 def test_training_on_threads_repeats_exactly_and_matches_one_thread():
     options = dict(iters=8, batch_size=6, eval_interval=4, eval_batches=2, seed=3, progress=False)
     stream = np.random.default_rng(0).integers(0, 65, 2000)
