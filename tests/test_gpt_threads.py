@@ -3,6 +3,8 @@ arithmetic whichever way the chunks run, the default thread count and its limits
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -70,6 +72,30 @@ def test_the_chunks_gradients_are_weighed_and_summed_in_the_gradients_dtype():
     assert expected.dtype == np.float32
     np.testing.assert_array_equal(grad, expected)
     assert loss == 0.4 * 1 + 0.6 * 0
+
+
+def test_the_way_that_keeps_losing_is_tried_less_and_less_often():
+    """The chunks run on the pool or one after another, whichever has lately been faster, the other tried now and
+    then. A try of the losing way costs a slow step (one thread beside an idle core: 1.8x), so the tries come
+    PROBE_FIRST steps apart and twice as far each time the way tried loses again, up to PROBE_MOST; they had come
+    every 25 steps for good, 3% of a quiet 2-thread run's time."""
+    class Chunks:  # one thread's chunks take twice the pool's time; the steps that ran them on this thread
+        inline_steps, step = set(), 0
+
+        def loss_and_gradient(self, params, config, tokens, targets, grad):
+            if threading.current_thread() is threading.main_thread():
+                self.inline_steps.add(self.step)
+                time.sleep(0.002)
+            else:
+                time.sleep(0.001)
+            return 0.0, grad
+
+    chunks, tokens, grad = Chunks(), np.zeros((4, 1), np.int64), np.zeros(3)
+    with ThreadedSteps(chunks, 2) as steps:
+        for chunks.step in range(1, 401):
+            steps.loss_and_gradient(None, None, tokens, tokens, grad)
+    tries = sorted(chunks.inline_steps)
+    assert np.diff(tries).tolist() == [gpt_threads.PROBE_FIRST * 2 ** k for k in range(4)], tries
 
 
 def test_training_on_threads_repeats_exactly_and_matches_one_thread():

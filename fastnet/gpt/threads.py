@@ -11,7 +11,8 @@ ran which chunk, and differs from one whole-batch call only by rounding
 that the pool's threads and BLAS's never compete for the cores (BLAS's own
 threads spinning against a busy core made a step 3x slower than one thread).
 The chunks run on the pool or one after another on the calling thread,
-whichever has been faster lately (each tried again every PROBE_EVERY steps):
+whichever has been faster lately (the other tried again after PROBE_FIRST
+steps, then twice as many each time it loses again, up to PROBE_MOST):
 with a core taken by another program, one thread wins; the arithmetic is the
 same either way.
 A batch of one sequence cannot be cut: its step gives the threads to BLAS,
@@ -28,7 +29,9 @@ import time
 import numpy as np
 
 CHUNKS_PER_THREAD = 1  # more make smaller products: 2 per thread cost 1.03-1.05x the step, helped no busy machine
-PROBE_EVERY = 25  # steps between two tries of the way not in use (pool or one thread), to follow the machine
+# Steps between two tries of the way not in use (pool or one thread), to follow the machine: PROBE_FIRST, doubled
+# each time the way tried loses again, up to PROBE_MOST (a losing try costs a slow step: 1.8x on a quiet machine)
+PROBE_FIRST, PROBE_MOST = 25, 400
 SMOOTHING = 0.3  # weight of a new step time in each way's running estimate
 
 
@@ -82,6 +85,7 @@ class ThreadedSteps:
         self._pool = None
         self._grads = {}
         self._way, self._seconds, self._count = "pool", {}, 0  # see _timed_map
+        self._next_try, self._interval = 2, PROBE_FIRST
 
     def __enter__(self):
         from threadpoolctl import ThreadpoolController
@@ -128,8 +132,8 @@ class ThreadedSteps:
         (a core taken by another program makes the pool slower than one thread): the same chunks and the same
         sums either way, so the results never depend on the choice."""
         self._count += 1
-        other = "inline" if self._way == "pool" else "pool"
-        way = other if self._count == 2 or self._count % PROBE_EVERY == 0 else self._way
+        trying = self._count == self._next_try
+        way = ("inline" if self._way == "pool" else "pool") if trying else self._way
         start = time.perf_counter()
         results = list(self._pool.map(function, items)) if way == "pool" else [function(item) for item in items]
         seconds = time.perf_counter() - start
@@ -138,6 +142,10 @@ class ThreadedSteps:
             self._seconds[way] = seconds if known is None else (1 - SMOOTHING) * known + SMOOTHING * seconds
         if len(self._seconds) == 2:
             self._way = min(self._seconds, key=self._seconds.get)
+        if trying:
+            lost = way != self._way
+            self._interval = min(2 * self._interval, PROBE_MOST) if lost and self._count > 2 else PROBE_FIRST
+            self._next_try = self._count + self._interval
         return results
 
     def _chunk_grads(self, count, grad):
