@@ -460,7 +460,7 @@ def decode_step(params, index, n_head, gelu, tokens, position, cache, work, logi
     wpe = _matrix(params, index[WPE], position + 1, C)
     for b in range(tokens.shape[0]):
         sum_into(wte[tokens[b]], wpe[position], work.x[b])
-    decode_from(params, index, n_head, gelu, 0, position, cache, work, logits)
+    decode_from(params, index, n_head, gelu, ZERO, position, cache, work, logits)
 
 
 @njit(**OPTIONS)
