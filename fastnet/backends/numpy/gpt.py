@@ -224,13 +224,17 @@ def _weights(block, op):
     return None if op.weights is None else getattr(block, op.weights)
 
 
-def block_forward(x, block, config, forwards=None):
+def block_forward(x, block, config, forwards=None, until=None):
     """(x after the block, kept): ``BLOCK_OPS`` top to bottom; kept[i] = (op i's input, what its backward needs).
 
-    ``forwards`` replaces some kinds' forward functions (decoding replaces attention by the cached one).
+    ``forwards`` replaces some kinds' forward functions (decoding replaces attention by the cached one);
+    ``until`` (an op kind) stops the walk before the first op of that kind, and returns that op's input instead
+    of x (a prompt's pass stops the last block at its attention: ``keys_and_values``).
     """
     values, kept = {"x": x}, []
     for op in BLOCK_OPS:
+        if op.kind == until:
+            return values[op.input], kept
         forward_op = (forwards or {}).get(op.kind) or OP_PASSES[op.kind][0]
         out, state = forward_op(values[op.input], _weights(block, op), config)
         kept.append((values[op.input], state))
@@ -354,8 +358,7 @@ def keys_and_values(params, config, tokens):
     for block in p.h[:-1]:
         x, kept = block_forward(x, block, config)
         qkvs.append(_kept_by(kept, "attention")[0])
-    last = p.h[-1]
-    qkvs.append(linear_forward(layernorm_forward(x, last.ln_1)[0], last.c_attn))  # BLOCK_OPS' ops before attention
+    qkvs.append(block_forward(x, p.h[-1], config, until="attention")[0])
     return x, qkvs
 
 
