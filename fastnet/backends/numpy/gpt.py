@@ -341,18 +341,19 @@ def prefill(params, config, tokens, cache):
     (``keys_and_values``) and only the last one through the rest of that
     block and the head (``decode_from``).
     """
-    x, qkvs = keys_and_values(params, config, tokens)
+    p = tensors(params, config)
+    x, qkvs = keys_and_values(p, config, tokens)
     T = tokens.shape[1]
     for layer, qkv in enumerate(qkvs):
         cache[layer, 0, :, :, :T] = _heads(qkv, 1, config.n_head)
         cache[layer, 1, :, :, :T] = _heads(qkv, 2, config.n_head)
-    return decode_from(params, config, x[:, -1:], config.n_layer - 1, T - 1, cache)
+    return decode_from(p, config, x[:, -1:], config.n_layer - 1, T - 1, cache)
 
 
-def keys_and_values(params, config, tokens):
-    """(x, [qkv]) for tokens (B, T): x (B, T, C) the residual stream entering the last block, and each block's
-    attention input qkv (B, T, 3C), its q, k, v side by side; the last block only up to that point."""
-    p = tensors(params, config)
+def keys_and_values(p, config, tokens):
+    """(x, [qkv]) for tokens (B, T), p the model's ``tensors``: x (B, T, C) the residual stream entering the last
+    block, and each block's attention input qkv (B, T, 3C), its q, k, v side by side; the last block only up to
+    that point."""
     x = embedding_forward(tokens, p.wte, p.wpe)
     qkvs = []
     for block in p.h[:-1]:
@@ -366,17 +367,17 @@ def keys_and_values(params, config, tokens):
 def decode_step(params, config, token, position, cache):
     """Logits (B, V) after appending token (B,) at ``position``, reading and extending the cache."""
     p = tensors(params, config)
-    return decode_from(params, config, (p.wte[token] + p.wpe[position])[:, None, :], 0, position, cache)
+    return decode_from(p, config, (p.wte[token] + p.wpe[position])[:, None, :], 0, position, cache)
 
 
-def decode_from(params, config, x, first_layer, position, cache):
-    """Logits (B, V) of x (B, 1, C), the residual stream entering block ``first_layer`` at ``position``.
+def decode_from(p, config, x, first_layer, position, cache):
+    """Logits (B, V) of x (B, 1, C), the residual stream entering block ``first_layer`` at ``position``; p the
+    model's ``tensors`` (its callers have them: slicing the flat vector twice cost a decode step a fifth more).
 
     The same block table as ``forward`` for that one position, with attention
     replaced by ``cached_attention``: its query meets the cached keys of positions
     0..position, its own key and value are stored.
     """
-    p = tensors(params, config)
     for layer in range(first_layer, config.n_layer):
         attention = functools.partial(cached_attention, cache=cache[layer], position=position)
         x, _ = block_forward(x, p.h[layer], config, forwards={"attention": attention})
