@@ -24,6 +24,14 @@ cdef extern from "rows.h" nogil:
                                const float *delta)
     void fastnet_update_rows_d(double *w, long width, const int32_t *rows, const double *values, long count,
                                const double *delta)
+    void fastnet_accumulate_rows_u16_f(const float *w, long width, const float *bias, const uint16_t *rows,
+                                       const float *values, long count, float *out)
+    void fastnet_accumulate_rows_u16_d(const double *w, long width, const double *bias, const uint16_t *rows,
+                                       const double *values, long count, double *out)
+    void fastnet_update_rows_u16_f(float *w, long width, const uint16_t *rows, const float *values, long count,
+                                   const float *delta)
+    void fastnet_update_rows_u16_d(double *w, long width, const uint16_t *rows, const double *values, long count,
+                                   const double *delta)
     void fastnet_update_rows_by_batch_f(float *w, long width, long count, const float *values, long value_stride,
                                         const float *delta, long delta_stride, long examples)
     void fastnet_update_rows_by_batch_d(double *w, long width, long count, const double *values, long value_stride,
@@ -83,7 +91,7 @@ def feedforward_kernel(const real[::1] params, const int64_t[::1] sizes, long ac
     cdef int32_t[::1] row_idx = np.empty(sizes[0] + 1, np.int32)
     cdef int32_t[::1] all_rows = _all_rows(sizes)
     cdef long k, j, count, n_out = sizes[sizes.shape[0] - 1], last = layout.slot[layout.layers - 1]
-    cdef const int32_t *rows
+    cdef InputRows rows
     cdef const real *vals
     cdef unsigned int mxcsr
     with nogil:
@@ -118,7 +126,7 @@ def gradient_kernel(const real[::1] params, const int64_t[::1] sizes, long activ
     cdef int32_t[::1] row_idx = np.empty(sizes[0] + 1, np.int32)
     cdef int32_t[::1] all_rows = _all_rows(sizes)
     cdef long k, i, count, n_out = sizes[sizes.shape[0] - 1]
-    cdef const int32_t *rows
+    cdef InputRows rows
     cdef const real *vals
     cdef unsigned int mxcsr
     with nogil:
@@ -130,7 +138,7 @@ def gradient_kernel(const real[::1] params, const int64_t[::1] sizes, long activ
             forward(&packed[0], sizes, layout, activation, output, rows, vals, count, &all_rows[0], &acts[0], z_slots)
             backward(&packed[0], sizes, layout, activation, cost, &acts[0], z_slots, &targets[k * n_out],
                      &all_rows[0], &deltas[0])
-            update_rows(&sums[layout.w_base[0]], padded(sizes[1]), rows, vals, count, &deltas[0])
+            update_input_rows(&sums[layout.w_base[0]], padded(sizes[1]), rows, vals, count, &deltas[0])
             add_hidden_outer_products(&sums[0], sizes, layout, &acts[0], &deltas[0], 0, 1)
         fastnet_restore_mxcsr(mxcsr)
         unpack(sums, sizes, grad, layout)
@@ -189,7 +197,7 @@ def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation
     cdef long[::1] counts = np.zeros(slots, np.int_)
     cdef int32_t[::1] all_rows = _all_rows(sizes)
     cdef long start, k, l, m, example, ahead, n_out = sizes[sizes.shape[0] - 1]
-    cdef const int32_t *rows
+    cdef InputRows rows
     cdef const real *vals
     cdef real step, keep = <real>(1 - eta * l2), decay = <real>(eta * l2), mu = <real>momentum
     cdef real *update_target = &steps[0] if use_momentum else &packed[0]
@@ -224,8 +232,9 @@ def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation
                         counts[k] = example_inputs(mode, example, sizes[0], dense_data, &indptr[0], index_data,
                                                    value_data, &all_rows[0], &row_idx[k, 0], &row_val[k, 0], &rows,
                                                    &vals)
-                    forward_layer(l, &packed[0], sizes, layout, activation, output, rows, vals, counts[k],
-                                  &all_rows[0], &acts[k, 0], &zs[k, 0] if keep_z else NULL)
+                    layer_sums(l, &packed[0], sizes, layout, rows, vals, counts[k], &all_rows[0], &acts[k, 0])
+                for k in range(m):  # the activations' chains back to back, where the processor overlaps them
+                    layer_activation(l, sizes, layout, activation, output, &acts[k, 0], &zs[k, 0] if keep_z else NULL)
             for k in range(m):
                 output_deltas(sizes, layout, cost, &acts[k, 0], &targets[order[start + k] * n_out], &deltas[k, 0])
             for l in range(layout.layers - 1, 0, -1):
@@ -244,13 +253,13 @@ def sgd_epoch_kernel(real[::1] params, const int64_t[::1] sizes, long activation
                 decay_weights(&packed[0], layout, keep)
             for k in range(m):
                 scale_vector(&deltas[k, 0], layout.slots_size, step)
-                if mode == _DENSE:
+                if mode == _COMPACT:  # the pairs the first phase gathered
+                    rows.wide, rows.narrow, vals = &row_idx[k, 0], NULL, &row_val[k, 0]
+                else:  # where they are stored
                     example_inputs(mode, order[start + k], sizes[0], dense_data, &indptr[0], index_data, value_data,
                                    &all_rows[0], &row_idx[k, 0], &row_val[k, 0], &rows, &vals)
-                else:  # the pairs the first phase gathered (COMPACT) or widened (CSR) into row_idx
-                    rows = &row_idx[k, 0]
-                    vals = &row_val[k, 0] if mode == _COMPACT else value_data + indptr[order[start + k]]
-                update_rows(update_target + layout.w_base[0], padded(sizes[1]), rows, vals, counts[k], &deltas[k, 0])
+                update_input_rows(update_target + layout.w_base[0], padded(sizes[1]), rows, vals, counts[k],
+                                  &deltas[k, 0])
             add_hidden_outer_products(update_target, sizes, layout, &acts[0, 0], &deltas[0, 0], layout.slots_size, m)
             if use_momentum:
                 momentum_step(&packed[0], &steps[0], &packed_velocity[0], sizes, layout, mu, decay)

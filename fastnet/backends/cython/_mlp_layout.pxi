@@ -106,6 +106,35 @@ cdef inline void update_rows(real *w, long width, const int32_t *rows, const rea
 
 
 
+ctypedef struct InputRows:
+    # An example's input pairs: their row numbers, either int32 (``wide``: dense and compact inputs) or, for
+    # prepared CSR inputs, the row's uint16 column numbers as stored (``narrow``); the other pointer is NULL.
+    const int32_t *wide
+    const uint16_t *narrow
+
+
+cdef inline void accumulate_input_rows(const real *w, long width, const real *bias, InputRows rows,
+                                       const real *values, long count, real *out) noexcept nogil:
+    """accumulate_rows over an example's input pairs."""
+    if rows.narrow == NULL:
+        accumulate_rows(w, width, bias, rows.wide, values, count, out)
+    elif real is float:
+        fastnet_accumulate_rows_u16_f(w, width, bias, rows.narrow, values, count, out)
+    else:
+        fastnet_accumulate_rows_u16_d(w, width, bias, rows.narrow, values, count, out)
+
+
+cdef inline void update_input_rows(real *w, long width, InputRows rows, const real *values, long count,
+                                   const real *delta) noexcept nogil:
+    """update_rows over an example's input pairs."""
+    if rows.narrow == NULL:
+        update_rows(w, width, rows.wide, values, count, delta)
+    elif real is float:
+        fastnet_update_rows_u16_f(w, width, rows.narrow, values, count, delta)
+    else:
+        fastnet_update_rows_u16_d(w, width, rows.narrow, values, count, delta)
+
+
 cdef inline void update_rows_by_batch(real *w, long width, long count, const real *values, long value_stride,
                                       const real *delta, long delta_stride, long examples) noexcept nogil:
     if real is float:

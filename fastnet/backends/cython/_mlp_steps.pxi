@@ -1,26 +1,39 @@
 # Examples through the network (see numba.mlp_steps): forward and backward a layer at a time, the
 # gradient's contribution, and how the inputs are found. Included by _mlp_kernels.pyx.
 
-cdef inline void forward_layer(long l, real *packed, const int64_t[::1] sizes, Layout layout, long activation,
-                               long output, const int32_t *rows, const real *values, long count,
-                               const int32_t *all_rows, real *acts, real *zs) noexcept nogil:
-    """acts + slot[l] = a_{l+1} = f(z_{l+1}) for one example (layer 0 reads its input pairs); z_{l+1} kept in
-    zs + slot[l] unless zs is NULL."""
-    cdef long j, width = padded(sizes[l + 1])
+cdef inline void layer_sums(long l, real *packed, const int64_t[::1] sizes, Layout layout, InputRows rows,
+                            const real *values, long count, const int32_t *all_rows, real *acts) noexcept nogil:
+    """acts + slot[l] = z_{l+1} = W_l a_l + b_l for one example (layer 0 reads its input pairs)."""
+    cdef long width = padded(sizes[l + 1])
     if l == 0:
-        accumulate_rows(packed + layout.w_base[0], width, packed + layout.b_base[0], rows, values, count,
-                        acts + layout.slot[0])
+        accumulate_input_rows(packed + layout.w_base[0], width, packed + layout.b_base[0], rows, values, count,
+                              acts + layout.slot[0])
     else:
         accumulate_rows(packed + layout.w_base[l], width, packed + layout.b_base[l], all_rows,
                         acts + layout.slot[l - 1], sizes[l], acts + layout.slot[l])
+
+
+cdef inline void layer_activation(long l, const int64_t[::1] sizes, Layout layout, long activation, long output,
+                                  real *acts, real *zs) noexcept nogil:
+    """acts + slot[l] = a_{l+1} = f(z_{l+1}) in place, from layer_sums' z_{l+1}; z_{l+1} kept in zs + slot[l]
+    unless zs is NULL."""
+    cdef long j, width = padded(sizes[l + 1])
     if zs != NULL:
         for j in range(width):
             zs[layout.slot[l] + j] = acts[layout.slot[l] + j]
     activate_layer(activation, output, l, layout.layers, acts + layout.slot[l], sizes[l + 1], width)
 
 
+cdef inline void forward_layer(long l, real *packed, const int64_t[::1] sizes, Layout layout, long activation,
+                               long output, InputRows rows, const real *values, long count,
+                               const int32_t *all_rows, real *acts, real *zs) noexcept nogil:
+    """acts + slot[l] = a_{l+1} = f(z_{l+1}) for one example: layer_sums, then layer_activation."""
+    layer_sums(l, packed, sizes, layout, rows, values, count, all_rows, acts)
+    layer_activation(l, sizes, layout, activation, output, acts, zs)
+
+
 cdef void forward(real *packed, const int64_t[::1] sizes, Layout layout, long activation, long output,
-                  const int32_t *rows, const real *values, long count, const int32_t *all_rows,
+                  InputRows rows, const real *values, long count, const int32_t *all_rows,
                   real *acts, real *zs) noexcept nogil:
     """forward_layer for every layer of one example."""
     cdef long l
@@ -79,25 +92,24 @@ cdef void add_hidden_outer_products(real *packed, const int64_t[::1] sizes, Layo
 
 cdef inline long example_inputs(long mode, long example, long n_inputs, const real *dense, const int64_t *indptr,
                                 const uint16_t *indices, const real *csr_values, const int32_t *all_rows,
-                                int32_t *row_idx, real *row_val, const int32_t **rows,
+                                int32_t *row_idx, real *row_val, InputRows *rows,
                                 const real **values) noexcept nogil:
     """Point rows/values at ``example``'s (index, value) pairs; returns their count.
 
-    CSR: the prepared row, its uint16 column numbers widened into row_idx;
-    DENSE: every input; COMPACT: the nonzeros of the dense row, gathered into
-    row_idx/row_val (one spare slot at the end).
+    CSR: the prepared row, read where it is stored (its uint16 column numbers
+    as ``rows.narrow``); DENSE: every input; COMPACT: the nonzeros of the dense
+    row, gathered into row_idx/row_val (one spare slot at the end).
     """
     cdef long i, count = 0, start
     cdef real v
+    rows.narrow = NULL
     if mode == _CSR:
         start, count = indptr[example], indptr[example + 1] - indptr[example]
-        for i in range(count):
-            row_idx[i] = indices[start + i]
-        rows[0] = row_idx
+        rows.wide, rows.narrow = NULL, indices + start
         values[0] = csr_values + start
         return count
     if mode == _DENSE:
-        rows[0] = all_rows
+        rows.wide = all_rows
         values[0] = dense + example * n_inputs
         return n_inputs
     for i in range(n_inputs):  # branchless: write every input, advance past nonzeros only
@@ -105,7 +117,7 @@ cdef inline long example_inputs(long mode, long example, long n_inputs, const re
         row_idx[count] = <int32_t>i
         row_val[count] = v
         count += v != 0
-    rows[0] = row_idx
+    rows.wide = row_idx
     values[0] = row_val
     return count
 

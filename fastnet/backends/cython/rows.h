@@ -136,12 +136,14 @@ FASTNET_INLINE double fastnet_normal_cdf_d(double z) {
 FASTNET_INLINE float fastnet_normal_pdf_f(float z) { return fastnet_exp_negative_f(-0.5f * z * z) * 0.3989422804014327f; }
 FASTNET_INLINE double fastnet_normal_pdf_d(double z) { return fastnet_exp_negative_d(-0.5 * z * z) * 0.3989422804014327; }
 
-/* Start loading the CSR row of `example` (one hint per 64-byte line of its indices and values). */
+/* Start loading the CSR row of `example` (one hint per 64-byte line of its indices and values), into L2 (locality
+ * 2): hints into L1 (locality 3) made the epoch 3-5% slower (BENCHMARKS.md, "The MLP epoch under 25 ms"). */
 static inline void fastnet_prefetch_csr_row(const int64_t *indptr, const uint16_t *indices, const void *values,
                                             size_t value_size, long example) {
     const long start = indptr[example], stop = indptr[example + 1];
-    for (long p = start; p < stop; p += 64 / sizeof *indices) __builtin_prefetch(indices + p);
-    for (long p = start; p < stop; p += 64 / value_size) __builtin_prefetch((const char *)values + p * value_size);
+    for (long p = start; p < stop; p += 64 / sizeof *indices) __builtin_prefetch(indices + p, 0, 2);
+    for (long p = start; p < stop; p += 64 / value_size)
+        __builtin_prefetch((const char *)values + p * value_size, 0, 2);
 }
 
 /* The vector of the level: as wide as its registers (16, 32 or 64 bytes). A tile of FASTNET_TILE values is
@@ -155,68 +157,75 @@ static inline void fastnet_prefetch_csr_row(const int64_t *indptr, const uint16_
 #define FASTNET_LANES(T, L) (FASTNET_VECTOR_BYTES_##L / (int)sizeof(T))
 #define FASTNET_UNROLLED _Pragma("GCC unroll 8")
 
+/* The row functions that read rows by number, rows[p] of type R: int32_t (no suffix I), or the uint16_t column
+ * numbers of prepared CSR inputs (I = _u16), read as they are stored. SKIP_ZEROS: whether updates test values[p]
+ * for zero; a prepared CSR row holds nonzeros only, so its updates leave the test out. */
+#define FASTNET_DEFINE_ROW_READS(T, S, L, R, I, SKIP_ZEROS)                                                          \
+/* out[0:width] = bias[0:width] + sum_p values[p] * w[rows[p] * width : +width]   (z = W a + b);                     \
+ * two running sums per vector of the tile (even and odd p), added at the end. */                                    \
+FASTNET_TARGET_##L static void fastnet_accumulate_rows##I##_##S##_##L(                                               \
+        const T *restrict w, long width, const T *restrict bias, const R *restrict rows,                             \
+        const T *restrict values, long count, T *restrict out) {                                                     \
+    typedef fastnet_vector_##S##_##L V;                                                                              \
+    enum { N = FASTNET_VECTORS(T, L), LANES = FASTNET_LANES(T, L) };                                                 \
+    for (long jb = 0; jb < width; jb += FASTNET_TILE) {                                                              \
+        V a[N], b[N];                                                                                                \
+        FASTNET_UNROLLED for (int k = 0; k < N; k++) {                                                               \
+            a[k] = *(const V *)(bias + jb + k * LANES);                                                              \
+            b[k] = (V){0};                                                                                           \
+        }                                                                                                            \
+        long p = 0;                                                                                                  \
+        for (; p + 2 <= count; p += 2) {                                                                             \
+            const T *even = w + (long)rows[p] * width + jb, *odd = w + (long)rows[p + 1] * width + jb;               \
+            FASTNET_UNROLLED for (int k = 0; k < N; k++) {                                                           \
+                a[k] += values[p] * *(const V *)(even + k * LANES);                                                  \
+                b[k] += values[p + 1] * *(const V *)(odd + k * LANES);                                               \
+            }                                                                                                        \
+        }                                                                                                            \
+        if (p < count) {                                                                                             \
+            const T *last = w + (long)rows[p] * width + jb;                                                          \
+            FASTNET_UNROLLED for (int k = 0; k < N; k++) a[k] += values[p] * *(const V *)(last + k * LANES);         \
+        }                                                                                                            \
+        FASTNET_UNROLLED for (int k = 0; k < N; k++) *(V *)(out + jb + k * LANES) = a[k] + b[k];                     \
+    }                                                                                                                \
+}                                                                                                                    \
+                                                                                                                     \
+/* w[rows[p] * width : +width] += values[p] * delta[0:width] for p < count   (W += delta a^T).                       \
+ * Narrow rows: a tile of delta stays in registers while it is added to every row; wide ones are                     \
+ * streamed once each, whole. */                                                                                     \
+FASTNET_TARGET_##L static void fastnet_update_rows##I##_##S##_##L(                                                   \
+        T *restrict w, long width, const R *restrict rows, const T *restrict values, long count,                     \
+        const T *restrict delta) {                                                                                   \
+    typedef fastnet_vector_##S##_##L V;                                                                              \
+    enum { N = FASTNET_VECTORS(T, L), LANES = FASTNET_LANES(T, L) };                                                 \
+    if (width <= FASTNET_HELD_DELTA_MAX_WIDTH) {                                                                     \
+        for (long jb = 0; jb < width; jb += FASTNET_TILE) {                                                          \
+            V d[N];                                                                                                  \
+            FASTNET_UNROLLED for (int k = 0; k < N; k++) d[k] = *(const V *)(delta + jb + k * LANES);                \
+            for (long p = 0; p < count; p++)                                                                         \
+                if (!SKIP_ZEROS || values[p] != 0) {                                                                 \
+                    T *row = w + (long)rows[p] * width + jb;                                                         \
+                    FASTNET_UNROLLED for (int k = 0; k < N; k++) *(V *)(row + k * LANES) += values[p] * d[k];        \
+                }                                                                                                    \
+        }                                                                                                            \
+        return;                                                                                                      \
+    }                                                                                                                \
+    for (long p = 0; p < count; p++) {                                                                               \
+        const T v = values[p];                                                                                       \
+        if (SKIP_ZEROS && v == 0) continue;                                                                          \
+        T *row = w + (long)rows[p] * width;                                                                          \
+        for (long j = 0; j < width; j += LANES)                                                                      \
+            *(V *)(row + j) += v * *(const V *)(delta + j);                                                          \
+    }                                                                                                                \
+}
+
 /* The row functions of type T (suffix S) at level L. */
 #define FASTNET_DEFINE_ROWS(T, S, L)                                                                             \
 typedef T fastnet_vector_##S##_##L                                                                               \
     __attribute__((vector_size(FASTNET_VECTOR_BYTES_##L), aligned(sizeof(T)), may_alias));                       \
                                                                                                                  \
-/* out[0:width] = bias[0:width] + sum_p values[p] * w[rows[p] * width : +width]   (z = W a + b);                 \
- * two running sums per vector of the tile (even and odd p), added at the end. */                                \
-FASTNET_TARGET_##L static void fastnet_accumulate_rows_##S##_##L(                                                \
-        const T *restrict w, long width, const T *restrict bias, const int32_t *restrict rows,                   \
-        const T *restrict values, long count, T *restrict out) {                                                 \
-    typedef fastnet_vector_##S##_##L V;                                                                          \
-    enum { N = FASTNET_VECTORS(T, L), LANES = FASTNET_LANES(T, L) };                                             \
-    for (long jb = 0; jb < width; jb += FASTNET_TILE) {                                                          \
-        V a[N], b[N];                                                                                            \
-        FASTNET_UNROLLED for (int k = 0; k < N; k++) {                                                           \
-            a[k] = *(const V *)(bias + jb + k * LANES);                                                          \
-            b[k] = (V){0};                                                                                       \
-        }                                                                                                        \
-        long p = 0;                                                                                              \
-        for (; p + 2 <= count; p += 2) {                                                                         \
-            const T *even = w + (long)rows[p] * width + jb, *odd = w + (long)rows[p + 1] * width + jb;           \
-            FASTNET_UNROLLED for (int k = 0; k < N; k++) {                                                       \
-                a[k] += values[p] * *(const V *)(even + k * LANES);                                              \
-                b[k] += values[p + 1] * *(const V *)(odd + k * LANES);                                           \
-            }                                                                                                    \
-        }                                                                                                        \
-        if (p < count) {                                                                                         \
-            const T *last = w + (long)rows[p] * width + jb;                                                      \
-            FASTNET_UNROLLED for (int k = 0; k < N; k++) a[k] += values[p] * *(const V *)(last + k * LANES);     \
-        }                                                                                                        \
-        FASTNET_UNROLLED for (int k = 0; k < N; k++) *(V *)(out + jb + k * LANES) = a[k] + b[k];                 \
-    }                                                                                                            \
-}                                                                                                                \
-                                                                                                                 \
-/* w[rows[p] * width : +width] += values[p] * delta[0:width] for p < count   (W += delta a^T).                   \
- * Narrow rows: a tile of delta stays in registers while it is added to every row; wide ones are                 \
- * streamed once each, whole. */                                                                                 \
-FASTNET_TARGET_##L static void fastnet_update_rows_##S##_##L(                                                    \
-        T *restrict w, long width, const int32_t *restrict rows, const T *restrict values, long count,           \
-        const T *restrict delta) {                                                                               \
-    typedef fastnet_vector_##S##_##L V;                                                                          \
-    enum { N = FASTNET_VECTORS(T, L), LANES = FASTNET_LANES(T, L) };                                             \
-    if (width <= FASTNET_HELD_DELTA_MAX_WIDTH) {                                                                 \
-        for (long jb = 0; jb < width; jb += FASTNET_TILE) {                                                      \
-            V d[N];                                                                                              \
-            FASTNET_UNROLLED for (int k = 0; k < N; k++) d[k] = *(const V *)(delta + jb + k * LANES);            \
-            for (long p = 0; p < count; p++)                                                                     \
-                if (values[p] != 0) {                                                                            \
-                    T *row = w + (long)rows[p] * width + jb;                                                     \
-                    FASTNET_UNROLLED for (int k = 0; k < N; k++) *(V *)(row + k * LANES) += values[p] * d[k];    \
-                }                                                                                                \
-        }                                                                                                        \
-        return;                                                                                                  \
-    }                                                                                                            \
-    for (long p = 0; p < count; p++) {                                                                           \
-        const T v = values[p];                                                                                   \
-        if (v == 0) continue;                                                                                    \
-        T *row = w + (long)rows[p] * width;                                                                      \
-        for (long j = 0; j < width; j += LANES)                                                                  \
-            *(V *)(row + j) += v * *(const V *)(delta + j);                                                      \
-    }                                                                                                            \
-}                                                                                                                \
+FASTNET_DEFINE_ROW_READS(T, S, L, int32_t, , 1)                                                                   \
+FASTNET_DEFINE_ROW_READS(T, S, L, uint16_t, _u16, 0)                                                              \
                                                                                                                  \
 /* w[i * width : +width] += sum_e values[e * value_stride + i] * delta[e * delta_stride : +width] for i < count,   \
  * e = 0, 1, ..., examples - 1 in turn, zero values skipped: the products update_rows would add example by       \
@@ -270,6 +279,7 @@ FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_ROWS, float, f)
 FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_ROWS, double, d)
 
 #define FASTNET_ROWS(X) X(accumulate_rows_f) X(accumulate_rows_d) X(update_rows_f) X(update_rows_d) \
+    X(accumulate_rows_u16_f) X(accumulate_rows_u16_d) X(update_rows_u16_f) X(update_rows_u16_d) \
     X(update_rows_by_batch_f) X(update_rows_by_batch_d) X(dot_f) X(dot_d) X(sigmoid_tiles_f) X(sigmoid_tiles_d)
 FASTNET_ROWS(FASTNET_POINTER)
 
