@@ -88,6 +88,29 @@ def test_float64_rows_prepared_for_float32_parameters(compiled):
     assert compiled.prepare_inputs(X, np.float32).values.dtype == np.float32
 
 
+def test_values_that_underflow_to_zero_in_the_conversion_train_as_zeros(compiled):
+    """A float64 value too small for float32 is counted as a nonzero but stored as 0 in a float32 CSR row (the
+    only zeros a prepared row can hold, and which the row updates do not test for): every kernel still gives what
+    the NumPy reference gives on X.astype(float32)."""
+    rng = np.random.default_rng(3)
+    X = _pixels(60, 50, seed=3).astype(np.float64) / 255
+    X[X > 0.9] = 1e-50  # nonzero in float64, 0 in float32
+    inputs = compiled.prepare_inputs(X, np.float32)
+    assert inputs.mode == CSR_INPUTS and (inputs.values == 0).sum() == (X == 1e-50).sum() > 0
+    X32 = X.astype(np.float32)
+    sizes = np.array([50, 16, 10], np.int64)
+    params = rng.standard_normal(int(sum(sizes[1:] * (sizes[:-1] + 1)))).astype(np.float32)
+    Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 60)]
+    np.testing.assert_allclose(compiled.gradient(params, sizes, 0, 0, 0, inputs, Y, np.empty_like(params)),
+                               numpy_backend.gradient(params, sizes, 0, 0, 0, X32, Y, np.empty_like(params)),
+                               rtol=1e-4, atol=1e-6)
+    trained, reference_trained = params.copy(), params.copy()
+    order = rng.permutation(60)
+    compiled.sgd_epoch(trained, sizes, 0, 0, 0, inputs, Y, order, 10, 0.5)
+    numpy_backend.sgd_epoch(reference_trained, sizes, 0, 0, 0, X32, Y, order, 10, 0.5)
+    np.testing.assert_allclose(trained, reference_trained, rtol=1e-4, atol=1e-6)
+
+
 def test_dense_pixels_become_dense_rows_of_the_dtype(compiled):
     pixels = np.random.default_rng(1).integers(1, 256, (20, 30)).astype(np.uint8)  # no zeros: dense
     inputs = compiled.prepare_inputs(pixels, np.float64)

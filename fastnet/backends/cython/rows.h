@@ -158,8 +158,9 @@ static inline void fastnet_prefetch_csr_row(const int64_t *indptr, const uint16_
 #define FASTNET_UNROLLED _Pragma("GCC unroll 8")
 
 /* The row functions that read rows by number, rows[p] of type R: int32_t (no suffix I), or the uint16_t column
- * numbers of prepared CSR inputs (I = _u16), read as they are stored. SKIP_ZEROS: whether updates test values[p]
- * for zero; a prepared CSR row holds nonzeros only, so its updates leave the test out. */
+ * numbers of prepared CSR inputs (I = _u16), read as they are stored. SKIP_ZEROS: whether updates skip a zero
+ * values[p] (a speed-up for dense rows). A prepared CSR row holds nonzeros only, but for float64 values that
+ * underflowed to 0 in float32, which add 0 times delta, as the NumPy reference does: no test. */
 #define FASTNET_DEFINE_ROW_READS(T, S, L, R, I, SKIP_ZEROS)                                                          \
 /* out[0:width] = bias[0:width] + sum_p values[p] * w[rows[p] * width : +width]   (z = W a + b);                     \
  * two running sums per vector of the tile (even and odd p), added at the end. */                                    \
