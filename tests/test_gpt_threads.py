@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 import threading
-import time
+import types
 
 import numpy as np
 import pytest
@@ -74,20 +74,25 @@ def test_the_chunks_gradients_are_weighed_and_summed_in_the_gradients_dtype():
     assert loss == 0.4 * 1 + 0.6 * 0
 
 
-def test_the_way_that_keeps_losing_is_tried_less_and_less_often():
+def test_the_way_that_keeps_losing_is_tried_less_and_less_often(monkeypatch):
     """The chunks run on the pool or one after another, whichever has lately been faster, the other tried now and
     then. A try of the losing way costs a slow step (one thread beside an idle core: 1.8x), so the tries come
     PROBE_FIRST steps apart and twice as far each time the way tried loses again, up to PROBE_MOST; they had come
-    every 25 steps for good, 3% of a quiet 2-thread run's time."""
+    every 25 steps for good, 3% of a quiet 2-thread run's time. The steps' times come from a clock the chunks
+    advance (the pool's two chunks 1 unit each, one thread's 2 each), not from sleeps, which a loaded machine
+    made flaky: CI once saw the pool lose at step 69."""
+    clock, lock = [0.0], threading.Lock()
+    monkeypatch.setattr(gpt_threads, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+
     class Chunks:  # one thread's chunks take twice the pool's time; the steps that ran them on this thread
         inline_steps, step = set(), 0
 
         def loss_and_gradient(self, params, config, tokens, targets, grad):
-            if threading.current_thread() is threading.main_thread():
+            inline = threading.current_thread() is threading.main_thread()
+            if inline:
                 self.inline_steps.add(self.step)
-                time.sleep(0.002)
-            else:
-                time.sleep(0.001)
+            with lock:
+                clock[0] += 2.0 if inline else 1.0
             return 0.0, grad
 
     chunks, tokens, grad = Chunks(), np.zeros((4, 1), np.int64), np.zeros(3)
