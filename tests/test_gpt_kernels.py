@@ -17,6 +17,8 @@ SHAPES = {  # odd sizes on purpose: widths that are not a multiple of a vector, 
     "nanogpt-like": dict(vocab_size=65, context=16, n_layer=2, n_head=4, n_embd=32),
     "odd": dict(vocab_size=7, context=5, n_layer=1, n_head=3, n_embd=9),
     "one head": dict(vocab_size=11, context=6, n_layer=3, n_head=1, n_embd=8),
+    # heads of 20 values (a vector of 16 or 8 and a tail) over 21 positions (past 16 lanes and two tiles of 8 rows)
+    "wide heads": dict(vocab_size=13, context=21, n_layer=1, n_head=2, n_embd=40),
 }
 
 

@@ -2,9 +2,9 @@
 """The GPT's compiled drivers in Cython; called only through ``cython.gpt``.
 
 The same drivers, arguments and ops as the Numba backend's ``numba.gpt_kernels``
-(which states the math of each op); matrix products go to SciPy's BLAS
-(``scipy.linalg.cython_blas``, without the GIL), the passes between them are
-C in ``gpt_rows.h``. Arrays arrive checked and allocated by
+(which states the math of each op); the linear layers' matrix products go to
+SciPy's BLAS (``scipy.linalg.cython_blas``, without the GIL), the passes between
+them and attention's products (below the diagonal only) are C in ``gpt_rows.h``. Arrays arrive checked and allocated by
 ``compiled_gpt`` (shapes in its docstring): nothing here checks bounds.
 """
 import threading
@@ -52,6 +52,14 @@ cdef extern from "gpt_rows.h" nogil:
                                int tiled)
     int fastnet_tile_rows_f(const float *W, float *tiled, long n_out, long n_in)
     int fastnet_tile_rows_d(const double *W, double *tiled, long n_out, long n_in)
+    void fastnet_causal_scores_f(const float *x, long x_stride, const float *y, long y_stride, long T, long hs,
+                                 float alpha, float *s, float *yt)
+    void fastnet_causal_scores_d(const double *x, long x_stride, const double *y, long y_stride, long T, long hs,
+                                 double alpha, double *s, double *yt)
+    void fastnet_causal_weighted_f(const float *p, const float *z, long z_stride, float *out, long out_stride, long T,
+                                   long hs, int transposed)
+    void fastnet_causal_weighted_d(const double *p, const double *z, long z_stride, double *out, long out_stride,
+                                   long T, long hs, int transposed)
     float fastnet_dot_f(const float *a, const float *b, long n)
     double fastnet_dot_d(const double *a, const double *b, long n)
 
@@ -92,7 +100,8 @@ cdef struct Shape:
 
 cdef void forward_pass(real *params, const int64_t *index, Shape s, const int64_t *tokens, real *resid, real *mid,
                        real *ln1, real *ln2, real *stats, real *qkv, real *att, real *atty, real *gelu, real *dgelu,
-                       real *lnf, real *lnf_stats, real *logits, bint training, bint keys_values_only) noexcept nogil:
+                       real *lnf, real *lnf_stats, real *logits, bint training, bint keys_values_only,
+                       real *transposed) noexcept nogil:
     cdef long R = s.B * s.T, C = s.C, RC = R * C, b, t, c, layer
     cdef const int64_t *o
     cdef real *wte = params + index[_WTE]
@@ -114,7 +123,7 @@ cdef void forward_pass(real *params, const int64_t *index, Shape s, const int64_
         if keys_values_only and layer == s.L - 1:
             return  # the last block's q, k, v: all a key/value cache keeps
         attention_forward(qkv + layer * 3 * RC, s.B, s.T, C, s.n_head, att + layer * s.B * s.n_head * s.T * s.T,
-                          atty + layer * RC)
+                          atty + layer * RC, transposed)
         for c in range(RC):
             m[c] = x[c]
         linear_forward(atty + layer * RC, params + o[_ATTN_PROJ_WEIGHT], tensor(params, o[_ATTN_PROJ_BIAS]), m, R, C,
@@ -140,16 +149,23 @@ def _shape(tokens, acts, n_head, gelu):
     return Shape(B=B, T=T, C=C, V=acts.logits.shape[1], L=L, n_head=n_head, gelu=gelu)
 
 
+def _transposed(Shape s, dtype):
+    """The causal products' scratch: one head's keys (or values) transposed, (hs, T rounded up to 16 lanes)."""
+    return np.empty((s.C // s.n_head, (s.T + 15) // 16 * 16), dtype)
+
+
 def _forward(real[::1] params, const int64_t[::1] index, long n_head, long gelu_code,
              const int64_t[:, ::1] tokens, acts, bint training, bint keys_values_only):
     cdef real[:, :, ::1] resid = acts.resid, mid = acts.mid, ln1 = acts.ln1, ln2 = acts.ln2, stats = acts.stats
     cdef real[:, :, ::1] qkv = acts.qkv, att = acts.att, atty = acts.atty, gelu = acts.gelu, dgelu = acts.dgelu
     cdef real[:, ::1] lnf = acts.lnf, lnf_stats = acts.lnf_stats, logits = acts.logits
     cdef Shape s = _shape(tokens, acts, n_head, gelu_code)
+    cdef real[:, ::1] transposed = _transposed(s, np.float32 if real is float else np.float64)
     with nogil:
         forward_pass(&params[0], &index[_WTE], s, &tokens[0, 0], &resid[0, 0, 0], &mid[0, 0, 0], &ln1[0, 0, 0],
                      &ln2[0, 0, 0], &stats[0, 0, 0], &qkv[0, 0, 0], &att[0, 0, 0], &atty[0, 0, 0], &gelu[0, 0, 0],
-                     &dgelu[0, 0, 0], &lnf[0, 0], &lnf_stats[0, 0], &logits[0, 0], training, keys_values_only)
+                     &dgelu[0, 0, 0], &lnf[0, 0], &lnf_stats[0, 0], &logits[0, 0], training, keys_values_only,
+                     &transposed[0, 0])
 
 
 def forward(params, index, n_head, gelu, tokens, acts, training, keys_values_only):
@@ -188,17 +204,18 @@ def _backward(real[::1] params, const int64_t[::1] index, long n_head, long gelu
     cdef real[:, ::1] dresid = deltas.dresid, dbuf = deltas.dbuf, dqkv = deltas.dqkv, dfc = deltas.dfc
     cdef real[:, ::1] datt = deltas.datt
     cdef Shape s = _shape(tokens, acts, n_head, gelu_code)
+    cdef real[:, ::1] transposed = _transposed(s, np.float32 if real is float else np.float64)
     with nogil:
         backward_pass(&params[0], &index[_WTE], s, &tokens[0, 0], &resid[0, 0, 0], &mid[0, 0, 0], &ln1[0, 0, 0],
                       &ln2[0, 0, 0], &stats[0, 0, 0], &qkv[0, 0, 0], &att[0, 0, 0], &atty[0, 0, 0], &gelu[0, 0, 0],
                       &dgelu[0, 0, 0], &lnf[0, 0], &lnf_stats[0, 0], &dlogits[0, 0], &dresid[0, 0], &dbuf[0, 0],
-                      &dqkv[0, 0], &dfc[0, 0], &datt[0, 0], &grad[0], grad.shape[0])
+                      &dqkv[0, 0], &dfc[0, 0], &datt[0, 0], &grad[0], grad.shape[0], &transposed[0, 0])
 
 
 cdef void backward_pass(real *params, const int64_t *index, Shape s, const int64_t *tokens, real *resid,
                         real *mid, real *ln1, real *ln2, real *stats, real *qkv, real *att, real *atty, real *gelu,
                         real *dgelu, real *lnf, real *lnf_stats, real *dlogits, real *dresid, real *dbuf,
-                        real *dqkv, real *dfc, real *datt, real *grad, long P) noexcept nogil:
+                        real *dqkv, real *dfc, real *datt, real *grad, long P, real *transposed) noexcept nogil:
     cdef long R = s.B * s.T, C = s.C, RC = R * C, i, b, t, c, layer
     cdef const int64_t *o
     cdef real *wte = params + index[_WTE]
@@ -225,7 +242,7 @@ cdef void backward_pass(real *params, const int64_t *index, Shape s, const int64
         linear_backward(dresid, atty + layer * RC, params + o[_ATTN_PROJ_WEIGHT], grad + o[_ATTN_PROJ_WEIGHT],
                         tensor(grad, o[_ATTN_PROJ_BIAS]), dbuf, R, C, C)
         attention_backward(dbuf, qkv + layer * 3 * RC, att + layer * s.B * s.n_head * s.T * s.T, s.B, s.T, C,
-                           s.n_head, dqkv, datt)
+                           s.n_head, dqkv, datt, transposed)
         linear_backward(dqkv, ln1 + layer * RC, params + o[_C_ATTN_WEIGHT], grad + o[_C_ATTN_WEIGHT],
                         tensor(grad, o[_C_ATTN_BIAS]), dbuf, R, C, 3 * C)
         layernorm_backward(dbuf, resid + layer * RC, stats + layer * 4 * R, stats + (layer * 4 + 1) * R,

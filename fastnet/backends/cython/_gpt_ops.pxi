@@ -73,9 +73,10 @@ cdef void linear_backward(const real *dy, const real *x, const real *W, real *dW
     gemm(False, False, R, n_in, n_out, <real>1, dy, n_out, W, n_in, <real>0, dx, n_in)
 
 
-cdef void attention_forward(const real *qkv, long B, long T, long C, long n_head, real *att,
-                            real *y) noexcept nogil:
-    """Per sequence b and head h: att = causal softmax(q kᵀ / √hs), y[:, head h] = att v."""
+cdef void attention_forward(const real *qkv, long B, long T, long C, long n_head, real *att, real *y,
+                            real *transposed) noexcept nogil:
+    """Per sequence b and head h: att = causal softmax(q kᵀ / √hs), y[:, head h] = att v; the products below the
+    diagonal only (``causal_scores``, ``causal_weighted``; ``transposed``: their scratch)."""
     cdef long b, h, hs = C // n_head
     cdef const real *rows
     cdef real *a
@@ -84,18 +85,18 @@ cdef void attention_forward(const real *qkv, long B, long T, long C, long n_head
         rows = qkv + b * T * 3 * C
         for h in range(n_head):
             a = att + (b * n_head + h) * T * T
-            gemm(False, True, T, T, hs, scale, rows + h * hs, 3 * C, rows + C + h * hs, 3 * C, <real>0, a, T)
+            causal_scores(rows + h * hs, 3 * C, rows + C + h * hs, 3 * C, T, hs, scale, a, transposed)
             if real is float:
                 fastnet_masked_softmax_f(a, T, T)
             else:
                 fastnet_masked_softmax_d(a, T, T)
-            gemm(False, False, T, hs, T, <real>1, a, T, rows + 2 * C + h * hs, 3 * C, <real>0,
-                 y + b * T * C + h * hs, C)
+            causal_weighted(a, rows + 2 * C + h * hs, 3 * C, y + b * T * C + h * hs, C, T, hs, False)
 
 
 cdef void attention_backward(const real *dy, const real *qkv, const real *att, long B, long T, long C,
-                             long n_head, real *dqkv, real *datt) noexcept nogil:
-    """dqkv from dy, per head: dv = attᵀ dy, datt = dy vᵀ, the softmax's backward, dq = dscores k, dk = dscoresᵀ q."""
+                             long n_head, real *dqkv, real *datt, real *transposed) noexcept nogil:
+    """dqkv from dy, per head: dv = attᵀ dy, datt = dy vᵀ, the softmax's backward, dq = dscores k, dk = dscoresᵀ q
+    (the causal products, as in ``attention_forward``)."""
     cdef long b, h, hs = C // n_head
     cdef const real *rows
     cdef const real *a
@@ -108,14 +109,32 @@ cdef void attention_backward(const real *dy, const real *qkv, const real *att, l
         d = dy + b * T * C
         for h in range(n_head):
             a = att + (b * n_head + h) * T * T
-            gemm(True, False, T, hs, T, <real>1, a, T, d + h * hs, C, <real>0, out + 2 * C + h * hs, 3 * C)
-            gemm(False, True, T, T, hs, <real>1, d + h * hs, C, rows + 2 * C + h * hs, 3 * C, <real>0, datt, T)
+            causal_weighted(a, d + h * hs, C, out + 2 * C + h * hs, 3 * C, T, hs, True)
+            causal_scores(d + h * hs, C, rows + 2 * C + h * hs, 3 * C, T, hs, <real>1, datt, transposed)
             if real is float:
                 fastnet_softmax_backward_f(datt, a, T, scale)
             else:
                 fastnet_softmax_backward_d(datt, a, T, scale)
-            gemm(False, False, T, hs, T, <real>1, datt, T, rows + C + h * hs, 3 * C, <real>0, out + h * hs, 3 * C)
-            gemm(True, False, T, hs, T, <real>1, datt, T, rows + h * hs, 3 * C, <real>0, out + C + h * hs, 3 * C)
+            causal_weighted(datt, rows + C + h * hs, 3 * C, out + h * hs, 3 * C, T, hs, False)
+            causal_weighted(datt, rows + h * hs, 3 * C, out + C + h * hs, 3 * C, T, hs, True)
+
+
+cdef void causal_scores(const real *x, long x_stride, const real *y, long y_stride, long T, long hs, real alpha,
+                        real *s, real *transposed) noexcept nogil:
+    """s[i, j] = alpha x[i]·y[j] for j ≤ i (gpt_rows.h); above the diagonal, what the softmax overwrites."""
+    if real is float:
+        fastnet_causal_scores_f(x, x_stride, y, y_stride, T, hs, alpha, s, transposed)
+    else:
+        fastnet_causal_scores_d(x, x_stride, y, y_stride, T, hs, alpha, s, transposed)
+
+
+cdef void causal_weighted(const real *p, const real *z, long z_stride, real *out, long out_stride, long T, long hs,
+                          bint transposed) noexcept nogil:
+    """out = p z, or pᵀ z (``transposed``), for p (T, T) zero above its diagonal (gpt_rows.h)."""
+    if real is float:
+        fastnet_causal_weighted_f(p, z, z_stride, out, out_stride, T, hs, transposed)
+    else:
+        fastnet_causal_weighted_d(p, z, z_stride, out, out_stride, T, hs, transposed)
 
 
 cdef void gelu_forward(real *g, real *derivative, long n, bint training, long approximate) noexcept nogil:

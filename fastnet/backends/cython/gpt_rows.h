@@ -1,8 +1,8 @@
 /* The GPT's element-wise passes for the Cython backend (fastnet/backends/_gpt_kernels.pyx).
  *
  * The same ops and math as the Numba backend's numba/gpt_kernels.py (which states
- * them beside the NumPy reference's names); the matrix products between them
- * are BLAS calls made by the .pyx. Like rows.h, each function is
+ * them beside the NumPy reference's names); the linear layers' matrix products
+ * between them are BLAS calls made by the .pyx, causal attention's are here. Like rows.h, each function is
  * compiled for AVX-512, AVX2 and baseline x86-64 and called at the level chosen
  * when the module loads. Sums are kept in FASTNET_TILE partial sums, a fixed order that
  * vectorises without letting the compiler reassociate anything else.
@@ -182,6 +182,83 @@ FASTNET_TARGET_##L static int fastnet_tile_rows_##S##_##L(const T *restrict W, T
             for (long wb = 0; wb < LANES; wb++)                                                              \
                 memcpy(tiled + o * n_in + (i + wb) * LANES, W + (o + wb) * n_in + i, sizeof(T) * LANES);     \
     return 1;                                                                                                \
+}
+
+/* Causal attention's products for one head of T_ positions and hs values per position, leaving out the
+ * products above the diagonal (masked scores are zero there: they add nothing). RB rows of the result at a
+ * time, each a vector of LANES outputs held in a register; every output is summed in order along its one
+ * index, so the same whatever the batch, the thread or the row it falls in. */
+#define FASTNET_DEFINE_CAUSAL_PRODUCTS(T, S, L)                                                              \
+/* s[i, j] = alpha Σ_d x[i, d] y[j, d] for j ≤ i < T_ (x, y rows x_stride, y_stride apart; s rows T_ apart).   \
+ * Blocks of s wholly above the diagonal are not written, parts of those on it are: the caller's softmax      \
+ * overwrites what lies above. yt: scratch of hs x T_ rounded up to LANES (y transposed, zeros past T_). */   \
+FASTNET_TARGET_##L static void fastnet_causal_scores_##S##_##L(const T *x, long x_stride, const T *y,          \
+        long y_stride, long T_, long hs, T alpha, T *s, T *yt) {                                            \
+    typedef fastnet_vector_##S##_##L V;                                                                      \
+    enum { LANES = FASTNET_LANES(T, L), RB = 8 };                                                            \
+    const long padded = (T_ + LANES - 1) / LANES * LANES;                                                    \
+    for (long d = 0; d < hs; d++) {                                                                          \
+        for (long j = 0; j < T_; j++) yt[d * padded + j] = y[j * y_stride + d];                              \
+        for (long j = T_; j < padded; j++) yt[d * padded + j] = 0;                                           \
+    }                                                                                                        \
+    for (long i0 = 0; i0 < T_; i0 += RB) {                                                                   \
+        const long rows = T_ - i0 < RB ? T_ - i0 : RB;                                                       \
+        const T *xr[RB];                                                                                     \
+        _Pragma("GCC unroll 16") for (int r = 0; r < RB; r++) xr[r] = x + (i0 + (r < rows ? r : rows - 1)) * x_stride; \
+        for (long j0 = 0; j0 < i0 + rows; j0 += LANES) {                                                     \
+            V sums[RB];                                                                                      \
+            _Pragma("GCC unroll 16") for (int r = 0; r < RB; r++) sums[r] = (V){0};                          \
+            for (long d = 0; d < hs; d++) {                                                                  \
+                const V column = *(const V *)(yt + d * padded + j0);                                         \
+                _Pragma("GCC unroll 16") for (int r = 0; r < RB; r++) sums[r] += xr[r][d] * column;          \
+            }                                                                                                \
+            const long count = T_ - j0 < LANES ? T_ - j0 : LANES;                                            \
+            for (long r = 0; r < rows; r++) {                                                                \
+                const V out = sums[r] * alpha;                                                               \
+                if (count == LANES) *(V *)(s + (i0 + r) * T_ + j0) = out;                                    \
+                else memcpy(s + (i0 + r) * T_ + j0, &out, sizeof(T) * count);                               \
+            }                                                                                                \
+        }                                                                                                    \
+    }                                                                                                        \
+}                                                                                                            \
+                                                                                                             \
+/* out[i, c] = Σ_k p[i, k] z[k, c] over k ≤ i (or, `transposed`, out[i, c] = Σ_k p[k, i] z[k, c] over k ≥ i),  \
+ * for i < T_, c < hs: p (T_, T_) zero above its diagonal; z, out rows z_stride, out_stride apart. */         \
+FASTNET_TARGET_##L FASTNET_INLINE void fastnet_causal_weighted_rows_##S##_##L(const T *p, const T *z,         \
+        long z_stride, T *out, long out_stride, long T_, long hs, int transposed) {                          \
+    typedef fastnet_vector_##S##_##L V;                                                                      \
+    enum { LANES = FASTNET_LANES(T, L), RB = 8 };                                                            \
+    const long vector_hs = hs - hs % LANES;                                                                  \
+    for (long i0 = 0; i0 < T_; i0 += RB) {                                                                   \
+        const long rows = T_ - i0 < RB ? T_ - i0 : RB;                                                       \
+        const long first = transposed ? i0 : 0, stop = transposed ? T_ : i0 + rows;                           \
+        long row[RB];                                                                                        \
+        _Pragma("GCC unroll 16") for (int r = 0; r < RB; r++) row[r] = i0 + (r < rows ? r : rows - 1);       \
+        for (long c = 0; c < vector_hs; c += LANES) {                                                        \
+            V sums[RB];                                                                                      \
+            _Pragma("GCC unroll 16") for (int r = 0; r < RB; r++) sums[r] = (V){0};                          \
+            for (long k = first; k < stop; k++) {                                                            \
+                const V values = *(const V *)(z + k * z_stride + c);                                         \
+                _Pragma("GCC unroll 16") for (int r = 0; r < RB; r++)                                        \
+                    sums[r] += (transposed ? p[k * T_ + row[r]] : p[row[r] * T_ + k]) * values;              \
+            }                                                                                                \
+            for (long r = 0; r < rows; r++) *(V *)(out + (i0 + r) * out_stride + c) = sums[r];               \
+        }                                                                                                    \
+        for (long r = 0; r < rows; r++)                                                                      \
+            for (long c = vector_hs; c < hs; c++) {                                                          \
+                T sum = 0;                                                                                   \
+                for (long k = first; k < stop; k++)                                                          \
+                    sum += (transposed ? p[k * T_ + row[r]] : p[row[r] * T_ + k]) * z[k * z_stride + c];     \
+                out[(i0 + r) * out_stride + c] = sum;                                                        \
+            }                                                                                                \
+    }                                                                                                        \
+}                                                                                                            \
+                                                                                                             \
+/* out = p z (p's rows), or pᵀ z (`transposed`): fastnet_causal_weighted_rows. */                             \
+FASTNET_TARGET_##L static void fastnet_causal_weighted_##S##_##L(const T *p, const T *z, long z_stride,       \
+        T *out, long out_stride, long T_, long hs, int transposed) {                                         \
+    if (transposed) fastnet_causal_weighted_rows_##S##_##L(p, z, z_stride, out, out_stride, T_, hs, 1);       \
+    else fastnet_causal_weighted_rows_##S##_##L(p, z, z_stride, out, out_stride, T_, hs, 0);                 \
 }
 
 #define FASTNET_DEFINE_GPT_ROWS(T, S, L)                                                                   \
@@ -368,6 +445,8 @@ FASTNET_TARGET_##L FASTNET_FINITE static void fastnet_decode_head_##S##_##L(cons
 
 FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_LINEAR_ROWS, float, f)
 FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_LINEAR_ROWS, double, d)
+FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_CAUSAL_PRODUCTS, float, f)
+FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_CAUSAL_PRODUCTS, double, d)
 FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_GPT_ROWS, float, f)
 FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_GPT_ROWS, double, d)
 
@@ -376,7 +455,8 @@ FASTNET_FOR_EACH_LEVEL(FASTNET_DEFINE_GPT_ROWS, double, d)
     X(multiply_f) X(multiply_d) \
     X(masked_softmax_f) X(masked_softmax_d) X(softmax_backward_f) X(softmax_backward_d) X(cross_entropy_f) \
     X(cross_entropy_d) X(adamw_f) X(adamw_d) X(decode_head_f) X(decode_head_d) \
-    X(linear_rows_f) X(linear_rows_d) X(tile_rows_f) X(tile_rows_d)
+    X(linear_rows_f) X(linear_rows_d) X(tile_rows_f) X(tile_rows_d) X(causal_scores_f) X(causal_scores_d) \
+    X(causal_weighted_f) X(causal_weighted_d)
 FASTNET_GPT_ROWS(FASTNET_POINTER)
 
 /* Point every GPT row function, and the row functions it shares with the MLP, at their code for `level`. */
