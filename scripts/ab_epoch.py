@@ -38,11 +38,12 @@ print(json.dumps({backend: times[1:]}))
 BACKENDS = ("numba", "cython")
 
 
-def alternate(old, new, child, argument_lists, rounds):
+def alternate(old, new, child, argument_lists, rounds, threads=1):
     """{(key, "old" or "new"): [values]}: every round, for each list of ``argument_lists``, one fresh process per
-    tree, alternating, runs ``child`` (Python code) with those arguments from that tree on one thread; its last
-    line of output is JSON, {key: value or [values]}."""
-    environment = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+    tree, alternating, runs ``child`` (Python code) with those arguments from that tree on ``threads`` threads;
+    its last line of output is JSON, {key: value or [values]}."""
+    environment = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+                       NUMBA_NUM_THREADS=str(threads))
     values = {}
     for _ in range(rounds):
         for arguments in argument_lists:
