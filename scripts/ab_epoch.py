@@ -38,12 +38,17 @@ print(json.dumps({backend: times[1:]}))
 BACKENDS = ("numba", "cython")
 
 
+def thread_environment(threads=1, **variables):
+    """This process's environment with OpenMP, OpenBLAS and Numba held to ``threads`` threads, plus ``variables``."""
+    return dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+                NUMBA_NUM_THREADS=str(threads), **variables)
+
+
 def alternate(old, new, child, argument_lists, rounds, threads=1):
     """{(key, "old" or "new"): [values]}: every round, for each list of ``argument_lists``, one fresh process per
     tree, alternating, runs ``child`` (Python code) with those arguments from that tree on ``threads`` threads;
     its last line of output is JSON, {key: value or [values]}."""
-    environment = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-                       NUMBA_NUM_THREADS=str(threads))
+    environment = thread_environment(threads)
     values = {}
     for _ in range(rounds):
         for arguments in argument_lists:

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 
-from ab_epoch import CHILD  # scripts/ is on the path when a script in it runs
+from ab_epoch import CHILD, thread_environment  # scripts/ is on the path when a script in it runs
 
 from fastnet.backends.cython import cpu_levels, mlp
 
@@ -30,8 +30,7 @@ NUMBA_TARGETS = {"baseline": ("x86-64", ""), "avx2": ("haswell", ""), "avx512": 
 
 def epoch_times(backend, level, data, cache):
     """The epochs (seconds) of one fresh process running ``backend`` at ``level``."""
-    environment = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1",
-                       NUMBA_CACHE_DIR=cache)
+    environment = thread_environment(NUMBA_CACHE_DIR=cache)
     if backend == "cython":
         environment[cpu_levels.ENVIRONMENT_VARIABLE] = level
     else:

@@ -16,6 +16,7 @@ from libc.stdint cimport int64_t
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 cdef extern from "gpt_rows.h" nogil:
+    enum: FASTNET_TILE  # values in a tile: at least the lanes of any level's vector
     void fastnet_layernorm_forward_f(const float *x, const float *w, const float *b, float *y, float *mean,
                                      float *rstd, long R, long C, float eps)
     void fastnet_layernorm_forward_d(const double *x, const double *w, const double *b, double *y, double *mean,
@@ -150,8 +151,9 @@ def _shape(tokens, acts, n_head, gelu):
 
 
 def _transposed(Shape s, dtype):
-    """The causal products' scratch: one head's keys (or values) transposed, (hs, T rounded up to 16 lanes)."""
-    return np.empty((s.C // s.n_head, (s.T + 15) // 16 * 16), dtype)
+    """The causal products' scratch: one head's keys (or values) transposed, (hs, T rounded up to a tile, which
+    covers the lanes of every level)."""
+    return np.empty((s.C // s.n_head, (s.T + FASTNET_TILE - 1) // FASTNET_TILE * FASTNET_TILE), dtype)
 
 
 def _forward(real[::1] params, const int64_t[::1] index, long n_head, long gelu_code,
